@@ -1,0 +1,91 @@
+# mod_reqprof: build, test, demo. See README for what each target does.
+#
+#   make            build mod_reqprof.so with apxs
+#   make test       install missing Debian packages (as root), build, run
+#                   unit tests (plain and ASan/UBSan) and integration tests
+#   make demo       start a private httpd on 127.0.0.1:$(DEMO_PORT) with the
+#                   module on a demo site, send requests, show the profiles
+#   make demo-stop  stop it
+
+APXS      ?= apxs
+PYTHON    ?= /usr/bin/python3
+CC        ?= gcc
+BUILD     := build
+DEMO_PORT ?= 8080
+
+APR_INC   = $(shell apr-1-config --includes --cppflags 2>/dev/null)
+APR_LIBS  = $(shell apr-1-config --link-ld --libs 2>/dev/null) \
+            $(shell apu-1-config --link-ld 2>/dev/null)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+             -Wmissing-prototypes -Wformat=2
+LIB_SRC   := $(wildcard lib/*.c)
+LIB_HDR   := $(wildcard lib/*.h)
+GLUE_SRC  := mod_reqprof.c $(wildcard reqprof_*.c)
+GLUE_HDR  := $(wildcard reqprof_*.h)
+MODULE    := .libs/mod_reqprof.so
+comma     := ,
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
+ASAN_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/asan/%,$(UNIT_SRC))
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+             -fno-omit-frame-pointer
+PSTATS_TOOL := $(BUILD)/tools/rp_pstats_tool
+
+.PHONY: all deps test unit unit-asan integration demo demo-stop install clean
+
+all: $(MODULE)
+
+$(MODULE): $(GLUE_SRC) $(GLUE_HDR) $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(BUILD)
+	$(APXS) -c -Wc,-O2 -Wc,-g $(addprefix -Wc$(comma),$(WARN)) -Wc,-Wno-missing-prototypes \
+	    -I lib -o mod_reqprof.la $(GLUE_SRC) $(LIB_SRC) -lm >$(BUILD)/apxs.log 2>&1 \
+	    || { cat $(BUILD)/apxs.log; exit 1; }
+	@grep -E ': (warning|error):' $(BUILD)/apxs.log || true
+
+deps:
+	@sh scripts/deps.sh
+
+$(BUILD)/unit/%: tests/unit/%.c $(LIB_SRC) $(LIB_HDR) tests/unit/rp_test.h
+	@mkdir -p $(@D)
+	$(CC) -O1 -g $(WARN) -Ilib -Itests/unit $(APR_INC) -o $@ $< $(LIB_SRC) $(APR_LIBS) -lcmocka -lm
+
+$(BUILD)/asan/%: tests/unit/%.c $(LIB_SRC) $(LIB_HDR) tests/unit/rp_test.h
+	@mkdir -p $(@D)
+	$(CC) -O1 -g $(WARN) $(SAN_FLAGS) -Ilib -Itests/unit $(APR_INC) -o $@ $< $(LIB_SRC) $(APR_LIBS) -lcmocka -lm
+
+# Drives lib/'s pstats writer and report for tests/integration/test_pstats_format.py.
+$(PSTATS_TOOL): tests/tools/rp_pstats_tool.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) -O1 -g $(WARN) -Ilib $(APR_INC) -o $@ $< $(LIB_SRC) $(APR_LIBS) -lm
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+unit-asan: $(ASAN_BIN)
+	@set -e; for t in $(ASAN_BIN); do echo "== $$t (ASan+UBSan)"; \
+	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
+
+integration: $(MODULE)
+	$(PYTHON) -m pytest -q -ra tests/integration
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) unit-asan
+	$(MAKE) integration
+
+demo: deps
+	$(MAKE) all
+	@sh scripts/demo.sh start $(DEMO_PORT)
+
+demo-stop:
+	@sh scripts/demo.sh stop $(DEMO_PORT)
+
+install: $(MODULE)
+	$(APXS) -i -n reqprof $(MODULE)
+	install -m 0644 conf/reqprof.load conf/reqprof.conf /etc/apache2/mods-available/
+
+clean:
+	rm -rf $(BUILD) .libs *.la *.lo *.slo *.o lib/*.lo lib/*.slo lib/*.o lib/.libs

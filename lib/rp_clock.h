@@ -1,0 +1,48 @@
+/*
+ * rp_clock.h - the profiler's clock: the TSC when the kernel itself trusts
+ * it as its clocksource (invariant, synchronised across CPUs), otherwise
+ * CLOCK_MONOTONIC through the vDSO. Two reads per timed call are the whole
+ * cost floor (design.md section 4), so the read is inline.
+ */
+#ifndef RP_CLOCK_H
+#define RP_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define RP_HAVE_TSC 1
+#endif
+
+typedef uint64_t rp_tick_t;
+
+extern int rp_clock_use_tsc;          /* 1: ticks are TSC cycles */
+extern double rp_clock_sec_per_tick;  /* conversion to seconds */
+
+static inline rp_tick_t rp_clock_now(void)
+{
+#ifdef RP_HAVE_TSC
+    if (rp_clock_use_tsc)
+        return __rdtsc();
+#endif
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (rp_tick_t)ts.tv_sec * 1000000000u + (rp_tick_t)ts.tv_nsec;
+    }
+}
+
+/* Pick the clock and calibrate it (sleeps ~10 ms when the TSC is used).
+ * allow_tsc = 0 forces CLOCK_MONOTONIC. Returns the clock's name. */
+const char *rp_clock_init(int allow_tsc);
+
+/* Ticks to seconds. */
+static inline double rp_clock_seconds(rp_tick_t t)
+{
+    return (double)t * rp_clock_sec_per_tick;
+}
+
+/* Microseconds to ticks (for anchoring the root at the request's start). */
+rp_tick_t rp_clock_ticks_from_usec(int64_t usec);
+
+#endif

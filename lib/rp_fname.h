@@ -1,0 +1,55 @@
+/*
+ * rp_fname.h - ProfileFilenameFormat: compile a Python-format-like template
+ * once at config time, expand it per request into one safe file name.
+ *
+ * Placeholders: {method} {path} {vhost} {id} (strings), {elapsed} (ms,
+ * float), {time} (epoch seconds, float), {status} {pid} (integers),
+ * {ext} (string, the file format's extension without the dot, "prof").
+ * Specs after ':' follow Python's mini-language subset
+ *   numbers: [0][width][.precision][f|d]   ('d' only for integers)
+ *   strings: [.maxlen]
+ * "{{" and "}}" are literal braces. Literal text may not contain '/' or NUL.
+ */
+#ifndef RP_FNAME_H
+#define RP_FNAME_H
+
+#include <apr_pools.h>
+
+/* Names are cut so that a unique suffix ("-123") still fits in 255 bytes. */
+#define RP_FNAME_MAX 240
+
+typedef struct rp_fname rp_fname_t;
+
+/* Werkzeug's default. */
+#define RP_FNAME_DEFAULT "{method}.{path}.{elapsed:.0f}ms.{time:.0f}.prof"
+
+/* Compile fmt. Returns NULL and sets *out, or returns an error message
+ * from p naming the problem (unknown placeholder, bad spec, unbalanced
+ * brace, '/' in the literal text). */
+const char *rp_fname_compile(apr_pool_t *p, const char *fmt, rp_fname_t **out);
+
+/* Non-zero when the compiled format uses the placeholder (e.g. "ext"). */
+int rp_fname_uses(const rp_fname_t *f, const char *placeholder);
+
+typedef struct rp_fname_vars {
+    const char *method;   /* request method, any bytes */
+    const char *path;     /* decoded URL path, any bytes; query excluded */
+    const char *vhost;    /* server name */
+    const char *id;       /* unique request id */
+    const char *ext;      /* "prof" */
+    double elapsed_ms;    /* request wall time in milliseconds */
+    double time;          /* request start, seconds since the epoch */
+    long status;          /* HTTP status */
+    long pid;             /* process id */
+} rp_fname_vars_t;
+
+/* Expand into a single file-name component: {path} becomes the path with
+ * leading/trailing '/' stripped and '/' -> '.', or "root" when empty
+ * (Werkzeug); every string value keeps only [A-Za-z0-9._~+,=@-], other
+ * bytes -> '_'; a name starting with '.' gets a '_' prefix (no hidden
+ * files, never "." or ".."); the result is at most RP_FNAME_MAX bytes,
+ * string placeholders being shortened first. Never NULL, never empty. */
+const char *rp_fname_expand(apr_pool_t *p, const rp_fname_t *f,
+                            const rp_fname_vars_t *v);
+
+#endif

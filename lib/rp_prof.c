@@ -1,0 +1,436 @@
+/*
+ * rp_prof.c - per-request call accounting with cProfile's semantics.
+ *
+ * For every function: calls (nc), recursive calls (rc; primitive calls are
+ * nc - rc), self time (it: excludes nested calls) and total time (tt: only
+ * the outermost call of a recursion adds to it). The same for every
+ * (caller, callee) edge. This mirrors _lsprof.c's ProfilerEntry and
+ * ProfilerSubEntry so that pstats reads our numbers as it reads its own.
+ *
+ * Hot path: rp_prof_enter/rp_prof_exit do no allocation once the arrays
+ * have grown to the request's size (they are kept across requests), no
+ * locking and no string work for static functions: a registry id indexes
+ * a stamped map straight to the request's local entry.
+ */
+#include <string.h>
+#include <apr_strings.h>
+#include "rp_prof.h"
+
+/* ---------------------------------------------------------------- registry */
+
+rp_registry_t *rp_registry_create(apr_pool_t *p, int cap)
+{
+    rp_registry_t *reg = apr_pcalloc(p, sizeof *reg);
+    reg->pool = p;
+    reg->cap = cap > 0 ? cap : 1;
+    reg->keys = apr_pcalloc(p, sizeof(rp_key_t) * (apr_size_t)reg->cap);
+    return reg;
+}
+
+int rp_registry_add(rp_registry_t *reg, const char *file, int line,
+                    const char *name)
+{
+    int i;
+    for (i = 0; i < reg->n; i++) {
+        const rp_key_t *k = &reg->keys[i];
+        if (k->line == line && strcmp(k->file, file) == 0
+            && strcmp(k->name, name) == 0)
+            return i;
+    }
+    if (reg->n >= reg->cap)
+        return -1;
+    reg->keys[reg->n].file = apr_pstrdup(reg->pool, file);
+    reg->keys[reg->n].line = line;
+    reg->keys[reg->n].name = apr_pstrdup(reg->pool, name);
+    return reg->n++;
+}
+
+/* ------------------------------------------------------------ live profile */
+
+typedef enum { FR_REQ, FR_PHASE, FR_HOOK } frame_kind_e;
+
+/* Per-request accounting of one function (cf. _lsprof's ProfilerEntry). */
+typedef struct entry {
+    int64_t nc;          /* calls */
+    int64_t rc;          /* calls made while already on the stack */
+    rp_tick_t it;        /* self ticks */
+    rp_tick_t tt;        /* total ticks, outermost calls only */
+    int reclevel;        /* frames of this function open right now */
+    int first_edge;      /* head of this function's caller-edge list, -1 */
+    int id;              /* registry id, or -1 when dynamic */
+    const char *file;    /* dynamic only */
+    int line;            /* dynamic only */
+    const char *label;   /* dynamic only */
+} entry_t;
+
+/* One caller->callee edge (cf. ProfilerSubEntry). */
+typedef struct edge {
+    int caller;          /* local entry index of the caller */
+    int next;            /* next edge of the same callee, -1 */
+    int64_t nc, rc;
+    rp_tick_t it, tt;
+    int reclevel;
+} edge_t;
+
+typedef struct frame {
+    frame_kind_e kind;
+    int entry;           /* local entry index */
+    int edge;            /* edge from the parent frame's entry, -1 at root */
+    int id;              /* registry id (phases), -1 otherwise */
+    const void *req;     /* request context the frame belongs to */
+    rp_tick_t t0;        /* opened */
+    rp_tick_t sub;       /* ticks spent in closed child frames */
+    rp_tick_t last;      /* latest close time of a child (lazy frames end here) */
+} frame_t;
+
+/* Stamped map slot: valid only when stamp equals the profile's serial, so
+ * a new request needs no clearing of the map. */
+typedef struct map_slot {
+    uint32_t stamp;
+    int32_t entry;
+} map_slot_t;
+
+struct rp_prof {
+    apr_pool_t *pool;          /* arrays; grows, never cleared */
+    apr_pool_t *scratch;       /* per-request strings; cleared by begin */
+    const rp_registry_t *reg;
+    rp_label_fn label_fn;
+
+    uint32_t serial;           /* request number, stamps the map */
+    map_slot_t *map;           /* registry id -> local entry */
+    int map_cap;
+
+    entry_t *entries;
+    int nentries, entries_cap;
+    edge_t *edges;
+    int nedges, edges_cap;
+
+    frame_t stack[RP_MAX_DEPTH];
+    int depth;
+    int active;
+    long dropped;
+    rp_tick_t root_ticks;
+};
+
+rp_prof_t *rp_prof_create(apr_pool_t *p, const rp_registry_t *reg,
+                          rp_label_fn label)
+{
+    rp_prof_t *prof = apr_pcalloc(p, sizeof *prof);
+    prof->pool = p;
+    apr_pool_create(&prof->scratch, p);
+    prof->reg = reg;
+    prof->label_fn = label;
+    prof->map_cap = reg ? reg->cap : 0;
+    prof->map = apr_pcalloc(p, sizeof(map_slot_t) * (apr_size_t)(prof->map_cap + 1));
+    prof->entries_cap = 64;
+    prof->entries = apr_palloc(p, sizeof(entry_t) * (apr_size_t)prof->entries_cap);
+    prof->edges_cap = 128;
+    prof->edges = apr_palloc(p, sizeof(edge_t) * (apr_size_t)prof->edges_cap);
+    return prof;
+}
+
+/* Doubling growth from the profile's own pool; the old array stays in the
+ * pool until the profile object dies, which is bounded by the largest
+ * request seen. Rare: only a request bigger than all before it grows. */
+static void *grow(apr_pool_t *p, void *old, int *cap, apr_size_t elt, int used)
+{
+    int ncap = *cap * 2;
+    void *n = apr_palloc(p, elt * (apr_size_t)ncap);
+    memcpy(n, old, elt * (apr_size_t)used);
+    *cap = ncap;
+    return n;
+}
+
+static int new_entry(rp_prof_t *prof, int id, const char *file, int line,
+                     const char *label)
+{
+    entry_t *e;
+    if (prof->nentries == prof->entries_cap)
+        prof->entries = grow(prof->pool, prof->entries, &prof->entries_cap,
+                             sizeof(entry_t), prof->nentries);
+    e = &prof->entries[prof->nentries];
+    memset(e, 0, sizeof *e);
+    e->first_edge = -1;
+    e->id = id;
+    e->file = file;
+    e->line = line;
+    e->label = label;
+    return prof->nentries++;
+}
+
+static int entry_for_id(rp_prof_t *prof, int id)
+{
+    map_slot_t *m;
+    if (id < 0 || id >= prof->map_cap || id >= prof->reg->n)
+        return -1;
+    m = &prof->map[id];
+    if (m->stamp != prof->serial) {
+        m->stamp = prof->serial;
+        m->entry = new_entry(prof, id, NULL, 0, NULL);
+    }
+    return m->entry;
+}
+
+/* Dynamic functions are few per request (root, subrequests, redirects):
+ * a linear search by name is cheaper than any index here. */
+static int entry_for_label(rp_prof_t *prof, const char *file, int line,
+                           const char *label)
+{
+    int i;
+    const char *f = file ? file : "httpd";
+    for (i = 0; i < prof->nentries; i++) {
+        const entry_t *e = &prof->entries[i];
+        if (e->id < 0 && e->line == line && strcmp(e->label, label) == 0
+            && strcmp(e->file, f) == 0)
+            return i;
+    }
+    return new_entry(prof, -1, apr_pstrdup(prof->scratch, f), line,
+                     apr_pstrdup(prof->scratch, label));
+}
+
+static int edge_for(rp_prof_t *prof, int callee, int caller)
+{
+    entry_t *e = &prof->entries[callee];
+    edge_t *g;
+    int i;
+    for (i = e->first_edge; i >= 0; i = prof->edges[i].next)
+        if (prof->edges[i].caller == caller)
+            return i;
+    if (prof->nedges == prof->edges_cap)
+        prof->edges = grow(prof->pool, prof->edges, &prof->edges_cap,
+                           sizeof(edge_t), prof->nedges);
+    i = prof->nedges++;
+    g = &prof->edges[i];
+    memset(g, 0, sizeof *g);
+    g->caller = caller;
+    g->next = e->first_edge;
+    e->first_edge = i;
+    return i;
+}
+
+static void push(rp_prof_t *prof, frame_kind_e kind, int entry, int id,
+                 const void *req, rp_tick_t now)
+{
+    frame_t *f = &prof->stack[prof->depth];
+    f->kind = kind;
+    f->entry = entry;
+    f->id = id;
+    f->req = req;
+    f->t0 = now;
+    f->sub = 0;
+    f->last = now;
+    prof->entries[entry].reclevel++;
+    if (prof->depth > 0) {
+        f->edge = edge_for(prof, entry, prof->stack[prof->depth - 1].entry);
+        prof->edges[f->edge].reclevel++;
+    }
+    else {
+        f->edge = -1;
+    }
+    prof->depth++;
+}
+
+/* Close the top frame at end (cf. _lsprof's Stop()). */
+static void pop(rp_prof_t *prof, rp_tick_t end)
+{
+    frame_t *f = &prof->stack[--prof->depth];
+    entry_t *e = &prof->entries[f->entry];
+    rp_tick_t tt = end > f->t0 ? end - f->t0 : 0;
+    rp_tick_t it = tt > f->sub ? tt - f->sub : 0;
+
+    if (--e->reclevel == 0)
+        e->tt += tt;
+    else
+        e->rc++;
+    e->it += it;
+    e->nc++;
+    if (f->edge >= 0) {
+        edge_t *g = &prof->edges[f->edge];
+        if (--g->reclevel == 0)
+            g->tt += tt;
+        else
+            g->rc++;
+        g->it += it;
+        g->nc++;
+    }
+    if (prof->depth > 0) {
+        frame_t *parent = &prof->stack[prof->depth - 1];
+        parent->sub += tt;
+        if (end > parent->last)
+            parent->last = end;
+    }
+}
+
+void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,
+                   rp_tick_t t0)
+{
+    apr_pool_clear(prof->scratch);
+    if (++prof->serial == 0) {
+        /* 2^32 requests later the stamps could collide: start afresh. */
+        memset(prof->map, 0, sizeof(map_slot_t) * (apr_size_t)(prof->map_cap + 1));
+        prof->serial = 1;
+    }
+    prof->nentries = 0;
+    prof->nedges = 0;
+    prof->depth = 0;
+    prof->dropped = 0;
+    prof->root_ticks = 0;
+    push(prof, FR_REQ, entry_for_label(prof, NULL, 0, root_label), -1, req, t0);
+    prof->active = 1;
+}
+
+/* Close lazy frames that the call about to start for req does not belong
+ * in, and open the request and phase frames it does belong in. Returns 0,
+ * or -1 when the stack has no room for the frames needed. */
+static int settle(rp_prof_t *prof, const void *req, int phase, rp_tick_t now)
+{
+    frame_t *top;
+    int need;
+
+    for (;;) {
+        top = &prof->stack[prof->depth - 1];
+        if (top->kind == FR_HOOK)
+            break;                        /* nested inside a timed call */
+        if (top->req == req) {
+            if (top->kind == FR_REQ || (phase >= 0 && top->id == phase))
+                break;
+            pop(prof, top->last);         /* previous phase of req is over */
+            continue;
+        }
+        if (prof->depth == 1)
+            break;                        /* the root stays open */
+        pop(prof, top->last);             /* another request's frames are over */
+    }
+    if (phase >= 0 && top->kind == FR_PHASE && top->req == req)
+        return 0;                         /* already in this phase */
+
+    need = (top->req != req) + (phase >= 0) + 1;
+    if (prof->depth + need > RP_MAX_DEPTH)
+        return -1;
+    if (top->req != req) {
+        const char *label = prof->label_fn ? prof->label_fn(req, prof->scratch)
+                                           : "request";
+        push(prof, FR_REQ, entry_for_label(prof, NULL, 0, label), -1, req, now);
+    }
+    if (phase >= 0) {
+        int pe = entry_for_id(prof, phase);
+        if (pe < 0)
+            return -1;
+        push(prof, FR_PHASE, pe, phase, req, now);
+    }
+    return 0;
+}
+
+int rp_prof_enter(rp_prof_t *prof, const void *req, int phase, int hook,
+                  rp_tick_t now)
+{
+    int he;
+    if (!prof->active)
+        return -1;
+    if (settle(prof, req, phase, now) < 0 || prof->depth >= RP_MAX_DEPTH
+        || (he = entry_for_id(prof, hook)) < 0) {
+        prof->dropped++;
+        return -1;
+    }
+    push(prof, FR_HOOK, he, hook, req, now);
+    return prof->depth - 1;
+}
+
+int rp_prof_enter_dynamic(rp_prof_t *prof, const void *req, const char *file,
+                          int line, const char *label, rp_tick_t now)
+{
+    if (!prof->active)
+        return -1;
+    if (settle(prof, req, -1, now) < 0 || prof->depth >= RP_MAX_DEPTH) {
+        prof->dropped++;
+        return -1;
+    }
+    push(prof, FR_HOOK, entry_for_label(prof, file, line, label), -1, req, now);
+    return prof->depth - 1;
+}
+
+void rp_prof_exit(rp_prof_t *prof, int handle, rp_tick_t now)
+{
+    if (!prof->active || handle < 1 || handle >= prof->depth)
+        return;
+    /* Lazy frames opened inside this call end with their last child. */
+    while (prof->depth - 1 > handle)
+        pop(prof, prof->stack[prof->depth - 1].last);
+    pop(prof, now);
+}
+
+void rp_prof_end(rp_prof_t *prof, rp_tick_t now)
+{
+    if (!prof->active)
+        return;
+    while (prof->depth > 1) {
+        frame_t *top = &prof->stack[prof->depth - 1];
+        /* A call still running (the finishing code runs inside it) ends
+         * now; lazy frames end with their last child. */
+        pop(prof, top->kind == FR_HOOK ? now : top->last);
+    }
+    prof->root_ticks = now > prof->stack[0].t0 ? now - prof->stack[0].t0 : 0;
+    pop(prof, now);
+    prof->active = 0;
+}
+
+rp_tick_t rp_prof_root_ticks(const rp_prof_t *prof)
+{
+    return prof->root_ticks;
+}
+
+long rp_prof_dropped(const rp_prof_t *prof)
+{
+    return prof->dropped;
+}
+
+int rp_prof_active(const rp_prof_t *prof)
+{
+    return prof->active;
+}
+
+rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
+                          double sec_per_tick)
+{
+    rp_stats_t *st = apr_pcalloc(p, sizeof *st);
+    int i;
+
+    st->nfuncs = prof->nentries;
+    st->funcs = apr_pcalloc(p, sizeof(rp_func_t) * (apr_size_t)(prof->nentries + 1));
+    for (i = 0; i < prof->nentries; i++) {
+        const entry_t *e = &prof->entries[i];
+        rp_func_t *f = &st->funcs[i];
+        int j, n = 0;
+
+        if (e->id >= 0) {
+            const rp_key_t *k = &prof->reg->keys[e->id];
+            f->file = k->file;
+            f->line = k->line;
+            f->name = k->name;
+        }
+        else {
+            f->file = apr_pstrdup(p, e->file);
+            f->line = e->line;
+            f->name = apr_pstrdup(p, e->label);
+        }
+        f->nc = e->nc;
+        f->cc = e->nc - e->rc;
+        f->tt = (double)e->it * sec_per_tick;
+        f->ct = (double)e->tt * sec_per_tick;
+        for (j = e->first_edge; j >= 0; j = prof->edges[j].next)
+            n++;
+        f->ncallers = n;
+        f->callers = apr_pcalloc(p, sizeof(rp_edge_t) * (apr_size_t)(n + 1));
+        /* Edges are kept newest first; list them oldest first. */
+        for (j = e->first_edge; j >= 0; j = prof->edges[j].next) {
+            const edge_t *g = &prof->edges[j];
+            rp_edge_t *out = &f->callers[--n];
+            out->caller = g->caller;
+            out->nc = g->nc;
+            out->cc = g->nc - g->rc;
+            out->tt = (double)g->it * sec_per_tick;
+            out->ct = (double)g->tt * sec_per_tick;
+        }
+    }
+    return st;
+}

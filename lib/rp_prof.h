@@ -1,0 +1,101 @@
+/*
+ * rp_prof.h - one request's live profile, with cProfile's accounting.
+ *
+ * Functions are either static (phases and hook entries, known for a whole
+ * server generation and listed in an rp_registry_t by a small integer id)
+ * or dynamic (the request root, subrequests, redirects: named per request).
+ *
+ * Frames come in three kinds:
+ *   HOOK  - a timed call, opened by rp_prof_enter, closed by rp_prof_exit;
+ *   PHASE - a request phase node, opened by the first hook of that phase and
+ *           closed lazily (at the exit time of its last child) when another
+ *           phase or the caller's frame takes over;
+ *   REQ   - a request context (the root, a subrequest or a redirect),
+ *           likewise lazy; the root is closed by rp_prof_end.
+ * Requests are opaque pointers here: the glue passes request_rec *.
+ */
+#ifndef RP_PROF_H
+#define RP_PROF_H
+
+#include <stdint.h>
+#include <apr_pools.h>
+#include "rp_clock.h"
+#include "rp_stats.h"
+
+/* ---- registry of static functions, one per server generation ---- */
+
+typedef struct rp_key {
+    const char *file;
+    int line;
+    const char *name;
+} rp_key_t;
+
+typedef struct rp_registry {
+    apr_pool_t *pool;
+    int n;               /* ids 0 .. n-1 are in use */
+    int cap;             /* fixed: ids never move, so readers need no lock */
+    rp_key_t *keys;
+} rp_registry_t;
+
+rp_registry_t *rp_registry_create(apr_pool_t *p, int cap);
+
+/* Add (or find) the key; returns its id, or -1 when full. Not thread-safe:
+ * call while single-threaded (post_config, child_init). */
+int rp_registry_add(rp_registry_t *reg, const char *file, int line,
+                    const char *name);
+
+/* ---- the live profile ---- */
+
+#define RP_MAX_DEPTH 96
+
+typedef struct rp_prof rp_prof_t;
+
+/* Returns the label of a request context met for the first time, e.g.
+ * "subrequest /index.html"; called rarely (once per new context). */
+typedef const char *(*rp_label_fn)(const void *req, apr_pool_t *p);
+
+/* A profile object is made once and reused for many requests: it owns a
+ * pool (given, used by one thread at a time) for its arrays. */
+rp_prof_t *rp_prof_create(apr_pool_t *p, const rp_registry_t *reg,
+                          rp_label_fn label);
+
+/* Start a request: root frame labelled root_label, opened at t0. */
+void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,
+                   rp_tick_t t0);
+
+/* A hook entry (id hook) of phase (id phase) is called for req. Returns a
+ * frame handle for rp_prof_exit, or -1 when nothing was recorded (not
+ * begun, ended, too deep, unknown id). */
+int rp_prof_enter(rp_prof_t *prof, const void *req, int phase, int hook,
+                  rp_tick_t now);
+
+/* Like rp_prof_enter for a call that is not a hook of a phase (a filter, a
+ * CGI run): the function is dynamic, named by label ("httpd", 0, label
+ * unless file is given), nested in whatever frame is open. */
+int rp_prof_enter_dynamic(rp_prof_t *prof, const void *req, const char *file,
+                          int line, const char *label, rp_tick_t now);
+
+/* The call behind handle returned at now. Frames opened above it and not
+ * closed (lazy phase/request frames) are closed first. */
+void rp_prof_exit(rp_prof_t *prof, int handle, rp_tick_t now);
+
+/* Close every open frame, the root at now. After this, enter/exit are
+ * no-ops until the next rp_prof_begin. */
+void rp_prof_end(rp_prof_t *prof, rp_tick_t now);
+
+/* Wall time of the root in ticks (valid after rp_prof_end). */
+rp_tick_t rp_prof_root_ticks(const rp_prof_t *prof);
+
+/* Calls that could not be recorded (too deep) in this request. */
+long rp_prof_dropped(const rp_prof_t *prof);
+
+/* Non-zero between begin and end. */
+int rp_prof_active(const rp_prof_t *prof);
+
+/* The finished profile in pstats terms, from p; ticks converted with
+ * sec_per_tick. Functions are listed in the order they were first met
+ * (root first). */
+rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
+                          double sec_per_tick);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * rp_pstats.h - Python marshal encoding of a profile, the file format that
+ * pstats.Stats(path), SnakeViz, gprof2dot, tuna and pyprof2calltree load.
+ *
+ * Format (see README "pstats files"): a marshal dict
+ *   {(file, line, name): (cc, nc, tt, ct, {caller_key: (nc, cc, tt, ct)})}
+ * written in funcs[] order, no header, no FLAG_REF.
+ */
+#ifndef RP_PSTATS_H
+#define RP_PSTATS_H
+
+#include <stdint.h>
+#include <apr_pools.h>
+#include "rp_stats.h"
+
+/* A growable byte buffer allocated from a pool. */
+typedef struct rp_buf {
+    apr_pool_t *pool;
+    char *data;
+    apr_size_t len;
+    apr_size_t cap;
+} rp_buf_t;
+
+void rp_buf_init(rp_buf_t *b, apr_pool_t *p, apr_size_t initial);
+void rp_buf_add(rp_buf_t *b, const void *data, apr_size_t n);
+
+/* Marshal primitives (exposed for unit tests). */
+void rp_marshal_int(rp_buf_t *b, int64_t v);      /* 'i' or 'l' */
+void rp_marshal_float(rp_buf_t *b, double v);     /* 'g' */
+void rp_marshal_str(rp_buf_t *b, const char *s);  /* 'u', caller passes valid UTF-8 */
+void rp_marshal_tuple_begin(rp_buf_t *b, apr_size_t n); /* ')' small or '(' */
+void rp_marshal_dict_begin(rp_buf_t *b);          /* '{' */
+void rp_marshal_dict_end(rp_buf_t *b);            /* '0' */
+
+/* Encode a whole profile. Strings in st are passed through rp_utf8_clean
+ * first, so any bytes give a loadable file. Returns APR_EINVAL for an
+ * empty profile (pstats cannot load an empty dict). */
+apr_status_t rp_pstats_encode(const rp_stats_t *st, apr_pool_t *p,
+                              const char **data, apr_size_t *len);
+
+#endif

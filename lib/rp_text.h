@@ -1,0 +1,23 @@
+/*
+ * rp_text.h - text helpers shared by the writers: UTF-8 cleaning and
+ * Python-compatible repr() of strings and floats.
+ */
+#ifndef RP_TEXT_H
+#define RP_TEXT_H
+
+#include <apr_pools.h>
+
+/* Copy s into p as valid UTF-8 of at most max bytes (not counting the NUL),
+ * never cutting a character in half. Invalid bytes become U+FFFD; control
+ * characters (< 0x20, 0x7f) become '?'. A NULL s yields "". */
+const char *rp_utf8_clean(apr_pool_t *p, const char *s, apr_size_t max);
+
+/* Python's repr() of a str: 'abc', "it's", with \\ \n \r \t \xNN escapes
+ * for control characters. s must be valid UTF-8 (use rp_utf8_clean). */
+const char *rp_py_repr_str(apr_pool_t *p, const char *s);
+
+/* Python's repr() of a float: shortest text that reads back to the same
+ * double (0.5, 0.1, 1e-05, 0.0). */
+const char *rp_py_repr_float(apr_pool_t *p, double x);
+
+#endif

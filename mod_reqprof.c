@@ -1,0 +1,117 @@
+/*
+ * mod_reqprof.c - deterministic request profiler for Apache httpd 2.4.
+ *
+ * The module record, the directive table and hook registration. The work
+ * lives in:
+ *   reqprof_config.c   directives, merging, ProfileDir checks
+ *   reqprof_wrap.c     timing every module's hook entries (trampolines)
+ *   reqprof_request.c  per-request state, pstats files, error-log reports
+ *   lib/               APR-only: profile accounting, pstats format, report,
+ *                      file names, atomic file writes
+ * See README for what each directive does and how to read a profile.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_request.h"
+#include "http_protocol.h"
+
+#include "rp_clock.h"
+#include "reqprof_config.h"
+#include "reqprof_request.h"
+#include "reqprof_wrap.h"
+
+static const command_rec reqprof_cmds[] = {
+    AP_INIT_FLAG("ProfileEngine", reqprof_set_engine, NULL,
+                 RSRC_CONF | ACCESS_CONF,
+                 "On|Off: profile requests in this scope (default Off)"),
+    AP_INIT_TAKE1("ProfileDir", reqprof_set_dir, NULL, RSRC_CONF,
+                  "directory for one pstats file per profiled request "
+                  "(created at startup; unset: no files)"),
+    AP_INIT_TAKE1("ProfileFilenameFormat", reqprof_set_fname, NULL, RSRC_CONF,
+                  "file name template, default "
+                  "{method}.{path}.{elapsed:.0f}ms.{time:.0f}.prof"),
+    AP_INIT_FLAG("ProfileErrorLog", reqprof_set_errorlog, NULL,
+                 RSRC_CONF | ACCESS_CONF,
+                 "On|Off: write a pstats report of each profiled request "
+                 "to the error log (default Off)"),
+    AP_INIT_RAW_ARGS("ProfileSortBy", reqprof_set_sort, NULL,
+                     RSRC_CONF | ACCESS_CONF,
+                     "pstats sort keys for the report (default: time calls)"),
+    AP_INIT_RAW_ARGS("ProfileRestrict", reqprof_set_restrict, NULL,
+                     RSRC_CONF | ACCESS_CONF,
+                     "pstats restrictions for the report: a count, a fraction "
+                     "or a regex, applied in order"),
+    AP_INIT_TAKE1("ProfileTimeUnit", reqprof_set_unit, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "s|ms|us: unit of the report's times (default ms)"),
+    { NULL }
+};
+
+static int reqprof_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp)
+{
+    const char *err;
+    (void)plog;
+    (void)ptemp;
+    reqprof_wrap_reset();
+    if ((err = reqprof_config_init(pconf)) != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, NULL,
+                     "RP0001: cannot set up defaults: %s", err);
+        return DONE;
+    }
+    return OK;
+}
+
+static int reqprof_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf;
+    (void)plog;
+    return reqprof_check_dirs(ptemp, s) == OK ? OK : DONE;
+}
+
+static int reqprof_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp, server_rec *s)
+{
+    const char *clock;
+    (void)plog;
+    if (reqprof_prepare_servers(pconf, ptemp, s) != OK)
+        return DONE;
+    clock = rp_clock_init(1);
+    /* Hooks are sorted by now; wrapping each generation anew. */
+    reqprof_wrap_all(pconf, s);
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                 "RP0002: timing %d hook entries, clock %s (%.3g ns per tick)",
+                 reqprof_wrapped_count(), clock, rp_clock_sec_per_tick * 1e9);
+    return OK;
+}
+
+static void reqprof_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    reqprof_request_child_init(pchild, s);
+    reqprof_wrap_rescan(s);
+}
+
+static void reqprof_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_pre_config(reqprof_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(reqprof_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(reqprof_post_config, NULL, NULL, APR_HOOK_REALLY_LAST);
+    ap_hook_child_init(reqprof_child_init, NULL, NULL, APR_HOOK_REALLY_LAST);
+    ap_hook_handler(reqprof_selftime_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Last, so every other module's logging is inside the profile. */
+    ap_hook_log_transaction(reqprof_request_finish, NULL, NULL, APR_HOOK_REALLY_LAST);
+}
+
+AP_DECLARE_MODULE(reqprof) = {
+    STANDARD20_MODULE_STUFF,
+    reqprof_create_dir,
+    reqprof_merge_dir,
+    reqprof_create_srv,
+    reqprof_merge_srv,
+    reqprof_cmds,
+    reqprof_register_hooks,
+    0                       /* flags */
+};

@@ -1,0 +1,336 @@
+/*
+ * reqprof_config.c - directive setters, config merging and the startup
+ * checks of mod_reqprof. Every setter validates its value and returns a
+ * message naming the directive and the bad value, so `apachectl -t` fails
+ * with something an administrator can act on.
+ */
+#include <errno.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "ap_regex.h"
+#include "unixd.h"
+#include "apr_strings.h"
+#include "apr_file_info.h"
+
+#include "reqprof_config.h"
+
+APLOG_USE_MODULE(reqprof);
+
+static rp_fname_t *default_fname;
+static rp_sort_t *default_sort;
+
+const char *reqprof_config_init(apr_pool_t *pconf)
+{
+    const char *err = rp_fname_compile(pconf, RP_FNAME_DEFAULT, &default_fname);
+    if (err)
+        return err;
+    /* Werkzeug's default order: internal time, then call count. */
+    default_sort = apr_pcalloc(pconf, sizeof *default_sort);
+    if ((err = rp_sort_add(pconf, default_sort, "time")) != NULL
+        || (err = rp_sort_add(pconf, default_sort, "calls")) != NULL)
+        return err;
+    return NULL;
+}
+
+const rp_fname_t *reqprof_default_fname(void)
+{
+    return default_fname;
+}
+
+void *reqprof_create_srv(apr_pool_t *p, server_rec *s)
+{
+    reqprof_srv_t *c = apr_pcalloc(p, sizeof *c);
+    (void)s;
+    return c;
+}
+
+void *reqprof_merge_srv(apr_pool_t *p, void *basev, void *addv)
+{
+    const reqprof_srv_t *base = basev, *add = addv;
+    reqprof_srv_t *c = apr_pcalloc(p, sizeof *c);
+    c->dir = add->dir ? add->dir : base->dir;
+    c->fname = add->fname ? add->fname : base->fname;
+    c->fname_src = add->fname ? add->fname_src : base->fname_src;
+    /* <Directory> and <Location> of the main server apply in vhosts too. */
+    c->engine_anywhere = base->engine_anywhere || add->engine_anywhere;
+    c->errorlog_anywhere = base->errorlog_anywhere || add->errorlog_anywhere;
+    return c;
+}
+
+void *reqprof_create_dir(apr_pool_t *p, char *dir)
+{
+    reqprof_dir_t *c = apr_pcalloc(p, sizeof *c);
+    (void)dir;
+    c->engine = REQPROF_UNSET;
+    c->errorlog = REQPROF_UNSET;
+    c->nrestricts = REQPROF_UNSET;
+    c->unit = REQPROF_UNSET;
+    return c;
+}
+
+void *reqprof_merge_dir(apr_pool_t *p, void *basev, void *addv)
+{
+    const reqprof_dir_t *base = basev, *add = addv;
+    reqprof_dir_t *c = apr_pcalloc(p, sizeof *c);
+    c->engine = add->engine != REQPROF_UNSET ? add->engine : base->engine;
+    c->errorlog = add->errorlog != REQPROF_UNSET ? add->errorlog : base->errorlog;
+    c->sort = add->sort ? add->sort : base->sort;
+    if (add->nrestricts != REQPROF_UNSET) {
+        c->restricts = add->restricts;
+        c->nrestricts = add->nrestricts;
+    }
+    else {
+        c->restricts = base->restricts;
+        c->nrestricts = base->nrestricts;
+    }
+    c->unit = add->unit != REQPROF_UNSET ? add->unit : base->unit;
+    return c;
+}
+
+const rp_sort_t *reqprof_dir_sort(const reqprof_dir_t *d)
+{
+    return d->sort ? d->sort : default_sort;
+}
+
+rp_unit_e reqprof_dir_unit(const reqprof_dir_t *d)
+{
+    return d->unit == REQPROF_UNSET ? RP_UNIT_MS : (rp_unit_e)d->unit;
+}
+
+static reqprof_srv_t *srv_of(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config, &reqprof_module);
+}
+
+const char *reqprof_set_engine(cmd_parms *cmd, void *dcfg, int on)
+{
+    reqprof_dir_t *d = dcfg;
+    d->engine = on;
+    if (on)
+        srv_of(cmd)->engine_anywhere = 1;
+    return NULL;
+}
+
+const char *reqprof_set_errorlog(cmd_parms *cmd, void *dcfg, int on)
+{
+    reqprof_dir_t *d = dcfg;
+    d->errorlog = on;
+    if (on)
+        srv_of(cmd)->errorlog_anywhere = 1;
+    return NULL;
+}
+
+const char *reqprof_set_dir(cmd_parms *cmd, void *dcfg, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    const char *path;
+    (void)dcfg;
+    if (err)
+        return err;
+    if (!*arg)
+        return "ProfileDir: empty path";
+    /* Relative paths are relative to ServerRoot, like every other path. */
+    path = ap_server_root_relative(cmd->pool, arg);
+    if (!path)
+        return apr_psprintf(cmd->pool, "ProfileDir: invalid path '%s'", arg);
+    srv_of(cmd)->dir = path;
+    return NULL;
+}
+
+const char *reqprof_set_fname(cmd_parms *cmd, void *dcfg, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    reqprof_srv_t *s = srv_of(cmd);
+    rp_fname_t *f = NULL;
+    (void)dcfg;
+    if (err)
+        return err;
+    if ((err = rp_fname_compile(cmd->pool, arg, &f)) != NULL)
+        return apr_psprintf(cmd->pool, "ProfileFilenameFormat '%s': %s", arg, err);
+    s->fname = f;
+    s->fname_src = arg;
+    return NULL;
+}
+
+const char *reqprof_set_sort(cmd_parms *cmd, void *dcfg, const char *args)
+{
+    reqprof_dir_t *d = dcfg;
+    rp_sort_t *sort = apr_pcalloc(cmd->pool, sizeof *sort);
+    const char *word;
+
+    while (*(word = ap_getword_conf(cmd->temp_pool, &args)) != '\0') {
+        const char *err = rp_sort_add(cmd->pool, sort, word);
+        if (err)
+            return apr_psprintf(cmd->pool, "ProfileSortBy: %s", err);
+    }
+    if (sort->nfields == 0)
+        return "ProfileSortBy: needs at least one sort key";
+    d->sort = sort;
+    return NULL;
+}
+
+static int regex_search(void *re, const char *s)
+{
+    return ap_regexec((ap_regex_t *)re, s, 0, NULL, 0) == 0;
+}
+
+/* The match function report options need for regex restrictions. */
+rp_match_fn reqprof_regex_match = regex_search;
+
+const char *reqprof_set_restrict(cmd_parms *cmd, void *dcfg, const char *args)
+{
+    reqprof_dir_t *d = dcfg;
+    apr_array_header_t *list = apr_array_make(cmd->pool, 4, sizeof(rp_restrict_t));
+    const char *word;
+
+    while (*(word = ap_getword_conf(cmd->temp_pool, &args)) != '\0') {
+        rp_restrict_t *r = apr_array_push(list);
+        const char *err = rp_restrict_parse(cmd->pool, word, r);
+        if (err)
+            return apr_psprintf(cmd->pool, "ProfileRestrict: %s", err);
+        if (r->kind == RP_RESTRICT_REGEX) {
+            r->pattern = apr_pstrdup(cmd->pool, word);
+            r->regex = ap_pregcomp(cmd->pool, r->pattern, 0);
+            if (!r->regex)
+                return apr_psprintf(cmd->pool,
+                                    "ProfileRestrict: bad regular expression '%s'",
+                                    word);
+        }
+    }
+    if (list->nelts == 0)
+        return "ProfileRestrict: needs at least one argument";
+    d->restricts = (const rp_restrict_t *)list->elts;
+    d->nrestricts = list->nelts;
+    return NULL;
+}
+
+const char *reqprof_set_unit(cmd_parms *cmd, void *dcfg, const char *arg)
+{
+    reqprof_dir_t *d = dcfg;
+    if (!strcasecmp(arg, "s"))
+        d->unit = RP_UNIT_S;
+    else if (!strcasecmp(arg, "ms"))
+        d->unit = RP_UNIT_MS;
+    else if (!strcasecmp(arg, "us"))
+        d->unit = RP_UNIT_US;
+    else
+        return apr_psprintf(cmd->pool,
+                            "ProfileTimeUnit: unknown unit '%s' (expected s, ms or us)",
+                            arg);
+    return NULL;
+}
+
+/* The nearest existing ancestor of path (path itself when it exists). */
+static const char *existing_ancestor(apr_pool_t *p, const char *path,
+                                     apr_finfo_t *fi)
+{
+    char *cur = apr_pstrdup(p, path);
+    for (;;) {
+        char *slash;
+        if (apr_stat(fi, cur, APR_FINFO_TYPE, p) == APR_SUCCESS)
+            return cur;
+        slash = strrchr(cur, '/');
+        if (!slash)
+            return NULL;
+        if (slash == cur) {
+            cur[1] = '\0';
+            if (apr_stat(fi, cur, APR_FINFO_TYPE, p) == APR_SUCCESS)
+                return cur;
+            return NULL;
+        }
+        *slash = '\0';
+    }
+}
+
+/* Can dir be used or created? NULL if so, else why not. */
+static const char *dir_problem(apr_pool_t *p, const char *dir)
+{
+    apr_finfo_t fi;
+    const char *anc = existing_ancestor(p, dir, &fi);
+
+    if (!anc)
+        return "no part of the path exists";
+    if (strcmp(anc, dir) == 0)
+        return fi.filetype == APR_DIR ? NULL : "exists and is not a directory";
+    if (fi.filetype != APR_DIR)
+        return apr_psprintf(p, "cannot be created: %s is not a directory", anc);
+    if (access(anc, W_OK | X_OK) != 0)
+        return apr_psprintf(p, "cannot be created: %s is not writable (%s)",
+                            anc, strerror(errno));
+    return NULL;
+}
+
+int reqprof_check_dirs(apr_pool_t *ptemp, server_rec *s)
+{
+    int bad = 0;
+    for (; s; s = s->next) {
+        const reqprof_srv_t *c = ap_get_module_config(s->module_config, &reqprof_module);
+        const char *why;
+        if (!c->dir || !(why = dir_problem(ptemp, c->dir)))
+            continue;
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "RP0010: ProfileDir %s (server %s): %s", c->dir,
+                     s->server_hostname ? s->server_hostname : "main", why);
+        bad = 1;
+    }
+    return bad ? HTTP_INTERNAL_SERVER_ERROR : OK;
+}
+
+/* mkdir -p with mode 0750; the directories made are given to User/Group
+ * so the children (which no longer run as root) can write into them. */
+static apr_status_t make_dir(apr_pool_t *p, const char *dir)
+{
+    apr_finfo_t fi;
+    char *parent;
+    apr_status_t rv;
+
+    if (apr_stat(&fi, dir, APR_FINFO_TYPE, p) == APR_SUCCESS)
+        return fi.filetype == APR_DIR ? APR_SUCCESS : APR_ENOTDIR;
+    parent = ap_make_dirstr_parent(p, dir);
+    if (strlen(parent) > 1) {
+        parent[strlen(parent) - 1] = '\0';   /* drop the trailing '/' */
+        if ((rv = make_dir(p, parent)) != APR_SUCCESS)
+            return rv;
+    }
+    rv = apr_dir_make(dir, APR_UREAD | APR_UWRITE | APR_UEXECUTE
+                      | APR_GREAD | APR_GEXECUTE, p);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv))
+        return rv;
+    /* apr_dir_make is subject to the umask; say exactly 0750. */
+    if (chmod(dir, 0750) != 0)
+        return APR_FROM_OS_ERROR(errno);
+    if (geteuid() == 0
+        && chown(dir, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0)
+        return APR_FROM_OS_ERROR(errno);
+    return APR_SUCCESS;
+}
+
+int reqprof_prepare_servers(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+{
+    for (; s; s = s->next) {
+        const reqprof_srv_t *c = ap_get_module_config(s->module_config, &reqprof_module);
+        if (c->dir) {
+            apr_status_t rv = make_dir(ptemp, c->dir);
+            if (rv != APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                             "RP0011: ProfileDir %s cannot be created", c->dir);
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+        /* Reports are logged at notice; Debian's LogLevel is warn. An
+         * administrator who said ProfileErrorLog On wants to see them, so
+         * lift this module's level unless a LogLevel names it explicitly. */
+        if (c->errorlog_anywhere) {
+            const struct ap_logconf *l = &s->log;
+            int idx = reqprof_module.module_index;
+            int explicit = l->module_levels && l->module_levels[idx] >= 0;
+            if (!explicit && l->level < APLOG_NOTICE)
+                ap_set_module_loglevel(pconf, &s->log, idx, APLOG_NOTICE);
+        }
+    }
+    return OK;
+}

@@ -1,0 +1,69 @@
+/*
+ * reqprof_config.h - mod_reqprof's configuration: per-server and
+ * per-directory records, directive setters, startup checks.
+ */
+#ifndef REQPROF_CONFIG_H
+#define REQPROF_CONFIG_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "rp_report.h"
+#include "rp_fname.h"
+
+extern module AP_MODULE_DECLARE_DATA reqprof_module;
+
+#define REQPROF_UNSET (-1)
+
+/* Server (and virtual host) scope. */
+typedef struct reqprof_srv {
+    const char *dir;          /* ProfileDir, absolute; NULL: write no files */
+    rp_fname_t *fname;        /* ProfileFilenameFormat; NULL: the default */
+    const char *fname_src;    /* its text, for messages */
+    int engine_anywhere;      /* some scope of this server says ProfileEngine On */
+    int errorlog_anywhere;    /* some scope says ProfileErrorLog On */
+} reqprof_srv_t;
+
+/* Directory/Location scope; REQPROF_UNSET (or NULL) means inherited. */
+typedef struct reqprof_dir {
+    int engine;               /* ProfileEngine, default Off */
+    int errorlog;             /* ProfileErrorLog, default Off */
+    const rp_sort_t *sort;    /* ProfileSortBy, default "time calls" */
+    const rp_restrict_t *restricts; /* ProfileRestrict */
+    int nrestricts;           /* REQPROF_UNSET: inherited; 0: none */
+    int unit;                 /* ProfileTimeUnit (rp_unit_e), default ms */
+} reqprof_dir_t;
+
+void *reqprof_create_srv(apr_pool_t *p, server_rec *s);
+void *reqprof_merge_srv(apr_pool_t *p, void *basev, void *addv);
+void *reqprof_create_dir(apr_pool_t *p, char *dir);
+void *reqprof_merge_dir(apr_pool_t *p, void *basev, void *addv);
+
+const char *reqprof_set_engine(cmd_parms *cmd, void *dcfg, int on);
+const char *reqprof_set_errorlog(cmd_parms *cmd, void *dcfg, int on);
+const char *reqprof_set_dir(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *reqprof_set_fname(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *reqprof_set_sort(cmd_parms *cmd, void *dcfg, const char *args);
+const char *reqprof_set_restrict(cmd_parms *cmd, void *dcfg, const char *args);
+const char *reqprof_set_unit(cmd_parms *cmd, void *dcfg, const char *arg);
+
+/* Regex search for ProfileRestrict patterns (compiled with ap_pregcomp). */
+extern rp_match_fn reqprof_regex_match;
+
+/* Effective values of a merged directory record. */
+const rp_sort_t *reqprof_dir_sort(const reqprof_dir_t *d);
+rp_unit_e reqprof_dir_unit(const reqprof_dir_t *d);
+
+/* The default filename format, compiled (set up by reqprof_config_init). */
+const rp_fname_t *reqprof_default_fname(void);
+
+/* pre_config: compile defaults for this generation. */
+const char *reqprof_config_init(apr_pool_t *pconf);
+
+/* check_config (runs for apachectl -t too): every ProfileDir can be used. */
+int reqprof_check_dirs(apr_pool_t *ptemp, server_rec *s);
+
+/* post_config: create missing ProfileDirs (0750, owned by User/Group),
+ * and make sure ProfileErrorLog reports are not filtered by LogLevel. */
+int reqprof_prepare_servers(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+
+#endif

@@ -1,0 +1,326 @@
+/*
+ * reqprof_request.c - per-request profiling state and what happens when a
+ * profiled request ends.
+ *
+ * A request is profiled from its first timed hook call when its virtual
+ * host has ProfileEngine On in any scope; whether the profile is kept is
+ * decided at the end from the request's own per-directory config (which is
+ * only known after the walks). Profile objects come from a per-child free
+ * list, so a request allocates nothing for profiling once the child has
+ * warmed up.
+ */
+#include <unistd.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "ap_mpm.h"
+#include "apr_atomic.h"
+#include "apr_strings.h"
+#include "apr_thread_mutex.h"
+
+#include "rp_file.h"
+#include "rp_fname.h"
+#include "rp_pstats.h"
+#include "rp_report.h"
+#include "rp_text.h"
+#include "reqprof_config.h"
+#include "reqprof_request.h"
+#include "reqprof_wrap.h"
+
+APLOG_USE_MODULE(reqprof);
+
+/* Keys stay readable and error-log lines short. */
+#define LABEL_MAX 256
+
+reqprof_state_t reqprof_off;
+
+static apr_thread_mutex_t *free_mutex;   /* NULL under prefork */
+static reqprof_state_t *free_list;
+static apr_array_header_t *all_pools;    /* to destroy at child exit */
+static int child_ready;
+
+static const char *label_of(const void *req, apr_pool_t *p)
+{
+    const request_rec *r = req;
+    const char *kind = r->main ? "subrequest " : r->prev ? "redirect " : "request ";
+    return apr_pstrcat(p, kind, rp_utf8_clean(p, r->uri, LABEL_MAX), NULL);
+}
+
+static apr_status_t destroy_states(void *unused)
+{
+    int i;
+    (void)unused;
+    child_ready = 0;
+    for (i = 0; i < all_pools->nelts; i++)
+        apr_pool_destroy(APR_ARRAY_IDX(all_pools, i, apr_pool_t *));
+    all_pools->nelts = 0;
+    free_list = NULL;
+    return APR_SUCCESS;
+}
+
+void reqprof_request_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    int threaded = 0;
+    free_list = NULL;
+    free_mutex = NULL;
+    all_pools = apr_array_make(pchild, 16, sizeof(apr_pool_t *));
+    if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) == APR_SUCCESS && threaded
+        && apr_thread_mutex_create(&free_mutex, APR_THREAD_MUTEX_DEFAULT,
+                                   pchild) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     "RP0020: cannot create a mutex: profiling disabled in this child");
+        return;
+    }
+    apr_pool_cleanup_register(pchild, NULL, destroy_states, apr_pool_cleanup_null);
+    child_ready = 1;
+}
+
+/* One lock per profiled request (not per hook call). */
+static reqprof_state_t *acquire(void)
+{
+    reqprof_state_t *st;
+    apr_pool_t *sp;
+
+    if (free_mutex)
+        apr_thread_mutex_lock(free_mutex);
+    st = free_list;
+    if (st)
+        free_list = st->next;
+    else if (apr_pool_create_unmanaged_ex(&sp, NULL, NULL) == APR_SUCCESS) {
+        /* Its own allocator: used by one thread at a time, never shared. */
+        st = apr_pcalloc(sp, sizeof *st);
+        st->prof = rp_prof_create(sp, reqprof_registry, label_of);
+        APR_ARRAY_PUSH(all_pools, apr_pool_t *) = sp;
+    }
+    if (free_mutex)
+        apr_thread_mutex_unlock(free_mutex);
+    return st;
+}
+
+static void release(reqprof_state_t *st)
+{
+    st->gen++;
+    st->r = NULL;
+    st->path = NULL;
+    if (free_mutex)
+        apr_thread_mutex_lock(free_mutex);
+    st->next = free_list;
+    free_list = st;
+    if (free_mutex)
+        apr_thread_mutex_unlock(free_mutex);
+}
+
+/* The request pool died without log_transaction (aborted early): give the
+ * object back; trampolines still open see the new generation. */
+static apr_status_t state_cleanup(void *data)
+{
+    release(data);
+    return APR_SUCCESS;
+}
+
+static request_rec *top_of(request_rec *r)
+{
+    for (;;) {
+        if (r->main)
+            r = r->main;
+        else if (r->prev)
+            r = r->prev;
+        else
+            return r;
+    }
+}
+
+reqprof_state_t *reqprof_state_begin(request_rec *top)
+{
+    const reqprof_srv_t *sc;
+    reqprof_state_t *st;
+    rp_tick_t now;
+    apr_time_t age;
+    char *path;
+
+    /* The phantom request of a closing keep-alive connection. */
+    if (!top->the_request)
+        return &reqprof_off;
+    sc = ap_get_module_config(top->server->module_config, &reqprof_module);
+    if (!child_ready || !reqprof_registry || !sc->engine_anywhere
+        || !(st = acquire())) {
+        ap_set_module_config(top->request_config, &reqprof_module, &reqprof_off);
+        return &reqprof_off;
+    }
+    /* The path as the client asked for it, before redirects rewrite r->uri. */
+    path = apr_pstrdup(top->pool, top->parsed_uri.path ? top->parsed_uri.path
+                                                      : top->uri ? top->uri : "");
+    ap_unescape_url(path);      /* decodes even when it also reports an error */
+    st->path = path;
+    st->r = top;
+
+    /* The root starts when the request line was read, not at the first hook. */
+    now = rp_clock_now();
+    age = apr_time_now() - top->request_time;
+    rp_prof_begin(st->prof, top,
+                  apr_pstrcat(top->pool, "request ",
+                              rp_utf8_clean(top->pool, top->method, 32), " ",
+                              rp_utf8_clean(top->pool, path, LABEL_MAX), NULL),
+                  now - (age > 0 ? rp_clock_ticks_from_usec(age) : 0));
+    apr_pool_cleanup_register(top->pool, st, state_cleanup, apr_pool_cleanup_null);
+    ap_set_module_config(top->request_config, &reqprof_module, st);
+    return st;
+}
+
+/* Failures to write a profile are reported at most once a minute per child,
+ * with how many were not reported: a full disk must not flood the log. */
+static apr_uint32_t warn_last, warn_suppressed;
+
+static void warn_limited(request_rec *r, apr_status_t rv, const char *dir,
+                         const char *name)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_uint32_t last = apr_atomic_read32(&warn_last);
+    if (now - last < 60 || apr_atomic_cas32(&warn_last, now, last) != last) {
+        apr_atomic_inc32(&warn_suppressed);
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                  "RP0030: cannot write profile %s/%s (%u similar failures "
+                  "not logged in the last minute)", dir, name,
+                  apr_atomic_xchg32(&warn_suppressed, 0));
+}
+
+static const char *request_id(request_rec *r)
+{
+    const char *uid = apr_table_get(r->subprocess_env, "UNIQUE_ID");
+    if (uid)
+        return uid;
+    if (!r->log_id) {
+        const char *id = NULL;
+        /* The same id ErrorLogFormat's %L shows, so lines correlate. */
+        if (ap_run_generate_log_id(r->connection, r, &id) == OK && id)
+            r->log_id = id;
+    }
+    return r->log_id ? r->log_id : "-";
+}
+
+static void write_file(request_rec *top, reqprof_state_t *st, const rp_stats_t *stats,
+                       const reqprof_srv_t *sc)
+{
+    apr_pool_t *p = top->pool;
+    request_rec *last = top;
+    rp_fname_vars_t v;
+    const char *name, *final = NULL, *data;
+    apr_size_t len;
+    apr_status_t rv;
+
+    while (last->next)
+        last = last->next;
+    v.method = top->method;
+    v.path = st->path;
+    v.vhost = top->server->server_hostname ? top->server->server_hostname : "";
+    v.id = request_id(top);
+    v.ext = "prof";
+    v.elapsed_ms = rp_clock_seconds(rp_prof_root_ticks(st->prof)) * 1000.0;
+    v.time = (double)top->request_time / 1e6;
+    v.status = last->status;
+    v.pid = (long)getpid();
+    name = rp_fname_expand(p, sc->fname ? sc->fname : reqprof_default_fname(), &v);
+
+    if (rp_pstats_encode(stats, p, &data, &len) != APR_SUCCESS)
+        return;
+    rv = rp_file_write_unique(p, sc->dir, name, data, len,
+                              APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD,
+                              &final);
+    if (rv != APR_SUCCESS)
+        warn_limited(top, rv, sc->dir, name);
+    else
+        apr_table_setn(top->notes, "reqprof-file", final);
+}
+
+typedef struct logctx {
+    request_rec *r;
+    const char *id;
+} logctx_t;
+
+static void log_line(void *ctx, const char *line)
+{
+    const logctx_t *c = ctx;
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, c->r, "RP0100: [%s] %s", c->id, line);
+}
+
+/* Werkzeug's frame: dashes, PATH: 'path', the pstats block, dashes. */
+static void log_report(request_rec *top, reqprof_state_t *st, const rp_stats_t *stats,
+                       const reqprof_dir_t *dc)
+{
+    static const char dashes[] =
+        "--------------------------------------------------------------------------------";
+    apr_pool_t *p = top->pool;
+    rp_report_opts_t o;
+    logctx_t c;
+
+    if (!APLOG_R_IS_LEVEL(top, APLOG_NOTICE))
+        return;
+    c.r = top;
+    c.id = request_id(top);
+    o.sort = reqprof_dir_sort(dc);
+    o.restricts = dc->nrestricts > 0 ? dc->restricts : NULL;
+    o.nrestricts = dc->nrestricts > 0 ? dc->nrestricts : 0;
+    o.match = reqprof_regex_match;
+    o.unit = reqprof_dir_unit(dc);
+    log_line(&c, dashes);
+    log_line(&c, apr_pstrcat(p, "PATH: ",
+                             rp_py_repr_str(p, rp_utf8_clean(p, st->path, 4 * LABEL_MAX)),
+                             NULL));
+    rp_report(stats, &o, p, log_line, &c);
+    log_line(&c, dashes);
+}
+
+int reqprof_request_finish(request_rec *r)
+{
+    request_rec *top = top_of(r);
+    reqprof_state_t *st = ap_get_module_config(top->request_config, &reqprof_module);
+    const reqprof_dir_t *dc;
+    const reqprof_srv_t *sc;
+
+    if (!st || st == &reqprof_off)
+        return DECLINED;
+    rp_prof_end(st->prof, rp_clock_now());
+    dc = ap_get_module_config(top->per_dir_config, &reqprof_module);
+    sc = ap_get_module_config(top->server->module_config, &reqprof_module);
+    if (dc && dc->engine == 1 && (sc->dir || dc->errorlog == 1)) {
+        const rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
+                                                rp_clock_sec_per_tick);
+        if (sc->dir)
+            write_file(top, st, stats, sc);
+        if (dc->errorlog == 1)
+            log_report(top, st, stats, dc);
+    }
+    ap_set_module_config(top->request_config, &reqprof_module, &reqprof_off);
+    apr_pool_cleanup_kill(top->pool, st, state_cleanup);
+    release(st);
+    return DECLINED;
+}
+
+int reqprof_selftime_handler(request_rec *r)
+{
+    int n = 1000000;
+    double on, off;
+
+    if (!r->handler || strcmp(r->handler, "reqprof-selftime") != 0)
+        return DECLINED;
+    if (r->method_number != M_GET)
+        return HTTP_METHOD_NOT_ALLOWED;
+    if (r->args && !strncmp(r->args, "n=", 2)) {
+        n = atoi(r->args + 2);
+        if (n < 1 || n > 10000000)
+            return HTTP_BAD_REQUEST;
+    }
+    reqprof_wrap_selftime(r, n, &on, &off);
+    ap_set_content_type(r, "text/plain; charset=utf-8");
+    ap_rprintf(r, "iterations: %d\nclock: %s\nprofiled: %s\n"
+               "ns_per_call_profiled: %.1f\nns_per_call_unprofiled: %.1f\n",
+               n, rp_clock_use_tsc ? "tsc" : "monotonic",
+               reqprof_state(r) ? "yes" : "no", on, off);
+    return OK;
+}

@@ -1,0 +1,60 @@
+/*
+ * reqprof_request.h - per-request profiling state: when a request is
+ * profiled, where its live profile is, and what happens when it ends
+ * (pstats file, error-log report).
+ */
+#ifndef REQPROF_REQUEST_H
+#define REQPROF_REQUEST_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "rp_prof.h"
+
+extern module AP_MODULE_DECLARE_DATA reqprof_module;
+
+/* A reusable profile object. It is never freed while the child lives, so
+ * a trampoline whose call outlived its request (the request pool destroyed
+ * inside a filter, design.md section 3) can still read gen safely and
+ * learn that its request is gone. */
+typedef struct reqprof_state {
+    rp_prof_t *prof;
+    volatile unsigned gen;          /* bumped each time the object is released */
+    request_rec *r;                 /* the top request while in use */
+    const char *path;               /* the path the client asked for, decoded */
+    struct reqprof_state *next;     /* free list / all list */
+} reqprof_state_t;
+
+/* Stored in request_config for requests decided not to be profiled. */
+extern reqprof_state_t reqprof_off;
+
+reqprof_state_t *reqprof_state_begin(request_rec *top);
+
+/* The profiling state of r's request, or NULL. The first call for a
+ * request decides (reqprof_state_begin); later ones are two loads. */
+static APR_INLINE reqprof_state_t *reqprof_state(request_rec *r)
+{
+    reqprof_state_t *st;
+    for (;;) {
+        if (r->main)
+            r = r->main;
+        else if (r->prev)
+            r = r->prev;
+        else
+            break;
+    }
+    st = ap_get_module_config(r->request_config, &reqprof_module);
+    if (st == NULL)
+        st = reqprof_state_begin(r);
+    return st == &reqprof_off ? NULL : st;
+}
+
+/* log_transaction, REALLY_LAST: close the profile and write it out. */
+int reqprof_request_finish(request_rec *r);
+
+/* child_init: the per-child pool of profile objects. */
+void reqprof_request_child_init(apr_pool_t *pchild, server_rec *s);
+
+/* The "reqprof-selftime" handler: ns per wrapped call, measured here. */
+int reqprof_selftime_handler(request_rec *r);
+
+#endif

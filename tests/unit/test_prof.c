@@ -1,0 +1,388 @@
+/*
+ * test_prof.c - cProfile accounting of rp_prof on synthetic call sequences.
+ * Times are plain tick numbers and converted with 1 second per tick, so
+ * every expected value is exact.
+ */
+#include "rp_test.h"
+#include <apr_strings.h>
+#include "rp_prof.h"
+
+/* Requests are opaque pointers; these stand for request_recs. */
+static int main_req, sub_req, redir_req;
+
+static const char *label(const void *req, apr_pool_t *p)
+{
+    if (req == &sub_req)
+        return "subrequest /index.html";
+    if (req == &redir_req)
+        return "redirect /404.html";
+    return apr_pstrdup(p, "unknown");
+}
+
+typedef struct ids {
+    rp_registry_t *reg;
+    int ph_trans, ph_fix, ph_handler;
+    int alias, rewrite, dir, mime, core1, core2;
+} ids_t;
+
+static ids_t make_ids(apr_pool_t *p)
+{
+    ids_t i;
+    i.reg = rp_registry_create(p, 64);
+    i.ph_trans = rp_registry_add(i.reg, "httpd", 0, "translate_name");
+    i.ph_fix = rp_registry_add(i.reg, "httpd", 0, "fixups");
+    i.ph_handler = rp_registry_add(i.reg, "httpd", 0, "handler");
+    i.alias = rp_registry_add(i.reg, "mod_alias.c", 1, "translate_name");
+    i.rewrite = rp_registry_add(i.reg, "mod_rewrite.c", 1, "translate_name");
+    i.dir = rp_registry_add(i.reg, "mod_dir.c", 1, "fixups");
+    i.mime = rp_registry_add(i.reg, "mod_mime.c", 1, "fixups");
+    i.core1 = rp_registry_add(i.reg, "core.c", 1, "handler");
+    i.core2 = rp_registry_add(i.reg, "core.c", 2, "handler");
+    return i;
+}
+
+static const rp_func_t *find(const rp_stats_t *st, const char *file, int line,
+                             const char *name)
+{
+    int i;
+    for (i = 0; i < st->nfuncs; i++)
+        if (strcmp(st->funcs[i].file, file) == 0 && st->funcs[i].line == line
+            && strcmp(st->funcs[i].name, name) == 0)
+            return &st->funcs[i];
+    fail_msg("no function %s:%d(%s)", file, line, name);
+    return NULL;
+}
+
+static const rp_edge_t *edge_from(const rp_stats_t *st, const rp_func_t *f,
+                                  const rp_func_t *caller)
+{
+    int i;
+    for (i = 0; i < f->ncallers; i++)
+        if (&st->funcs[f->callers[i].caller] == caller)
+            return &f->callers[i];
+    fail_msg("%s has no caller %s", f->name, caller->name);
+    return NULL;
+}
+
+static void test_registry_dedupes_and_fills(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_registry_t *reg = rp_registry_create(p, 2);
+    int a = rp_registry_add(reg, "core.c", 1, "handler");
+    assert_int_equal(rp_registry_add(reg, "core.c", 1, "handler"), a);
+    assert_int_equal(rp_registry_add(reg, "core.c", 2, "handler"), 1);
+    assert_int_equal(rp_registry_add(reg, "mod_x.c", 1, "handler"), -1);
+    assert_int_equal(reg->n, 2);
+}
+
+/* root [0,100]; translate_name phase: alias [10,20], rewrite [25,40];
+ * handler phase: core1 [50,90]; end at 100. */
+static void test_flat_request(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    rp_prof_t *pr = rp_prof_create(p, i.reg, label);
+    rp_stats_t *st;
+    const rp_func_t *root, *ph, *al, *rw, *h, *c1;
+    int fr;
+
+    rp_prof_begin(pr, &main_req, "request GET /", 0);
+    fr = rp_prof_enter(pr, &main_req, i.ph_trans, i.alias, 10);
+    rp_prof_exit(pr, fr, 20);
+    fr = rp_prof_enter(pr, &main_req, i.ph_trans, i.rewrite, 25);
+    rp_prof_exit(pr, fr, 40);
+    fr = rp_prof_enter(pr, &main_req, i.ph_handler, i.core1, 50);
+    rp_prof_exit(pr, fr, 90);
+    rp_prof_end(pr, 100);
+    assert_int_equal(rp_prof_root_ticks(pr), 100);
+
+    st = rp_prof_stats(pr, p, 1.0);
+    assert_int_equal(st->nfuncs, 6);
+    root = &st->funcs[0];
+    assert_string_equal(root->name, "request GET /");
+    assert_int_equal(root->ncallers, 0);
+    assert_true(root->ct == 100.0);
+    /* phase nodes run from their first hook's start to their last hook's
+     * end: translate_name [10,40], handler [50,90]; the rest is root's. */
+    assert_true(root->tt == 100.0 - 30.0 - 40.0);
+
+    ph = find(st, "httpd", 0, "translate_name");
+    assert_true(ph->ct == 30.0);
+    assert_true(ph->tt == 30.0 - 10.0 - 15.0);
+    assert_int_equal(ph->nc, 1);
+    al = find(st, "mod_alias.c", 1, "translate_name");
+    rw = find(st, "mod_rewrite.c", 1, "translate_name");
+    assert_true(al->tt == 10.0 && al->ct == 10.0);
+    assert_true(rw->tt == 15.0 && rw->ct == 15.0);
+    assert_int_equal(al->ncallers, 1);
+    assert_true(edge_from(st, al, ph)->ct == 10.0);
+    assert_true(edge_from(st, ph, root)->nc == 1);
+
+    h = find(st, "httpd", 0, "handler");
+    c1 = find(st, "core.c", 1, "handler");
+    assert_true(h->ct == 40.0 && h->tt == 0.0);
+    assert_true(c1->ct == 40.0);
+    assert_true(edge_from(st, h, root)->ct == 40.0);
+}
+
+/* Same phase entered twice in a row by one request: one phase call. */
+static void test_phase_node_spans_its_hooks(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    rp_prof_t *pr = rp_prof_create(p, i.reg, label);
+    rp_stats_t *st;
+    int fr;
+
+    rp_prof_begin(pr, &main_req, "request GET /", 0);
+    fr = rp_prof_enter(pr, &main_req, i.ph_fix, i.dir, 5);
+    rp_prof_exit(pr, fr, 6);
+    fr = rp_prof_enter(pr, &main_req, i.ph_fix, i.mime, 8);
+    rp_prof_exit(pr, fr, 9);
+    rp_prof_end(pr, 50);
+    st = rp_prof_stats(pr, p, 1.0);
+    assert_int_equal(find(st, "httpd", 0, "fixups")->nc, 1);
+    assert_true(find(st, "httpd", 0, "fixups")->ct == 4.0);
+    assert_true(find(st, "httpd", 0, "fixups")->tt == 2.0);
+}
+
+/* mod_dir's fixups runs a subrequest whose own fixups phase runs mod_mime:
+ * the fixups phase node recurses (2 calls, 1 primitive) and its cumulative
+ * time counts the outer call only, as cProfile does. */
+static void test_subrequest_nests_and_recursion(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    rp_prof_t *pr = rp_prof_create(p, i.reg, label);
+    rp_stats_t *st;
+    const rp_func_t *root, *fix, *dir, *sub, *mime;
+    int outer, inner;
+
+    rp_prof_begin(pr, &main_req, "request GET /", 0);
+    outer = rp_prof_enter(pr, &main_req, i.ph_fix, i.dir, 10);
+    inner = rp_prof_enter(pr, &sub_req, i.ph_trans, i.alias, 12);
+    rp_prof_exit(pr, inner, 14);
+    inner = rp_prof_enter(pr, &sub_req, i.ph_fix, i.mime, 16);
+    rp_prof_exit(pr, inner, 20);
+    rp_prof_exit(pr, outer, 30);
+    inner = rp_prof_enter(pr, &main_req, i.ph_fix, i.mime, 31);
+    rp_prof_exit(pr, inner, 33);
+    rp_prof_end(pr, 40);
+
+    st = rp_prof_stats(pr, p, 1.0);
+    root = &st->funcs[0];
+    fix = find(st, "httpd", 0, "fixups");
+    dir = find(st, "mod_dir.c", 1, "fixups");
+    sub = find(st, "httpd", 0, "subrequest /index.html");
+    mime = find(st, "mod_mime.c", 1, "fixups");
+
+    assert_int_equal(fix->nc, 2);
+    assert_int_equal(fix->cc, 1);
+    /* outer fixups phase: [10,33]; the inner one [16,20] is recursive */
+    assert_true(fix->ct == 23.0);
+    /* self: outer 23 - dir 20 - mime 2 = 1; inner 4 - mime 4 = 0 */
+    assert_true(fix->tt == 1.0);
+    assert_true(edge_from(st, fix, root)->nc == 1);
+    assert_true(edge_from(st, fix, sub)->nc == 1);
+    assert_true(edge_from(st, fix, sub)->ct == 4.0);
+
+    assert_true(dir->ct == 20.0);
+    /* the subrequest frame spans its first to last hook: [12,20] */
+    assert_true(sub->ct == 8.0);
+    assert_true(dir->tt == 20.0 - 8.0);
+    assert_true(edge_from(st, sub, dir)->nc == 1);
+
+    assert_int_equal(mime->nc, 2);
+    assert_int_equal(mime->cc, 2);
+    assert_true(mime->ct == 6.0);
+    assert_int_equal(mime->ncallers, 1);
+    assert_true(edge_from(st, mime, fix)->nc == 2);
+
+    /* sum of self times equals the root's wall time */
+    {
+        double sum = 0;
+        int k;
+        for (k = 0; k < st->nfuncs; k++)
+            sum += st->funcs[k].tt;
+        assert_true(sum == 40.0);
+    }
+}
+
+/* A redirect made by core after the handler returned (ErrorDocument) nests
+ * under the root, closing the handler phase at its last hook. */
+static void test_redirect_outside_hooks_nests_under_root(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    rp_prof_t *pr = rp_prof_create(p, i.reg, label);
+    rp_stats_t *st;
+    const rp_func_t *root, *red, *h;
+    int fr;
+
+    rp_prof_begin(pr, &main_req, "request GET /missing", 0);
+    fr = rp_prof_enter(pr, &main_req, i.ph_handler, i.core2, 10);
+    rp_prof_exit(pr, fr, 15);
+    fr = rp_prof_enter(pr, &redir_req, i.ph_handler, i.core2, 20);
+    rp_prof_exit(pr, fr, 28);
+    rp_prof_end(pr, 30);
+    st = rp_prof_stats(pr, p, 1.0);
+    root = &st->funcs[0];
+    red = find(st, "httpd", 0, "redirect /404.html");
+    h = find(st, "httpd", 0, "handler");
+    assert_true(edge_from(st, red, root)->ct == 8.0);
+    assert_int_equal(h->nc, 2);
+    assert_int_equal(h->cc, 2);
+    assert_true(edge_from(st, h, root)->ct == 5.0);
+    assert_true(edge_from(st, h, red)->ct == 8.0);
+    assert_true(find(st, "core.c", 2, "handler")->ct == 13.0);
+}
+
+/* Direct recursion of one hook entry: nc/cc and outermost cumtime. */
+static void test_direct_recursion(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    rp_prof_t *pr = rp_prof_create(p, i.reg, label);
+    rp_stats_t *st;
+    const rp_func_t *c;
+    int a, b;
+
+    rp_prof_begin(pr, &main_req, "request GET /", 0);
+    a = rp_prof_enter(pr, &main_req, i.ph_handler, i.core1, 0);
+    b = rp_prof_enter(pr, &main_req, -1, i.core1, 2);
+    rp_prof_exit(pr, b, 5);
+    rp_prof_exit(pr, a, 10);
+    rp_prof_end(pr, 10);
+    st = rp_prof_stats(pr, p, 1.0);
+    c = find(st, "core.c", 1, "handler");
+    assert_int_equal(c->nc, 2);
+    assert_int_equal(c->cc, 1);
+    assert_true(c->ct == 10.0);
+    assert_true(c->tt == 10.0);
+    /* the recursive edge core1 -> core1 */
+    assert_true(edge_from(st, c, c)->nc == 1);
+    assert_true(edge_from(st, c, c)->cc == 1);
+}
+
+static void test_dynamic_calls_and_end_with_open_frames(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    rp_prof_t *pr = rp_prof_create(p, i.reg, label);
+    rp_stats_t *st;
+    const rp_func_t *cgi, *c;
+    int a, b;
+
+    rp_prof_begin(pr, &main_req, "request GET /cgi", 0);
+    a = rp_prof_enter(pr, &main_req, i.ph_handler, i.core1, 1);
+    b = rp_prof_enter_dynamic(pr, &main_req, "/usr/lib/cgi-bin/x.cgi", 0, "cgi", 2);
+    rp_prof_exit(pr, b, 7);
+    /* the request ends while the handler call is still open */
+    rp_prof_end(pr, 9);
+    rp_prof_exit(pr, a, 12);              /* ignored: profile ended */
+    assert_false(rp_prof_active(pr));
+    st = rp_prof_stats(pr, p, 1.0);
+    cgi = find(st, "/usr/lib/cgi-bin/x.cgi", 0, "cgi");
+    c = find(st, "core.c", 1, "handler");
+    assert_true(cgi->ct == 5.0);
+    assert_true(c->ct == 8.0);
+    assert_true(edge_from(st, cgi, c)->nc == 1);
+}
+
+static void test_too_deep_is_dropped_not_corrupted(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    rp_prof_t *pr = rp_prof_create(p, i.reg, label);
+    int handles[RP_MAX_DEPTH + 10];
+    int k, n = RP_MAX_DEPTH + 10, recorded = 0;
+    rp_stats_t *st;
+
+    rp_prof_begin(pr, &main_req, "request GET /", 0);
+    for (k = 0; k < n; k++) {
+        handles[k] = rp_prof_enter(pr, &main_req, i.ph_handler, i.core1, (rp_tick_t)k);
+        if (handles[k] >= 0)
+            recorded++;
+    }
+    for (k = n - 1; k >= 0; k--)
+        rp_prof_exit(pr, handles[k], (rp_tick_t)(2 * n - k));
+    rp_prof_end(pr, (rp_tick_t)(3 * n));
+    assert_int_equal(rp_prof_dropped(pr), n - recorded);
+    assert_true(recorded > 0 && recorded < n);
+    st = rp_prof_stats(pr, p, 1.0);
+    assert_int_equal(find(st, "core.c", 1, "handler")->nc, recorded);
+    assert_int_equal(find(st, "core.c", 1, "handler")->cc, 1);
+}
+
+static void test_reuse_starts_clean(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    rp_prof_t *pr = rp_prof_create(p, i.reg, label);
+    rp_stats_t *st;
+    int fr, r;
+
+    for (r = 0; r < 3; r++) {
+        rp_prof_begin(pr, &main_req, r == 2 ? "request GET /b" : "request GET /a", 0);
+        fr = rp_prof_enter(pr, &main_req, i.ph_trans, i.alias, 1);
+        rp_prof_exit(pr, fr, 2);
+        if (r == 0) {
+            fr = rp_prof_enter(pr, &main_req, i.ph_handler, i.core1, 3);
+            rp_prof_exit(pr, fr, 4);
+        }
+        rp_prof_end(pr, 5);
+    }
+    st = rp_prof_stats(pr, p, 1.0);
+    assert_int_equal(st->nfuncs, 3);
+    assert_string_equal(st->funcs[0].name, "request GET /b");
+    assert_int_equal(find(st, "mod_alias.c", 1, "translate_name")->nc, 1);
+}
+
+/* Many edges and entries: arrays grow and callers stay consistent. */
+static void test_growth_keeps_edges(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_registry_t *reg = rp_registry_create(p, 400);
+    rp_prof_t *pr;
+    rp_stats_t *st;
+    int ph = rp_registry_add(reg, "httpd", 0, "handler");
+    int ids[300], k;
+
+    for (k = 0; k < 300; k++)
+        ids[k] = rp_registry_add(reg, apr_psprintf(p, "mod_%d.c", k), 1, "handler");
+    pr = rp_prof_create(p, reg, label);
+    rp_prof_begin(pr, &main_req, "request GET /", 0);
+    for (k = 0; k < 300; k++) {
+        int fr = rp_prof_enter(pr, &main_req, ph, ids[k], (rp_tick_t)(2 * k + 1));
+        rp_prof_exit(pr, fr, (rp_tick_t)(2 * k + 2));
+    }
+    rp_prof_end(pr, 1000);
+    st = rp_prof_stats(pr, p, 1.0);
+    assert_int_equal(st->nfuncs, 302);
+    for (k = 2; k < st->nfuncs; k++) {
+        assert_int_equal(st->funcs[k].ncallers, 1);
+        assert_int_equal(st->funcs[k].callers[0].caller, 1);
+        assert_true(st->funcs[k].ct == 1.0);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        RP_TEST(test_registry_dedupes_and_fills),
+        RP_TEST(test_flat_request),
+        RP_TEST(test_phase_node_spans_its_hooks),
+        RP_TEST(test_subrequest_nests_and_recursion),
+        RP_TEST(test_redirect_outside_hooks_nests_under_root),
+        RP_TEST(test_direct_recursion),
+        RP_TEST(test_dynamic_calls_and_end_with_open_frames),
+        RP_TEST(test_too_deep_is_dropped_not_corrupted),
+        RP_TEST(test_reuse_starts_clean),
+        RP_TEST(test_growth_keeps_edges),
+    };
+    int rc;
+    apr_initialize();
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    apr_terminate();
+    return rc;
+}
