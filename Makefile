@@ -84,7 +84,7 @@ demo-stop:
 	@sh scripts/demo.sh stop $(DEMO_PORT)
 
 install: $(MODULE)
-	$(APXS) -i -n reqprof $(MODULE)
+	$(APXS) -i -n reqprof mod_reqprof.la
 	install -m 0644 conf/reqprof.load conf/reqprof.conf /etc/apache2/mods-available/
 
 clean:

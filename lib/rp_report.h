@@ -49,8 +49,9 @@ typedef struct rp_restrict {
 } rp_restrict_t;
 
 /* Classify one argument: digits only -> count; digits with one '.' ->
- * fraction (must be < 1); anything else -> regex (caller compiles it and
- * stores it in regex). Returns NULL or an error message from p. */
+ * fraction (".5" too; must be < 1); the same with a leading '-' -> error;
+ * anything else -> regex (caller compiles it and stores it in regex).
+ * Returns NULL or an error message from p. */
 const char *rp_restrict_parse(apr_pool_t *p, const char *arg, rp_restrict_t *out);
 
 /* Returns non-zero when regex matches anywhere in s (a search). */
@@ -63,18 +64,26 @@ typedef struct rp_report_opts {
                                          "Random listing order was used" */
     const rp_restrict_t *restricts;   /* applied in order */
     int nrestricts;
-    rp_match_fn match;                /* needed when any restriction is a regex */
-    rp_unit_e unit;                   /* RP_UNIT_S prints exactly as pstats */
+    rp_match_fn match;                /* needed when any restriction is a regex;
+                                         a regex restriction with regex NULL (or
+                                         match NULL) prints pstats' "<Invalid
+                                         regular expression ...>" line */
+    rp_unit_e unit;                   /* RP_UNIT_S prints exactly as pstats; MS
+                                         and US print pstats' report of the
+                                         same profile with every time scaled
+                                         by 1e3 / 1e6 ("in X milliseconds") */
 } rp_report_opts_t;
 
 /* Called once per output line, without the trailing newline ("" for a
- * blank line). */
+ * blank line). line is only valid during the call. */
 typedef void (*rp_line_fn)(void *ctx, const char *line);
 
 /* Print st the way pstats.Stats.print_stats() does after sort_stats():
  * summary line, blank, "Ordered by" + reduction lines, blank, title, rows,
  * two blanks. No filename header line (as for a Stats made from a live
- * profile, which is what Werkzeug prints). */
+ * profile, which is what Werkzeug prints). When restrictions leave nothing,
+ * only the summary and its blank line are printed, as pstats does. Names
+ * go through rp_utf8_clean, as in the pstats file. Allocates from p. */
 void rp_report(const rp_stats_t *st, const rp_report_opts_t *o,
                apr_pool_t *p, rp_line_fn emit, void *ctx);
 

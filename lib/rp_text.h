@@ -8,12 +8,17 @@
 #include <apr_pools.h>
 
 /* Copy s into p as valid UTF-8 of at most max bytes (not counting the NUL),
- * never cutting a character in half. Invalid bytes become U+FFFD; control
- * characters (< 0x20, 0x7f) become '?'. A NULL s yields "". */
+ * never cutting a character in half. Invalid bytes become U+FFFD, one per
+ * maximal invalid subpart as Python's decode(errors='replace') does
+ * (overlong forms, surrogates and code points past U+10FFFF are invalid);
+ * control characters (< 0x20, 0x7f) become '?'. A NULL s yields "". */
 const char *rp_utf8_clean(apr_pool_t *p, const char *s, apr_size_t max);
 
 /* Python's repr() of a str: 'abc', "it's", with \\ \n \r \t \xNN escapes
- * for control characters. s must be valid UTF-8 (use rp_utf8_clean). */
+ * for control characters, and \xNN \uNNNN \UNNNNNNNN for the assigned
+ * non-ASCII code points Python deems unprintable (unassigned ones are kept).
+ * s should be valid UTF-8 (use rp_utf8_clean); invalid bytes print as
+ * U+FFFD. */
 const char *rp_py_repr_str(apr_pool_t *p, const char *s);
 
 /* Python's repr() of a float: shortest text that reads back to the same
