@@ -7,21 +7,33 @@
 #include <apr_pools.h>
 #include <apr_file_info.h>
 
-/* Write len bytes to dir/name: first to a hidden temporary file in dir,
- * then hard-link it to the final name. When dir/name exists, "-1", "-2",
- * ... is inserted before the last '.'-extension (or appended) until a free
- * name is found, so no file is ever overwritten and no reader ever sees a
- * partial file. The temporary is always removed. perms as for
- * apr_file_open (e.g. 0640). On success *final_path (from p) names the
- * file written. Returns the first APR error met. */
+/* Write len bytes to dir/name: first to a hidden temporary file in dir
+ * (".rp-<pid>-<seq>.tmp"), then hard-link it to the final name. When
+ * dir/name exists, "-1", "-2", ... is inserted before the last
+ * '.'-extension (or appended) until a free name is found (at most 10000
+ * tries, then EEXIST), so no file is ever overwritten and no reader ever
+ * sees a partial file. Where link() is not supported (EXDEV, EPERM,
+ * ENOTSUP) the name is claimed with an exclusive create and the temporary
+ * renamed over it: readers may then briefly see an empty file. The
+ * temporary is always removed. perms are APR_FPROT_* bits as for
+ * apr_file_open, e.g. APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD
+ * (that is 0x0640: an octal 0640 means other bits), less the umask.
+ * Safe from many threads (each with its own p) and processes at once.
+ * On success *final_path (from p) names the file written; on error it is
+ * NULL. Returns the first APR error met; APR_EINVAL when name is empty,
+ * "." or "..", or holds a '/'. */
 apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
                                   const char *name, const void *data,
                                   apr_size_t len, apr_fileperms_t perms,
                                   const char **final_path);
 
-/* Test hook: when set, called before each write/link step with the step's
- * name ("open", "write", "link"); a non-zero return is used as the error
- * of that step. Lets tests inject ENOSPC/EACCES deterministically. */
+/* Test hook: when set, called before each step with the step's name:
+ * "open" (the temporary), "write" (once, before the data), "link" (once
+ * per candidate name); a non-zero return is used as the error of that
+ * step, exactly as if the system call had failed (so EEXIST on "link"
+ * moves on to the next name and EXDEV selects the rename fallback). Lets
+ * tests inject ENOSPC/EACCES deterministically. Process-global: set it
+ * before threads start. NULL removes it. */
 typedef apr_status_t (*rp_file_fault_fn)(const char *step);
 void rp_file_set_fault(rp_file_fault_fn fn);
 

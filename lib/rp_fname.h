@@ -7,8 +7,10 @@
  * {ext} (string, the file format's extension without the dot, "prof").
  * Specs after ':' follow Python's mini-language subset
  *   numbers: [0][width][.precision][f|d]   ('d' only for integers)
- *   strings: [.maxlen]
- * "{{" and "}}" are literal braces. Literal text may not contain '/' or NUL.
+ *   strings: [.maxlen][s]
+ * and print what Python's format() prints ({elapsed} alone is repr()).
+ * "{{" and "}}" are literal braces. Literal text may not contain '/' or NUL;
+ * it is otherwise kept as written.
  */
 #ifndef RP_FNAME_H
 #define RP_FNAME_H
@@ -45,10 +47,14 @@ typedef struct rp_fname_vars {
 
 /* Expand into a single file-name component: {path} becomes the path with
  * leading/trailing '/' stripped and '/' -> '.', or "root" when empty
- * (Werkzeug); every string value keeps only [A-Za-z0-9._~+,=@-], other
- * bytes -> '_'; a name starting with '.' gets a '_' prefix (no hidden
- * files, never "." or ".."); the result is at most RP_FNAME_MAX bytes,
- * string placeholders being shortened first. Never NULL, never empty. */
+ * (Werkzeug); every placeholder value keeps only [A-Za-z0-9._~+,=@-], other
+ * bytes -> '_' (so a width without '0' pads with '_'); NULL strings are "";
+ * a name starting with '.' gets a '_' prefix (no hidden files, never "."
+ * or ".."); an empty name is "_". The result is at most RP_FNAME_MAX
+ * bytes: {path} is shortened first, then the longest string values; if
+ * literal text and numbers alone are too long, their middle is cut and
+ * the last 16 bytes (the extension) kept. Never NULL, never empty.
+ * Allocates from p only; assumes the C locale's LC_NUMERIC (as httpd). */
 const char *rp_fname_expand(apr_pool_t *p, const rp_fname_t *f,
                             const rp_fname_vars_t *v);
 

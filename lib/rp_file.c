@@ -1,0 +1,203 @@
+/*
+ * rp_file.c - write a profile file atomically and without overwriting.
+ *
+ * The data goes to a hidden temporary in the target directory, which is
+ * then hard-linked to the first free name: link() fails with EEXIST
+ * instead of replacing, so concurrent writers (threads or processes)
+ * can never clobber each other's files, and readers only ever see whole
+ * files. Filesystems without hard links get a rename() fallback.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_atomic.h>
+#include <apr_file_io.h>
+#include <apr_strings.h>
+
+#include "rp_file.h"
+
+/* Free-name search stops after this many candidates ("x", "x-1", ...). */
+#define RP_FILE_TRIES 10000
+
+/* A temporary name already taken (a stale file of a crashed process whose
+ * pid came back) is skipped this many times before giving up. */
+#define RP_FILE_TMP_TRIES 100
+
+/* Process-wide sequence for temporary names; with the pid it makes them
+ * unique across threads and processes. */
+static volatile apr_uint32_t rp_tmp_seq;
+
+/* Test hook; set before threads start, read without a lock. */
+static rp_file_fault_fn rp_fault;
+
+void rp_file_set_fault(rp_file_fault_fn fn)
+{
+    rp_fault = fn;
+}
+
+static apr_status_t rp_step(const char *step)
+{
+    rp_file_fault_fn fn = rp_fault;
+    return fn != NULL ? fn(step) : APR_SUCCESS;
+}
+
+/* Errors by which link() says "this filesystem has no hard links". */
+static int rp_no_hardlinks(apr_status_t rv)
+{
+    return rv == APR_FROM_OS_ERROR(EXDEV) || rv == APR_FROM_OS_ERROR(EPERM)
+        || rv == APR_FROM_OS_ERROR(ENOTSUP)
+#if defined(EOPNOTSUPP) && EOPNOTSUPP != ENOTSUP
+        || rv == APR_FROM_OS_ERROR(EOPNOTSUPP)
+#endif
+        || rv == APR_FROM_OS_ERROR(ENOSYS);
+}
+
+/* Writes candidate i of name after the "dir/" already in buf at base:
+ * "a.prof" -> "a-3.prof", "a" -> "a-3". A leading '.' is not an
+ * extension. */
+static void rp_candidate(char *buf, apr_size_t base, const char *name,
+                         apr_size_t namelen, const char *dot, int i)
+{
+    char *o = buf + base;
+    apr_size_t stem = dot != NULL ? (apr_size_t)(dot - name) : namelen;
+
+    memcpy(o, name, stem);
+    o += stem;
+    if (i > 0)
+        o += snprintf(o, 8, "-%d", i);
+    memcpy(o, name + stem, namelen - stem);
+    o[namelen - stem] = '\0';
+}
+
+/* Creates and opens a fresh temporary file in dir. */
+static apr_status_t rp_open_tmp(apr_pool_t *p, const char *dir,
+                                const char *sep, apr_fileperms_t perms,
+                                apr_file_t **fp, const char **tmp)
+{
+    apr_status_t rv;
+    int tries = 0;
+
+    do {
+        *tmp = apr_psprintf(p, "%s%s.rp-%ld-%u.tmp", dir, sep, (long)getpid(),
+                            (unsigned)apr_atomic_inc32(&rp_tmp_seq));
+        rv = rp_step("open");
+        if (rv == APR_SUCCESS)
+            rv = apr_file_open(fp, *tmp, APR_FOPEN_CREATE | APR_FOPEN_EXCL
+                               | APR_FOPEN_WRITE | APR_FOPEN_BINARY, perms, p);
+    } while (APR_STATUS_IS_EEXIST(rv) && ++tries < RP_FILE_TMP_TRIES);
+    return rv;
+}
+
+/* Writes all of data, looping on short writes, and closes f. */
+static apr_status_t rp_write_close(apr_file_t *f, const void *data,
+                                   apr_size_t len)
+{
+    apr_size_t off = 0;
+    apr_status_t rv = rp_step("write"), crv;
+
+    while (rv == APR_SUCCESS && off < len) {
+        apr_size_t n = len - off;
+        rv = apr_file_write(f, (const char *)data + off, &n);
+        if (rv == APR_SUCCESS && n == 0)
+            rv = APR_FROM_OS_ERROR(EIO);    /* no progress: never spin */
+        off += n;
+    }
+    /* Close errors count too: NFS reports a full disk only there. */
+    crv = apr_file_close(f);
+    return rv != APR_SUCCESS ? rv : crv;
+}
+
+/* Fallback without hard links: claim the name with an exclusive create,
+ * then rename the temporary over that empty placeholder. Unlike link()
+ * this has a window: between the two steps a reader can see an empty
+ * file, and a crash there leaves one behind. It never shows a partial
+ * file, and another writer cannot take the claimed name. */
+static apr_status_t rp_claim_rename(apr_pool_t *p, const char *tmp,
+                                    const char *final, apr_fileperms_t perms)
+{
+    apr_file_t *f;
+    apr_status_t rv;
+
+    rv = apr_file_open(&f, final, APR_FOPEN_CREATE | APR_FOPEN_EXCL
+                       | APR_FOPEN_WRITE | APR_FOPEN_BINARY, perms, p);
+    if (rv != APR_SUCCESS)
+        return rv;
+    apr_file_close(f);
+    rv = apr_file_rename(tmp, final, p);
+    if (rv != APR_SUCCESS)
+        apr_file_remove(final, p);      /* our own empty placeholder */
+    return rv;
+}
+
+apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
+                                  const char *name, const void *data,
+                                  apr_size_t len, apr_fileperms_t perms,
+                                  const char **final_path)
+{
+    apr_size_t dirlen, namelen, base;
+    const char *sep, *tmp, *dot;
+    char *buf;
+    apr_file_t *f;
+    apr_status_t rv;
+    int i, fallback = 0, moved = 0;
+
+    if (final_path != NULL)
+        *final_path = NULL;
+    if (dir == NULL || *dir == '\0' || name == NULL || *name == '\0'
+        || strchr(name, '/') != NULL || strcmp(name, ".") == 0
+        || strcmp(name, "..") == 0 || (data == NULL && len > 0))
+        return APR_EINVAL;
+
+    dirlen = strlen(dir);
+    namelen = strlen(name);
+    sep = dir[dirlen - 1] == '/' ? "" : "/";
+    dot = strrchr(name, '.');
+    if (dot == name)
+        dot = NULL;
+
+    rv = rp_open_tmp(p, dir, sep, perms, &f, &tmp);
+    if (rv != APR_SUCCESS)
+        return rv;      /* nothing was created */
+    rv = rp_write_close(f, data, len);
+
+    /* One buffer rewritten for every candidate: no pool growth per try. */
+    base = dirlen + strlen(sep);
+    buf = apr_palloc(p, base + namelen + 8);
+    memcpy(buf, dir, dirlen);
+    memcpy(buf + dirlen, sep, base - dirlen);
+
+    for (i = 0; rv == APR_SUCCESS && i < RP_FILE_TRIES; i++) {
+        rp_candidate(buf, base, name, namelen, dot, i);
+        if (!fallback) {
+            rv = rp_step("link");
+            if (rv == APR_SUCCESS)
+                rv = apr_file_link(tmp, buf);
+            if (rv == APR_SUCCESS)
+                break;
+            if (APR_STATUS_IS_EEXIST(rv)) {
+                rv = APR_SUCCESS;
+                continue;
+            }
+            if (!rp_no_hardlinks(rv))
+                break;
+            fallback = 1;   /* and try this same candidate by rename */
+        }
+        rv = rp_claim_rename(p, tmp, buf, perms);
+        if (rv == APR_SUCCESS) {
+            moved = 1;
+            break;
+        }
+        if (APR_STATUS_IS_EEXIST(rv))
+            rv = APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS && i == RP_FILE_TRIES)
+        rv = APR_FROM_OS_ERROR(EEXIST);
+
+    if (!moved)
+        apr_file_remove(tmp, p);    /* on success too: the link stays */
+    if (rv == APR_SUCCESS && final_path != NULL)
+        *final_path = buf;
+    return rv;
+}
