@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <float.h>
 #include <math.h>
 
 #include <apr_strings.h>
 
 #include "rp_fname.h"
+#include "rp_text.h"
 
 /* What a placeholder holds; decides which specs it accepts. */
 enum { RP_K_STR, RP_K_FLOAT, RP_K_INT };
@@ -306,52 +306,6 @@ static int rp_sci_digits(double x, int sig, char *digits, int *exp10)
     return nd;
 }
 
-/* Whether digits (first one at 10^exp10) read back as |x|. Written as an
- * integer mantissa so no locale's decimal point is involved. */
-static int rp_reads_back(const char *digits, int nd, int exp10, double x)
-{
-    char tmp[64];
-    snprintf(tmp, sizeof(tmp), "%.*se%d", nd, digits, exp10 - (nd - 1));
-    return strtod(tmp, NULL) == fabs(x);
-}
-
-/* Shortest digits that read back as x, as Python's repr() finds them. */
-static int rp_shortest_digits(double x, char *digits, int *exp10)
-{
-    int sig, nd, i, e;
-    char up[24];
-
-    /* For normal numbers a 15-digit rendering that reads back is the
-     * shortest with zeros stripped (the 15-digit grid is coarser than an
-     * ulp); otherwise 16, then 17 which always reads back. Subnormals
-     * have fewer significant bits: search from 1 digit. */
-    for (sig = fabs(x) < DBL_MIN ? 1 : 15; sig < 17; sig++) {
-        nd = rp_sci_digits(x, sig, digits, exp10);
-        if (rp_reads_back(digits, nd, *exp10, x))
-            return nd;
-        /* At a power of two the interval that reads back is twice as
-         * wide above x as below, so the nearest 16 digits may miss while
-         * the next ones up hit. */
-        if (sig == 16 && frexp(x, &e) == (x < 0 ? -0.5 : 0.5)) {
-            memset(up, '0', 16);
-            memcpy(up, digits, (size_t)nd);
-            for (i = 15; i >= 0 && up[i] == '9'; i--)
-                up[i] = '0';
-            if (i >= 0) {       /* no carry out of the first digit */
-                up[i]++;
-                nd = 16;
-                while (nd > 1 && up[nd - 1] == '0')
-                    nd--;
-                if (rp_reads_back(up, nd, *exp10, x)) {
-                    memcpy(digits, up, (size_t)nd);
-                    return nd;
-                }
-            }
-        }
-    }
-    return rp_sci_digits(x, 17, digits, exp10);
-}
-
 /* Python's general format of a finite double into buf: prec < 0 is
  * repr() (shortest round-trip, exponent from 1e16), prec >= 0 is
  * format(x, '.{prec}'): prec significant digits, exponent once the
@@ -363,7 +317,14 @@ static int rp_py_general(char *buf, double x, int prec)
     int nd, exp10, decpt, threshold, i, o = 0;
 
     if (prec < 0) {
-        nd = rp_shortest_digits(x, digits, &exp10);
+        if (x == 0) {
+            digits[0] = '0';
+            nd = 1;
+            exp10 = 0;
+        }
+        else {
+            nd = rp_py_float_digits(fabs(x), digits, &exp10);
+        }
         threshold = 16;
     }
     else {

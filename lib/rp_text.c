@@ -15,7 +15,6 @@
 
 static apr_size_t utf8_next(const unsigned char *s, unsigned *cp);
 static int cp_printable(unsigned cp);
-static int float_digits(double x, char *digits, int *exp10);
 
 /*
  * Decode one character at s (which is not at its NUL). Returns the bytes
@@ -187,12 +186,8 @@ const char *rp_py_repr_str(apr_pool_t *p, const char *s)
     return dst;
 }
 
-/*
- * Shortest decimal digits that read back as x (x finite, > 0), like
- * Python's repr (David Gay's mode 0). Returns the digit count; *exp10 is
- * the power of ten of the first digit.
- */
-static int float_digits(double x, char *digits, int *exp10)
+/* Python repr's digits (David Gay's mode 0); see rp_text.h. */
+int rp_py_float_digits(double x, char *digits, int *exp10)
 {
     char buf[48];
     int prec;
@@ -253,7 +248,7 @@ const char *rp_py_repr_float(apr_pool_t *p, double x)
         return signbit(x) ? "-0.0" : "0.0";
     if (x < 0)
         out[o++] = '-';
-    n = float_digits(fabs(x), digits, &e);
+    n = rp_py_float_digits(fabs(x), digits, &e);
     decpt = e + 1;
     if (decpt <= -4 || decpt > 16) {
         /* Python's 'r' format switches to exponent notation here. */

@@ -25,4 +25,10 @@ const char *rp_py_repr_str(apr_pool_t *p, const char *s);
  * double (0.5, 0.1, 1e-05, 0.0). */
 const char *rp_py_repr_float(apr_pool_t *p, double x);
 
+/* Shortest decimal digits that read back as x (finite, > 0), as Python's
+ * repr() picks them. Writes at most 17 digits, no sign, no NUL, into
+ * digits; *exp10 is the power of ten of the first digit. Returns the
+ * number of digits. */
+int rp_py_float_digits(double x, char *digits, int *exp10);
+
 #endif
