@@ -42,6 +42,8 @@ static APR_INLINE reqprof_state_t *reqprof_state(request_rec *r)
         else
             break;
     }
+    if (!r->request_config)     /* fake requests some modules build */
+        return NULL;
     st = ap_get_module_config(r->request_config, &reqprof_module);
     if (st == NULL)
         st = reqprof_state_begin(r);
