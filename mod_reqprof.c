@@ -22,19 +22,19 @@
 #include "reqprof_wrap.h"
 
 static const command_rec reqprof_cmds[] = {
-    AP_INIT_FLAG("ProfileEngine", reqprof_set_engine, NULL,
-                 RSRC_CONF | ACCESS_CONF,
-                 "On|Off: profile requests in this scope (default Off)"),
+    AP_INIT_TAKE1("ProfileEngine", reqprof_set_engine, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "On|Off: profile requests in this scope (default Off)"),
     AP_INIT_TAKE1("ProfileDir", reqprof_set_dir, NULL, RSRC_CONF,
                   "directory for one pstats file per profiled request "
                   "(created at startup; unset: no files)"),
     AP_INIT_TAKE1("ProfileFilenameFormat", reqprof_set_fname, NULL, RSRC_CONF,
                   "file name template, default "
                   "{method}.{path}.{elapsed:.0f}ms.{time:.0f}.prof"),
-    AP_INIT_FLAG("ProfileErrorLog", reqprof_set_errorlog, NULL,
-                 RSRC_CONF | ACCESS_CONF,
-                 "On|Off: write a pstats report of each profiled request "
-                 "to the error log (default Off)"),
+    AP_INIT_TAKE1("ProfileErrorLog", reqprof_set_errorlog, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "On|Off: write a pstats report of each profiled request "
+                  "to the error log (default Off)"),
     AP_INIT_RAW_ARGS("ProfileSortBy", reqprof_set_sort, NULL,
                      RSRC_CONF | ACCESS_CONF,
                      "pstats sort keys for the report (default: time calls)"),

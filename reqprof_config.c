@@ -106,18 +106,39 @@ static reqprof_srv_t *srv_of(cmd_parms *cmd)
     return ap_get_module_config(cmd->server->module_config, &reqprof_module);
 }
 
-const char *reqprof_set_engine(cmd_parms *cmd, void *dcfg, int on)
+/* On|Off with a message that names the bad value (AP_INIT_FLAG's does not). */
+static const char *on_off(cmd_parms *cmd, const char *arg, int *out)
+{
+    if (!strcasecmp(arg, "on"))
+        *out = 1;
+    else if (!strcasecmp(arg, "off"))
+        *out = 0;
+    else
+        return apr_psprintf(cmd->pool, "%s: '%s' is not On or Off",
+                            cmd->cmd->name, arg);
+    return NULL;
+}
+
+const char *reqprof_set_engine(cmd_parms *cmd, void *dcfg, const char *arg)
 {
     reqprof_dir_t *d = dcfg;
+    int on = 0;
+    const char *err = on_off(cmd, arg, &on);
+    if (err)
+        return err;
     d->engine = on;
     if (on)
         srv_of(cmd)->engine_anywhere = 1;
     return NULL;
 }
 
-const char *reqprof_set_errorlog(cmd_parms *cmd, void *dcfg, int on)
+const char *reqprof_set_errorlog(cmd_parms *cmd, void *dcfg, const char *arg)
 {
     reqprof_dir_t *d = dcfg;
+    int on = 0;
+    const char *err = on_off(cmd, arg, &on);
+    if (err)
+        return err;
     d->errorlog = on;
     if (on)
         srv_of(cmd)->errorlog_anywhere = 1;

@@ -38,8 +38,8 @@ void *reqprof_merge_srv(apr_pool_t *p, void *basev, void *addv);
 void *reqprof_create_dir(apr_pool_t *p, char *dir);
 void *reqprof_merge_dir(apr_pool_t *p, void *basev, void *addv);
 
-const char *reqprof_set_engine(cmd_parms *cmd, void *dcfg, int on);
-const char *reqprof_set_errorlog(cmd_parms *cmd, void *dcfg, int on);
+const char *reqprof_set_engine(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *reqprof_set_errorlog(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_dir(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_fname(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_sort(cmd_parms *cmd, void *dcfg, const char *args);
