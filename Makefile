@@ -60,6 +60,14 @@ $(PSTATS_TOOL): tests/tools/rp_pstats_tool.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) -O1 -g $(WARN) -Ilib $(APR_INC) -o $@ $< $(LIB_SRC) $(APR_LIBS) -lm
 
+# A test-only module that adds a hook after httpd sorted them (see
+# tests/integration/test_robust.py); never installed.
+TESTMOD_LATE := $(BUILD)/testmods/mod_reqprof_late.so
+$(TESTMOD_LATE): tests/modules/mod_reqprof_late.c
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O1 -g $(WARN) -Wno-missing-prototypes \
+	    -I$(shell $(APXS) -q INCLUDEDIR) $(APR_INC) -o $@ $<
+
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
