@@ -314,7 +314,7 @@ static int rp_sci_digits(double x, int sig, char *digits, int *exp10)
 static int rp_py_general(char *buf, double x, int prec)
 {
     char digits[RP_NUMBUF];
-    int nd, exp10, decpt, threshold, i, o = 0;
+    int nd, exp10, threshold;
 
     if (prec < 0) {
         if (x == 0) {
@@ -332,40 +332,7 @@ static int rp_py_general(char *buf, double x, int prec)
         nd = rp_sci_digits(x, sig, digits, &exp10);
         threshold = sig - 1;
     }
-    if (signbit(x))
-        buf[o++] = '-';
-    decpt = exp10 + 1;
-    if (decpt <= -4 || decpt > threshold) {
-        buf[o++] = digits[0];
-        if (nd > 1) {
-            buf[o++] = '.';
-            memcpy(buf + o, digits + 1, (size_t)nd - 1);
-            o += nd - 1;
-        }
-        o += snprintf(buf + o, 8, "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
-    }
-    else if (decpt <= 0) {
-        buf[o++] = '0';
-        buf[o++] = '.';
-        for (i = 0; i < -decpt; i++)
-            buf[o++] = '0';
-        memcpy(buf + o, digits, (size_t)nd);
-        o += nd;
-    }
-    else {
-        for (i = 0; i < decpt; i++)
-            buf[o++] = i < nd ? digits[i] : '0';
-        buf[o++] = '.';
-        if (nd > decpt) {
-            memcpy(buf + o, digits + decpt, (size_t)(nd - decpt));
-            o += nd - decpt;
-        }
-        else {
-            buf[o++] = '0';
-        }
-    }
-    buf[o] = '\0';
-    return o;
+    return rp_py_layout(buf, signbit(x) != 0, digits, nd, exp10, threshold);
 }
 
 /* Formats a number placeholder as Python's format() would; the result is

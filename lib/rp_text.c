@@ -234,11 +234,53 @@ int rp_py_float_digits(double x, char *digits, int *exp10)
     return 17;
 }
 
+int rp_py_layout(char *buf, int negative, const char *digits, int nd,
+                 int exp10, int threshold)
+{
+    int decpt = exp10 + 1, o = 0, i;
+
+    if (negative)
+        buf[o++] = '-';
+    if (decpt <= -4 || decpt > threshold) {
+        buf[o++] = digits[0];
+        if (nd > 1) {
+            buf[o++] = '.';
+            memcpy(buf + o, digits + 1, (apr_size_t)nd - 1);
+            o += nd - 1;
+        }
+        o += snprintf(buf + o, 8, "e%c%02d", exp10 < 0 ? '-' : '+',
+                      exp10 < 0 ? -exp10 : exp10);
+        return o;
+    }
+    if (decpt <= 0) {
+        buf[o++] = '0';
+        buf[o++] = '.';
+        for (i = 0; i < -decpt; i++)
+            buf[o++] = '0';
+        memcpy(buf + o, digits, (apr_size_t)nd);
+        o += nd;
+    }
+    else {
+        for (i = 0; i < decpt; i++)
+            buf[o++] = i < nd ? digits[i] : '0';
+        buf[o++] = '.';
+        if (nd > decpt) {
+            memcpy(buf + o, digits + decpt, (apr_size_t)(nd - decpt));
+            o += nd - decpt;
+        }
+        else {
+            buf[o++] = '0';
+        }
+    }
+    buf[o] = '\0';
+    return o;
+}
+
 const char *rp_py_repr_float(apr_pool_t *p, double x)
 {
     char digits[24];
     char out[64];
-    int n, e, decpt, o = 0, i;
+    int n, e;
 
     if (isnan(x))
         return "nan";
@@ -246,45 +288,8 @@ const char *rp_py_repr_float(apr_pool_t *p, double x)
         return x > 0 ? "inf" : "-inf";
     if (x == 0)
         return signbit(x) ? "-0.0" : "0.0";
-    if (x < 0)
-        out[o++] = '-';
     n = rp_py_float_digits(fabs(x), digits, &e);
-    decpt = e + 1;
-    if (decpt <= -4 || decpt > 16) {
-        /* Python's 'r' format switches to exponent notation here. */
-        out[o++] = digits[0];
-        if (n > 1) {
-            out[o++] = '.';
-            memcpy(out + o, digits + 1, (apr_size_t)n - 1);
-            o += n - 1;
-        }
-        snprintf(out + o, sizeof(out) - (apr_size_t)o, "e%c%02d",
-                 e < 0 ? '-' : '+', e < 0 ? -e : e);
-        return apr_pstrdup(p, out);
-    }
-    if (decpt <= 0) {
-        out[o++] = '0';
-        out[o++] = '.';
-        for (i = 0; i < -decpt; i++)
-            out[o++] = '0';
-        memcpy(out + o, digits, (apr_size_t)n);
-        o += n;
-    }
-    else if (decpt >= n) {
-        memcpy(out + o, digits, (apr_size_t)n);
-        o += n;
-        for (i = n; i < decpt; i++)
-            out[o++] = '0';
-        out[o++] = '.';
-        out[o++] = '0';
-    }
-    else {
-        memcpy(out + o, digits, (apr_size_t)decpt);
-        o += decpt;
-        out[o++] = '.';
-        memcpy(out + o, digits + decpt, (apr_size_t)(n - decpt));
-        o += n - decpt;
-    }
-    out[o] = '\0';
+    /* repr() switches to exponent notation from 1e16 on. */
+    rp_py_layout(out, x < 0, digits, n, e, 16);
     return apr_pstrdup(p, out);
 }

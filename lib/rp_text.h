@@ -31,4 +31,12 @@ const char *rp_py_repr_float(apr_pool_t *p, double x);
  * number of digits. */
 int rp_py_float_digits(double x, char *digits, int *exp10);
 
+/* Lay out nd decimal digits (first at 10^exp10) the way Python's 'r' and
+ * 'g'-style formats do: exponent notation ("1.5e-05", "1e+16") when the
+ * decimal point would fall before -4 or after threshold digits, else fixed
+ * notation with at least one digit after the point ("3.0"). buf needs
+ * nd + 32 bytes when exp10 is within double range. Returns the length. */
+int rp_py_layout(char *buf, int negative, const char *digits, int nd,
+                 int exp10, int threshold);
+
 #endif
