@@ -282,10 +282,19 @@ void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,
 /* Close lazy frames that the call about to start for req does not belong
  * in, and open the request and phase frames it does belong in. Returns 0,
  * or -1 when the stack has no room for the frames needed. */
+static int on_stack(const rp_prof_t *prof, const void *req)
+{
+    int i;
+    for (i = prof->depth - 1; i >= 0; i--)
+        if (prof->stack[i].req == req)
+            return 1;
+    return 0;
+}
+
 static int settle(rp_prof_t *prof, const void *req, int phase, rp_tick_t now)
 {
     frame_t *top;
-    int need;
+    int need, newreq;
 
     for (;;) {
         top = &prof->stack[prof->depth - 1];
@@ -304,10 +313,13 @@ static int settle(rp_prof_t *prof, const void *req, int phase, rp_tick_t now)
     if (phase >= 0 && top->kind == FR_PHASE && top->req == req)
         return 0;                         /* already in this phase */
 
-    need = (top->req != req) + (phase >= 0) + 1;
+    /* A request already on the stack is not a new context: a subrequest's
+     * output flows on into its parent's filters (SUBREQ_CORE). */
+    newreq = top->req != req && !on_stack(prof, req);
+    need = newreq + (phase >= 0) + 1;
     if (prof->depth + need > RP_MAX_DEPTH)
         return -1;
-    if (top->req != req) {
+    if (newreq) {
         const char *label = prof->label_fn ? prof->label_fn(req, prof->scratch)
                                            : "request";
         push(prof, FR_REQ, entry_for_label(prof, NULL, 0, label), -1, req, now);
@@ -327,12 +339,16 @@ int rp_prof_enter(rp_prof_t *prof, const void *req, int phase, int hook,
     int he;
     if (!prof->active)
         return -1;
-    if (settle(prof, req, phase, now) < 0 || prof->depth >= RP_MAX_DEPTH
+    /* req NULL: a call on the request's behalf with no request of its own
+     * (a connection filter carrying its data): nest it in what is open. */
+    if ((req && settle(prof, req, phase, now) < 0) || prof->depth >= RP_MAX_DEPTH
         || (he = entry_for_id(prof, hook)) < 0) {
         prof->dropped++;
         return -1;
     }
-    push(prof, FR_HOOK, he, hook, req, now);
+    /* A request-less call belongs to the request it runs inside, so calls
+     * nested in it for that request are not taken for another request. */
+    push(prof, FR_HOOK, he, hook, req ? req : prof->stack[prof->depth - 1].req, now);
     return prof->depth - 1;
 }
 

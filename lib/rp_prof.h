@@ -63,9 +63,12 @@ rp_prof_t *rp_prof_create(apr_pool_t *p, const rp_registry_t *reg,
 void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,
                    rp_tick_t t0);
 
-/* A hook entry (id hook) of phase (id phase) is called for req. Returns a
- * frame handle for rp_prof_exit, or -1 when nothing was recorded (not
- * begun, ended, too deep, unknown id). */
+/* A hook entry (id hook) of phase (id phase, or -1 for none) is called for
+ * req. req NULL means a call made on the request's behalf that belongs to
+ * no request of its own (a connection-level filter): it nests in whatever
+ * frame is open and closes none. Returns a frame handle for rp_prof_exit,
+ * or -1 when nothing was recorded (not begun, ended, too deep, unknown
+ * id). */
 int rp_prof_enter(rp_prof_t *prof, const void *req, int phase, int hook,
                   rp_tick_t now);
 

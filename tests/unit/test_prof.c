@@ -289,6 +289,68 @@ static void test_dynamic_calls_and_end_with_open_frames(void **state)
     assert_true(edge_from(st, cgi, c)->nc == 1);
 }
 
+/* A call with no request of its own (req NULL) nests in the open frame and
+ * closes no lazy frame; with its request given it would close the phase. */
+static void test_null_request_nests_in_open_frame(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    rp_prof_t *pr = rp_prof_create(p, i.reg, label);
+    rp_stats_t *st;
+    const rp_func_t *h, *c2;
+    int fr;
+
+    rp_prof_begin(pr, &main_req, "request GET /", 0);
+    fr = rp_prof_enter(pr, &main_req, i.ph_handler, i.core1, 1);
+    rp_prof_exit(pr, fr, 3);
+    /* the handler phase frame is lazy and still open */
+    fr = rp_prof_enter(pr, NULL, -1, i.core2, 5);
+    rp_prof_exit(pr, fr, 9);
+    /* a call for the request inside a request-less one nests in it and
+     * is not taken for a new request context */
+    fr = rp_prof_enter(pr, NULL, -1, i.core2, 10);
+    {
+        int inner = rp_prof_enter(pr, &main_req, -1, i.core1, 11);
+        rp_prof_exit(pr, inner, 12);
+    }
+    rp_prof_exit(pr, fr, 13);
+    rp_prof_end(pr, 14);
+    st = rp_prof_stats(pr, p, 1.0);
+    h = find(st, "httpd", 0, "handler");
+    c2 = find(st, "core.c", 2, "handler");
+    assert_true(edge_from(st, c2, h)->nc == 2);
+    assert_int_equal(h->nc, 1);
+    assert_true(h->ct == 12.0);
+    assert_true(edge_from(st, find(st, "core.c", 1, "handler"), c2)->nc == 1);
+    assert_int_equal(st->nfuncs, 4);      /* no extra request node */
+}
+
+/* A subrequest's output passes on into its parent's filters: a call for
+ * the parent inside the subrequest's frame is not a new request. */
+static void test_parent_call_inside_subrequest_frame(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    rp_prof_t *pr = rp_prof_create(p, i.reg, label);
+    rp_stats_t *st;
+    int a, b, c;
+
+    rp_prof_begin(pr, &main_req, "request GET /page.shtml", 0);
+    a = rp_prof_enter(pr, &main_req, i.ph_handler, i.core1, 1);
+    b = rp_prof_enter(pr, &sub_req, -1, i.core2, 2);     /* SUBREQ_CORE */
+    c = rp_prof_enter(pr, &main_req, -1, i.mime, 3);     /* parent's filter */
+    rp_prof_exit(pr, c, 4);
+    rp_prof_exit(pr, b, 5);
+    rp_prof_exit(pr, a, 6);
+    rp_prof_end(pr, 7);
+    st = rp_prof_stats(pr, p, 1.0);
+    /* root, handler phase, core1, subrequest, core2, mime: no second
+     * node for the main request */
+    assert_int_equal(st->nfuncs, 6);
+    assert_true(edge_from(st, find(st, "mod_mime.c", 1, "fixups"),
+                          find(st, "core.c", 2, "handler"))->nc == 1);
+}
+
 static void test_too_deep_is_dropped_not_corrupted(void **state)
 {
     apr_pool_t *p = *state;
@@ -376,6 +438,8 @@ int main(void)
         RP_TEST(test_redirect_outside_hooks_nests_under_root),
         RP_TEST(test_direct_recursion),
         RP_TEST(test_dynamic_calls_and_end_with_open_frames),
+        RP_TEST(test_null_request_nests_in_open_frame),
+        RP_TEST(test_parent_call_inside_subrequest_frame),
         RP_TEST(test_too_deep_is_dropped_not_corrupted),
         RP_TEST(test_reuse_starts_clean),
         RP_TEST(test_growth_keeps_edges),
