@@ -101,17 +101,30 @@ static reqprof_state_t *acquire(void)
     return st;
 }
 
-static void release(reqprof_state_t *st)
+void reqprof_state_recycle(reqprof_state_t *st)
 {
-    st->gen++;
-    st->r = NULL;
-    st->path = NULL;
+    st->zombie = 0;
     if (free_mutex)
         apr_thread_mutex_lock(free_mutex);
     st->next = free_list;
     free_list = st;
     if (free_mutex)
         apr_thread_mutex_unlock(free_mutex);
+}
+
+/* The request is over. Calls still running with this object (a filter
+ * whose frame was open when the end-of-request bucket destroyed the
+ * request inside it) see gen change; the object waits for the last of
+ * them before anyone else may use it. */
+static void release(reqprof_state_t *st)
+{
+    st->gen++;
+    st->r = NULL;
+    st->path = NULL;
+    if (st->inflight > 0)
+        st->zombie = 1;
+    else
+        reqprof_state_recycle(st);
 }
 
 /* The request pool died without log_transaction (aborted early): give the

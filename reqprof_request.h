@@ -19,6 +19,8 @@ extern module AP_MODULE_DECLARE_DATA reqprof_module;
 typedef struct reqprof_state {
     rp_prof_t *prof;
     volatile unsigned gen;          /* bumped each time the object is released */
+    int inflight;                   /* timed calls running with this object */
+    int zombie;                     /* released while calls were in flight */
     request_rec *r;                 /* the top request while in use */
     const char *path;               /* the path the client asked for, decoded */
     struct reqprof_state *next;     /* free list / all list */
@@ -48,6 +50,17 @@ static APR_INLINE reqprof_state_t *reqprof_state(request_rec *r)
     if (st == NULL)
         st = reqprof_state_begin(r);
     return st == &reqprof_off ? NULL : st;
+}
+
+/* A timed call that saw its request end (gen changed) while it ran has
+ * returned: once no call is in flight the object can be reused. Only the
+ * thread running the request touches these counters. */
+void reqprof_state_recycle(reqprof_state_t *st);
+
+static APR_INLINE void reqprof_call_done(reqprof_state_t *st)
+{
+    if (--st->inflight == 0 && st->zombie)
+        reqprof_state_recycle(st);
 }
 
 /* log_transaction, REALLY_LAST: close the profile and write it out. */

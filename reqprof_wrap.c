@@ -26,6 +26,8 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "util_cfgtree.h"
+#include "util_filter.h"
 #include "apr_hash.h"
 #include "apr_strings.h"
 
@@ -94,6 +96,7 @@ static APR_INLINE int hot_enter(hot_t *h, request_rec *r, const slot_t *s)
     if (!h->st)
         return 0;
     h->gen = h->st->gen;
+    h->st->inflight++;
     h->frame = rp_prof_enter(h->st->prof, r, s->phase, s->hook, rp_clock_now());
     return 1;
 }
@@ -101,10 +104,11 @@ static APR_INLINE int hot_enter(hot_t *h, request_rec *r, const slot_t *s)
 static APR_INLINE void hot_exit(hot_t *h)
 {
     rp_tick_t now = rp_clock_now();
-    /* The request may have ended inside the call (its pool destroyed, its
-     * state recycled): then the generation moved on and we touch nothing. */
+    /* The request may have ended inside the call (its pool destroyed):
+     * then the generation moved on and only the in-flight count is ours. */
     if (h->st->gen == h->gen)
         rp_prof_exit(h->st->prof, h->frame, now);
+    reqprof_call_done(h->st);
 }
 
 #define N_INT_R 400
@@ -200,6 +204,68 @@ static void (*const tramp_htaccess[N_SMALL])(void) = {
     D10(P_HTACCESS, 0, 0) D10(P_HTACCESS, 0, 1) D10(P_HTACCESS, 0, 2)
 };
 
+/* ---- output filters ----
+ * A filter's ap_filter_rec_t is global, so its function is swapped like a
+ * hook entry's. mod_filter calls provider functions straight from their
+ * records with f->frec pointing at its own harness: a trampoline knows its
+ * filter from its slot, never from f. Connection-level filters (CORE)
+ * have no f->r; they are charged to the request whose request-level filter
+ * called them on this thread (filter_current), and to none when the MPM
+ * writes on its own after the request ended. */
+#define N_FILTER 100
+static slot_t slots_filter[N_FILTER];
+static int filters_used;
+
+typedef struct filter_ctx {
+    reqprof_state_t *st;
+    unsigned gen;
+} filter_ctx_t;
+static __thread filter_ctx_t filter_current;
+
+static APR_INLINE apr_status_t filter_call(int i, ap_filter_t *f,
+                                           apr_bucket_brigade *bb)
+{
+    const slot_t *s = &slots_filter[i];
+    ap_out_filter_func fn = (ap_out_filter_func)s->orig.any;
+    filter_ctx_t saved = filter_current;
+    reqprof_state_t *st;
+    unsigned gen;
+    int frame;
+    apr_status_t rv;
+
+    if (f->r)
+        st = reqprof_state(f->r);
+    else if (saved.st && saved.st->gen == saved.gen)
+        st = saved.st;
+    else
+        st = NULL;
+    if (!st)
+        return fn(f, bb);
+    gen = st->gen;
+    st->inflight++;
+    filter_current.st = st;
+    filter_current.gen = gen;
+    frame = rp_prof_enter(st->prof, f->r, -1, s->hook, rp_clock_now());
+    rv = fn(f, bb);
+    {
+        rp_tick_t now = rp_clock_now();
+        if (st->gen == gen)
+            rp_prof_exit(st->prof, frame, now);
+    }
+    filter_current = saved;
+    reqprof_call_done(st);
+    return rv;
+}
+
+#define T_FILTER(a, b, c) \
+static apr_status_t t_filter_##a##b##c(ap_filter_t *f, apr_bucket_brigade *bb) \
+{ \
+    return filter_call(IDX(a, b, c), f, bb); \
+}
+D100(T_FILTER, 0)
+#define P_FILTER(a, b, c) t_filter_##a##b##c,
+static ap_out_filter_func const tramp_filter[N_FILTER] = { D100(P_FILTER, 0) };
+
 /* Per signature: its slots, trampolines, capacity and how many are used. */
 static struct sigtab {
     slot_t *slots;
@@ -265,6 +331,7 @@ void reqprof_wrap_reset(void)
     int i;
     for (i = 0; i < SIG_COUNT; i++)
         sigs[i].used = 0;
+    filters_used = 0;
     reqprof_registry = NULL;
     entry_counts = NULL;
     gen_pool = NULL;
@@ -284,6 +351,22 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
+/* "mod_x.c" when fn lives in mod_x.so, else NULL; *base is the object's
+ * load address (NULL if unknown). */
+static const char *so_module_file(apr_pool_t *p, void *fn, void **base)
+{
+    Dl_info di;
+    *base = NULL;
+    if (dladdr(fn, &di) && di.dli_fname) {
+        const char *so = base_name(di.dli_fname);
+        apr_size_t n = strlen(so);
+        *base = di.dli_fbase;
+        if (n > 7 && strncmp(so, "mod_", 4) == 0 && strcmp(so + n - 3, ".so") == 0)
+            return apr_pstrcat(p, apr_pstrndup(p, so, n - 3), ".c", NULL);
+    }
+    return NULL;
+}
+
 /* The module file to charge an entry to. szName is the __FILE__ of the
  * module that was registering when the entry was added, which is wrong
  * for entries added outside register_hooks; when the function lives in a
@@ -291,18 +374,8 @@ static const char *base_name(const char *path)
 static const char *entry_file(apr_pool_t *p, const hook_link_t *e, void **base)
 {
     const char *name = e->szName ? base_name(e->szName) : "unknown";
-    Dl_info di;
-
-    *base = NULL;
-    if (dladdr((void *)e->pFunc, &di) && di.dli_fname) {
-        const char *so = base_name(di.dli_fname);
-        apr_size_t n = strlen(so);
-        *base = di.dli_fbase;
-        if (n > 7 && strncmp(so, "mod_", 4) == 0 && strcmp(so + n - 3, ".so") == 0
-            && (strncmp(name, so, n - 3) != 0 || name[n - 3] != '.'))
-            return apr_pstrcat(p, apr_pstrndup(p, so, n - 3), ".c", NULL);
-    }
-    return name;
+    const char *so = so_module_file(p, (void *)e->pFunc, base);
+    return so && strcmp(so, name) != 0 ? so : name;
 }
 
 static int next_line(const char *hook, const char *file)
@@ -362,6 +435,96 @@ static void wrap_hook(int h, server_rec *s)
     }
 }
 
+/* Output filters httpd and Debian's modules register. Names that are not
+ * registered in this configuration are skipped; filters named only in the
+ * configuration are found in the config tree. */
+static const char *const stock_filters[] = {
+    "CORE", "SUBREQ_CORE", "OLD_WRITE", "CONTENT_LENGTH", "HTTP_HEADER",
+    "HTTP_OUTERROR", "CHUNK", "BYTERANGE", "DEFLATE", "INFLATE", "INCLUDES",
+    "SUBSTITUTE", "SED", "BUFFER", "RATE_LIMIT", "DATA", "XML2ENC",
+    "PROXY_HTML", "CACHE_SAVE", "CACHE_SAVE_SUBREQ", "CACHE_OUT",
+    "CACHE_OUT_SUBREQ", "CACHE_REMOVE_URL", "CACHE_INVALIDATE",
+    "BROTLI_COMPRESS", "FIXUP_HEADERS_OUT", "FIXUP_HEADERS_ERR", "XLATEOUT",
+    "DUMPIO_OUT", "SSL/TLS Filter", "BUCKETEER",
+    NULL
+};
+
+/* Filters compiled into httpd itself, by the file that registers them. */
+static const char *core_filter_file(const char *name)
+{
+    static const char *const http_core[] = {
+        "HTTP_HEADER", "HTTP_OUTERROR", "CHUNK", "BYTERANGE", NULL };
+    int i;
+    for (i = 0; http_core[i]; i++)
+        if (!strcasecmp(name, http_core[i]))
+            return "http_core.c";
+    return "core.c";
+}
+
+/* httpd keeps filter names lowercased; people write them in capitals. */
+static const char *filter_label(const char *name)
+{
+    char *l = apr_pstrcat(gen_pool, "filter ", name, NULL);
+    ap_str_toupper(l + 7);
+    return l;
+}
+
+static void wrap_filter(const char *name, server_rec *s)
+{
+    ap_filter_rec_t *frec = ap_get_output_filter_handle(name);
+    const char *file;
+    void *base;
+    slot_t *sl;
+    int id;
+
+    if (!frec || !frec->filter_func.out_func)
+        return;
+    file = so_module_file(gen_pool, (void *)frec->filter_func.out_func, &base);
+    if (base == own_base)
+        return;                        /* wrapped already (another name) */
+    if (!file)
+        file = core_filter_file(frec->name);
+    if (filters_used == N_FILTER
+        || (id = rp_registry_add(reqprof_registry, file, 1,
+                                 filter_label(frec->name))) < 0) {
+        if (!warned_full++)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         "RP0005: no room to time filter %s (and maybe others)",
+                         frec->name);
+        return;
+    }
+    sl = &slots_filter[filters_used];
+    sl->orig.any = (void (*)(void))frec->filter_func.out_func;
+    sl->hook = id;
+    sl->phase = -1;
+    frec->filter_func.out_func = tramp_filter[filters_used];
+    filters_used++;
+    wrapped++;
+}
+
+/* Filter names the configuration uses: SetOutputFilter A;B, AddOutputFilter
+ * A;B ext, AddOutputFilterByType A;B type, FilterDeclare/FilterProvider. */
+static void wrap_config_filters(ap_directive_t *d, server_rec *s)
+{
+    for (; d; d = d->next) {
+        const char *dn = d->directive;
+        if (!strcasecmp(dn, "SetOutputFilter") || !strcasecmp(dn, "AddOutputFilter")
+            || !strcasecmp(dn, "AddOutputFilterByType")
+            || !strcasecmp(dn, "FilterDeclare") || !strcasecmp(dn, "FilterProvider")) {
+            const char *args = d->args;
+            char *first = ap_getword_conf(gen_pool, &args);
+            char *name, *last;
+            for (name = apr_strtok(first, ";", &last); name;
+                 name = apr_strtok(NULL, ";", &last))
+                wrap_filter(name, s);
+            if (!strcasecmp(dn, "FilterProvider"))     /* its provider */
+                wrap_filter(ap_getword_conf(gen_pool, &args), s);
+        }
+        if (d->first_child)
+            wrap_config_filters(d->first_child, s);
+    }
+}
+
 int reqprof_wrap_all(apr_pool_t *pconf, server_rec *s)
 {
     Dl_info di;
@@ -377,6 +540,9 @@ int reqprof_wrap_all(apr_pool_t *pconf, server_rec *s)
                        : rp_registry_add(reqprof_registry, "httpd", 0, hooks[h].name);
     for (h = 0; h < NHOOKS; h++)
         wrap_hook(h, s);
+    for (h = 0; stock_filters[h]; h++)
+        wrap_filter(stock_filters[h], s);
+    wrap_config_filters(ap_conftree, s);
     selftime_id = rp_registry_add(reqprof_registry, "mod_reqprof.c", 1, "selftime");
     return OK;
 }
