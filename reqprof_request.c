@@ -135,18 +135,6 @@ static apr_status_t state_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-static request_rec *top_of(request_rec *r)
-{
-    for (;;) {
-        if (r->main)
-            r = r->main;
-        else if (r->prev)
-            r = r->prev;
-        else
-            return r;
-    }
-}
-
 reqprof_state_t *reqprof_state_begin(request_rec *top)
 {
     const reqprof_srv_t *sc;
@@ -291,7 +279,7 @@ static void log_report(request_rec *top, reqprof_state_t *st, const rp_stats_t *
 
 int reqprof_request_finish(request_rec *r)
 {
-    request_rec *top = top_of(r);
+    request_rec *top = reqprof_top(r);
     reqprof_state_t *st = ap_get_module_config(top->request_config, &reqprof_module);
     const reqprof_dir_t *dc;
     const reqprof_srv_t *sc;

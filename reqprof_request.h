@@ -33,17 +33,24 @@ reqprof_state_t *reqprof_state_begin(request_rec *top);
 
 /* The profiling state of r's request, or NULL. The first call for a
  * request decides (reqprof_state_begin); later ones are two loads. */
-static APR_INLINE reqprof_state_t *reqprof_state(request_rec *r)
+/* The request the client sent: subrequests and internal redirects all
+ * lead back to it through r->main and r->prev. */
+static APR_INLINE request_rec *reqprof_top(request_rec *r)
 {
-    reqprof_state_t *st;
     for (;;) {
         if (r->main)
             r = r->main;
         else if (r->prev)
             r = r->prev;
         else
-            break;
+            return r;
     }
+}
+
+static APR_INLINE reqprof_state_t *reqprof_state(request_rec *r)
+{
+    reqprof_state_t *st;
+    r = reqprof_top(r);
     if (!r->request_config)     /* fake requests some modules build */
         return NULL;
     st = ap_get_module_config(r->request_config, &reqprof_module);
