@@ -5,6 +5,9 @@
  * lives in:
  *   reqprof_config.c   directives, merging, ProfileDir checks
  *   reqprof_wrap.c     timing every module's hook entries (trampolines)
+ *   reqprof_filters.c  timing output and input filters
+ *   reqprof_proxy.c    timing mod_proxy's hooks and backend calls
+ *   reqprof_cgi.c      CGI runs: wall time, CPU time, exit status
  *   reqprof_request.c  per-request state, pstats files, error-log reports
  *   lib/               APR-only: profile accounting, pstats format, report,
  *                      file names, atomic file writes
@@ -17,6 +20,7 @@
 #include "http_protocol.h"
 
 #include "rp_clock.h"
+#include "reqprof_cgi.h"
 #include "reqprof_config.h"
 #include "reqprof_request.h"
 #include "reqprof_wrap.h"
@@ -90,6 +94,7 @@ static int reqprof_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void reqprof_child_init(apr_pool_t *pchild, server_rec *s)
 {
     reqprof_request_child_init(pchild, s);
+    reqprof_cgi_child_init();
     reqprof_wrap_rescan(s);
 }
 

@@ -28,6 +28,7 @@
 #include "rp_report.h"
 #include "rp_text.h"
 #include "reqprof_config.h"
+#include "reqprof_cgi.h"
 #include "reqprof_request.h"
 #include "reqprof_wrap.h"
 
@@ -290,8 +291,9 @@ int reqprof_request_finish(request_rec *r)
     dc = ap_get_module_config(top->per_dir_config, &reqprof_module);
     sc = ap_get_module_config(top->server->module_config, &reqprof_module);
     if (dc && dc->engine == 1 && (sc->dir || dc->errorlog == 1)) {
-        const rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
-                                                rp_clock_sec_per_tick);
+        rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
+                                          rp_clock_sec_per_tick);
+        reqprof_cgi_finish(top, stats);
         if (sc->dir)
             write_file(top, st, stats, sc);
         if (dc->errorlog == 1)

@@ -352,6 +352,19 @@ int rp_prof_enter(rp_prof_t *prof, const void *req, int phase, int hook,
     return prof->depth - 1;
 }
 
+int rp_prof_enter_dynamic(rp_prof_t *prof, const void *req, const char *file,
+                          int line, const char *label, rp_tick_t now)
+{
+    if (!prof->active)
+        return -1;
+    if (settle(prof, req, -1, now) < 0 || prof->depth >= RP_MAX_DEPTH) {
+        prof->dropped++;
+        return -1;
+    }
+    push(prof, FR_HOOK, entry_for_label(prof, file, line, label), -1, req, now);
+    return prof->depth - 1;
+}
+
 void rp_prof_exit(rp_prof_t *prof, int handle, rp_tick_t now)
 {
     if (!prof->active || handle < 1 || handle >= prof->depth)

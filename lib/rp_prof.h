@@ -72,6 +72,12 @@ void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,
 int rp_prof_enter(rp_prof_t *prof, const void *req, int phase, int hook,
                   rp_tick_t now);
 
+/* Like rp_prof_enter for a call that is not a hook of a phase (a filter, a
+ * CGI run): the function is dynamic, named by label ("httpd", 0, label
+ * unless file is given), nested in whatever frame is open. */
+int rp_prof_enter_dynamic(rp_prof_t *prof, const void *req, const char *file,
+                          int line, const char *label, rp_tick_t now);
+
 /* The call behind handle returned at now. Frames opened above it and not
  * closed (lazy phase/request frames) are closed first. */
 void rp_prof_exit(rp_prof_t *prof, int handle, rp_tick_t now);

@@ -530,7 +530,9 @@ def _modules_seen(h):
                          ("/page.shtml", 200), ("/nope", 404), ("/old", 200), ("/rw/old", 200)):
         _, f, st = fetch_profile(h, path, status=status)
         walk_callers_graph(st)
-        seen |= {(k[0], k[2]) for k in st.stats if k[0] != ROOT_FILE}
+        # a CGI run's name carries its exit status and CPU time
+        seen |= {(k[0], "cgi" if k[2].startswith("cgi") else k[2])
+                 for k in st.stats if k[0] != ROOT_FILE}
     return seen
 
 

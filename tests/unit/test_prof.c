@@ -264,6 +264,35 @@ static void test_direct_recursion(void **state)
     assert_true(edge_from(st, c, c)->cc == 1);
 }
 
+/* A dynamic call (a CGI run, a proxy backend) nests in the open hook call
+ * and is keyed by its own file and label. */
+static void test_dynamic_call_nests_in_hook(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    rp_prof_t *pr = rp_prof_create(p, i.reg, label);
+    rp_stats_t *st;
+    const rp_func_t *cgi, *c;
+    int a, b;
+
+    rp_prof_begin(pr, &main_req, "request GET /cgi", 0);
+    a = rp_prof_enter(pr, &main_req, i.ph_handler, i.core1, 1);
+    b = rp_prof_enter_dynamic(pr, &main_req, "/usr/lib/cgi-bin/x.cgi", 1, "cgi", 2);
+    assert_true(b > a);
+    rp_prof_exit(pr, b, 7);
+    b = rp_prof_enter_dynamic(pr, &main_req, "/usr/lib/cgi-bin/x.cgi", 1, "cgi", 8);
+    rp_prof_exit(pr, b, 9);
+    rp_prof_exit(pr, a, 10);
+    rp_prof_end(pr, 12);
+    st = rp_prof_stats(pr, p, 1.0);
+    cgi = find(st, "/usr/lib/cgi-bin/x.cgi", 1, "cgi");
+    c = find(st, "core.c", 1, "handler");
+    assert_true(cgi->nc == 2);
+    assert_true(cgi->ct == 6.0);
+    assert_true(c->tt == 3.0);
+    assert_true(edge_from(st, cgi, c)->nc == 2);
+}
+
 /* The request ends (end-of-request bucket) while calls are still open:
  * they end then, and their later exits change nothing. */
 static void test_end_with_open_frames(void **state)
@@ -440,6 +469,7 @@ int main(void)
         RP_TEST(test_redirect_outside_hooks_nests_under_root),
         RP_TEST(test_direct_recursion),
         RP_TEST(test_end_with_open_frames),
+        RP_TEST(test_dynamic_call_nests_in_hook),
         RP_TEST(test_null_request_nests_in_open_frame),
         RP_TEST(test_parent_call_inside_subrequest_frame),
         RP_TEST(test_too_deep_is_dropped_not_corrupted),

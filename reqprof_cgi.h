@@ -1,0 +1,18 @@
+/*
+ * reqprof_cgi.h - CGI runs as entries of their own (see reqprof_cgi.c).
+ */
+#ifndef REQPROF_CGI_H
+#define REQPROF_CGI_H
+
+#include "httpd.h"
+#include "rp_stats.h"
+
+/* child_init: learn of mod_cgi's forks (pthread_atfork). */
+void reqprof_cgi_child_init(void);
+
+/* When the profile of top ends: read each mod_cgi script's exit status
+ * and CPU time (waiting up to 10 ms for it to exit) and put them in the
+ * name of its entry in stats (may be NULL: nothing to name). */
+void reqprof_cgi_finish(request_rec *top, rp_stats_t *stats);
+
+#endif

@@ -1,0 +1,279 @@
+/*
+ * reqprof_filters.c - time every output and input filter.
+ *
+ * A filter's ap_filter_rec_t is global, so its function is swapped like a
+ * hook entry's. mod_filter calls provider functions straight from their
+ * records with f->frec pointing at its own harness: a trampoline knows its
+ * filter from its slot, never from f.
+ *
+ * Connection-level filters (CORE, CORE_IN, reqtimeout) have no f->r: they
+ * are charged to the request whose request-level filter called them on
+ * this thread (filter_current), and to none otherwise: the event MPM
+ * flushing after the request ended, or the next request line being read
+ * on a keep-alive connection.
+ */
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "util_cfgtree.h"
+#include "util_filter.h"
+#include "apr_strings.h"
+
+#include "reqprof_request.h"
+#include "reqprof_tramp.h"
+#include "reqprof_wrap.h"
+
+APLOG_USE_MODULE(reqprof);
+
+#define N_OUT 100
+#define N_IN 30
+static slot_t slots_out[N_OUT];
+static slot_t slots_in[N_IN];
+static int out_used, in_used;
+
+typedef struct filter_ctx {
+    reqprof_state_t *st;
+    unsigned gen;
+} filter_ctx_t;
+static __thread filter_ctx_t filter_current;
+
+/* The state to charge a call of filter f to, or NULL. */
+static APR_INLINE reqprof_state_t *filter_state(ap_filter_t *f)
+{
+    if (f->r)
+        return reqprof_state(f->r);
+    if (filter_current.st && filter_current.st->gen == filter_current.gen)
+        return filter_current.st;
+    return NULL;
+}
+
+/* Open a filter's frame; returns the context to restore. */
+static APR_INLINE filter_ctx_t filter_enter(reqprof_state_t *st, ap_filter_t *f,
+                                            const slot_t *s, int *frame)
+{
+    filter_ctx_t saved = filter_current;
+    st->inflight++;
+    filter_current.st = st;
+    filter_current.gen = st->gen;
+    *frame = rp_prof_enter(st->prof, f->r, -1, s->hook, rp_clock_now());
+    return saved;
+}
+
+static APR_INLINE void filter_exit(filter_ctx_t saved, reqprof_state_t *st,
+                                   unsigned gen, int frame)
+{
+    rp_tick_t now = rp_clock_now();
+    if (st->gen == gen)
+        rp_prof_exit(st->prof, frame, now);
+    filter_current = saved;
+    reqprof_call_done(st);
+}
+
+static APR_INLINE apr_status_t out_call(int i, ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    ap_out_filter_func fn = (ap_out_filter_func)slots_out[i].orig;
+    reqprof_state_t *st = filter_state(f);
+    filter_ctx_t saved;
+    apr_status_t rv;
+    unsigned gen;
+    int frame;
+
+    if (!st)
+        return fn(f, bb);
+    gen = st->gen;
+    saved = filter_enter(st, f, &slots_out[i], &frame);
+    rv = fn(f, bb);
+    filter_exit(saved, st, gen, frame);
+    return rv;
+}
+
+static APR_INLINE apr_status_t in_call(int i, ap_filter_t *f, apr_bucket_brigade *bb,
+                                       ap_input_mode_t mode, apr_read_type_e block,
+                                       apr_off_t readbytes)
+{
+    ap_in_filter_func fn = (ap_in_filter_func)slots_in[i].orig;
+    reqprof_state_t *st = filter_state(f);
+    filter_ctx_t saved;
+    apr_status_t rv;
+    unsigned gen;
+    int frame;
+
+    if (!st)
+        return fn(f, bb, mode, block, readbytes);
+    gen = st->gen;
+    saved = filter_enter(st, f, &slots_in[i], &frame);
+    rv = fn(f, bb, mode, block, readbytes);
+    filter_exit(saved, st, gen, frame);
+    return rv;
+}
+
+#define T_OUT(a, b, c) \
+static apr_status_t t_out_##a##b##c(ap_filter_t *f, apr_bucket_brigade *bb) \
+{ \
+    return out_call(IDX(a, b, c), f, bb); \
+}
+#define T_IN(a, b, c) \
+static apr_status_t t_in_##a##b##c(ap_filter_t *f, apr_bucket_brigade *bb, \
+        ap_input_mode_t m, apr_read_type_e bl, apr_off_t n) \
+{ \
+    return in_call(IDX(a, b, c), f, bb, m, bl, n); \
+}
+D100(T_OUT, 0)
+D30(T_IN)
+#define P_OUT(a, b, c) t_out_##a##b##c,
+#define P_IN(a, b, c) t_in_##a##b##c,
+static ap_out_filter_func const tramp_out[N_OUT] = { D100(P_OUT, 0) };
+static ap_in_filter_func const tramp_in[N_IN] = { D30(P_IN) };
+
+void reqprof_filters_reset(void)
+{
+    out_used = in_used = 0;
+}
+
+/* Filters httpd and Debian's modules register. Names that are not
+ * registered in this configuration are skipped; filters named only in the
+ * configuration are found in the config tree. */
+static const char *const stock_out[] = {
+    "CORE", "SUBREQ_CORE", "OLD_WRITE", "CONTENT_LENGTH", "HTTP_HEADER",
+    "HTTP_OUTERROR", "CHUNK", "BYTERANGE", "DEFLATE", "INFLATE", "INCLUDES",
+    "SUBSTITUTE", "SED", "BUFFER", "RATE_LIMIT", "DATA", "XML2ENC",
+    "PROXY_HTML", "CACHE_SAVE", "CACHE_SAVE_SUBREQ", "CACHE_OUT",
+    "CACHE_OUT_SUBREQ", "CACHE_REMOVE_URL", "CACHE_INVALIDATE",
+    "BROTLI_COMPRESS", "FIXUP_HEADERS_OUT", "FIXUP_HEADERS_ERR", "XLATEOUT",
+    "DUMPIO_OUT", "SSL/TLS Filter", "BUCKETEER",
+    NULL
+};
+static const char *const stock_in[] = {
+    "CORE_IN", "HTTP_IN", "reqtimeout", "DEFLATE", "SED", "BUFFER",
+    "KEEP_BODY", "KEPT_BODY", "XLATEIN", "DUMPIO_IN", "SSL/TLS Filter",
+    "FIXUP_HEADERS_IN", "UPLOAD_PROGRESS",
+    NULL
+};
+
+/* Filters compiled into httpd itself, by the file that registers them. */
+static const char *core_filter_file(const char *name)
+{
+    static const char *const http_core[] = {
+        "HTTP_HEADER", "HTTP_OUTERROR", "CHUNK", "BYTERANGE", "HTTP_IN", NULL };
+    int i;
+    for (i = 0; http_core[i]; i++)
+        if (!strcasecmp(name, http_core[i]))
+            return "http_core.c";
+    return "core.c";
+}
+
+/* httpd keeps filter names lowercased; people write them in capitals. */
+static const char *filter_label(const char *kind, const char *name)
+{
+    char *l = apr_pstrcat(reqprof_gen_pool, kind, name, NULL);
+    ap_str_toupper(l + strlen(kind));
+    return l;
+}
+
+/* Register the filter's key and take a slot; -1 when there is no room or
+ * the function is ours already (a filter known under two names). */
+static int take_slot(void (*fn)(void), const char *fname, const char *kind,
+                     int used, int cap, server_rec *s)
+{
+    const char *file;
+    void *base;
+    int id;
+
+    file = reqprof_so_module_file(reqprof_gen_pool, (void *)fn, &base);
+    if (base == reqprof_own_base)
+        return -1;
+    if (!file)
+        file = core_filter_file(fname);
+    if (used == cap
+        || (id = rp_registry_add(reqprof_registry, file, 1,
+                                 filter_label(kind, fname))) < 0) {
+        reqprof_warn_full(s, apr_pstrcat(reqprof_gen_pool, kind, fname, NULL), file);
+        return -1;
+    }
+    return id;
+}
+
+static int wrap_out(const char *name, server_rec *s)
+{
+    ap_filter_rec_t *frec = ap_get_output_filter_handle(name);
+    int id;
+
+    if (!frec || !frec->filter_func.out_func)
+        return 0;
+    id = take_slot((void (*)(void))frec->filter_func.out_func, frec->name,
+                   "filter ", out_used, N_OUT, s);
+    if (id < 0)
+        return 0;
+    slots_out[out_used].orig = (void (*)(void))frec->filter_func.out_func;
+    slots_out[out_used].hook = id;
+    slots_out[out_used].phase = -1;
+    frec->filter_func.out_func = tramp_out[out_used++];
+    return 1;
+}
+
+static int wrap_in(const char *name, server_rec *s)
+{
+    ap_filter_rec_t *frec = ap_get_input_filter_handle(name);
+    int id;
+
+    if (!frec || !frec->filter_func.in_func)
+        return 0;
+    id = take_slot((void (*)(void))frec->filter_func.in_func, frec->name,
+                   "input filter ", in_used, N_IN, s);
+    if (id < 0)
+        return 0;
+    slots_in[in_used].orig = (void (*)(void))frec->filter_func.in_func;
+    slots_in[in_used].hook = id;
+    slots_in[in_used].phase = -1;
+    frec->filter_func.in_func = tramp_in[in_used++];
+    return 1;
+}
+
+/* Each name of a "A;B" filter list. */
+static int wrap_list(const char *list, int (*wrap)(const char *, server_rec *),
+                     server_rec *s)
+{
+    char *copy = apr_pstrdup(reqprof_gen_pool, list), *name, *last;
+    int n = 0;
+    for (name = apr_strtok(copy, ";", &last); name; name = apr_strtok(NULL, ";", &last))
+        n += wrap(name, s);
+    return n;
+}
+
+/* Filter names the configuration uses: SetOutputFilter A;B, AddOutputFilter
+ * A;B ext, AddOutputFilterByType A;B type, FilterDeclare/FilterProvider,
+ * SetInputFilter, AddInputFilter. */
+static int wrap_config(ap_directive_t *d, server_rec *s)
+{
+    int n = 0;
+    for (; d; d = d->next) {
+        const char *dn = d->directive, *args = d->args;
+        if (!strcasecmp(dn, "SetOutputFilter") || !strcasecmp(dn, "AddOutputFilter")
+            || !strcasecmp(dn, "AddOutputFilterByType")
+            || !strcasecmp(dn, "FilterDeclare")) {
+            n += wrap_list(ap_getword_conf(reqprof_gen_pool, &args), wrap_out, s);
+        }
+        else if (!strcasecmp(dn, "FilterProvider")) {
+            n += wrap_out(ap_getword_conf(reqprof_gen_pool, &args), s);
+            n += wrap_out(ap_getword_conf(reqprof_gen_pool, &args), s);
+        }
+        else if (!strcasecmp(dn, "SetInputFilter") || !strcasecmp(dn, "AddInputFilter")) {
+            n += wrap_list(ap_getword_conf(reqprof_gen_pool, &args), wrap_in, s);
+        }
+        if (d->first_child)
+            n += wrap_config(d->first_child, s);
+    }
+    return n;
+}
+
+int reqprof_filters_wrap(server_rec *s)
+{
+    int i, n = 0;
+    for (i = 0; stock_out[i]; i++)
+        n += wrap_out(stock_out[i], s);
+    for (i = 0; stock_in[i]; i++)
+        n += wrap_in(stock_in[i], s);
+    return n + wrap_config(ap_conftree, s);
+}

@@ -1,0 +1,124 @@
+/*
+ * reqprof_tramp.h - what every trampoline shares: slots, the timed call
+ * around the original function, and the macros that make trampolines by
+ * the hundred (C has no closures: trampoline i knows its slot i).
+ *
+ * Internal to the glue: reqprof_wrap.c (request hooks), reqprof_filters.c
+ * (output and input filters), reqprof_proxy.c (mod_proxy's hooks) and
+ * reqprof_cgi.c (CGI runs).
+ */
+#ifndef REQPROF_TRAMP_H
+#define REQPROF_TRAMP_H
+
+#include "httpd.h"
+#include "rp_clock.h"
+#include "rp_prof.h"
+#include "reqprof_request.h"
+
+/* One wrapped function: the original and the registry ids to charge. */
+typedef struct slot {
+    void (*orig)(void);   /* cast back to the signature by its trampoline */
+    int hook;             /* registry id of the entry */
+    int phase;            /* registry id of its phase node, -1 for none */
+} slot_t;
+
+/* The layout every APR hook link struct shares (apr_hooks.h). */
+typedef struct hook_link {
+    void (*pFunc)(void);
+    const char *szName;
+    const char * const *aszPredecessors;
+    const char * const *aszSuccessors;
+    int nOrder;
+} hook_link_t;
+
+/* Ten and a hundred trampolines at a time; slot index a*100 + b*10 + c. */
+#define D10(M, a, b) M(a,b,0) M(a,b,1) M(a,b,2) M(a,b,3) M(a,b,4) \
+                     M(a,b,5) M(a,b,6) M(a,b,7) M(a,b,8) M(a,b,9)
+#define D100(M, a) D10(M,a,0) D10(M,a,1) D10(M,a,2) D10(M,a,3) D10(M,a,4) \
+                   D10(M,a,5) D10(M,a,6) D10(M,a,7) D10(M,a,8) D10(M,a,9)
+#define D30(M) D10(M,0,0) D10(M,0,1) D10(M,0,2)
+#define IDX(a, b, c) ((a) * 100 + (b) * 10 + (c))
+
+/* What every trampoline does around the original call. */
+typedef struct hot {
+    reqprof_state_t *st;
+    unsigned gen;
+    int frame;
+} hot_t;
+
+static APR_INLINE int hot_enter(hot_t *h, request_rec *r, const slot_t *s)
+{
+    h->st = reqprof_state(r);
+    if (!h->st)
+        return 0;
+    h->gen = h->st->gen;
+    h->st->inflight++;
+    h->frame = rp_prof_enter(h->st->prof, r, s->phase, s->hook, rp_clock_now());
+    return 1;
+}
+
+static APR_INLINE void hot_exit(hot_t *h)
+{
+    rp_tick_t now = rp_clock_now();
+    /* The request may have ended inside the call (its pool destroyed):
+     * then the generation moved on and only the in-flight count is ours. */
+    if (h->st->gen == h->gen)
+        rp_prof_exit(h->st->prof, h->frame, now);
+    reqprof_call_done(h->st);
+}
+
+/* A trampoline returning RET for a function taking PARAMS, called with
+ * ARGS, whose request is REQ; slot array SLOTS, index a*100+b*10+c. */
+#define TRAMPOLINE(NAME, SLOTS, RET, PARAMS, ARGS, REQ, a, b, c) \
+static RET NAME##a##b##c PARAMS \
+{ \
+    const slot_t *s = &SLOTS[IDX(a, b, c)]; \
+    RET (*fn) PARAMS = (RET (*) PARAMS)s->orig; \
+    hot_t h; RET rv; \
+    if (!hot_enter(&h, REQ, s)) return fn ARGS; \
+    rv = fn ARGS; hot_exit(&h); return rv; \
+}
+
+/* ---- shared by the wrapping code (reqprof_wrap.c) ---- */
+
+/* The pool of this generation (pconf) while wrapping. */
+extern apr_pool_t *reqprof_gen_pool;
+
+/* Load address of this DSO: functions there are ours (trampolines). */
+extern void *reqprof_own_base;
+
+/* "mod_x.c" when fn lives in mod_x.so, else NULL; *base is the object's
+ * load address (NULL if unknown). */
+const char *reqprof_so_module_file(apr_pool_t *p, void *fn, void **base);
+
+/* The module file to charge a hook entry to. */
+const char *reqprof_entry_file(apr_pool_t *p, const hook_link_t *e, void **base);
+
+/* Next free line number for entries of hook in file (1, 2, ...): several
+ * entries of one module for one hook are told apart by it. */
+int reqprof_next_line(const char *hook, const char *file);
+
+/* Log once per generation that something could not be timed. */
+void reqprof_warn_full(server_rec *s, const char *what, const char *who);
+
+/* Wrap every entry of a module-defined hook array (e.g. mod_proxy's) with
+ * the trampolines given; returns how many were wrapped. Entries from this
+ * DSO are skipped. */
+int reqprof_wrap_links(apr_array_header_t *arr, const char *hookname,
+                       int phase, slot_t *slots, void (*const *tramps)(void),
+                       int cap, int *used, server_rec *s);
+
+/* ---- the other wrappers, called by reqprof_wrap_all/rescan ---- */
+void reqprof_filters_reset(void);
+int reqprof_filters_wrap(server_rec *s);     /* returns how many */
+void reqprof_proxy_reset(void);
+int reqprof_proxy_wrap(server_rec *s);
+void reqprof_cgi_reset(void);
+
+/* The handler entries of mod_cgi and mod_cgid get CGI trampolines: true
+ * when file names one of them. */
+int reqprof_cgi_module(const char *file);
+/* Wrap one CGI module's handler entry; 0 when out of slots. */
+int reqprof_cgi_wrap(hook_link_t *e, int hook, int phase, const char *file);
+
+#endif
