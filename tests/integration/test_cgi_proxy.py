@@ -1,0 +1,245 @@
+"""CGI runs, input filters and proxy backends as profile entries.
+
+- A CGI run is an entry keyed by the script's path, called from mod_cgi's
+  (prefork) or mod_cgid's (event) handler entry; under mod_cgi its name
+  carries the exit status and the CPU time, under mod_cgid it cannot.
+- A slow request body shows its time in the input filters.
+- A ProxyPass to a second httpd shows "backend http://host:port" under
+  mod_proxy_http's scheme handler; php-fpm behind mod_proxy_fcgi shows
+  "backend fcgi://host:port" under mod_proxy_fcgi's.
+"""
+
+import glob
+import re
+import socket
+import subprocess
+import time
+
+import pytest
+
+import httpd as H
+from conftest import stop_and_check
+from httpd import VHost, load_stats, walk_callers_graph
+
+pytestmark = pytest.mark.needs_module
+
+MODS = H.MODULES_DIR
+PROXY_MODULES = """\
+LoadModule reqtimeout_module {m}/mod_reqtimeout.so
+LoadModule proxy_module {m}/mod_proxy.so
+LoadModule proxy_http_module {m}/mod_proxy_http.so
+LoadModule proxy_fcgi_module {m}/mod_proxy_fcgi.so
+""".format(m=MODS)
+
+HTTP_IN = ("http_core.c", 1, "input filter HTTP_IN")
+CORE_IN = ("core.c", 1, "input filter CORE_IN")
+REQTIMEOUT_IN = ("mod_reqtimeout.c", 1, "input filter REQTIMEOUT")
+CGI_NAME_RE = re.compile(
+    r"^cgi exit (\d+|signal \d+)(/(\d+|signal \d+))*, cpu (\d+\.\d{3})ms "
+    r"\(user (\d+\.\d{3})ms, sys (\d+\.\d{3})ms\)$")
+
+
+def php_fpm_binary():
+    found = sorted(glob.glob("/usr/sbin/php-fpm*"))
+    if not found:
+        pytest.fail("php-fpm is not installed: run `make deps` (Debian package php-fpm)")
+    return found[-1]
+
+
+class PhpFpm:
+    """A private php-fpm on a loopback port, workers as www-data."""
+
+    def __init__(self, root):
+        self.root = root
+        self.port = H.free_port()
+        self.conf = root / "php-fpm.conf"
+        self.log = root / "php-fpm.log"
+        self.proc = None
+
+    def start(self):
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.conf.write_text(
+            "[global]\npid = {r}/php-fpm.pid\nerror_log = {log}\ndaemonize = no\n"
+            "[www]\nlisten = 127.0.0.1:{port}\nuser = www-data\ngroup = www-data\n"
+            "pm = static\npm.max_children = 2\n".format(
+                r=self.root, log=self.log, port=self.port))
+        self.proc = subprocess.Popen(
+            [php_fpm_binary(), "--nodaemonize", "--fpm-config", str(self.conf)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                assert self.proc.poll() is None, "php-fpm exited: %s" % (
+                    self.log.read_text() if self.log.exists() else "")
+                assert time.monotonic() < deadline, "php-fpm did not listen"
+                time.sleep(0.1)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture(scope="module", params=["prefork", "event"])
+def chttpd(request, make_server, workdir):
+    mpm = request.param
+    backend = make_server("backend-%s" % mpm, mpm=mpm, with_module=False)
+    backend.write_config()
+    backend.start()
+    fpm = PhpFpm(workdir / ("php-fpm-%s" % mpm))
+    fpm.start()
+    h = make_server("cgiproxy-%s" % mpm, mpm=mpm)
+    extra = ("ProfileErrorLog On\n"
+             "ProxyPass /backend/ http://127.0.0.1:%d/\n"
+             "<FilesMatch \"\\.php$\">\n"
+             "    SetHandler \"proxy:fcgi://127.0.0.1:%d\"\n"
+             "</FilesMatch>\n" % (backend.port, fpm.port))
+    h.write_config(server=PROXY_MODULES, vhosts=[VHost("localhost", extra=extra)])
+    h.start()
+    h.backend, h.fpm = backend, fpm
+    yield h
+    stop_and_check(h)
+    fpm.stop()
+    stop_and_check(backend)
+
+
+def fetch_one(h, path, **kw):
+    before = h.profile_files()
+    r = h.fetch(path, **kw)
+    new = h.wait_profiles("localhost", before, 1)
+    assert len(new) == 1, new
+    st = load_stats(new[0])
+    walk_callers_graph(st)
+    return r, st
+
+
+def ancestors(st, key):
+    seen, todo = set(), [key]
+    while todo:
+        for c in st.stats[todo.pop()][4]:
+            if c not in seen:
+                seen.add(c)
+                todo.append(c)
+    return seen
+
+
+def cgi_entries(st, script):
+    return [k for k in st.stats if k[0] == script and k[1] == 1 and k[2].startswith("cgi")]
+
+
+def handler_file(h):
+    return "mod_cgi.c" if h.cgi == "cgi" else "mod_cgid.c"
+
+
+def test_cgi_run_is_an_entry_under_the_cgi_handler(chttpd):
+    h = chttpd
+    script = str(h.docroot / "cgi-bin" / "sleep.cgi")
+    r, st = fetch_one(h, "/cgi-bin/sleep.cgi?0.3")
+    assert r.status == 200 and b"slept 0.3" in r.body
+    keys = cgi_entries(st, script)
+    assert len(keys) == 1, sorted(k for k in st.stats if k[0] != "~")
+    key = keys[0]
+    cc, nc, tt, ct, callers = st.stats[key]
+    assert nc == 1 and ct >= 0.29, (key, st.stats[key][:4])
+    assert [c for c in callers if c[0] == handler_file(h) and c[2] == "handler"], callers
+    if h.cgi == "cgi":
+        m = CGI_NAME_RE.match(key[2])
+        assert m and m.group(1) == "0", key[2]
+        cpu, user, sys_ = (float(m.group(i)) for i in (4, 5, 6))
+        assert abs(cpu - (user + sys_)) < 0.002 and cpu < ct * 1000, key[2]
+    else:
+        assert key[2] == "cgi via mod_cgid", key[2]
+    # the same name in the error-log report
+    rep = h.wait_report("/cgi-bin/sleep.cgi")
+    assert any(key[2] in line and "sleep.cgi:1(" in line for line in rep.body), rep.body
+
+
+def test_cgi_exit_status_is_recorded(chttpd):
+    """mod_cgi: the status is in the entry's name. mod_cgid's daemon reaps
+    the script itself: the name says the status cannot be known."""
+    h = chttpd
+    script = str(h.docroot / "cgi-bin" / "exit.cgi")
+    r, st = fetch_one(h, "/cgi-bin/exit.cgi?3")
+    assert r.status == 200 and b"exiting with 3" in r.body
+    keys = cgi_entries(st, script)
+    assert len(keys) == 1, keys
+    if h.cgi == "cgi":
+        assert CGI_NAME_RE.match(keys[0][2]) and keys[0][2].startswith("cgi exit 3, "), keys
+    else:
+        assert keys[0][2] == "cgi via mod_cgid", keys
+
+
+def test_handler_that_is_not_cgi_has_no_run(chttpd):
+    r, st = fetch_one(chttpd, "/static.txt")
+    assert r.status == 200
+    assert not [k for k in st.stats if k[2].startswith("cgi")]
+
+
+def test_slow_upload_shows_input_filter_time(chttpd):
+    """1 MB POSTed to a CGI in five pieces 0.1 s apart: the waiting is in
+    the input filters, nested under the CGI run."""
+    h = chttpd
+    body = b"x" * (1024 * 1024)
+    before = h.profile_files()
+    with socket.create_connection(("127.0.0.1", h.port), timeout=30) as s:
+        s.sendall(b"POST /cgi-bin/sleep.cgi HTTP/1.1\r\nHost: localhost\r\n"
+                  b"Connection: close\r\nContent-Type: application/octet-stream\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body))
+        step = len(body) // 5
+        for i in range(5):
+            time.sleep(0.1)
+            s.sendall(body[i * step:(i + 1) * step if i < 4 else len(body)])
+        resp = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            resp += chunk
+    assert resp.startswith(b"HTTP/1.1 200"), resp[:200]
+    new = h.wait_profiles("localhost", before, 1)
+    st = load_stats(new[0])
+    walk_callers_graph(st)
+    for key in (HTTP_IN, CORE_IN, REQTIMEOUT_IN):
+        assert key in st.stats, sorted(k for k in st.stats if "filter" in k[2])
+    ct_http_in = st.stats[HTTP_IN][3]
+    assert ct_http_in >= 0.3, st.stats[HTTP_IN][:4]
+    # CORE_IN has no request of its own: it is charged through HTTP_IN
+    assert HTTP_IN in ancestors(st, CORE_IN)
+    cgi = cgi_entries(st, str(h.docroot / "cgi-bin" / "sleep.cgi"))
+    assert len(cgi) == 1 and cgi[0] in ancestors(st, HTTP_IN), cgi
+
+
+def test_proxy_http_backend_entry(chttpd):
+    h = chttpd
+    r, st = fetch_one(h, "/backend/cgi-bin/sleep.cgi?0.2")
+    assert r.status == 200 and b"slept 0.2" in r.body
+    backend = ("mod_proxy_http.c", 1, "backend http://127.0.0.1:%d" % h.backend.port)
+    assert backend in st.stats, sorted(k for k in st.stats if "proxy" in k[0])
+    cc, nc, tt, ct, callers = st.stats[backend]
+    assert nc == 1 and ct >= 0.19, st.stats[backend][:4]
+    scheme = [c for c in callers if c[0] == "mod_proxy_http.c" and c[2] == "proxy_scheme_handler"]
+    assert scheme, callers
+    assert ("mod_proxy.c", 1, "handler") in ancestors(st, backend)
+    # no other scheme handler took it for its own
+    assert not [k for k in st.stats if k[2].startswith("backend") and k != backend]
+
+
+def test_php_fpm_backend_entry(chttpd):
+    h = chttpd
+    r, st = fetch_one(h, "/php/slow.php")
+    assert r.status == 200 and r.body == b"php slept 0.2 s\n", r
+    backend = ("mod_proxy_fcgi.c", 1, "backend fcgi://127.0.0.1:%d" % h.fpm.port)
+    assert backend in st.stats, sorted(k for k in st.stats if "proxy" in k[0])
+    cc, nc, tt, ct, callers = st.stats[backend]
+    assert nc == 1 and ct >= 0.19, st.stats[backend][:4]
+    assert [c for c in callers if c[0] == "mod_proxy_fcgi.c"
+            and c[2] == "proxy_scheme_handler"], callers
+    assert not [k for k in st.stats if k[2].startswith("backend") and k != backend]
