@@ -95,6 +95,7 @@ static void reqprof_child_init(apr_pool_t *pchild, server_rec *s)
 {
     reqprof_request_child_init(pchild, s);
     reqprof_cgi_child_init();
+    reqprof_filters_child_init(pchild);
     reqprof_wrap_rescan(s);
 }
 

@@ -19,7 +19,9 @@
 #include "http_log.h"
 #include "util_cfgtree.h"
 #include "util_filter.h"
+#include "ap_mpm.h"
 #include "apr_strings.h"
+#include "apr_thread_mutex.h"
 
 #include "reqprof_request.h"
 #include "reqprof_tramp.h"
@@ -165,70 +167,82 @@ static const char *core_filter_file(const char *name)
 }
 
 /* httpd keeps filter names lowercased; people write them in capitals. */
-static const char *filter_label(const char *kind, const char *name)
+static const char *filter_label(apr_pool_t *p, const char *kind, const char *name)
 {
-    char *l = apr_pstrcat(reqprof_gen_pool, kind, name, NULL);
+    char *l = apr_pstrcat(p, kind, name, NULL);
     ap_str_toupper(l + strlen(kind));
     return l;
 }
 
-/* Register the filter's key and take a slot; -1 when there is no room or
- * the function is ours already (a filter known under two names). */
-static int take_slot(void (*fn)(void), const char *fname, const char *kind,
-                     int used, int cap, server_rec *s)
+/* Register the filter's key (strings from p) and take a slot; -1 when
+ * there is no room or the function is ours already (a filter known under
+ * two names). */
+static int take_slot(apr_pool_t *p, void (*fn)(void), const char *fname,
+                     const char *kind, int used, int cap, server_rec *s)
 {
     const char *file;
     void *base;
     int id;
 
-    file = reqprof_so_module_file(reqprof_gen_pool, (void *)fn, &base);
+    file = reqprof_so_module_file(p, (void *)fn, &base);
     if (base == reqprof_own_base)
         return -1;
     if (!file)
         file = core_filter_file(fname);
     if (used == cap
-        || (id = rp_registry_add(reqprof_registry, file, 1,
-                                 filter_label(kind, fname))) < 0) {
-        reqprof_warn_full(s, apr_pstrcat(reqprof_gen_pool, kind, fname, NULL), file);
+        || (id = rp_registry_add_in(reqprof_registry, p, file, 1,
+                                    filter_label(p, kind, fname))) < 0) {
+        reqprof_warn_full(s, apr_pstrcat(p, kind, fname, NULL), file);
         return -1;
     }
     return id;
 }
 
-static int wrap_out(const char *name, server_rec *s)
+static int wrap_out_frec(ap_filter_rec_t *frec, server_rec *s, apr_pool_t *p)
 {
-    ap_filter_rec_t *frec = ap_get_output_filter_handle(name);
     int id;
 
     if (!frec || !frec->filter_func.out_func)
         return 0;
-    id = take_slot((void (*)(void))frec->filter_func.out_func, frec->name,
+    id = take_slot(p, (void (*)(void))frec->filter_func.out_func, frec->name,
                    "filter ", out_used, N_OUT, s);
     if (id < 0)
         return 0;
     slots_out[out_used].orig = (void (*)(void))frec->filter_func.out_func;
     slots_out[out_used].hook = id;
     slots_out[out_used].phase = -1;
-    frec->filter_func.out_func = tramp_out[out_used++];
+    /* the slot is complete before another thread can call through it */
+    __atomic_store_n(&frec->filter_func.out_func, tramp_out[out_used], __ATOMIC_RELEASE);
+    out_used++;
     return 1;
 }
 
-static int wrap_in(const char *name, server_rec *s)
+static int wrap_in_frec(ap_filter_rec_t *frec, server_rec *s, apr_pool_t *p)
 {
-    ap_filter_rec_t *frec = ap_get_input_filter_handle(name);
     int id;
 
     if (!frec || !frec->filter_func.in_func)
         return 0;
-    id = take_slot((void (*)(void))frec->filter_func.in_func, frec->name,
+    id = take_slot(p, (void (*)(void))frec->filter_func.in_func, frec->name,
                    "input filter ", in_used, N_IN, s);
     if (id < 0)
         return 0;
     slots_in[in_used].orig = (void (*)(void))frec->filter_func.in_func;
     slots_in[in_used].hook = id;
     slots_in[in_used].phase = -1;
-    frec->filter_func.in_func = tramp_in[in_used++];
+    __atomic_store_n(&frec->filter_func.in_func, tramp_in[in_used], __ATOMIC_RELEASE);
+    in_used++;
     return 1;
+}
+
+static int wrap_out(const char *name, server_rec *s)
+{
+    return wrap_out_frec(ap_get_output_filter_handle(name), s, reqprof_gen_pool);
+}
+
+static int wrap_in(const char *name, server_rec *s)
+{
+    return wrap_in_frec(ap_get_input_filter_handle(name), s, reqprof_gen_pool);
 }
 
 /* Each name of a "A;B" filter list. */
@@ -268,9 +282,89 @@ static int wrap_config(ap_directive_t *d, server_rec *s)
     return n;
 }
 
+/* ---- filters met at run time ----
+ * A module may add a filter whose name appears nowhere at startup (a
+ * handler calling ap_add_output_filter with a name of its own). After each
+ * profiled request the chains it used are checked; a filter whose
+ * function is not one of our trampolines is wrapped then, in this child,
+ * and timed from the next request on. The check is a range test per
+ * filter; wrapping takes a per-child lock and happens once per filter. */
+static const void *tramp_lo, *tramp_hi;   /* our trampolines' addresses */
+static apr_thread_mutex_t *discover_mutex;  /* NULL unless threaded */
+static apr_pool_t *discover_pool;           /* the child's pool */
+
+static void tramp_range(void)
+{
+    int i;
+    tramp_lo = tramp_hi = (const void *)tramp_out[0];
+    for (i = 0; i < N_OUT + N_IN; i++) {
+        const void *t = i < N_OUT ? (const void *)tramp_out[i]
+                                  : (const void *)tramp_in[i - N_OUT];
+        if (t < tramp_lo)
+            tramp_lo = t;
+        if (t > tramp_hi)
+            tramp_hi = t;
+    }
+}
+
+static APR_INLINE int is_tramp(const void *fn)
+{
+    return fn >= tramp_lo && fn <= tramp_hi;
+}
+
+void reqprof_filters_child_init(apr_pool_t *pchild)
+{
+    int threaded = 0;
+    discover_pool = pchild;
+    discover_mutex = NULL;
+    if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) == APR_SUCCESS && threaded)
+        apr_thread_mutex_create(&discover_mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
+}
+
+static int unknown_in_chains(request_rec *r)
+{
+    ap_filter_t *f;
+    for (f = r->output_filters; f; f = f->next)
+        if (f->frec->filter_func.out_func
+            && !is_tramp((const void *)f->frec->filter_func.out_func))
+            return 1;
+    for (f = r->input_filters; f; f = f->next)
+        if (f->frec->filter_func.in_func
+            && !is_tramp((const void *)f->frec->filter_func.in_func))
+            return 1;
+    return 0;
+}
+
+void reqprof_filters_discover(request_rec *r)
+{
+    ap_filter_t *f;
+
+    if (!discover_pool || !reqprof_registry || !unknown_in_chains(r))
+        return;
+    if (discover_mutex)
+        apr_thread_mutex_lock(discover_mutex);
+    for (f = r->output_filters; f; f = f->next)
+        if (f->frec->filter_func.out_func
+            && !is_tramp((const void *)f->frec->filter_func.out_func)
+            && wrap_out_frec(f->frec, r->server, discover_pool))
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "RP0006: timing output filter %s, met at run time",
+                          f->frec->name);
+    for (f = r->input_filters; f; f = f->next)
+        if (f->frec->filter_func.in_func
+            && !is_tramp((const void *)f->frec->filter_func.in_func)
+            && wrap_in_frec(f->frec, r->server, discover_pool))
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "RP0006: timing input filter %s, met at run time",
+                          f->frec->name);
+    if (discover_mutex)
+        apr_thread_mutex_unlock(discover_mutex);
+}
+
 int reqprof_filters_wrap(server_rec *s)
 {
     int i, n = 0;
+    tramp_range();
     for (i = 0; stock_out[i]; i++)
         n += wrap_out(stock_out[i], s);
     for (i = 0; stock_in[i]; i++)

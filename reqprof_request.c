@@ -299,6 +299,11 @@ int reqprof_request_finish(request_rec *r)
         if (dc->errorlog == 1)
             log_report(top, st, stats, dc);
     }
+    {
+        request_rec *rr;
+        for (rr = top; rr; rr = rr->next)
+            reqprof_filters_discover(rr);
+    }
     ap_set_module_config(top->request_config, &reqprof_module, &reqprof_off);
     apr_pool_cleanup_kill(top->pool, st, state_cleanup);
     release(st);

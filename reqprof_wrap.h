@@ -21,6 +21,13 @@ int reqprof_wrap_all(apr_pool_t *pconf, server_rec *s);
  * child_init hooks). */
 void reqprof_wrap_rescan(server_rec *s);
 
+/* child_init: what wrapping filters met at run time needs. */
+void reqprof_filters_child_init(apr_pool_t *pchild);
+
+/* After a profiled request: wrap filters in r's chains that are not timed
+ * yet (added at run time under names unknown at startup). */
+void reqprof_filters_discover(request_rec *r);
+
 /* Number of hook entries wrapped so far in this generation. */
 int reqprof_wrapped_count(void);
 

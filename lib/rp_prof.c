@@ -30,6 +30,12 @@ rp_registry_t *rp_registry_create(apr_pool_t *p, int cap)
 int rp_registry_add(rp_registry_t *reg, const char *file, int line,
                     const char *name)
 {
+    return rp_registry_add_in(reg, reg->pool, file, line, name);
+}
+
+int rp_registry_add_in(rp_registry_t *reg, apr_pool_t *p, const char *file,
+                       int line, const char *name)
+{
     int i;
     for (i = 0; i < reg->n; i++) {
         const rp_key_t *k = &reg->keys[i];
@@ -39,10 +45,12 @@ int rp_registry_add(rp_registry_t *reg, const char *file, int line,
     }
     if (reg->n >= reg->cap)
         return -1;
-    reg->keys[reg->n].file = apr_pstrdup(reg->pool, file);
+    reg->keys[reg->n].file = apr_pstrdup(p, file);
     reg->keys[reg->n].line = line;
-    reg->keys[reg->n].name = apr_pstrdup(reg->pool, name);
-    return reg->n++;
+    reg->keys[reg->n].name = apr_pstrdup(p, name);
+    /* Readers on other threads test id < n: the key is complete first. */
+    __atomic_store_n(&reg->n, reg->n + 1, __ATOMIC_RELEASE);
+    return reg->n - 1;
 }
 
 /* ------------------------------------------------------------ live profile */

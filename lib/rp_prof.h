@@ -39,10 +39,16 @@ typedef struct rp_registry {
 
 rp_registry_t *rp_registry_create(apr_pool_t *p, int cap);
 
-/* Add (or find) the key; returns its id, or -1 when full. Not thread-safe:
- * call while single-threaded (post_config, child_init). */
+/* Add (or find) the key; returns its id, or -1 when full. Writers must be
+ * serialised (single-threaded startup, or a lock); readers on other threads
+ * may look up ids below n at any time. */
 int rp_registry_add(rp_registry_t *reg, const char *file, int line,
                     const char *name);
+
+/* The same, copying the strings into p (not the registry's pool): for keys
+ * added at run time in a child process, when reg->pool is not ours to use. */
+int rp_registry_add_in(rp_registry_t *reg, apr_pool_t *p, const char *file,
+                       int line, const char *name);
 
 /* ---- the live profile ---- */
 

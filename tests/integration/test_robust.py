@@ -31,7 +31,9 @@ def late_httpd(request, make_server):
     h = make_server("late-%s" % request.param, mpm=request.param)
     # Loaded after mod_reqprof: its post_config (REALLY_LAST too) runs after
     # ours and adds a fixups entry we can only find in child_init.
-    h.write_config(server="LoadModule reqprof_late_module %s" % so)
+    h.write_config(server="LoadModule reqprof_late_module %s" % so,
+                   vhosts=[VHost("localhost", extra="<Location /late>\n"
+                                 "    SetHandler reqprof-late\n</Location>")])
     h.start()
     yield h
     stop_and_check(h)
@@ -52,6 +54,39 @@ def test_hook_added_after_sort_is_timed(late_httpd):
     assert key in st.stats, sorted(k for k in st.stats if k[2] == "fixups")
     assert ("httpd", 0, "fixups") in st.stats[key][4]
     assert st.stats[key][1] == 1
+
+
+def test_filter_added_at_run_time_is_timed(late_httpd):
+    """A handler adds a filter whose name is nowhere in the configuration:
+    it is found after the first request that used it and timed from then
+    on in that child (requests on one keep-alive connection stay in one
+    child)."""
+    import http.client
+    h = late_httpd
+    key = ("mod_reqprof_late.c", 1, "filter REQPROF_LATE_OUT")
+    conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=30)
+    found = []
+    try:
+        for i in range(3):
+            before = h.profile_files()
+            conn.request("GET", "/late", headers={"Host": "localhost"})
+            r = conn.getresponse()
+            assert (r.status, r.read()) == (200, b"late filter\n")
+            new = h.wait_profiles("localhost", before, 1)
+            st = load_stats(new[0])
+            walk_callers_graph(st)
+            found.append(key in st.stats)
+            if key in st.stats:
+                cc, nc, tt, ct, callers = st.stats[key]
+                assert ct >= 0.019, st.stats[key][:4]
+                # ap_rputs buffered the body in OLD_WRITE, which core
+                # flushes after the handler returned
+                assert nc == 1 and ("core.c", 1, "filter OLD_WRITE") in callers, callers
+    finally:
+        conn.close()
+    # a child that served /late before may know it already; from the
+    # second request on the connection's child always does
+    assert found[1:] == [True, True], found
 
 
 @pytest.fixture(scope="module")

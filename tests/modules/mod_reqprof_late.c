@@ -3,17 +3,43 @@
  * post_config, after httpd sorted the hooks, the way some third-party
  * modules do. mod_reqprof must still time it (its child_init re-scan) and
  * must name it after this module, though the entry's szName is whatever
- * module registered last. Built by the integration tests; never installed.
+ * module registered last.
+ *
+ * It also has a handler, "reqprof-late", that adds an output filter whose
+ * name appears nowhere in the configuration (REQPROF_LATE_OUT) at run
+ * time: mod_reqprof must find and time it (from the next request on).
+ * Built by the integration tests; never installed.
  */
 #include "httpd.h"
 #include "http_config.h"
 #include "http_request.h"
+#include "http_protocol.h"
+#include "util_filter.h"
+#include "apr_buckets.h"
 
 static int late_fixups(request_rec *r)
 {
     if (r->uri && !strcmp(r->uri, "/static.txt"))
         apr_table_setn(r->headers_out, "X-Late-Fixups", "ran");
     return DECLINED;
+}
+
+/* Waits 20 ms when the response ends, so its time is visible. */
+static apr_status_t late_out(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    if (!APR_BRIGADE_EMPTY(bb) && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb)))
+        apr_sleep(apr_time_from_msec(20));
+    return ap_pass_brigade(f->next, bb);
+}
+
+static int late_handler(request_rec *r)
+{
+    if (!r->handler || strcmp(r->handler, "reqprof-late"))
+        return DECLINED;
+    ap_add_output_filter("REQPROF_LATE_OUT", NULL, r, r->connection);
+    ap_set_content_type(r, "text/plain");
+    ap_rputs("late filter\n", r);
+    return OK;
 }
 
 static int late_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -28,6 +54,8 @@ static void late_register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_post_config(late_post_config, NULL, NULL, APR_HOOK_REALLY_LAST);
+    ap_hook_handler(late_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_register_output_filter("REQPROF_LATE_OUT", late_out, NULL, AP_FTYPE_RESOURCE);
 }
 
 AP_DECLARE_MODULE(reqprof_late) = {
