@@ -4,6 +4,7 @@ and the whole server under valgrind."""
 
 import os
 import re
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -148,7 +149,6 @@ HOSTILE = [
 
 def raw_request(port, target):
     """Send a request line as is (http.client would refuse some)."""
-    import socket
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
                    % target).encode("latin-1"))
@@ -198,8 +198,8 @@ def test_server_under_valgrind(make_server):
     """One whole server run (prefork, single process) under valgrind over
     static files, a directory index subrequest, CGI, SSI, gzip, an
     ErrorDocument redirect, rewrites, hostile URLs, error-log reports, a
-    40 MB response, a client gone mid-body and a POST body into a CGI: no
-    error from valgrind."""
+    40 MB response, a client gone mid-body, pipelined keep-alive requests
+    and a POST body into a CGI: no error from valgrind."""
     h = make_server("valgrind", mpm="prefork")
     h.write_config(vhosts=[VHost("localhost", extra="ProfileErrorLog On\nProfileRestrict 10")])
     big = h.docroot / "big.bin"
@@ -234,16 +234,29 @@ def test_server_under_valgrind(make_server):
         # mid-body.
         r = h.fetch("/big.bin", timeout=120)
         assert r.status == 200 and len(r.body) == 40 * 1024 * 1024
-        import socket
         with socket.create_connection(("127.0.0.1", h.port), timeout=60) as s:
             s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
             s.recv(65536)
+        # three pipelined keep-alive requests in one packet, the last
+        # closing the connection
+        with socket.create_connection(("127.0.0.1", h.port), timeout=60) as s:
+            s.sendall(b"GET /static.txt HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                      b"GET / HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\n\r\n"
+                      b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n"
+                      b"Connection: close\r\n\r\n")
+            got = b""
+            while True:
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    break
+                got += chunk
+        assert got.count(b"HTTP/1.1 200 OK") == 3, got[:300]
         # a request body through the input filters into a CGI
         r = h.fetch("/cgi-bin/sleep.cgi", method="POST", body=b"y" * (256 * 1024),
                     timeout=60)
         assert r.status == 200
         assert h.fetch("/static.txt", timeout=60).status == 200
-        assert len(h.profile_files()) >= 18
+        assert len(h.profile_files()) >= 21
     finally:
         subprocess.run([H.APACHE, "-f", str(h.conf), "-k", "stop"],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
