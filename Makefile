@@ -68,6 +68,13 @@ $(TESTMOD_LATE): tests/modules/mod_reqprof_late.c
 	$(CC) -shared -fPIC -O1 -g $(WARN) -Wno-missing-prototypes \
 	    -I$(shell $(APXS) -q INCLUDEDIR) $(APR_INC) -o $@ $<
 
+# LD_PRELOAD shim: writes under $$RP_ENOSPC_DIR fail with ENOSPC (see
+# tests/integration/test_faults.py); never installed.
+TESTMOD_ENOSPC := $(BUILD)/testmods/rp_enospc.so
+$(TESTMOD_ENOSPC): tests/modules/rp_enospc.c
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O1 -g $(WARN) -o $@ $< -ldl
+
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 

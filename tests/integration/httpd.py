@@ -349,9 +349,10 @@ class Httpd:
         except OSError:
             return False
 
-    def start(self, timeout=20.0):
+    def start(self, timeout=20.0, env=None):
         """Start `apache2 -f CONF -DFOREGROUND` as our child and wait until
-        the pid file exists and the port answers."""
+        the pid file exists and the port answers. env: extra environment
+        variables for the server (e.g. LD_PRELOAD)."""
         if self.running():
             raise RuntimeError("already running")
         if not self.conf.exists():
@@ -359,7 +360,8 @@ class Httpd:
         out = open(self.logs / "stdout", "ab")
         self.proc = subprocess.Popen([APACHE, "-f", str(self.conf), "-DFOREGROUND"],
                                      stdin=subprocess.DEVNULL, stdout=out,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     env=dict(os.environ, **env) if env else None)
         out.close()
         self.config = self.conf.read_text()
         deadline = time.monotonic() + timeout
