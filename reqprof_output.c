@@ -102,7 +102,8 @@ static apr_status_t encode(request_rec *top, reqprof_state_t *st,
         rp_chrome_meta_t m;
         m.pid = (long)getpid();
         m.tid = (long)(apr_uintptr_t)apr_os_thread_current() & 0x7fffffffL;
-        m.origin_us = (double)top->request_time;
+        m.origin_us = 0;
+        m.start_epoch_us = (double)top->request_time;
         m.process_name = apr_psprintf(p, "httpd %s", top->server->server_hostname
                                       ? top->server->server_hostname : "");
         m.thread_name = label;

@@ -63,8 +63,9 @@ apr_status_t rp_chrome_encode(const rp_stats_t *st, const rp_trace_t *tr,
                   "\"dropped_events\":%ld}}\n", m->origin_us, m->pid, m->tid, n,
                   tr ? tr->dropped : 0L);
     rp_buf_printf(&b, "],\n\"displayTimeUnit\":\"ms\",\"otherData\":{\"generator\":"
-                  "\"mod_reqprof\",\"dropped_events\":\"%ld\"}}\n",
-                  tr ? tr->dropped : 0L);
+                  "\"mod_reqprof\",\"request_start_us\":\"%.0f\","
+                  "\"dropped_events\":\"%ld\"}}\n",
+                  m->start_epoch_us, tr ? tr->dropped : 0L);
     *data = b.data;
     *len = b.len;
     return APR_SUCCESS;

@@ -12,9 +12,11 @@
 
 typedef struct rp_chrome_meta {
     long pid, tid;             /* the trace's process and thread ids */
-    double origin_us;          /* the request's start, microseconds since
-                                * the epoch: traces of several requests
-                                * line up */
+    double origin_us;          /* added to every ts; 0 keeps full precision
+                                * (epoch microseconds in a double are only
+                                * good to 0.25 us, enough to break nesting) */
+    double start_epoch_us;     /* the request's start, microseconds since the
+                                * epoch, for otherData.request_start_us */
     const char *process_name;  /* e.g. "httpd www.example.com" */
     const char *thread_name;   /* e.g. the request's label */
 } rp_chrome_meta_t;
