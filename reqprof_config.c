@@ -489,7 +489,7 @@ const char *reqprof_set_max_files(cmd_parms *cmd, void *dcfg, const char *arg)
     (void)dcfg;
     if (err)
         return err;
-    if ((err = rp_parse_count(cmd->temp_pool, arg, 1, 1000000, &n)) != NULL)
+    if ((err = rp_parse_count(cmd->temp_pool, arg, 1, 100000, &n)) != NULL)
         return apr_psprintf(cmd->pool, "ProfileMaxFiles: '%s': %s", arg, err);
     srv_of(cmd)->max_files = n;
     return NULL;
