@@ -311,7 +311,10 @@ static void insert_timing(request_rec *r)
 
 void reqprof_ctl_register_hooks(apr_pool_t *p)
 {
+    static const char *const before_logging[] = { "mod_log_config.c", NULL };
     (void)p;
+    ap_hook_log_transaction(reqprof_output_reserve, NULL, before_logging,
+                            APR_HOOK_FIRST);
     /* Ahead of every AP_FTYPE_PROTOCOL filter, HTTP_HEADER included. */
     timing_frec = ap_register_output_filter("REQPROF_SERVER_TIMING", timing_filter,
                                             NULL, AP_FTYPE_PROTOCOL - 1);

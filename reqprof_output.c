@@ -27,6 +27,7 @@
 #include "rp_pstats.h"
 #include "rp_text.h"
 #include "reqprof_config.h"
+#include "reqprof_controls.h"
 #include "reqprof_output.h"
 #include "reqprof_request.h"
 #include "reqprof_retain.h"
@@ -117,48 +118,121 @@ static apr_status_t encode(request_rec *top, reqprof_state_t *st,
     }
 }
 
+#define PERMS (APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD)
+
+static void name_vars(request_rec *top, const reqprof_state_t *st, double elapsed_ms,
+                      rp_fname_vars_t *v)
+{
+    request_rec *last = top;
+    while (last->next)
+        last = last->next;
+    v->method = top->method;
+    v->path = st->path;
+    v->vhost = top->server->server_hostname ? top->server->server_hostname : "";
+    v->id = reqprof_request_id(top);
+    v->ext = "";
+    v->elapsed_ms = elapsed_ms;
+    v->time = (double)top->request_time / 1e6;
+    v->status = last->status;
+    v->pid = (long)getpid();
+}
+
+/* The notes name the file on the request the client sent and on the one
+ * that answered (mod_log_config's %{...}n reads the final request). */
+static void set_notes(request_rec *top, const format_t *f, const char *path)
+{
+    request_rec *last = top;
+    const char *key = apr_pstrcat(top->pool, "reqprof-file-", f->name, NULL);
+    for (;;) {
+        if (!apr_table_get(last->notes, "reqprof-file"))
+            apr_table_setn(last->notes, "reqprof-file", path);
+        apr_table_setn(last->notes, key, path);
+        if (!last->next)
+            break;
+        last = last->next;
+    }
+}
+
+static const char *reserve(request_rec *top, const reqprof_srv_t *sc,
+                           const rp_fname_vars_t *vars, const format_t *f)
+{
+    const rp_fname_t *fn = sc->fname ? sc->fname : reqprof_default_fname();
+    rp_fname_vars_t v = *vars;
+    const char *name = file_name(top->pool, fn, &v, f), *claimed = NULL;
+    apr_status_t rv = rp_file_reserve(top->pool, sc->dir, name, PERMS, &claimed);
+    if (rv != APR_SUCCESS) {
+        warn_limited(top, rv, sc->dir, name);
+        return NULL;
+    }
+    return claimed;
+}
+
+int reqprof_output_reserve(request_rec *r)
+{
+    request_rec *top = reqprof_top(r);
+    reqprof_state_t *st;
+    const reqprof_dir_t *dc;
+    const reqprof_srv_t *sc;
+    rp_fname_vars_t v;
+    apr_int64_t elapsed;
+    int i, bits;
+
+    if (!top->request_config
+        || !(st = ap_get_module_config(top->request_config, &reqprof_module))
+        || st == &reqprof_off || apr_table_get(top->notes, "reqprof-reserved"))
+        return DECLINED;
+    dc = ap_get_module_config(top->per_dir_config, &reqprof_module);
+    sc = ap_get_module_config(top->server->module_config, &reqprof_module);
+    elapsed = apr_time_now() - top->request_time;      /* the root's anchor */
+    if (!sc->dir || !dc || dc->engine != 1 || !reqprof_ctl_selected(top, st, dc, sc)
+        || (dc->min_duration > 0 && elapsed < dc->min_duration))
+        return DECLINED;
+    apr_table_setn(top->notes, "reqprof-reserved", "1");
+    name_vars(top, st, (double)elapsed / 1000.0, &v);
+    bits = sc->formats ? sc->formats : REQPROF_FMT_PSTATS;
+    for (i = 0; i < NFORMATS; i++) {
+        const char *claimed;
+        if ((bits & formats[i].bit) && (claimed = reserve(top, sc, &v, &formats[i])))
+            set_notes(top, &formats[i],
+                      apr_pstrcat(top->pool, sc->dir, "/", claimed, NULL));
+    }
+    return DECLINED;
+}
+
 void reqprof_output_write(request_rec *top, reqprof_state_t *st,
                           const rp_stats_t *stats, const reqprof_srv_t *sc)
 {
     apr_pool_t *p = top->pool;
-    const rp_fname_t *fn = sc->fname ? sc->fname : reqprof_default_fname();
     int bits = sc->formats ? sc->formats : REQPROF_FMT_PSTATS;
-    request_rec *last = top;
     rp_fname_vars_t v;
     int i;
 
-    while (last->next)
-        last = last->next;
-    v.method = top->method;
-    v.path = st->path;
-    v.vhost = top->server->server_hostname ? top->server->server_hostname : "";
-    v.id = reqprof_request_id(top);
-    v.elapsed_ms = rp_clock_seconds(rp_prof_root_ticks(st->prof)) * 1000.0;
-    v.time = (double)top->request_time / 1e6;
-    v.status = last->status;
-    v.pid = (long)getpid();
-
+    name_vars(top, st, rp_clock_seconds(rp_prof_root_ticks(st->prof)) * 1000.0, &v);
     for (i = 0; i < NFORMATS; i++) {
         const format_t *f = &formats[i];
-        const char *name, *final = NULL, *data;
+        const char *note, *name, *final = NULL, *data;
         apr_size_t len;
         apr_status_t rv;
 
         if (!(bits & f->bit))
             continue;
-        name = file_name(p, fn, &v, f);
-        if (encode(top, st, stats, f, &data, &len) != APR_SUCCESS)
+        /* Named before logging (reqprof_output_reserve), or claimed now. */
+        note = apr_table_get(top->notes, apr_pstrcat(p, "reqprof-file-", f->name, NULL));
+        name = note ? strrchr(note, '/') + 1 : reserve(top, sc, &v, f);
+        if (!name)
             continue;
-        rv = rp_file_write_unique(p, sc->dir, name, data, len,
-                                  APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD,
-                                  &final);
+        if (encode(top, st, stats, f, &data, &len) != APR_SUCCESS) {
+            rp_file_unreserve(p, sc->dir, name);
+            continue;
+        }
+        rv = rp_file_write_unique(p, sc->dir, name, data, len, PERMS, &final);
+        rp_file_unreserve(p, sc->dir, name);
         if (rv != APR_SUCCESS) {
             warn_limited(top, rv, sc->dir, name);
             continue;
         }
-        if (!apr_table_get(top->notes, "reqprof-file"))
-            apr_table_setn(top->notes, "reqprof-file", final);
-        apr_table_setn(top->notes, apr_pstrcat(p, "reqprof-file-", f->name, NULL), final);
+        if (!note || strcmp(note, final))
+            set_notes(top, f, final);
         if (sc->retention)
             reqprof_retain_add(sc->retention, top, final, len);
     }

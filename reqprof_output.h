@@ -18,6 +18,13 @@
 void reqprof_output_write(request_rec *top, reqprof_state_t *st,
                           const rp_stats_t *stats, const reqprof_srv_t *sc);
 
+/* log_transaction, before mod_log_config: claim the names of the files a
+ * kept request will write and set the notes, so the access log line can
+ * name them (the files themselves are written when the profile is
+ * complete, after logging). {elapsed} in these names is the time up to
+ * logging. */
+int reqprof_output_reserve(request_rec *r);
+
 /* post_config: set up the retention of every ProfileDir with limits. */
 int reqprof_output_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 

@@ -8,6 +8,7 @@ stacks line by line.
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -158,6 +159,53 @@ def test_collapsed_lines_are_stack_count(httpd, cgi_files):
     # rounding (a microsecond per line).
     assert abs(total - root_us) <= len(lines) + 2, (total, root_us)
     assert any(l.split(";")[-1].startswith(cgi_module(httpd) + ":1(handler) ") for l in lines)
+
+
+def test_access_log_notes_name_the_files(httpd, cgi_files):
+    """%{reqprof-file}n and %{reqprof-file-FORMAT}n in a LogFormat name
+    the files the request wrote (the access log is written before the
+    profile is complete: the names are claimed first)."""
+    log = httpd.root / "logs" / "notes_log"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        lines = [l for l in log.read_text().splitlines() if l.endswith("|/cgi-bin/sleep.cgi")]
+        if lines:
+            break
+        time.sleep(0.05)
+    assert lines, log.read_text()
+    fields = lines[-1].split("|")
+    first, per = fields[0], dict(zip(ALL, fields[1:5]))
+    assert first == per["pstats"]
+    for f in ALL:
+        assert per[f] == str(cgi_files[f]), (f, per[f])
+
+
+    for f in ALL:
+        assert (httpd.profile_dir("fmt.test") / per[f].rsplit("/", 1)[1]).is_file()
+
+
+def test_access_log_note_after_internal_redirect(httpd):
+    """The note is on the request that answered too (mod_log_config reads
+    the final request): /nope goes to its ErrorDocument, /rw/old is
+    rewritten in directory context (an internal redirect). %U is the
+    original request's path."""
+    h = httpd
+    log = h.root / "logs" / "notes_log"
+    for path, final in (("/nope", "/nope"), ("/rw/old", "/rw/old")):
+        h.fetch(path, host="fmt.test")
+        deadline = time.monotonic() + 5
+        lines = []
+        while time.monotonic() < deadline and not lines:
+            lines = [l for l in log.read_text().splitlines() if l.endswith("|" + final)]
+            time.sleep(0.05)
+        assert lines, (path, log.read_text())
+        first = lines[-1].split("|")[0]
+        assert first.endswith(".prof"), lines[-1]
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not os.path.isfile(first):
+            time.sleep(0.05)
+        assert os.path.isfile(first), first
+        load_stats(first)
 
 
 def test_ext_placeholder(httpd):
