@@ -22,6 +22,7 @@
 #include "rp_clock.h"
 #include "reqprof_cgi.h"
 #include "reqprof_config.h"
+#include "reqprof_controls.h"
 #include "reqprof_request.h"
 #include "reqprof_wrap.h"
 
@@ -49,6 +50,28 @@ static const command_rec reqprof_cmds[] = {
     AP_INIT_TAKE1("ProfileTimeUnit", reqprof_set_unit, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "s|ms|us: unit of the report's times (default ms)"),
+    /* production controls (reqprof_controls.c, reqprof_output.c) */
+    AP_INIT_TAKE1("ProfileMinDuration", reqprof_set_min_duration, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "TIME (250ms, 1s, 500us): only requests at least this slow "
+                  "write files and error-log reports (default 0)"),
+    AP_INIT_TAKE1("ProfileSampleRate", reqprof_set_sample_rate, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "RATE (0.01 or 1%): fraction of requests profiled (default 1)"),
+    AP_INIT_RAW_ARGS("ProfileTrigger", reqprof_set_trigger, NULL, RSRC_CONF,
+                     "header NAME TOKEN | cookie NAME TOKEN | env VAR: profile "
+                     "requests that carry the token or have VAR set"),
+    AP_INIT_RAW_ARGS("ProfileFormat", reqprof_set_format, NULL, RSRC_CONF,
+                     "pstats|callgrind|chrome|collapsed ...: files each "
+                     "profiled request writes (default pstats)"),
+    AP_INIT_TAKE1("ProfileServerTiming", reqprof_set_server_timing, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "On|Off: add a Server-Timing response header (default Off)"),
+    AP_INIT_TAKE1("ProfileMaxFiles", reqprof_set_max_files, NULL, RSRC_CONF,
+                  "N: keep at most N files in ProfileDir, oldest removed first"),
+    AP_INIT_TAKE1("ProfileMaxDirSize", reqprof_set_max_dir_size, NULL, RSRC_CONF,
+                  "SIZE (100M): keep ProfileDir's files under SIZE bytes, "
+                  "oldest removed first"),
     { NULL }
 };
 
@@ -80,7 +103,8 @@ static int reqprof_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     const char *clock;
     (void)plog;
-    if (reqprof_prepare_servers(pconf, ptemp, s) != OK)
+    if (reqprof_prepare_servers(pconf, ptemp, s) != OK
+        || reqprof_ctl_post_config(pconf, ptemp, s) != OK)
         return DONE;
     clock = rp_clock_init(1);
     /* Hooks are sorted by now; wrapping each generation anew. */
@@ -96,17 +120,18 @@ static void reqprof_child_init(apr_pool_t *pchild, server_rec *s)
     reqprof_request_child_init(pchild, s);
     reqprof_cgi_child_init();
     reqprof_filters_child_init(pchild);
+    reqprof_ctl_child_init(pchild, s);
     reqprof_wrap_rescan(s);
 }
 
 static void reqprof_register_hooks(apr_pool_t *p)
 {
-    (void)p;
     ap_hook_pre_config(reqprof_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(reqprof_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(reqprof_post_config, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_child_init(reqprof_child_init, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_handler(reqprof_selftime_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    reqprof_ctl_register_hooks(p);
     /* Last, so every other module's logging is inside the profile. */
     ap_hook_log_transaction(reqprof_request_finish, NULL, NULL, APR_HOOK_REALLY_LAST);
 }

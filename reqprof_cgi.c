@@ -218,6 +218,16 @@ int reqprof_cgi_wrap(hook_link_t *e, int hook, int phase, const char *file)
     return 1;
 }
 
+int reqprof_cgi_run_key(const char *file, const char *name)
+{
+    return file[0] == '/' && !strcmp(name, CGI_LABEL);
+}
+
+const char *reqprof_cgi_handler_file(void)
+{
+    return cgi_used && kinds[0] == KIND_CGID ? "mod_cgid.c" : "mod_cgi.c";
+}
+
 void reqprof_cgi_child_init(void)
 {
     /* glibc drops the handlers when this DSO is unloaded (restart). */

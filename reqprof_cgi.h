@@ -15,4 +15,11 @@ void reqprof_cgi_child_init(void);
  * name of its entry in stats (may be NULL: nothing to name). */
 void reqprof_cgi_finish(request_rec *top, rp_stats_t *stats);
 
+/* Is (file, name) the live entry of a CGI run (before reqprof_cgi_finish
+ * names it)? */
+int reqprof_cgi_run_key(const char *file, const char *name);
+
+/* "mod_cgi.c" or "mod_cgid.c": the module whose handler runs scripts. */
+const char *reqprof_cgi_handler_file(void);
+
 #endif

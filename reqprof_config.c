@@ -16,6 +16,7 @@
 #include "apr_strings.h"
 #include "apr_file_info.h"
 
+#include "rp_parse.h"
 #include "reqprof_config.h"
 
 APLOG_USE_MODULE(reqprof);
@@ -45,6 +46,7 @@ void *reqprof_create_srv(apr_pool_t *p, server_rec *s)
 {
     reqprof_srv_t *c = apr_pcalloc(p, sizeof *c);
     (void)s;
+    c->rate_sections_max = -1;
     return c;
 }
 
@@ -58,6 +60,13 @@ void *reqprof_merge_srv(apr_pool_t *p, void *basev, void *addv)
     /* <Directory> and <Location> of the main server apply in vhosts too. */
     c->engine_anywhere = base->engine_anywhere || add->engine_anywhere;
     c->errorlog_anywhere = base->errorlog_anywhere || add->errorlog_anywhere;
+    c->formats = add->formats ? add->formats : base->formats;
+    c->triggers = add->triggers ? add->triggers : base->triggers;
+    c->env_triggers = add->triggers ? add->env_triggers : base->env_triggers;
+    c->max_files = add->max_files ? add->max_files : base->max_files;
+    c->max_dir_size = add->max_dir_size ? add->max_dir_size : base->max_dir_size;
+    c->rate_sections_max = base->rate_sections_max > add->rate_sections_max
+                           ? base->rate_sections_max : add->rate_sections_max;
     return c;
 }
 
@@ -69,6 +78,9 @@ void *reqprof_create_dir(apr_pool_t *p, char *dir)
     c->errorlog = REQPROF_UNSET;
     c->nrestricts = REQPROF_UNSET;
     c->unit = REQPROF_UNSET;
+    c->min_duration = REQPROF_UNSET;
+    c->sample_rate = -1;
+    c->server_timing = REQPROF_UNSET;
     return c;
 }
 
@@ -88,6 +100,11 @@ void *reqprof_merge_dir(apr_pool_t *p, void *basev, void *addv)
         c->nrestricts = base->nrestricts;
     }
     c->unit = add->unit != REQPROF_UNSET ? add->unit : base->unit;
+    c->min_duration = add->min_duration != REQPROF_UNSET ? add->min_duration
+                                                         : base->min_duration;
+    c->sample_rate = add->sample_rate >= 0 ? add->sample_rate : base->sample_rate;
+    c->server_timing = add->server_timing != REQPROF_UNSET ? add->server_timing
+                                                           : base->server_timing;
     return c;
 }
 
@@ -354,4 +371,139 @@ int reqprof_prepare_servers(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         }
     }
     return OK;
+}
+
+/* ---- production controls: ProfileMinDuration, ProfileSampleRate,
+ * ProfileTrigger, ProfileFormat, ProfileServerTiming, ProfileMaxFiles,
+ * ProfileMaxDirSize (used by reqprof_controls.c and reqprof_output.c) ---- */
+
+const char *reqprof_set_min_duration(cmd_parms *cmd, void *dcfg, const char *arg)
+{
+    reqprof_dir_t *d = dcfg;
+    apr_int64_t us;
+    const char *err = rp_parse_duration(cmd->temp_pool, arg, &us);
+    if (err)
+        return apr_psprintf(cmd->pool, "ProfileMinDuration: '%s': %s", arg, err);
+    d->min_duration = us;
+    return NULL;
+}
+
+const char *reqprof_set_sample_rate(cmd_parms *cmd, void *dcfg, const char *arg)
+{
+    reqprof_dir_t *d = dcfg;
+    reqprof_srv_t *s = srv_of(cmd);
+    double rate;
+    const char *err = rp_parse_rate(cmd->temp_pool, arg, &rate);
+    if (err)
+        return apr_psprintf(cmd->pool, "ProfileSampleRate: '%s': %s", arg, err);
+    d->sample_rate = rate;
+    /* A section's rate can only be applied when the request ends; the
+     * start must let through at least the largest one (controls.c). */
+    if (cmd->path && rate > s->rate_sections_max)
+        s->rate_sections_max = rate;
+    return NULL;
+}
+
+/* ProfileTrigger header NAME TOKEN | cookie NAME TOKEN | env VAR. The
+ * token is never repeated in a message. */
+const char *reqprof_set_trigger(cmd_parms *cmd, void *dcfg, const char *args)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    reqprof_srv_t *s = srv_of(cmd);
+    reqprof_trigger_t t;
+    const char *kind, *extra;
+    (void)dcfg;
+    if (err)
+        return err;
+    memset(&t, 0, sizeof t);
+    kind = ap_getword_conf(cmd->pool, &args);
+    t.name = ap_getword_conf(cmd->pool, &args);
+    if (!strcasecmp(kind, "header"))
+        t.kind = REQPROF_TRIG_HEADER;
+    else if (!strcasecmp(kind, "cookie"))
+        t.kind = REQPROF_TRIG_COOKIE;
+    else if (!strcasecmp(kind, "env"))
+        t.kind = REQPROF_TRIG_ENV;
+    else
+        return apr_psprintf(cmd->pool, "ProfileTrigger: unknown kind '%s' "
+                            "(expected header, cookie or env)", kind);
+    if (!*t.name || ap_strchr_c(t.name, '=') || ap_strchr_c(t.name, ';'))
+        return apr_psprintf(cmd->pool, "ProfileTrigger %s: bad name '%s'", kind, t.name);
+    if (t.kind != REQPROF_TRIG_ENV) {
+        t.token = ap_getword_conf(cmd->pool, &args);
+        t.token_len = strlen(t.token);
+        if (t.token_len < 8)
+            return apr_psprintf(cmd->pool, "ProfileTrigger %s %s: the token must "
+                                "be at least 8 characters long", kind, t.name);
+    }
+    extra = ap_getword_conf(cmd->temp_pool, &args);
+    if (*extra)
+        return apr_psprintf(cmd->pool, "ProfileTrigger %s %s: unexpected argument "
+                            "'%s'", kind, t.name,
+                            t.kind == REQPROF_TRIG_ENV ? extra : "...");
+    if (!s->triggers)
+        s->triggers = apr_array_make(cmd->pool, 2, sizeof(reqprof_trigger_t));
+    APR_ARRAY_PUSH(s->triggers, reqprof_trigger_t) = t;
+    if (t.kind == REQPROF_TRIG_ENV)
+        s->env_triggers++;
+    return NULL;
+}
+
+const char *reqprof_set_format(cmd_parms *cmd, void *dcfg, const char *args)
+{
+    static const struct { const char *name; int bit; } fmts[] = {
+        { "pstats", REQPROF_FMT_PSTATS }, { "callgrind", REQPROF_FMT_CALLGRIND },
+        { "chrome", REQPROF_FMT_CHROME }, { "collapsed", REQPROF_FMT_COLLAPSED },
+    };
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    const char *word;
+    int bits = 0;
+    (void)dcfg;
+    if (err)
+        return err;
+    while (*(word = ap_getword_conf(cmd->temp_pool, &args)) != '\0') {
+        int i, n = (int)(sizeof fmts / sizeof fmts[0]);
+        for (i = 0; i < n && strcasecmp(word, fmts[i].name); i++)
+            ;
+        if (i == n)
+            return apr_psprintf(cmd->pool, "ProfileFormat: unknown format '%s' "
+                                "(expected pstats, callgrind, chrome or collapsed)",
+                                word);
+        bits |= fmts[i].bit;
+    }
+    if (!bits)
+        return "ProfileFormat: needs at least one format";
+    srv_of(cmd)->formats = bits;
+    return NULL;
+}
+
+const char *reqprof_set_server_timing(cmd_parms *cmd, void *dcfg, const char *arg)
+{
+    return on_off(cmd, arg, &((reqprof_dir_t *)dcfg)->server_timing);
+}
+
+const char *reqprof_set_max_files(cmd_parms *cmd, void *dcfg, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    long n;
+    (void)dcfg;
+    if (err)
+        return err;
+    if ((err = rp_parse_count(cmd->temp_pool, arg, 1, 100000, &n)) != NULL)
+        return apr_psprintf(cmd->pool, "ProfileMaxFiles: '%s': %s", arg, err);
+    srv_of(cmd)->max_files = n;
+    return NULL;
+}
+
+const char *reqprof_set_max_dir_size(cmd_parms *cmd, void *dcfg, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    apr_uint64_t n;
+    (void)dcfg;
+    if (err)
+        return err;
+    if ((err = rp_parse_size(cmd->temp_pool, arg, &n)) != NULL)
+        return apr_psprintf(cmd->pool, "ProfileMaxDirSize: '%s': %s", arg, err);
+    srv_of(cmd)->max_dir_size = n;
+    return NULL;
 }

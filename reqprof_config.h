@@ -14,6 +14,23 @@ extern module AP_MODULE_DECLARE_DATA reqprof_module;
 
 #define REQPROF_UNSET (-1)
 
+/* ProfileFormat: which files a profiled request leaves (bits). */
+#define REQPROF_FMT_PSTATS    0x1
+#define REQPROF_FMT_CALLGRIND 0x2
+#define REQPROF_FMT_CHROME    0x4
+#define REQPROF_FMT_COLLAPSED 0x8
+
+/* One ProfileTrigger. */
+typedef enum { REQPROF_TRIG_HEADER, REQPROF_TRIG_COOKIE, REQPROF_TRIG_ENV } reqprof_trig_e;
+typedef struct reqprof_trigger {
+    reqprof_trig_e kind;
+    const char *name;         /* header, cookie or environment variable */
+    const char *token;        /* the secret (header, cookie); never logged */
+    apr_size_t token_len;
+} reqprof_trigger_t;
+
+struct reqprof_retention;
+
 /* Server (and virtual host) scope. */
 typedef struct reqprof_srv {
     const char *dir;          /* ProfileDir, absolute; NULL: write no files */
@@ -21,6 +38,16 @@ typedef struct reqprof_srv {
     const char *fname_src;    /* its text, for messages */
     int engine_anywhere;      /* some scope of this server says ProfileEngine On */
     int errorlog_anywhere;    /* some scope says ProfileErrorLog On */
+    /* production controls (reqprof_controls.c, reqprof_output.c) */
+    int formats;              /* ProfileFormat REQPROF_FMT_* bits; 0: pstats */
+    apr_array_header_t *triggers; /* ProfileTrigger (reqprof_trigger_t); NULL: none */
+    int env_triggers;         /* how many of them are env triggers */
+    long max_files;           /* ProfileMaxFiles; 0: unset */
+    apr_uint64_t max_dir_size;/* ProfileMaxDirSize in bytes; 0: unset */
+    double rate_sections_max; /* largest ProfileSampleRate in a <Directory>/
+                               * <Location> of this server; -1: none */
+    apr_uint64_t begin_threshold; /* post_config: draws below it are profiled */
+    struct reqprof_retention *retention; /* post_config: ProfileDir limits */
 } reqprof_srv_t;
 
 /* Directory/Location scope; REQPROF_UNSET (or NULL) means inherited. */
@@ -31,6 +58,9 @@ typedef struct reqprof_dir {
     const rp_restrict_t *restricts; /* ProfileRestrict */
     int nrestricts;           /* REQPROF_UNSET: inherited; 0: none */
     int unit;                 /* ProfileTimeUnit (rp_unit_e), default ms */
+    apr_int64_t min_duration; /* ProfileMinDuration in us; REQPROF_UNSET: 0 */
+    double sample_rate;       /* ProfileSampleRate; < 0: unset (see controls) */
+    int server_timing;        /* ProfileServerTiming, default Off */
 } reqprof_dir_t;
 
 void *reqprof_create_srv(apr_pool_t *p, server_rec *s);
@@ -45,6 +75,13 @@ const char *reqprof_set_fname(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_sort(cmd_parms *cmd, void *dcfg, const char *args);
 const char *reqprof_set_restrict(cmd_parms *cmd, void *dcfg, const char *args);
 const char *reqprof_set_unit(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *reqprof_set_min_duration(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *reqprof_set_sample_rate(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *reqprof_set_trigger(cmd_parms *cmd, void *dcfg, const char *args);
+const char *reqprof_set_format(cmd_parms *cmd, void *dcfg, const char *args);
+const char *reqprof_set_server_timing(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *reqprof_set_max_files(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *reqprof_set_max_dir_size(cmd_parms *cmd, void *dcfg, const char *arg);
 
 /* Regex search for ProfileRestrict patterns (compiled with ap_pregcomp). */
 extern rp_match_fn reqprof_regex_match;

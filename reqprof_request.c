@@ -29,6 +29,8 @@
 #include "rp_text.h"
 #include "reqprof_config.h"
 #include "reqprof_cgi.h"
+#include "reqprof_controls.h"
+#include "reqprof_output.h"
 #include "reqprof_request.h"
 #include "reqprof_wrap.h"
 
@@ -143,12 +145,14 @@ reqprof_state_t *reqprof_state_begin(request_rec *top)
     rp_tick_t now;
     apr_time_t age;
     char *path;
+    reqprof_ctl_t ctl;
 
     /* The phantom request of a closing keep-alive connection. */
     if (!top->the_request)
         return &reqprof_off;
     sc = ap_get_module_config(top->server->module_config, &reqprof_module);
     if (!child_ready || !reqprof_registry || !sc->engine_anywhere
+        || !reqprof_ctl_begin(top, sc, &ctl)       /* sampling, triggers */
         || !(st = acquire())) {
         ap_set_module_config(top->request_config, &reqprof_module, &reqprof_off);
         return &reqprof_off;
@@ -159,6 +163,7 @@ reqprof_state_t *reqprof_state_begin(request_rec *top)
     ap_unescape_url(path);      /* decodes even when it also reports an error */
     st->path = path;
     st->r = top;
+    reqprof_ctl_attach(st, &ctl, sc);      /* before rp_prof_begin */
 
     /* The root starts when the request line was read, not at the first hook. */
     now = rp_clock_now();
@@ -173,26 +178,7 @@ reqprof_state_t *reqprof_state_begin(request_rec *top)
     return st;
 }
 
-/* Failures to write a profile are reported at most once a minute per child,
- * with how many were not reported: a full disk must not flood the log. */
-static apr_uint32_t warn_last, warn_suppressed;
-
-static void warn_limited(request_rec *r, apr_status_t rv, const char *dir,
-                         const char *name)
-{
-    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
-    apr_uint32_t last = apr_atomic_read32(&warn_last);
-    if (now - last < 60 || apr_atomic_cas32(&warn_last, now, last) != last) {
-        apr_atomic_inc32(&warn_suppressed);
-        return;
-    }
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                  "RP0030: cannot write profile %s/%s (%u similar failures "
-                  "not logged in the last minute)", dir, name,
-                  apr_atomic_xchg32(&warn_suppressed, 0));
-}
-
-static const char *request_id(request_rec *r)
+const char *reqprof_request_id(request_rec *r)
 {
     const char *uid = apr_table_get(r->subprocess_env, "UNIQUE_ID");
     if (uid)
@@ -204,40 +190,6 @@ static const char *request_id(request_rec *r)
             r->log_id = id;
     }
     return r->log_id ? r->log_id : "-";
-}
-
-static void write_file(request_rec *top, reqprof_state_t *st, const rp_stats_t *stats,
-                       const reqprof_srv_t *sc)
-{
-    apr_pool_t *p = top->pool;
-    request_rec *last = top;
-    rp_fname_vars_t v;
-    const char *name, *final = NULL, *data;
-    apr_size_t len;
-    apr_status_t rv;
-
-    while (last->next)
-        last = last->next;
-    v.method = top->method;
-    v.path = st->path;
-    v.vhost = top->server->server_hostname ? top->server->server_hostname : "";
-    v.id = request_id(top);
-    v.ext = "prof";
-    v.elapsed_ms = rp_clock_seconds(rp_prof_root_ticks(st->prof)) * 1000.0;
-    v.time = (double)top->request_time / 1e6;
-    v.status = last->status;
-    v.pid = (long)getpid();
-    name = rp_fname_expand(p, sc->fname ? sc->fname : reqprof_default_fname(), &v);
-
-    if (rp_pstats_encode(stats, p, &data, &len) != APR_SUCCESS)
-        return;
-    rv = rp_file_write_unique(p, sc->dir, name, data, len,
-                              APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD,
-                              &final);
-    if (rv != APR_SUCCESS)
-        warn_limited(top, rv, sc->dir, name);
-    else
-        apr_table_setn(top->notes, "reqprof-file", final);
 }
 
 typedef struct logctx {
@@ -264,7 +216,7 @@ static void log_report(request_rec *top, reqprof_state_t *st, const rp_stats_t *
     if (!APLOG_R_IS_LEVEL(top, APLOG_NOTICE))
         return;
     c.r = top;
-    c.id = request_id(top);
+    c.id = reqprof_request_id(top);
     o.sort = reqprof_dir_sort(dc);
     o.restricts = dc->nrestricts > 0 ? dc->restricts : NULL;
     o.nrestricts = dc->nrestricts > 0 ? dc->nrestricts : 0;
@@ -290,12 +242,15 @@ int reqprof_request_finish(request_rec *r)
     rp_prof_end(st->prof, rp_clock_now());
     dc = ap_get_module_config(top->per_dir_config, &reqprof_module);
     sc = ap_get_module_config(top->server->module_config, &reqprof_module);
-    if (dc && dc->engine == 1 && (sc->dir || dc->errorlog == 1)) {
+    /* Sampling and triggers decide whether the request counts as profiled
+     * at all; ProfileMinDuration only whether it leaves files and reports. */
+    if (dc && dc->engine == 1 && reqprof_ctl_selected(top, st, dc, sc)
+        && reqprof_ctl_slow_enough(st, dc) && (sc->dir || dc->errorlog == 1)) {
         rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
                                           rp_clock_sec_per_tick);
         reqprof_cgi_finish(top, stats);
         if (sc->dir)
-            write_file(top, st, stats, sc);
+            reqprof_output_write(top, st, stats, sc);
         if (dc->errorlog == 1)
             log_report(top, st, stats, dc);
     }

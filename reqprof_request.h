@@ -12,6 +12,13 @@
 
 extern module AP_MODULE_DECLARE_DATA reqprof_module;
 
+/* What the production controls decided when the request started
+ * (reqprof_controls.c). */
+typedef struct reqprof_ctl {
+    apr_uint32_t draw;              /* uniform sampling draw */
+    int triggered;                  /* a header/cookie trigger matched */
+} reqprof_ctl_t;
+
 /* A reusable profile object. It is never freed while the child lives, so
  * a trampoline whose call outlived its request (the request pool destroyed
  * inside a filter, design.md section 3) can still read gen safely and
@@ -23,6 +30,7 @@ typedef struct reqprof_state {
     int zombie;                     /* released while calls were in flight */
     request_rec *r;                 /* the top request while in use */
     const char *path;               /* the path the client asked for, decoded */
+    reqprof_ctl_t ctl;              /* sampling and trigger decisions */
     struct reqprof_state *next;     /* free list / all list */
 } reqprof_state_t;
 
@@ -69,6 +77,9 @@ static APR_INLINE void reqprof_call_done(reqprof_state_t *st)
     if (--st->inflight == 0 && st->zombie)
         reqprof_state_recycle(st);
 }
+
+/* The request's UNIQUE_ID (mod_unique_id), else its error-log id. */
+const char *reqprof_request_id(request_rec *r);
 
 /* log_transaction, REALLY_LAST: close the profile and write it out. */
 int reqprof_request_finish(request_rec *r);

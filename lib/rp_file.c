@@ -201,3 +201,61 @@ apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
         *final_path = buf;
     return rv;
 }
+
+/* ---- name reservations (rp_file_reserve) ---- */
+
+static const char *rp_marker(apr_pool_t *p, const char *dir, const char *name)
+{
+    return apr_pstrcat(p, dir, dir[strlen(dir) - 1] == '/' ? "" : "/", ".",
+                       name, ".rsv", NULL);
+}
+
+apr_status_t rp_file_reserve(apr_pool_t *p, const char *dir, const char *name,
+                             apr_fileperms_t perms, const char **reserved)
+{
+    apr_size_t namelen;
+    const char *dot;
+    char *cand;
+    int i;
+
+    *reserved = NULL;
+    if (dir == NULL || *dir == '\0' || name == NULL || *name == '\0'
+        || strchr(name, '/') != NULL || strcmp(name, ".") == 0
+        || strcmp(name, "..") == 0)
+        return APR_EINVAL;
+    namelen = strlen(name);
+    dot = strrchr(name, '.');
+    if (dot == name)
+        dot = NULL;
+    cand = apr_palloc(p, namelen + 8);
+    for (i = 0; i < RP_FILE_TRIES; i++) {
+        apr_file_t *f;
+        apr_finfo_t fi;
+        apr_status_t rv;
+        const char *marker;
+
+        rp_candidate(cand, 0, name, namelen, dot, i);
+        marker = rp_marker(p, dir, cand);
+        rv = apr_file_open(&f, marker, APR_FOPEN_CREATE | APR_FOPEN_EXCL
+                           | APR_FOPEN_WRITE, perms, p);
+        if (APR_STATUS_IS_EEXIST(rv))
+            continue;                    /* someone else is claiming it */
+        if (rv != APR_SUCCESS)
+            return rv;
+        apr_file_close(f);
+        if (apr_stat(&fi, apr_pstrcat(p, dir, "/", cand, NULL), APR_FINFO_TYPE, p)
+            == APR_SUCCESS) {
+            apr_file_remove(marker, p);  /* taken for good */
+            continue;
+        }
+        *reserved = apr_pstrdup(p, cand);
+        return APR_SUCCESS;
+    }
+    return APR_FROM_OS_ERROR(EEXIST);
+}
+
+void rp_file_unreserve(apr_pool_t *p, const char *dir, const char *reserved)
+{
+    if (dir && reserved)
+        apr_file_remove(rp_marker(p, dir, reserved), p);
+}

@@ -27,6 +27,20 @@ apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
                                   apr_size_t len, apr_fileperms_t perms,
                                   const char **final_path);
 
+/* Name reservations, for naming a file before it can be written (the
+ * access log line that names a profile is written before the profile is
+ * complete). Claims the first free candidate among name, name-1, ... as
+ * rp_file_write_unique would pick it: a hidden marker ".CANDIDATE.rsv" is
+ * created exclusively in dir and the candidate itself must not exist.
+ * *reserved (from p) is the claimed name. Writers that all reserve first
+ * never pick the same name; rp_file_write_unique(dir, *reserved) then
+ * writes exactly that name, and rp_file_unreserve removes the marker
+ * (after writing, or when the file will not be written). A marker left by
+ * a crash only makes its name skipped. */
+apr_status_t rp_file_reserve(apr_pool_t *p, const char *dir, const char *name,
+                             apr_fileperms_t perms, const char **reserved);
+void rp_file_unreserve(apr_pool_t *p, const char *dir, const char *reserved);
+
 /* Test hook: when set, called before each step with the step's name:
  * "open" (the temporary), "write" (once, before the data), "link" (once
  * per candidate name); a non-zero return is used as the error of that

@@ -89,7 +89,15 @@ typedef struct frame {
     rp_tick_t t0;        /* opened */
     rp_tick_t sub;       /* ticks spent in closed child frames */
     rp_tick_t last;      /* latest close time of a child (lazy frames end here) */
+    int ev;              /* index in the event log, -1 when not logged */
 } frame_t;
+
+/* One logged frame (rp_prof_set_event_log). */
+typedef struct event {
+    int entry;
+    int depth;
+    rp_tick_t t0, t1;
+} event_t;
 
 /* Stamped map slot: valid only when stamp equals the profile's serial, so
  * a new request needs no clearing of the map. */
@@ -118,6 +126,11 @@ struct rp_prof {
     int active;
     long dropped;
     rp_tick_t root_ticks;
+
+    /* optional event log: off while ev_max is 0 */
+    event_t *events;
+    int ev_max, ev_cap, nev;
+    long ev_dropped;
 };
 
 rp_prof_t *rp_prof_create(apr_pool_t *p, const rp_registry_t *reg,
@@ -227,6 +240,18 @@ static void push(rp_prof_t *prof, frame_kind_e kind, int entry, int id,
     f->t0 = now;
     f->sub = 0;
     f->last = now;
+    f->ev = -1;
+    if (prof->ev_max) {
+        if (prof->nev < prof->ev_max) {
+            event_t *ev = &prof->events[prof->nev];
+            ev->entry = entry;
+            ev->depth = prof->depth;
+            ev->t0 = ev->t1 = now;
+            f->ev = prof->nev++;
+        }
+        else
+            prof->ev_dropped++;
+    }
     prof->entries[entry].reclevel++;
     if (prof->depth > 0) {
         f->edge = edge_for(prof, entry, prof->stack[prof->depth - 1].entry);
@@ -246,6 +271,8 @@ static void pop(rp_prof_t *prof, rp_tick_t end)
     rp_tick_t tt = end > f->t0 ? end - f->t0 : 0;
     rp_tick_t it = tt > f->sub ? tt - f->sub : 0;
 
+    if (f->ev >= 0)
+        prof->events[f->ev].t1 = end > f->t0 ? end : f->t0;
     if (--e->reclevel == 0)
         e->tt += tt;
     else
@@ -283,6 +310,8 @@ void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,
     prof->depth = 0;
     prof->dropped = 0;
     prof->root_ticks = 0;
+    prof->nev = 0;
+    prof->ev_dropped = 0;
     push(prof, FR_REQ, entry_for_label(prof, NULL, 0, root_label), -1, req, t0);
     prof->active = 1;
 }
@@ -457,4 +486,83 @@ rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
         }
     }
     return st;
+}
+
+/* ------------------------------------------- event log and live snapshot */
+
+void rp_prof_set_event_log(rp_prof_t *prof, int max)
+{
+    if (max < 0)
+        max = 0;
+    if (max > prof->ev_cap) {
+        prof->events = apr_palloc(prof->pool, sizeof(event_t) * (apr_size_t)max);
+        prof->ev_cap = max;
+    }
+    prof->ev_max = max;
+}
+
+rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_tick)
+{
+    rp_trace_t *tr = apr_pcalloc(p, sizeof *tr);
+    rp_tick_t origin;
+    int i;
+
+    tr->dropped = prof->ev_dropped;
+    if (!prof->ev_max || prof->nev == 0)
+        return tr;
+    origin = prof->events[0].t0;           /* the root, opened first */
+    tr->ev = apr_palloc(p, sizeof(rp_trace_ev_t) * (apr_size_t)prof->nev);
+    for (i = 0; i < prof->nev; i++) {
+        const event_t *e = &prof->events[i];
+        rp_trace_ev_t *o = &tr->ev[i];
+        o->func = e->entry;
+        o->depth = e->depth;
+        o->ts = e->t0 > origin ? (double)(e->t0 - origin) * sec_per_tick * 1e6 : 0.0;
+        o->dur = e->t1 > e->t0 ? (double)(e->t1 - e->t0) * sec_per_tick * 1e6 : 0.0;
+    }
+    tr->n = prof->nev;
+    return tr;
+}
+
+int rp_prof_nfuncs(const rp_prof_t *prof)
+{
+    return prof->nentries;
+}
+
+void rp_prof_func_key(const rp_prof_t *prof, int i, const char **file,
+                      int *line, const char **name)
+{
+    const entry_t *e = &prof->entries[i];
+    if (e->id >= 0) {
+        const rp_key_t *k = &prof->reg->keys[e->id];
+        *file = k->file;
+        *line = k->line;
+        *name = k->name;
+    }
+    else {
+        *file = e->file;
+        *line = e->line;
+        *name = e->label;
+    }
+}
+
+rp_tick_t rp_prof_self_now(const rp_prof_t *prof, rp_tick_t now, rp_tick_t *out)
+{
+    int i;
+    for (i = 0; i < prof->nentries; i++)
+        out[i] = prof->entries[i].it;
+    if (!prof->active || prof->depth == 0)
+        return 0;
+    /* An open frame's own time so far: its elapsed time less its closed
+     * children and less the open child above it. */
+    for (i = 0; i < prof->depth; i++) {
+        const frame_t *f = &prof->stack[i];
+        rp_tick_t el = now > f->t0 ? now - f->t0 : 0;
+        rp_tick_t child = 0;
+        if (i + 1 < prof->depth)
+            child = now > prof->stack[i + 1].t0 ? now - prof->stack[i + 1].t0 : 0;
+        if (el > f->sub + child)
+            out[f->entry] += el - f->sub - child;
+    }
+    return now > prof->stack[0].t0 ? now - prof->stack[0].t0 : 0;
 }

@@ -21,6 +21,7 @@
 #include <apr_pools.h>
 #include "rp_clock.h"
 #include "rp_stats.h"
+#include "rp_trace.h"
 
 /* ---- registry of static functions, one per server generation ---- */
 
@@ -106,5 +107,31 @@ int rp_prof_active(const rp_prof_t *prof);
  * (root first). */
 rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
                           double sec_per_tick);
+
+/* ---- optional: per-frame event log, live snapshot ----
+ * Neither costs anything while unused beyond one predictable branch per
+ * frame opened and closed. */
+
+/* Log every frame of the following requests (at most max per request;
+ * 0 switches the log off). Call before rp_prof_begin. The log's memory
+ * comes from the profile's pool, once, when max first grows. */
+void rp_prof_set_event_log(rp_prof_t *prof, int max);
+
+/* The last request's timeline (after rp_prof_end), from p; times are
+ * converted with sec_per_tick. Empty (n = 0) when the log was off. */
+rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_tick);
+
+/* Functions met so far in the current request (local indexes 0 .. n-1,
+ * the same indexes rp_prof_stats() lists them by). */
+int rp_prof_nfuncs(const rp_prof_t *prof);
+
+/* The key of local function i. */
+void rp_prof_func_key(const rp_prof_t *prof, int i, const char **file,
+                      int *line, const char **name);
+
+/* Self ticks of every function so far, the frames still open counted up
+ * to now; out needs rp_prof_nfuncs() slots. Returns the root's ticks so
+ * far (0 when no request is active). */
+rp_tick_t rp_prof_self_now(const rp_prof_t *prof, rp_tick_t now, rp_tick_t *out);
 
 #endif

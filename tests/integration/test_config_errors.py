@@ -52,6 +52,20 @@ BAD = [
     ("fname-bad-spec", 'ProfileFilenameFormat "{elapsed:.3q}.prof"', "ProfileFilenameFormat",
      "{elapsed:.3q}.prof"),
     ("errorlog-maybe", "ProfileErrorLog maybe", "ProfileErrorLog", "maybe"),
+    # production controls
+    ("min-duration-unit", "ProfileMinDuration 5min", "ProfileMinDuration", "5min"),
+    ("min-duration-negative", "ProfileMinDuration -1s", "ProfileMinDuration", "-1s"),
+    ("min-duration-hours", "ProfileMinDuration 3601s", "ProfileMinDuration", "3601s"),
+    ("rate-above-1", "ProfileSampleRate 1.5", "ProfileSampleRate", "1.5"),
+    ("rate-above-100pct", "ProfileSampleRate 101%", "ProfileSampleRate", "101%"),
+    ("rate-word", "ProfileSampleRate half", "ProfileSampleRate", "half"),
+    ("trigger-kind", "ProfileTrigger query x 12345678", "ProfileTrigger", "query"),
+    ("format-unknown", "ProfileFormat pstats svg", "ProfileFormat", "svg"),
+    ("server-timing-maybe", "ProfileServerTiming maybe", "ProfileServerTiming", "maybe"),
+    ("max-files-zero", "ProfileMaxFiles 0", "ProfileMaxFiles", "0"),
+    ("max-files-word", "ProfileMaxFiles many", "ProfileMaxFiles", "many"),
+    ("max-dir-size-unit", "ProfileMaxDirSize 10X", "ProfileMaxDirSize", "10X"),
+    ("max-dir-size-zero", "ProfileMaxDirSize 0", "ProfileMaxDirSize", "0"),
 ]
 
 
@@ -69,7 +83,13 @@ def test_profile_dir_is_a_regular_file(checker, regular_file):
     ('<Location "/x">\n    ProfileDir "/tmp/rp-nope"\n</Location>', "ProfileDir"),
     ('<Directory "/tmp">\n    ProfileFilenameFormat "{path}.prof"\n</Directory>',
      "ProfileFilenameFormat"),
-], ids=["ProfileDir-in-Directory", "ProfileDir-in-Location", "ProfileFilenameFormat-in-Directory"])
+    ('<Location "/x">\n    ProfileTrigger env X\n</Location>', "ProfileTrigger"),
+    ('<Location "/x">\n    ProfileFormat chrome\n</Location>', "ProfileFormat"),
+    ('<Location "/x">\n    ProfileMaxFiles 10\n</Location>', "ProfileMaxFiles"),
+    ('<Directory "/tmp">\n    ProfileMaxDirSize 10M\n</Directory>', "ProfileMaxDirSize"),
+], ids=["ProfileDir-in-Directory", "ProfileDir-in-Location", "ProfileFilenameFormat-in-Directory",
+        "ProfileTrigger-in-Location", "ProfileFormat-in-Location", "ProfileMaxFiles-in-Location",
+        "ProfileMaxDirSize-in-Directory"])
 def test_directive_outside_its_context(checker, text, directive):
     _assert_fails(checker, text, directive, None)
 
@@ -109,6 +129,16 @@ GOOD = [
     "ProfileErrorLog On\nProfileErrorLog Off",
     'ProfileDir "profiles/relative-ok"',
     'ProfileDir "/tmp/reqprof-does-not-exist-yet/sub"',
+    "ProfileMinDuration 250ms\nProfileMinDuration 1s\nProfileMinDuration 500us\n"
+    "ProfileMinDuration 0.5",
+    "ProfileSampleRate 0.01\nProfileSampleRate 1%\nProfileSampleRate 0\nProfileSampleRate 1",
+    '<Location "/x">\n    ProfileSampleRate 0.5\n    ProfileMinDuration 10ms\n'
+    '    ProfileServerTiming On\n</Location>',
+    "ProfileTrigger header X-Profile 0123456789abcdef\n"
+    "ProfileTrigger cookie rp 0123456789abcdef\nProfileTrigger env RP_PROFILE",
+    "ProfileFormat pstats callgrind chrome collapsed",
+    "ProfileServerTiming On\nProfileServerTiming Off",
+    "ProfileMaxFiles 1000\nProfileMaxDirSize 100M",
 ]
 
 
@@ -127,7 +157,10 @@ def running(make_server):
     stop_and_check(h)
 
 
-@pytest.mark.parametrize("directive", ["ProfileEngine On", 'ProfileDir "/tmp/x"'])
+@pytest.mark.parametrize("directive", [
+    "ProfileEngine On", 'ProfileDir "/tmp/x"', "ProfileMinDuration 1s",
+    "ProfileSampleRate 1", "ProfileTrigger env X", "ProfileFormat chrome",
+    "ProfileServerTiming On", "ProfileMaxFiles 10", "ProfileMaxDirSize 1M"])
 def test_not_allowed_in_htaccess(running, directive):
     h = running
     (h.docroot / "htaccess" / ".htaccess").write_text(directive + "\n")
@@ -140,3 +173,14 @@ def test_not_allowed_in_htaccess(running, directive):
     finally:
         (h.docroot / "htaccess" / ".htaccess").unlink()
     assert h.fetch("/htaccess/page.txt").status == 200
+
+
+def test_trigger_token_is_not_repeated(checker):
+    """A too-short or otherwise refused trigger names the directive but
+    never echoes the secret."""
+    for text in ("ProfileTrigger header X-P short7", "ProfileTrigger cookie c sh0rt",
+                 "ProfileTrigger header X-P longenough-secret extra"):
+        rc, out = checker.config_test(server=text)
+        assert rc != 0 and "ProfileTrigger" in out, out
+        secret = text.split()[3]
+        assert secret not in out, out

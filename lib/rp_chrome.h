@@ -1,0 +1,35 @@
+/*
+ * rp_chrome.h - Chrome/Perfetto trace-event JSON (the "JSON Object
+ * Format": {"traceEvents": [...]}) of one request's timeline, read by
+ * Perfetto, chrome://tracing and speedscope.
+ */
+#ifndef RP_CHROME_H
+#define RP_CHROME_H
+
+#include <apr_pools.h>
+#include "rp_stats.h"
+#include "rp_trace.h"
+
+typedef struct rp_chrome_meta {
+    long pid, tid;             /* the trace's process and thread ids */
+    double origin_us;          /* added to every ts; 0 keeps full precision
+                                * (epoch microseconds in a double are only
+                                * good to 0.25 us, enough to break nesting) */
+    double start_epoch_us;     /* the request's start, microseconds since the
+                                * epoch, for otherData.request_start_us */
+    const char *process_name;  /* e.g. "httpd www.example.com" */
+    const char *thread_name;   /* e.g. the request's label */
+} rp_chrome_meta_t;
+
+/* Two metadata events ("M": process_name, thread_name) and one complete
+ * event ("X") per frame of the trace, in the order they started: name
+ * (httpd's nodes by name, module entries "mod_x.c handler"), cat (the
+ * file), ts and dur in microseconds, pid, tid, and args.function (the
+ * pstats key). Every event has ph and ts. otherData.dropped_events says
+ * how many frames the bounded log could not keep. APR_EINVAL when st is
+ * empty. */
+apr_status_t rp_chrome_encode(const rp_stats_t *st, const rp_trace_t *tr,
+                              const rp_chrome_meta_t *m, apr_pool_t *p,
+                              const char **data, apr_size_t *len);
+
+#endif

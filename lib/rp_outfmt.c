@@ -1,0 +1,68 @@
+/*
+ * rp_outfmt.c - formatted appends and function names for the text writers.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <apr_strings.h>
+#include "rp_outfmt.h"
+#include "rp_text.h"
+
+/* Function names are cut here: readable, and a bound on line length. */
+#define NAME_MAX_BYTES 1024
+
+void rp_buf_printf(rp_buf_t *b, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((apr_size_t)n < sizeof small) {
+        rp_buf_add(b, small, (apr_size_t)n);
+        return;
+    }
+    {
+        char *big = apr_palloc(b->pool, (apr_size_t)n + 1);
+        va_start(ap, fmt);
+        vsnprintf(big, (apr_size_t)n + 1, fmt, ap);
+        va_end(ap);
+        rp_buf_add(b, big, (apr_size_t)n);
+    }
+}
+
+void rp_buf_json_str(rp_buf_t *b, const char *s)
+{
+    const char *c = rp_utf8_clean(b->pool, s, NAME_MAX_BYTES);
+    const char *run = c;
+    rp_buf_add(b, "\"", 1);
+    for (; *c; c++) {
+        unsigned char u = (unsigned char)*c;
+        if (u == '"' || u == '\\' || u < 0x20) {
+            rp_buf_add(b, run, (apr_size_t)(c - run));
+            if (u < 0x20)
+                rp_buf_printf(b, "\\u%04x", u);
+            else {
+                char esc[2] = { '\\', (char)u };
+                rp_buf_add(b, esc, 2);
+            }
+            run = c + 1;
+        }
+    }
+    rp_buf_add(b, run, (apr_size_t)(c - run));
+    rp_buf_add(b, "\"", 1);
+}
+
+const char *rp_func_display(apr_pool_t *p, const rp_func_t *f)
+{
+    const char *file = f->file ? f->file : "";
+    const char *name = f->name ? f->name : "";
+    if (!strcmp(file, "httpd"))
+        return rp_utf8_clean(p, name, NAME_MAX_BYTES);
+    return rp_utf8_clean(p, apr_psprintf(p, "%s:%d(%s)", file, f->line, name),
+                         NAME_MAX_BYTES);
+}

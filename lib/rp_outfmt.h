@@ -1,0 +1,27 @@
+/*
+ * rp_outfmt.h - helpers the text writers share (callgrind, Chrome trace,
+ * collapsed stacks): formatted appends to an rp_buf_t and the one naming
+ * of a profile function they all use.
+ */
+#ifndef RP_OUTFMT_H
+#define RP_OUTFMT_H
+
+#include <apr_pools.h>
+#include "rp_pstats.h"
+#include "rp_stats.h"
+
+/* printf onto the end of b. */
+void rp_buf_printf(rp_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A JSON string literal of s (quotes included); s is made valid UTF-8
+ * first. */
+void rp_buf_json_str(rp_buf_t *b, const char *s);
+
+/* A function's display name, valid UTF-8 without control characters:
+ * httpd's own nodes (file "httpd": the request, phases, subrequests) by
+ * their name alone ("handler", "request GET /x"), module entries as
+ * pstats prints them ("mod_cgid.c:1(handler)"). */
+const char *rp_func_display(apr_pool_t *p, const rp_func_t *f);
+
+#endif

@@ -1,0 +1,244 @@
+/*
+ * reqprof_output.c - writing a kept request's files: one per format of
+ * ProfileFormat, named by ProfileFilenameFormat, written atomically and
+ * never over another file (rp_file), then counted against the directory's
+ * ProfileMaxFiles/ProfileMaxDirSize (reqprof_retain.c).
+ *
+ * Names: a format that uses {ext} is expanded with each format's
+ * extension (prof, callgrind, json, folded). One that does not is used as
+ * it is for pstats; for the other formats a final ".prof" is replaced by
+ * the format's extension, or the extension is appended.
+ */
+#include <unistd.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_atomic.h"
+#include "apr_portable.h"
+#include "apr_strings.h"
+
+#include "rp_callgrind.h"
+#include "rp_chrome.h"
+#include "rp_clock.h"
+#include "rp_collapsed.h"
+#include "rp_file.h"
+#include "rp_fname.h"
+#include "rp_pstats.h"
+#include "rp_text.h"
+#include "reqprof_config.h"
+#include "reqprof_controls.h"
+#include "reqprof_output.h"
+#include "reqprof_request.h"
+#include "reqprof_retain.h"
+
+APLOG_USE_MODULE(reqprof);
+
+typedef struct format {
+    int bit;
+    const char *name;         /* as in ProfileFormat and the note's suffix */
+    const char *ext;
+} format_t;
+
+static const format_t formats[] = {
+    { REQPROF_FMT_PSTATS, "pstats", "prof" },
+    { REQPROF_FMT_CALLGRIND, "callgrind", "callgrind" },
+    { REQPROF_FMT_CHROME, "chrome", "json" },
+    { REQPROF_FMT_COLLAPSED, "collapsed", "folded" },
+};
+#define NFORMATS (int)(sizeof formats / sizeof formats[0])
+
+/* Failures to write a profile are reported at most once a minute per child,
+ * with how many were not reported: a full disk must not flood the log. */
+static apr_uint32_t warn_last, warn_suppressed;
+
+static void warn_limited(request_rec *r, apr_status_t rv, const char *dir,
+                         const char *name)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_uint32_t last = apr_atomic_read32(&warn_last);
+    if (now - last < 60 || apr_atomic_cas32(&warn_last, now, last) != last) {
+        apr_atomic_inc32(&warn_suppressed);
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                  "RP0030: cannot write profile %s/%s (%u similar failures "
+                  "not logged in the last minute)", dir, name,
+                  apr_atomic_xchg32(&warn_suppressed, 0));
+}
+
+static const char *file_name(apr_pool_t *p, const rp_fname_t *fn,
+                             rp_fname_vars_t *v, const format_t *f)
+{
+    const char *name;
+    apr_size_t n, elen = strlen(f->ext);
+
+    v->ext = f->ext;
+    name = rp_fname_expand(p, fn, v);
+    if (f->bit == REQPROF_FMT_PSTATS || rp_fname_uses(fn, "ext"))
+        return name;
+    n = strlen(name);
+    if (n > 5 && !strcmp(name + n - 5, ".prof"))
+        n -= 5;
+    if (n + 1 + elen > RP_FNAME_MAX)       /* room for a unique suffix */
+        n = RP_FNAME_MAX - 1 - elen;
+    return apr_pstrcat(p, apr_pstrndup(p, name, n), ".", f->ext, NULL);
+}
+
+static apr_status_t encode(request_rec *top, reqprof_state_t *st,
+                           const rp_stats_t *stats, const format_t *f,
+                           const char **data, apr_size_t *len)
+{
+    apr_pool_t *p = top->pool;
+    const char *label = stats->nfuncs > 0 ? stats->funcs[0].name : "request";
+
+    switch (f->bit) {
+    case REQPROF_FMT_CALLGRIND: {
+        rp_callgrind_meta_t m;
+        m.cmd = label;
+        m.pid = (long)getpid();
+        return rp_callgrind_encode(stats, &m, p, data, len);
+    }
+    case REQPROF_FMT_CHROME: {
+        rp_chrome_meta_t m;
+        m.pid = (long)getpid();
+        m.tid = (long)(apr_uintptr_t)apr_os_thread_current() & 0x7fffffffL;
+        m.origin_us = 0;
+        m.start_epoch_us = (double)top->request_time;
+        m.process_name = apr_psprintf(p, "httpd %s", top->server->server_hostname
+                                      ? top->server->server_hostname : "");
+        m.thread_name = label;
+        return rp_chrome_encode(stats, rp_prof_trace(st->prof, p, rp_clock_sec_per_tick),
+                                &m, p, data, len);
+    }
+    case REQPROF_FMT_COLLAPSED:
+        return rp_collapsed_encode(stats, p, data, len);
+    default:
+        return rp_pstats_encode(stats, p, data, len);
+    }
+}
+
+#define PERMS (APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD)
+
+static void name_vars(request_rec *top, const reqprof_state_t *st, double elapsed_ms,
+                      rp_fname_vars_t *v)
+{
+    request_rec *last = top;
+    while (last->next)
+        last = last->next;
+    v->method = top->method;
+    v->path = st->path;
+    v->vhost = top->server->server_hostname ? top->server->server_hostname : "";
+    v->id = reqprof_request_id(top);
+    v->ext = "";
+    v->elapsed_ms = elapsed_ms;
+    v->time = (double)top->request_time / 1e6;
+    v->status = last->status;
+    v->pid = (long)getpid();
+}
+
+/* The notes name the file on the request the client sent and on the one
+ * that answered (mod_log_config's %{...}n reads the final request). */
+static void set_notes(request_rec *top, const format_t *f, const char *path)
+{
+    request_rec *last = top;
+    const char *key = apr_pstrcat(top->pool, "reqprof-file-", f->name, NULL);
+    for (;;) {
+        if (!apr_table_get(last->notes, "reqprof-file"))
+            apr_table_setn(last->notes, "reqprof-file", path);
+        apr_table_setn(last->notes, key, path);
+        if (!last->next)
+            break;
+        last = last->next;
+    }
+}
+
+static const char *reserve(request_rec *top, const reqprof_srv_t *sc,
+                           const rp_fname_vars_t *vars, const format_t *f)
+{
+    const rp_fname_t *fn = sc->fname ? sc->fname : reqprof_default_fname();
+    rp_fname_vars_t v = *vars;
+    const char *name = file_name(top->pool, fn, &v, f), *claimed = NULL;
+    apr_status_t rv = rp_file_reserve(top->pool, sc->dir, name, PERMS, &claimed);
+    if (rv != APR_SUCCESS) {
+        warn_limited(top, rv, sc->dir, name);
+        return NULL;
+    }
+    return claimed;
+}
+
+int reqprof_output_reserve(request_rec *r)
+{
+    request_rec *top = reqprof_top(r);
+    reqprof_state_t *st;
+    const reqprof_dir_t *dc;
+    const reqprof_srv_t *sc;
+    rp_fname_vars_t v;
+    apr_int64_t elapsed;
+    int i, bits;
+
+    if (!top->request_config
+        || !(st = ap_get_module_config(top->request_config, &reqprof_module))
+        || st == &reqprof_off || apr_table_get(top->notes, "reqprof-reserved"))
+        return DECLINED;
+    dc = ap_get_module_config(top->per_dir_config, &reqprof_module);
+    sc = ap_get_module_config(top->server->module_config, &reqprof_module);
+    elapsed = apr_time_now() - top->request_time;      /* the root's anchor */
+    if (!sc->dir || !dc || dc->engine != 1 || !reqprof_ctl_selected(top, st, dc, sc)
+        || (dc->min_duration > 0 && elapsed < dc->min_duration))
+        return DECLINED;
+    apr_table_setn(top->notes, "reqprof-reserved", "1");
+    name_vars(top, st, (double)elapsed / 1000.0, &v);
+    bits = sc->formats ? sc->formats : REQPROF_FMT_PSTATS;
+    for (i = 0; i < NFORMATS; i++) {
+        const char *claimed;
+        if ((bits & formats[i].bit) && (claimed = reserve(top, sc, &v, &formats[i])))
+            set_notes(top, &formats[i],
+                      apr_pstrcat(top->pool, sc->dir, "/", claimed, NULL));
+    }
+    return DECLINED;
+}
+
+void reqprof_output_write(request_rec *top, reqprof_state_t *st,
+                          const rp_stats_t *stats, const reqprof_srv_t *sc)
+{
+    apr_pool_t *p = top->pool;
+    int bits = sc->formats ? sc->formats : REQPROF_FMT_PSTATS;
+    rp_fname_vars_t v;
+    int i;
+
+    name_vars(top, st, rp_clock_seconds(rp_prof_root_ticks(st->prof)) * 1000.0, &v);
+    for (i = 0; i < NFORMATS; i++) {
+        const format_t *f = &formats[i];
+        const char *note, *name, *final = NULL, *data;
+        apr_size_t len;
+        apr_status_t rv;
+
+        if (!(bits & f->bit))
+            continue;
+        /* Named before logging (reqprof_output_reserve), or claimed now. */
+        note = apr_table_get(top->notes, apr_pstrcat(p, "reqprof-file-", f->name, NULL));
+        name = note ? strrchr(note, '/') + 1 : reserve(top, sc, &v, f);
+        if (!name)
+            continue;
+        if (encode(top, st, stats, f, &data, &len) != APR_SUCCESS) {
+            rp_file_unreserve(p, sc->dir, name);
+            continue;
+        }
+        rv = rp_file_write_unique(p, sc->dir, name, data, len, PERMS, &final);
+        rp_file_unreserve(p, sc->dir, name);
+        if (rv != APR_SUCCESS) {
+            warn_limited(top, rv, sc->dir, name);
+            continue;
+        }
+        if (!note || strcmp(note, final))
+            set_notes(top, f, final);
+        if (sc->retention)
+            reqprof_retain_add(sc->retention, top, final, len);
+    }
+}
+
+int reqprof_output_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+{
+    return reqprof_retain_post_config(pconf, ptemp, s);
+}

@@ -1,0 +1,31 @@
+/*
+ * reqprof_output.h - the files a kept request leaves in its ProfileDir
+ * (ProfileFormat: pstats, callgrind, chrome, collapsed), their names, the
+ * request notes naming them, and the ProfileMaxFiles/ProfileMaxDirSize
+ * limits of each directory.
+ */
+#ifndef REQPROF_OUTPUT_H
+#define REQPROF_OUTPUT_H
+
+#include "httpd.h"
+#include "rp_stats.h"
+#include "reqprof_config.h"
+#include "reqprof_request.h"
+
+/* Write every configured format's file for the finished request (after
+ * rp_prof_end). Sets the notes reqprof-file (the first file written) and
+ * reqprof-file-<format> for each. Never fails the request. */
+void reqprof_output_write(request_rec *top, reqprof_state_t *st,
+                          const rp_stats_t *stats, const reqprof_srv_t *sc);
+
+/* log_transaction, before mod_log_config: claim the names of the files a
+ * kept request will write and set the notes, so the access log line can
+ * name them (the files themselves are written when the profile is
+ * complete, after logging). {elapsed} in these names is the time up to
+ * logging. */
+int reqprof_output_reserve(request_rec *r);
+
+/* post_config: set up the retention of every ProfileDir with limits. */
+int reqprof_output_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+
+#endif

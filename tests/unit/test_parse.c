@@ -1,0 +1,179 @@
+/* Unit tests for rp_parse: the values of ProfileMinDuration,
+ * ProfileMaxDirSize, ProfileSampleRate and ProfileMaxFiles, with their
+ * boundaries and the text that must be refused. */
+#include "rp_test.h"
+#include "rp_parse.h"
+
+static apr_int64_t dur_ok(apr_pool_t *p, const char *s)
+{
+    apr_int64_t v = -1;
+    const char *err = rp_parse_duration(p, s, &v);
+    if (err)
+        fail_msg("duration \"%s\": %s", s, err);
+    return v;
+}
+
+static void test_duration_units(void **state)
+{
+    apr_pool_t *p = *state;
+    assert_int_equal(dur_ok(p, "250ms"), 250000);
+    assert_int_equal(dur_ok(p, "1s"), 1000000);
+    assert_int_equal(dur_ok(p, "500us"), 500);
+    assert_int_equal(dur_ok(p, "0"), 0);
+    assert_int_equal(dur_ok(p, "0ms"), 0);
+    /* a bare number is seconds, as httpd's Timeout */
+    assert_int_equal(dur_ok(p, "2"), 2000000);
+    assert_int_equal(dur_ok(p, "0.25"), 250000);
+    assert_int_equal(dur_ok(p, "1.5s"), 1500000);
+    assert_int_equal(dur_ok(p, ".5s"), 500000);
+    assert_int_equal(dur_ok(p, "0.5ms"), 500);
+    assert_int_equal(dur_ok(p, "200."), 200000000);
+}
+
+static void test_duration_rounding_and_limits(void **state)
+{
+    apr_pool_t *p = *state;
+    assert_int_equal(dur_ok(p, "0.0000004s"), 0);       /* rounds down */
+    assert_int_equal(dur_ok(p, "0.0000005s"), 1);       /* half up */
+    assert_int_equal(dur_ok(p, "1.4us"), 1);
+    assert_int_equal(dur_ok(p, "0.12345678901234s"), 123457);
+    assert_int_equal(dur_ok(p, "3600s"), 3600000000LL);
+    assert_int_equal(dur_ok(p, "3600000ms"), 3600000000LL);
+    assert_int_equal(dur_ok(p, "3600000000us"), 3600000000LL);
+}
+
+static void test_duration_refused(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const bad[] = {
+        "", "ms", "-1s", "+1s", "1 s", " 1s", "1s ", "1e3ms", "1h", "1m",
+        "1sec", "1.2.3s", ".", ".s", "0x10", "inf", "nan", "3600.000001s",
+        "3601s", "3600001ms", "1000000000000000000s", "1234567890123456us",
+        "1MS", NULL };
+    int i;
+    for (i = 0; bad[i]; i++) {
+        apr_int64_t v = 77;
+        const char *err = rp_parse_duration(p, bad[i], &v);
+        if (!err)
+            fail_msg("duration \"%s\" accepted as %lld", bad[i], (long long)v);
+        assert_int_equal(v, 77);          /* untouched on error */
+    }
+}
+
+static void test_size(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_uint64_t v = 0;
+    assert_null(rp_parse_size(p, "1", &v));
+    assert_true(v == 1);
+    assert_null(rp_parse_size(p, "4096", &v));
+    assert_true(v == 4096);
+    assert_null(rp_parse_size(p, "10K", &v));
+    assert_true(v == 10240);
+    assert_null(rp_parse_size(p, "512kb", &v));
+    assert_true(v == 512 * 1024);
+    assert_null(rp_parse_size(p, "100M", &v));
+    assert_true(v == 100ULL << 20);
+    assert_null(rp_parse_size(p, "2G", &v));
+    assert_true(v == 2ULL << 30);
+    assert_null(rp_parse_size(p, "1TB", &v));
+    assert_true(v == 1ULL << 40);
+    assert_null(rp_parse_size(p, "1024T", &v));
+    assert_true(v == 1ULL << 50);
+}
+
+static void test_size_refused(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const bad[] = {
+        "", "0", "0M", "K", "-1", "1.5M", "10X", "10MiB", "10 M", "1025T",
+        "2000000G", "1234567890123456", "10MBB", NULL };
+    int i;
+    for (i = 0; bad[i]; i++) {
+        apr_uint64_t v = 77;
+        if (!rp_parse_size(p, bad[i], &v))
+            fail_msg("size \"%s\" accepted", bad[i]);
+        assert_true(v == 77);
+    }
+}
+
+static void test_rate(void **state)
+{
+    apr_pool_t *p = *state;
+    double r = -1;
+    assert_null(rp_parse_rate(p, "0", &r));
+    assert_true(r == 0.0);
+    assert_null(rp_parse_rate(p, "1", &r));
+    assert_true(r == 1.0);
+    assert_null(rp_parse_rate(p, "0.01", &r));
+    assert_true(r == 0.01);
+    assert_null(rp_parse_rate(p, "1%", &r));
+    assert_true(r == 0.01);
+    assert_null(rp_parse_rate(p, "100%", &r));
+    assert_true(r == 1.0);
+    assert_null(rp_parse_rate(p, "0.5%", &r));
+    assert_true(r == 0.005);
+    assert_null(rp_parse_rate(p, ".25", &r));
+    assert_true(r == 0.25);
+    assert_null(rp_parse_rate(p, "1.000", &r));
+    assert_true(r == 1.0);
+}
+
+static void test_rate_refused(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const bad[] = {
+        "", "%", "1.01", "101%", "2", "-0.1", "0.1 ", "1e-2", "50 %",
+        "0.5%%", "half", "nan", NULL };
+    int i;
+    for (i = 0; bad[i]; i++) {
+        double r = 7;
+        if (!rp_parse_rate(p, bad[i], &r))
+            fail_msg("rate \"%s\" accepted", bad[i]);
+        assert_true(r == 7);
+    }
+}
+
+static void test_threshold(void **state)
+{
+    (void)state;
+    assert_true(rp_rate_threshold(0.0) == 0);
+    assert_true(rp_rate_threshold(1.0) == (1ULL << 32));
+    assert_true(rp_rate_threshold(0.25) == (1ULL << 30));
+    assert_true(rp_rate_threshold(0.5) == (1ULL << 31));
+    /* the largest draw is selected at rate 1 only */
+    assert_true(0xffffffffULL < rp_rate_threshold(1.0));
+    assert_false(0xffffffffULL < rp_rate_threshold(0.9999999));
+    assert_true(rp_rate_threshold(1e-9) == 4);
+}
+
+static void test_count(void **state)
+{
+    apr_pool_t *p = *state;
+    long v = 0;
+    assert_null(rp_parse_count(p, "1", 1, 1000, &v));
+    assert_int_equal(v, 1);
+    assert_null(rp_parse_count(p, "1000", 1, 1000, &v));
+    assert_int_equal(v, 1000);
+    assert_non_null(rp_parse_count(p, "0", 1, 1000, &v));
+    assert_non_null(rp_parse_count(p, "1001", 1, 1000, &v));
+    assert_non_null(rp_parse_count(p, "", 1, 1000, &v));
+    assert_non_null(rp_parse_count(p, "-5", 1, 1000, &v));
+    assert_non_null(rp_parse_count(p, "1.0", 1, 1000, &v));
+    assert_non_null(rp_parse_count(p, "99999999999999999999", 1, 1000, &v));
+    assert_int_equal(v, 1000);
+}
+
+static const struct CMUnitTest tests[] = {
+    RP_TEST(test_duration_units),
+    RP_TEST(test_duration_rounding_and_limits),
+    RP_TEST(test_duration_refused),
+    RP_TEST(test_size),
+    RP_TEST(test_size_refused),
+    RP_TEST(test_rate),
+    RP_TEST(test_rate_refused),
+    RP_TEST(test_threshold),
+    RP_TEST(test_count),
+};
+
+RP_TEST_MAIN(tests)
