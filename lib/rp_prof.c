@@ -392,6 +392,21 @@ int rp_prof_active(const rp_prof_t *prof)
     return prof->active;
 }
 
+int rp_prof_nfuncs(const rp_prof_t *prof)
+{
+    return prof->nentries;
+}
+
+void rp_prof_func_totals(const rp_prof_t *prof, int i, int *id, int64_t *calls,
+                         rp_tick_t *self, rp_tick_t *total)
+{
+    const entry_t *e = &prof->entries[i];
+    *id = e->id;
+    *calls = e->nc;
+    *self = e->it;
+    *total = e->tt;
+}
+
 rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
                           double sec_per_tick)
 {

@@ -89,6 +89,15 @@ long rp_prof_dropped(const rp_prof_t *prof);
 /* Non-zero between begin and end. */
 int rp_prof_active(const rp_prof_t *prof);
 
+/* The functions of the finished profile, without building rp_stats_t
+ * (cheap enough for every request): how many there are, and the totals
+ * of the i-th (0 <= i < n, root first): its registry id (-1 for the
+ * request root, subrequests and redirects), calls, self ticks and
+ * cumulative ticks. */
+int rp_prof_nfuncs(const rp_prof_t *prof);
+void rp_prof_func_totals(const rp_prof_t *prof, int i, int *id, int64_t *calls,
+                         rp_tick_t *self, rp_tick_t *total);
+
 /* The finished profile in pstats terms, from p; ticks converted with
  * sec_per_tick. Functions are listed in the order they were first met
  * (root first). */
