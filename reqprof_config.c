@@ -45,6 +45,9 @@ void *reqprof_create_srv(apr_pool_t *p, server_rec *s)
 {
     reqprof_srv_t *c = apr_pcalloc(p, sizeof *c);
     (void)s;
+    c->status_urls = REQPROF_UNSET;
+    c->status_slowest = REQPROF_UNSET;
+    c->status_vhost = -1;
     return c;
 }
 
@@ -58,6 +61,10 @@ void *reqprof_merge_srv(apr_pool_t *p, void *basev, void *addv)
     /* <Directory> and <Location> of the main server apply in vhosts too. */
     c->engine_anywhere = base->engine_anywhere || add->engine_anywhere;
     c->errorlog_anywhere = base->errorlog_anywhere || add->errorlog_anywhere;
+    /* Global: only the main server's values are used. */
+    c->status_urls = base->status_urls;
+    c->status_slowest = base->status_slowest;
+    c->status_vhost = -1;
     return c;
 }
 
@@ -69,6 +76,7 @@ void *reqprof_create_dir(apr_pool_t *p, char *dir)
     c->errorlog = REQPROF_UNSET;
     c->nrestricts = REQPROF_UNSET;
     c->unit = REQPROF_UNSET;
+    c->status_reset = REQPROF_UNSET;
     return c;
 }
 
@@ -88,6 +96,8 @@ void *reqprof_merge_dir(apr_pool_t *p, void *basev, void *addv)
         c->nrestricts = base->nrestricts;
     }
     c->unit = add->unit != REQPROF_UNSET ? add->unit : base->unit;
+    c->status_reset = add->status_reset != REQPROF_UNSET ? add->status_reset
+                                                         : base->status_reset;
     return c;
 }
 
@@ -243,6 +253,42 @@ const char *reqprof_set_unit(cmd_parms *cmd, void *dcfg, const char *arg)
                             "ProfileTimeUnit: unknown unit '%s' (expected s, ms or us)",
                             arg);
     return NULL;
+}
+
+/* A whole decimal number in [1, max], or an error naming the directive. */
+static const char *count_arg(cmd_parms *cmd, const char *arg, int max, int *out)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    if (!*arg || *end || errno || v < 1 || v > max)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number from 1 to %d",
+                            cmd->cmd->name, arg, max);
+    *out = (int)v;
+    return NULL;
+}
+
+/* The status page's table sizes fix its shared memory: server-wide only. */
+const char *reqprof_set_status_urls(cmd_parms *cmd, void *dcfg, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    (void)dcfg;
+    return err ? err : count_arg(cmd, arg, REQPROF_STATUS_URLS_MAX,
+                                 &srv_of(cmd)->status_urls);
+}
+
+const char *reqprof_set_status_slowest(cmd_parms *cmd, void *dcfg, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    (void)dcfg;
+    return err ? err : count_arg(cmd, arg, REQPROF_STATUS_SLOWEST_MAX,
+                                 &srv_of(cmd)->status_slowest);
+}
+
+const char *reqprof_set_status_reset(cmd_parms *cmd, void *dcfg, const char *arg)
+{
+    return on_off(cmd, arg, &((reqprof_dir_t *)dcfg)->status_reset);
 }
 
 /* The nearest existing ancestor of path (path itself when it exists). */

@@ -21,6 +21,10 @@ typedef struct reqprof_srv {
     const char *fname_src;    /* its text, for messages */
     int engine_anywhere;      /* some scope of this server says ProfileEngine On */
     int errorlog_anywhere;    /* some scope says ProfileErrorLog On */
+    int status_urls;          /* ProfileStatusURLs (main server only) */
+    int status_slowest;       /* ProfileStatusSlowest (main server only) */
+    int status_vhost;         /* this server's row in the status page's
+                               * shared memory (set in post_config) */
 } reqprof_srv_t;
 
 /* Directory/Location scope; REQPROF_UNSET (or NULL) means inherited. */
@@ -31,6 +35,7 @@ typedef struct reqprof_dir {
     const rp_restrict_t *restricts; /* ProfileRestrict */
     int nrestricts;           /* REQPROF_UNSET: inherited; 0: none */
     int unit;                 /* ProfileTimeUnit (rp_unit_e), default ms */
+    int status_reset;         /* ProfileStatusReset, default Off */
 } reqprof_dir_t;
 
 void *reqprof_create_srv(apr_pool_t *p, server_rec *s);
@@ -45,6 +50,15 @@ const char *reqprof_set_fname(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_sort(cmd_parms *cmd, void *dcfg, const char *args);
 const char *reqprof_set_restrict(cmd_parms *cmd, void *dcfg, const char *args);
 const char *reqprof_set_unit(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *reqprof_set_status_urls(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *reqprof_set_status_slowest(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *reqprof_set_status_reset(cmd_parms *cmd, void *dcfg, const char *arg);
+
+/* Defaults and limits of the status page's table sizes. */
+#define REQPROF_STATUS_URLS_DEFAULT     512
+#define REQPROF_STATUS_URLS_MAX         100000
+#define REQPROF_STATUS_SLOWEST_DEFAULT  16
+#define REQPROF_STATUS_SLOWEST_MAX      1000
 
 /* Regex search for ProfileRestrict patterns (compiled with ap_pregcomp). */
 extern rp_match_fn reqprof_regex_match;

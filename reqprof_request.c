@@ -29,6 +29,7 @@
 #include "rp_text.h"
 #include "reqprof_config.h"
 #include "reqprof_request.h"
+#include "reqprof_status.h"
 #include "reqprof_wrap.h"
 
 APLOG_USE_MODULE(reqprof);
@@ -288,6 +289,7 @@ int reqprof_request_finish(request_rec *r)
         return DECLINED;
     rp_prof_end(st->prof, rp_clock_now());
     dc = ap_get_module_config(top->per_dir_config, &reqprof_module);
+    reqprof_status_record(top, st, dc);
     sc = ap_get_module_config(top->server->module_config, &reqprof_module);
     if (dc && dc->engine == 1 && (sc->dir || dc->errorlog == 1)) {
         const rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,

@@ -52,6 +52,14 @@ BAD = [
     ("fname-bad-spec", 'ProfileFilenameFormat "{elapsed:.3q}.prof"', "ProfileFilenameFormat",
      "{elapsed:.3q}.prof"),
     ("errorlog-maybe", "ProfileErrorLog maybe", "ProfileErrorLog", "maybe"),
+    ("status-urls-0", "ProfileStatusURLs 0", "ProfileStatusURLs", "0"),
+    ("status-urls-word", "ProfileStatusURLs many", "ProfileStatusURLs", "many"),
+    ("status-urls-negative", "ProfileStatusURLs -5", "ProfileStatusURLs", "-5"),
+    ("status-urls-huge", "ProfileStatusURLs 100001", "ProfileStatusURLs", "100001"),
+    ("status-urls-suffix", "ProfileStatusURLs 10k", "ProfileStatusURLs", "10k"),
+    ("status-slowest-0", "ProfileStatusSlowest 0", "ProfileStatusSlowest", "0"),
+    ("status-slowest-huge", "ProfileStatusSlowest 1001", "ProfileStatusSlowest", "1001"),
+    ("status-reset-maybe", "ProfileStatusReset maybe", "ProfileStatusReset", "maybe"),
 ]
 
 
@@ -69,7 +77,11 @@ def test_profile_dir_is_a_regular_file(checker, regular_file):
     ('<Location "/x">\n    ProfileDir "/tmp/rp-nope"\n</Location>', "ProfileDir"),
     ('<Directory "/tmp">\n    ProfileFilenameFormat "{path}.prof"\n</Directory>',
      "ProfileFilenameFormat"),
-], ids=["ProfileDir-in-Directory", "ProfileDir-in-Location", "ProfileFilenameFormat-in-Directory"])
+    # Table sizes fix the shared memory: server-wide only.
+    ('<VirtualHost 127.0.0.1:1>\n    ProfileStatusURLs 10\n</VirtualHost>', "ProfileStatusURLs"),
+    ('<Location "/x">\n    ProfileStatusSlowest 10\n</Location>', "ProfileStatusSlowest"),
+], ids=["ProfileDir-in-Directory", "ProfileDir-in-Location", "ProfileFilenameFormat-in-Directory",
+        "ProfileStatusURLs-in-VirtualHost", "ProfileStatusSlowest-in-Location"])
 def test_directive_outside_its_context(checker, text, directive):
     _assert_fails(checker, text, directive, None)
 
@@ -109,6 +121,9 @@ GOOD = [
     "ProfileErrorLog On\nProfileErrorLog Off",
     'ProfileDir "profiles/relative-ok"',
     'ProfileDir "/tmp/reqprof-does-not-exist-yet/sub"',
+    "ProfileStatusURLs 1\nProfileStatusURLs 100000\nProfileStatusSlowest 1\n"
+    "ProfileStatusSlowest 1000",
+    '<Location "/s">\n    ProfileStatusReset On\n    ProfileStatusReset off\n</Location>',
 ]
 
 
