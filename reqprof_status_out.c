@@ -70,8 +70,8 @@ void reqprof_status_json(request_rec *r, const rp_agg_snap_t *s)
     ap_rputs(" \"histogram\": [", r);
     for (i = 0; i < RP_AGG_NBUCKETS; i++) {
         if (i < RP_AGG_NBUCKETS - 1)
-            ap_rprintf(r, "%s{\"le\": %g, \"count\": %" APR_UINT64_T_FMT "}", i ? ", " : "",
-                       rp_agg_bucket_le[i], (apr_uint64_t)s->hist[i]);
+            ap_rprintf(r, "%s{\"le\": %s, \"count\": %" APR_UINT64_T_FMT "}", i ? ", " : "",
+                       rp_agg_bucket_text[i], (apr_uint64_t)s->hist[i]);
         else
             ap_rprintf(r, ", {\"le\": \"+Inf\", \"count\": %" APR_UINT64_T_FMT "}",
                        (apr_uint64_t)s->hist[i]);
@@ -239,8 +239,8 @@ void reqprof_status_prometheus(request_rec *r, const rp_agg_snap_t *s)
     for (i = 0; i < RP_AGG_NBUCKETS; i++) {
         cum += s->hist[i];
         if (i < RP_AGG_NBUCKETS - 1)
-            ap_rprintf(r, "reqprof_request_duration_seconds_bucket{le=\"%g\"} %"
-                       APR_UINT64_T_FMT "\n", rp_agg_bucket_le[i], (apr_uint64_t)cum);
+            ap_rprintf(r, "reqprof_request_duration_seconds_bucket{le=\"%s\"} %"
+                       APR_UINT64_T_FMT "\n", rp_agg_bucket_text[i], (apr_uint64_t)cum);
         else
             ap_rprintf(r, "reqprof_request_duration_seconds_bucket{le=\"+Inf\"} %"
                        APR_UINT64_T_FMT "\n", (apr_uint64_t)cum);
@@ -386,7 +386,7 @@ static void modules_table(request_rec *r, const rp_agg_snap_t *s)
     for (i = 0; i < n; i++)
         ap_rprintf(r, "<tr><td>%s:%d</td><td>%s</td><td class=\"n\">%" APR_UINT64_T_FMT
                    "</td><td class=\"n\">%.6f</td><td class=\"n\">%.6f</td>"
-                   "<td class=\"n\">%.3g</td></tr>\n",
+                   "<td class=\"n\">%.6f</td></tr>\n",
                    ap_escape_html(r->pool, rows[i]->file), rows[i]->line,
                    ap_escape_html(r->pool, rows[i]->name), (apr_uint64_t)rows[i]->calls,
                    (double)rows[i]->tt_ns * NS, (double)rows[i]->ct_ns * NS,
@@ -437,7 +437,7 @@ static void histogram(request_rec *r, const rp_agg_snap_t *s)
              "<th>requests</th><th></th></tr>\n", r);
     for (i = 0; i < RP_AGG_NBUCKETS; i++) {
         const char *le = i < RP_AGG_NBUCKETS - 1
-                         ? apr_psprintf(r->pool, "%g s", rp_agg_bucket_le[i]) : "more";
+                         ? apr_pstrcat(r->pool, rp_agg_bucket_text[i], " s", NULL) : "more";
         ap_rprintf(r, "<tr><td>%s</td><td class=\"n\">%" APR_UINT64_T_FMT "</td>"
                    "<td><span class=\"h\" style=\"width:%dpx\"></span></td></tr>\n",
                    le, (apr_uint64_t)s->hist[i], (int)(300 * s->hist[i] / most));

@@ -20,6 +20,11 @@ const double rp_agg_bucket_le[RP_AGG_NBUCKETS] = {
     0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 0 /* +Inf */
 };
 
+const char *const rp_agg_bucket_text[RP_AGG_NBUCKETS] = {
+    "0.0001", "0.0002", "0.0005", "0.001", "0.002", "0.005", "0.01", "0.02", "0.05",
+    "0.1", "0.2", "0.5", "1", "2", "5", "10", "20", "50", "+Inf"
+};
+
 typedef volatile apr_uint64_t u64v;
 
 typedef struct hdr {

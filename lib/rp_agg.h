@@ -44,6 +44,8 @@
 
 /* Upper bounds of the latency buckets in seconds (the last is +Inf). */
 extern const double rp_agg_bucket_le[RP_AGG_NBUCKETS];
+/* The same as text ("0.0001", ..., "+Inf"), for labels and JSON. */
+extern const char *const rp_agg_bucket_text[RP_AGG_NBUCKETS];
 
 /* What fixes the layout. Two regions with equal sizes are interchangeable. */
 typedef struct rp_agg_sizes {
