@@ -279,6 +279,7 @@ int reqprof_status_handler(request_rec *r)
     dc = ap_get_module_config(r->per_dir_config, &reqprof_module);
     reset_allowed = dc && dc->status_reset == 1;
     r->allowed = (AP_METHOD_BIT << M_GET) | (reset_allowed ? AP_METHOD_BIT << M_POST : 0);
+    ap_allow_methods(r, REPLACE_ALLOW, "GET", reset_allowed ? "POST" : NULL, NULL);
     if (r->method_number == M_POST && reset_allowed) {
         int rv = ap_discard_request_body(r);
         if (rv != OK)

@@ -173,7 +173,7 @@ typedef struct prom_row {
 /* Entries of one module and hook (core.c's two handlers) are one series. */
 static apr_array_header_t *hook_rows(request_rec *r, const rp_agg_snap_t *s, int phases)
 {
-    apr_hash_t *seen = apr_hash_make(r->pool);
+    apr_hash_t *seen = apr_hash_make(r->pool);      /* labels -> row index + 1 */
     apr_array_header_t *rows = apr_array_make(r->pool, 64, sizeof(prom_row_t));
     int i, c;
     for (i = 0; i < s->nkeys; i++) {
@@ -183,6 +183,7 @@ static apr_array_header_t *hook_rows(request_rec *r, const rp_agg_snap_t *s, int
         for (c = 0; c < s->nvhosts; c++) {
             const char *labels;
             prom_row_t *row;
+            apr_size_t at;
             if (!k->vcalls[c])
                 continue;
             labels = phases
@@ -192,13 +193,16 @@ static apr_array_header_t *hook_rows(request_rec *r, const rp_agg_snap_t *s, int
                 : apr_psprintf(r->pool, "module=\"%s\",hook=\"%s\",vhost=\"%s\"",
                                prom_label(r->pool, k->file), prom_label(r->pool, k->name),
                                prom_label(r->pool, s->vhost_names[c]));
-            row = apr_hash_get(seen, labels, APR_HASH_KEY_STRING);
-            if (!row) {
+            /* Indexes, not pointers: pushing may move the array. */
+            at = (apr_size_t)apr_hash_get(seen, labels, APR_HASH_KEY_STRING);
+            if (!at) {
                 row = apr_array_push(rows);
                 row->labels = labels;
                 row->calls = row->tt = row->ct = 0;
-                apr_hash_set(seen, labels, APR_HASH_KEY_STRING, row);
+                at = (apr_size_t)rows->nelts;
+                apr_hash_set(seen, labels, APR_HASH_KEY_STRING, (void *)at);
             }
+            row = &APR_ARRAY_IDX(rows, at - 1, prom_row_t);
             row->calls += k->vcalls[c];
             row->tt += k->vtt_ns[c];
             row->ct += k->vct_ns[c];
