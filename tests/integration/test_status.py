@@ -361,7 +361,9 @@ def test_flame_view_in_chromium(main):
     dom = _chromium(["--dump-dom", url], work)
     assert dom.returncode == 0, dom.stderr[-2000:]
     frames = re.findall(r'<g class="frame"><title>([^<]*)</title><rect ([^>]*)>', dom.stdout)
-    assert len(frames) >= 5, dom.stdout[:3000]
+    # Root, handler phase, mod_cgid's handler at least (entries under half
+    # a pixel wide, most hooks next to a 0.3 s CGI, are not drawn).
+    assert len(frames) >= 3, dom.stdout[:3000]
     titles = [t for t, _ in frames]
     assert any(t.startswith("httpd:0(request GET /cgi-bin/sleep.cgi)") for t in titles)
     cgi = [(t, a) for t, a in frames if t.startswith("mod_cgid.c:1(handler)")]
