@@ -3,13 +3,10 @@
  * for the concurrency rules). Everything written by requests is an atomic
  * add, a compare-and-swap or a store; nothing waits for anything.
  */
-#include <stdlib.h>
 #include <string.h>
 #include <apr_atomic.h>
-#include <apr_hash.h>
 #include <apr_strings.h>
-#include <apr_tables.h>
-#include "rp_agg.h"
+#include "rp_agg_int.h"
 
 #define MAGIC   0x52504147u     /* "RPAG" */
 #define VERSION 1u
@@ -23,88 +20,6 @@ const double rp_agg_bucket_le[RP_AGG_NBUCKETS] = {
 const char *const rp_agg_bucket_text[RP_AGG_NBUCKETS] = {
     "0.0001", "0.0002", "0.0005", "0.001", "0.002", "0.005", "0.01", "0.02", "0.05",
     "0.1", "0.2", "0.5", "1", "2", "5", "10", "20", "50", "+Inf"
-};
-
-typedef volatile apr_uint64_t u64v;
-
-typedef struct hdr {
-    apr_uint32_t magic, version;
-    rp_agg_sizes_t sizes;
-    apr_uint64_t bytes;
-    apr_uint64_t created;           /* usec since the epoch */
-    u64v reset;                     /* last reset, 0: never */
-    volatile apr_uint32_t nkeys_used, nvhosts_used;
-    u64v slow_next_id;
-    u64v keys_dropped;              /* calls of keys < 0 */
-    u64v other_count, other_sum_ns; /* evicted and unplaceable URLs */
-} hdr_t;
-
-typedef struct keyname {
-    volatile apr_uint32_t ready;
-    apr_int32_t line;
-    char file[RP_AGG_KEY_FILE];
-    char name[RP_AGG_KEY_NAME];
-} keyname_t;
-
-typedef struct vhostname {
-    volatile apr_uint32_t ready;
-    char name[RP_AGG_VHOST_LEN];
-} vhostname_t;
-
-typedef struct kcount {
-    u64v calls, tt, ct;
-} kcount_t;
-
-/* A stripe: these, then vreq[ncols], vns[ncols], kcount[ncols][nkeys]. */
-typedef struct stripe {
-    u64v requests, sum_ns, max_ns;
-    u64v hist[RP_AGG_NBUCKETS];
-} stripe_t;
-
-typedef struct urlent {
-    u64v hash;                      /* 0 empty, 1 being written, else the path's */
-    u64v count, sum_ns, max_ns, last;
-    char path[RP_AGG_URL_LEN];
-} urlent_t;
-
-typedef struct tfunc {
-    apr_uint16_t file, name;        /* offsets in strings */
-    apr_int32_t line;
-    apr_int64_t cc, nc;
-    double tt, ct;
-} tfunc_t;
-
-typedef struct tedge {
-    apr_uint16_t caller, callee;
-    apr_int64_t nc, cc;
-    double tt, ct;
-} tedge_t;
-
-typedef struct slowent {
-    volatile apr_uint32_t seq;      /* odd while being written */
-    apr_uint32_t used;
-    apr_uint64_t id, wall_ns;
-    apr_int64_t when;
-    apr_int32_t status, nfuncs, nedges, truncated;
-    char method[16];
-    char path[RP_AGG_URL_LEN];
-    char vhost[RP_AGG_VHOST_LEN];
-    tfunc_t funcs[RP_AGG_TREE_FUNCS];
-    tedge_t edges[RP_AGG_TREE_EDGES];
-    apr_uint32_t nstrings;
-    char strings[RP_AGG_TREE_STRINGS];
-} slowent_t;
-
-struct rp_agg {
-    hdr_t *hdr;
-    keyname_t *keys;
-    vhostname_t *vhosts;
-    char *stripes;
-    apr_size_t stripe_size;
-    urlent_t *urls;
-    slowent_t *slow;
-    rp_agg_sizes_t sz;
-    int ncols;                      /* nvhosts + 1: the last is "(other)" */
 };
 
 /* ------------------------------------------------------------- layout */
@@ -167,31 +82,9 @@ rp_agg_t *rp_agg_attach(apr_pool_t *p, void *base, apr_size_t size,
     return a;
 }
 
-static stripe_t *stripe_at(const rp_agg_t *a, unsigned i)
-{
-    return (stripe_t *)(a->stripes + a->stripe_size * (i % RP_AGG_STRIPES));
-}
-
-static u64v *vreq(const rp_agg_t *a, stripe_t *s)
-{
-    (void)a;
-    return (u64v *)(s + 1);
-}
-
-static u64v *vns(const rp_agg_t *a, stripe_t *s)
-{
-    return vreq(a, s) + a->ncols;
-}
-
-static kcount_t *kc(const rp_agg_t *a, stripe_t *s, int col, int key)
-{
-    kcount_t *k = (kcount_t *)(vns(a, s) + a->ncols);
-    return &k[(apr_size_t)col * (apr_size_t)a->sz.nkeys + (apr_size_t)key];
-}
-
 /* --------------------------------------------------------------- names */
 
-static void copy_str(char *dst, const char *src, apr_size_t cap)
+void rp_agg_copy_str(char *dst, const char *src, apr_size_t cap)
 {
     apr_size_t n = src ? strlen(src) : 0;
     if (n >= cap) {
@@ -222,8 +115,8 @@ int rp_agg_key(rp_agg_t *a, const char *file, int line, const char *name)
     char f[RP_AGG_KEY_FILE], n[RP_AGG_KEY_NAME];
     int i, used = (int)apr_atomic_read32(&a->hdr->nkeys_used);
 
-    copy_str(f, file, sizeof f);
-    copy_str(n, name, sizeof n);
+    rp_agg_copy_str(f, file, sizeof f);
+    rp_agg_copy_str(n, name, sizeof n);
     for (i = 0; i < used && i < a->sz.nkeys; i++) {
         const keyname_t *k = &a->keys[i];
         if (apr_atomic_read32((volatile apr_uint32_t *)&k->ready) && k->line == line
@@ -244,7 +137,7 @@ int rp_agg_vhost(rp_agg_t *a, const char *name)
     char v[RP_AGG_VHOST_LEN];
     int i, used = (int)apr_atomic_read32(&a->hdr->nvhosts_used);
 
-    copy_str(v, name, sizeof v);
+    rp_agg_copy_str(v, name, sizeof v);
     for (i = 0; i < used && i < a->sz.nvhosts; i++)
         if (apr_atomic_read32(&a->vhosts[i].ready) && !strcmp(a->vhosts[i].name, v))
             return i;
@@ -296,7 +189,7 @@ static void url_fill(urlent_t *e, const char *path, apr_uint64_t hash, apr_uint6
     apr_atomic_set64(&e->hash, hash);    /* publishes the entry */
 }
 
-static void url_add(rp_agg_t *a, const char *rawpath, apr_uint64_t count,
+void rp_agg_url_add(rp_agg_t *a, const char *rawpath, apr_uint64_t count,
                     apr_uint64_t sum, apr_uint64_t max, apr_uint64_t last)
 {
     char path[RP_AGG_URL_LEN];
@@ -305,7 +198,7 @@ static void url_add(rp_agg_t *a, const char *rawpath, apr_uint64_t count,
     urlent_t *victim = NULL;
 
     memset(path, 0, sizeof path);
-    copy_str(path, rawpath, sizeof path);
+    rp_agg_copy_str(path, rawpath, sizeof path);
     h = hash_path(path);
     for (i = 0; i < probe; i++) {
         urlent_t *e = &a->urls[(h + (apr_uint64_t)i) % (apr_uint64_t)a->sz.nurls];
@@ -365,7 +258,7 @@ void rp_agg_record(rp_agg_t *a, const rp_agg_req_t *rq,
     apr_atomic_add64(&s->hist[bucket_of(rq->wall_ns)], 1);
     apr_atomic_add64(&s->sum_ns, rq->wall_ns);
     max64(&s->max_ns, rq->wall_ns);
-    url_add(a, rq->path ? rq->path : "", 1, rq->wall_ns, rq->wall_ns,
+    rp_agg_url_add(a, rq->path ? rq->path : "", 1, rq->wall_ns, rq->wall_ns,
             (apr_uint64_t)rq->when);
     /* Last: a reader that sees the request counted sees its parts too. */
     apr_atomic_add64(&s->requests, 1);
@@ -479,9 +372,9 @@ uint64_t rp_agg_slow_add(rp_agg_t *a, const rp_agg_req_t *rq,
     e->wall_ns = rq->wall_ns;
     e->when = rq->when;
     e->status = rq->status;
-    copy_str(e->method, rq->method, sizeof e->method);
-    copy_str(e->path, rq->path, sizeof e->path);
-    copy_str(e->vhost, rq->vhost, sizeof e->vhost);
+    rp_agg_copy_str(e->method, rq->method, sizeof e->method);
+    rp_agg_copy_str(e->path, rq->path, sizeof e->path);
+    rp_agg_copy_str(e->vhost, rq->vhost, sizeof e->vhost);
     fill_tree(e, st);
     e->used = 1;
     apr_atomic_set32(&e->seq, seq + 2);
@@ -489,7 +382,7 @@ uint64_t rp_agg_slow_add(rp_agg_t *a, const rp_agg_req_t *rq,
 }
 
 /* A stable copy of entry i (seqlock read); 0 when it is empty or busy. */
-static int slow_copy(const rp_agg_t *a, int i, slowent_t *out)
+int rp_agg_slow_copy(const rp_agg_t *a, int i, slowent_t *out)
 {
     slowent_t *e = &a->slow[i];
     int tries;
@@ -534,298 +427,4 @@ void rp_agg_reset(rp_agg_t *a, apr_time_t now)
     apr_atomic_set64(&a->hdr->other_sum_ns, 0);
     apr_atomic_set64(&a->hdr->keys_dropped, 0);
     apr_atomic_set64(&a->hdr->reset, (apr_uint64_t)now);
-}
-
-/* -------------------------------------------------------------- reading */
-
-static int cmp_url(const void *x, const void *y)
-{
-    const rp_agg_urlrow_t *a = x, *b = y;
-    if (a->count != b->count)
-        return a->count > b->count ? -1 : 1;
-    return strcmp(a->path, b->path);
-}
-
-static int cmp_slow(const void *x, const void *y)
-{
-    const rp_agg_slowrow_t *a = x, *b = y;
-    if (a->wall_ns != b->wall_ns)
-        return a->wall_ns > b->wall_ns ? -1 : 1;
-    return a->id < b->id ? -1 : a->id > b->id;
-}
-
-static void read_keys(const rp_agg_t *a, rp_agg_snap_t *s, apr_pool_t *p)
-{
-    apr_hash_t *seen = apr_hash_make(p);
-    int used = (int)apr_atomic_read32(&a->hdr->nkeys_used), i, st, c;
-    if (used > a->sz.nkeys)
-        used = a->sz.nkeys;
-    s->keys = apr_pcalloc(p, sizeof(rp_agg_keyrow_t) * (apr_size_t)(used + 1));
-    for (i = 0; i < used; i++) {
-        const keyname_t *k = &a->keys[i];
-        rp_agg_keyrow_t *row;
-        const char *id;
-        if (!apr_atomic_read32((volatile apr_uint32_t *)&k->ready))
-            continue;
-        /* Two children may have added one name at once: merge them. */
-        id = apr_psprintf(p, "%s:%d(%s)", k->file, (int)k->line, k->name);
-        row = apr_hash_get(seen, id, APR_HASH_KEY_STRING);
-        if (!row) {
-            row = &s->keys[s->nkeys++];
-            row->file = apr_pstrdup(p, k->file);
-            row->line = k->line;
-            row->name = apr_pstrdup(p, k->name);
-            row->phase = !strcmp(k->file, "httpd") && k->line == 0;
-            row->vcalls = apr_pcalloc(p, sizeof(uint64_t) * (apr_size_t)a->ncols);
-            row->vtt_ns = apr_pcalloc(p, sizeof(uint64_t) * (apr_size_t)a->ncols);
-            row->vct_ns = apr_pcalloc(p, sizeof(uint64_t) * (apr_size_t)a->ncols);
-            apr_hash_set(seen, id, APR_HASH_KEY_STRING, row);
-        }
-        for (st = 0; st < RP_AGG_STRIPES; st++)
-            for (c = 0; c < a->ncols; c++) {
-                kcount_t *n = kc(a, stripe_at(a, (unsigned)st), c, i);
-                uint64_t calls = apr_atomic_read64(&n->calls);
-                uint64_t tt = apr_atomic_read64(&n->tt), ct = apr_atomic_read64(&n->ct);
-                row->vcalls[c] += calls;
-                row->vtt_ns[c] += tt;
-                row->vct_ns[c] += ct;
-                row->calls += calls;
-                row->tt_ns += tt;
-                row->ct_ns += ct;
-            }
-    }
-}
-
-static void read_urls(const rp_agg_t *a, rp_agg_snap_t *s, apr_pool_t *p)
-{
-    apr_hash_t *seen = apr_hash_make(p);
-    int i;
-    s->urls = apr_pcalloc(p, sizeof(rp_agg_urlrow_t) * (apr_size_t)a->sz.nurls);
-    for (i = 0; i < a->sz.nurls; i++) {
-        urlent_t *e = &a->urls[i];
-        apr_uint64_t h = apr_atomic_read64(&e->hash);
-        rp_agg_urlrow_t r, *row;
-        char path[RP_AGG_URL_LEN];
-        if (h < 2)
-            continue;
-        r.count = apr_atomic_read64(&e->count);
-        r.sum_ns = apr_atomic_read64(&e->sum_ns);
-        r.max_ns = apr_atomic_read64(&e->max_ns);
-        r.last = (apr_time_t)apr_atomic_read64(&e->last);
-        memcpy(path, e->path, sizeof path);
-        path[sizeof path - 1] = '\0';
-        if (apr_atomic_read64(&e->hash) != h)
-            continue;               /* replaced while we read it */
-        row = apr_hash_get(seen, &h, sizeof h);
-        if (row) {                  /* one path inserted twice at once */
-            row->count += r.count;
-            row->sum_ns += r.sum_ns;
-            if (r.max_ns > row->max_ns)
-                row->max_ns = r.max_ns;
-            if (r.last > row->last)
-                row->last = r.last;
-            continue;
-        }
-        row = &s->urls[s->nurls++];
-        *row = r;
-        row->path = apr_pstrdup(p, path);
-        apr_hash_set(seen, apr_pmemdup(p, &h, sizeof h), sizeof h, row);
-    }
-    qsort(s->urls, (size_t)s->nurls, sizeof *s->urls, cmp_url);
-    s->url_other_count = apr_atomic_read64(&a->hdr->other_count);
-    s->url_other_sum_ns = apr_atomic_read64(&a->hdr->other_sum_ns);
-}
-
-static void slow_row(const slowent_t *e, rp_agg_slowrow_t *r, apr_pool_t *p)
-{
-    r->id = e->id;
-    r->method = apr_pstrdup(p, e->method);
-    r->path = apr_pstrdup(p, e->path);
-    r->vhost = apr_pstrdup(p, e->vhost);
-    r->status = e->status;
-    r->when = e->when;
-    r->wall_ns = e->wall_ns;
-    r->nfuncs = e->nfuncs;
-    r->truncated = e->truncated;
-}
-
-rp_agg_snap_t *rp_agg_read(const rp_agg_t *a, apr_pool_t *p)
-{
-    rp_agg_snap_t *s = apr_pcalloc(p, sizeof *s);
-    slowent_t *tmp = apr_palloc(p, sizeof *tmp);
-    int i, b, used;
-
-    s->created = (apr_time_t)a->hdr->created;
-    s->reset = (apr_time_t)apr_atomic_read64(&a->hdr->reset);
-    s->sizes = a->sz;
-    s->bytes = (apr_size_t)a->hdr->bytes;
-    s->keys_dropped = apr_atomic_read64(&a->hdr->keys_dropped);
-    used = (int)apr_atomic_read32(&a->hdr->nvhosts_used);
-    if (used > a->sz.nvhosts)
-        used = a->sz.nvhosts;
-    s->nvhosts = a->ncols;
-    s->vhost_names = apr_pcalloc(p, sizeof(char *) * (apr_size_t)a->ncols);
-    s->vhost_requests = apr_pcalloc(p, sizeof(uint64_t) * (apr_size_t)a->ncols);
-    s->vhost_sum_ns = apr_pcalloc(p, sizeof(uint64_t) * (apr_size_t)a->ncols);
-    for (i = 0; i < a->ncols; i++)
-        s->vhost_names[i] = i < used && apr_atomic_read32(&a->vhosts[i].ready)
-                            ? apr_pstrdup(p, a->vhosts[i].name) : "(other)";
-    /* Requests first: what is read after may only have grown. */
-    for (i = 0; i < RP_AGG_STRIPES; i++) {
-        stripe_t *st = stripe_at(a, (unsigned)i);
-        apr_uint64_t m = apr_atomic_read64(&st->max_ns);
-        s->requests += apr_atomic_read64(&st->requests);
-        s->sum_ns += apr_atomic_read64(&st->sum_ns);
-        if (m > s->max_ns)
-            s->max_ns = m;
-        for (b = 0; b < RP_AGG_NBUCKETS; b++)
-            s->hist[b] += apr_atomic_read64(&st->hist[b]);
-        for (b = 0; b < a->ncols; b++) {
-            s->vhost_requests[b] += apr_atomic_read64(&vreq(a, st)[b]);
-            s->vhost_sum_ns[b] += apr_atomic_read64(&vns(a, st)[b]);
-        }
-    }
-    read_keys(a, s, p);
-    read_urls(a, s, p);
-    s->slow = apr_pcalloc(p, sizeof(rp_agg_slowrow_t) * (apr_size_t)a->sz.nslow);
-    for (i = 0; i < a->sz.nslow; i++)
-        if (slow_copy(a, i, tmp))
-            slow_row(tmp, &s->slow[s->nslow++], p);
-    qsort(s->slow, (size_t)s->nslow, sizeof *s->slow, cmp_slow);
-    return s;
-}
-
-double rp_agg_percentile(const rp_agg_snap_t *s, double q)
-{
-    uint64_t total = 0, cum = 0;
-    double target, max = (double)s->max_ns / 1e9;
-    int b;
-    for (b = 0; b < RP_AGG_NBUCKETS; b++)
-        total += s->hist[b];
-    if (total == 0)
-        return 0.0;
-    target = q * (double)total;
-    for (b = 0; b < RP_AGG_NBUCKETS; b++) {
-        double lo, hi, v;
-        if (s->hist[b] == 0 || (double)(cum + s->hist[b]) < target) {
-            cum += s->hist[b];
-            continue;
-        }
-        lo = b > 0 ? rp_agg_bucket_le[b - 1] : 0.0;
-        hi = b < RP_AGG_NBUCKETS - 1 ? rp_agg_bucket_le[b] : max;
-        v = lo + (hi - lo) * ((target - (double)cum) / (double)s->hist[b]);
-        return v < max ? v : max;
-    }
-    return max;
-}
-
-rp_stats_t *rp_agg_slow_stats(const rp_agg_t *a, uint64_t id, apr_pool_t *p,
-                              rp_agg_slowrow_t *info)
-{
-    slowent_t *e = apr_palloc(p, sizeof *e);
-    rp_stats_t *st;
-    int i, j;
-
-    for (i = 0; i < a->sz.nslow; i++)
-        if (a->slow[i].id == id && slow_copy(a, i, e) && e->id == id)
-            break;
-    if (i == a->sz.nslow || e->nfuncs < 1)
-        return NULL;
-    if (info)
-        slow_row(e, info, p);
-    st = apr_pcalloc(p, sizeof *st);
-    st->nfuncs = e->nfuncs;
-    st->funcs = apr_pcalloc(p, sizeof(rp_func_t) * (apr_size_t)e->nfuncs);
-    for (i = 0; i < e->nfuncs; i++) {
-        rp_func_t *f = &st->funcs[i];
-        const tfunc_t *t = &e->funcs[i];
-        int n = 0;
-        f->file = apr_pstrdup(p, e->strings + t->file);
-        f->name = apr_pstrdup(p, e->strings + t->name);
-        f->line = t->line;
-        f->cc = t->cc;
-        f->nc = t->nc;
-        f->tt = t->tt;
-        f->ct = t->ct;
-        for (j = 0; j < e->nedges; j++)
-            n += e->edges[j].callee == i;
-        f->callers = apr_pcalloc(p, sizeof(rp_edge_t) * (apr_size_t)(n + 1));
-        for (j = 0; j < e->nedges; j++) {
-            const tedge_t *g = &e->edges[j];
-            rp_edge_t *out;
-            if (g->callee != i)
-                continue;
-            out = &f->callers[f->ncallers++];
-            out->caller = g->caller;
-            out->nc = g->nc;
-            out->cc = g->cc;
-            out->tt = g->tt;
-            out->ct = g->ct;
-        }
-    }
-    return st;
-}
-
-/* ------------------------------------------------------- copy forward */
-
-void rp_agg_copy(rp_agg_t *dst, const rp_agg_t *src)
-{
-    stripe_t *d0 = stripe_at(dst, 0);
-    int *colmap = calloc((size_t)src->ncols, sizeof(int));
-    int used, i, st, c, b;
-
-    if (!colmap)
-        return;
-    dst->hdr->created = src->hdr->created;
-    dst->hdr->reset = src->hdr->reset;
-    dst->hdr->slow_next_id = src->hdr->slow_next_id;
-    dst->hdr->keys_dropped = src->hdr->keys_dropped;
-    dst->hdr->other_count += src->hdr->other_count;
-    dst->hdr->other_sum_ns += src->hdr->other_sum_ns;
-    used = (int)src->hdr->nvhosts_used;
-    for (c = 0; c < src->ncols; c++)
-        colmap[c] = c < used && c < src->sz.nvhosts && src->vhosts[c].ready
-                    ? rp_agg_vhost(dst, src->vhosts[c].name) : -1;
-    for (c = 0; c < src->ncols; c++)
-        if (colmap[c] < 0)
-            colmap[c] = dst->ncols - 1;
-    for (st = 0; st < RP_AGG_STRIPES; st++) {
-        stripe_t *s = stripe_at(src, (unsigned)st);
-        d0->requests += s->requests;
-        d0->sum_ns += s->sum_ns;
-        if (s->max_ns > d0->max_ns)
-            d0->max_ns = s->max_ns;
-        for (b = 0; b < RP_AGG_NBUCKETS; b++)
-            d0->hist[b] += s->hist[b];
-        for (c = 0; c < src->ncols; c++) {
-            vreq(dst, d0)[colmap[c]] += vreq(src, s)[c];
-            vns(dst, d0)[colmap[c]] += vns(src, s)[c];
-        }
-    }
-    used = (int)src->hdr->nkeys_used;
-    for (i = 0; i < used && i < src->sz.nkeys; i++) {
-        const keyname_t *k = &src->keys[i];
-        int dk = k->ready ? rp_agg_key(dst, k->file, k->line, k->name) : -1;
-        if (dk < 0)
-            continue;
-        for (st = 0; st < RP_AGG_STRIPES; st++)
-            for (c = 0; c < src->ncols; c++) {
-                kcount_t *from = kc(src, stripe_at(src, (unsigned)st), c, i);
-                kcount_t *to = kc(dst, d0, colmap[c], dk);
-                to->calls += from->calls;
-                to->tt += from->tt;
-                to->ct += from->ct;
-            }
-    }
-    for (i = 0; i < src->sz.nurls; i++) {
-        const urlent_t *e = &src->urls[i];
-        if (e->hash >= 2)
-            url_add(dst, e->path, e->count, e->sum_ns, e->max_ns, e->last);
-    }
-    for (i = 0, c = 0; i < src->sz.nslow && c < dst->sz.nslow; i++)
-        if (src->slow[i].used && !(src->slow[i].seq & 1)) {
-            memcpy(&dst->slow[c], &src->slow[i], sizeof(slowent_t));
-            dst->slow[c++].seq = 0;
-        }
-    free(colmap);
 }
