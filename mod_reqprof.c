@@ -9,6 +9,7 @@
  *   reqprof_proxy.c    timing mod_proxy's hooks and backend calls
  *   reqprof_cgi.c      CGI runs: wall time, CPU time, exit status
  *   reqprof_request.c  per-request state, pstats files, error-log reports
+ *   reqprof_status*.c  the status page: shared aggregates and its formats
  *   lib/               APR-only: profile accounting, pstats format, report,
  *                      file names, atomic file writes
  * See README for what each directive does and how to read a profile.
@@ -25,6 +26,8 @@
 #include "reqprof_controls.h"
 #include "reqprof_request.h"
 #include "reqprof_wrap.h"
+#include "reqprof_status.h"
+#include "mod_status.h"
 
 static const command_rec reqprof_cmds[] = {
     AP_INIT_TAKE1("ProfileEngine", reqprof_set_engine, NULL,
@@ -72,6 +75,13 @@ static const command_rec reqprof_cmds[] = {
     AP_INIT_TAKE1("ProfileMaxDirSize", reqprof_set_max_dir_size, NULL, RSRC_CONF,
                   "SIZE (100M): keep ProfileDir's files under SIZE bytes, "
                   "oldest removed first"),
+    AP_INIT_TAKE1("ProfileStatusURLs", reqprof_set_status_urls, NULL, RSRC_CONF,
+                  "URL paths the status page keeps (default 512)"),
+    AP_INIT_TAKE1("ProfileStatusSlowest", reqprof_set_status_slowest, NULL, RSRC_CONF,
+                  "slowest recent requests the status page keeps (default 16)"),
+    AP_INIT_TAKE1("ProfileStatusReset", reqprof_set_status_reset, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "On|Off: the status page may be reset by a POST (default Off)"),
     { NULL }
 };
 
@@ -109,6 +119,7 @@ static int reqprof_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     clock = rp_clock_init(1);
     /* Hooks are sorted by now; wrapping each generation anew. */
     reqprof_wrap_all(pconf, s);
+    reqprof_status_post_config(pconf, ptemp, s);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                  "RP0002: timing %d hook entries, clock %s (%.3g ns per tick)",
                  reqprof_wrapped_count(), clock, rp_clock_sec_per_tick * 1e9);
@@ -122,6 +133,7 @@ static void reqprof_child_init(apr_pool_t *pchild, server_rec *s)
     reqprof_filters_child_init(pchild);
     reqprof_ctl_child_init(pchild, s);
     reqprof_wrap_rescan(s);
+    reqprof_status_child_init(pchild, s);
 }
 
 static void reqprof_register_hooks(apr_pool_t *p)
@@ -132,6 +144,8 @@ static void reqprof_register_hooks(apr_pool_t *p)
     ap_hook_child_init(reqprof_child_init, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_handler(reqprof_selftime_handler, NULL, NULL, APR_HOOK_MIDDLE);
     reqprof_ctl_register_hooks(p);
+    ap_hook_handler(reqprof_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ap, status_hook, reqprof_status_hook, NULL, NULL, APR_HOOK_MIDDLE);
     /* Last, so every other module's logging is inside the profile. */
     ap_hook_log_transaction(reqprof_request_finish, NULL, NULL, APR_HOOK_REALLY_LAST);
 }

@@ -47,6 +47,9 @@ void *reqprof_create_srv(apr_pool_t *p, server_rec *s)
     reqprof_srv_t *c = apr_pcalloc(p, sizeof *c);
     (void)s;
     c->rate_sections_max = -1;
+    c->status_urls = REQPROF_UNSET;
+    c->status_slowest = REQPROF_UNSET;
+    c->status_vhost = -1;
     return c;
 }
 
@@ -67,6 +70,10 @@ void *reqprof_merge_srv(apr_pool_t *p, void *basev, void *addv)
     c->max_dir_size = add->max_dir_size ? add->max_dir_size : base->max_dir_size;
     c->rate_sections_max = base->rate_sections_max > add->rate_sections_max
                            ? base->rate_sections_max : add->rate_sections_max;
+    /* Global: only the main server's values are used. */
+    c->status_urls = base->status_urls;
+    c->status_slowest = base->status_slowest;
+    c->status_vhost = -1;
     return c;
 }
 
@@ -81,6 +88,7 @@ void *reqprof_create_dir(apr_pool_t *p, char *dir)
     c->min_duration = REQPROF_UNSET;
     c->sample_rate = -1;
     c->server_timing = REQPROF_UNSET;
+    c->status_reset = REQPROF_UNSET;
     return c;
 }
 
@@ -105,6 +113,8 @@ void *reqprof_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->sample_rate = add->sample_rate >= 0 ? add->sample_rate : base->sample_rate;
     c->server_timing = add->server_timing != REQPROF_UNSET ? add->server_timing
                                                            : base->server_timing;
+    c->status_reset = add->status_reset != REQPROF_UNSET ? add->status_reset
+                                                         : base->status_reset;
     return c;
 }
 
@@ -260,6 +270,42 @@ const char *reqprof_set_unit(cmd_parms *cmd, void *dcfg, const char *arg)
                             "ProfileTimeUnit: unknown unit '%s' (expected s, ms or us)",
                             arg);
     return NULL;
+}
+
+/* A whole decimal number in [1, max], or an error naming the directive. */
+static const char *count_arg(cmd_parms *cmd, const char *arg, int max, int *out)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    if (!*arg || *end || errno || v < 1 || v > max)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number from 1 to %d",
+                            cmd->cmd->name, arg, max);
+    *out = (int)v;
+    return NULL;
+}
+
+/* The status page's table sizes fix its shared memory: server-wide only. */
+const char *reqprof_set_status_urls(cmd_parms *cmd, void *dcfg, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    (void)dcfg;
+    return err ? err : count_arg(cmd, arg, REQPROF_STATUS_URLS_MAX,
+                                 &srv_of(cmd)->status_urls);
+}
+
+const char *reqprof_set_status_slowest(cmd_parms *cmd, void *dcfg, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    (void)dcfg;
+    return err ? err : count_arg(cmd, arg, REQPROF_STATUS_SLOWEST_MAX,
+                                 &srv_of(cmd)->status_slowest);
+}
+
+const char *reqprof_set_status_reset(cmd_parms *cmd, void *dcfg, const char *arg)
+{
+    return on_off(cmd, arg, &((reqprof_dir_t *)dcfg)->status_reset);
 }
 
 /* The nearest existing ancestor of path (path itself when it exists). */

@@ -48,6 +48,10 @@ typedef struct reqprof_srv {
                                * <Location> of this server; -1: none */
     apr_uint64_t begin_threshold; /* post_config: draws below it are profiled */
     struct reqprof_retention *retention; /* post_config: ProfileDir limits */
+    int status_urls;          /* ProfileStatusURLs (main server only) */
+    int status_slowest;       /* ProfileStatusSlowest (main server only) */
+    int status_vhost;         /* this server's row in the status page's
+                               * shared memory (set in post_config) */
 } reqprof_srv_t;
 
 /* Directory/Location scope; REQPROF_UNSET (or NULL) means inherited. */
@@ -61,6 +65,7 @@ typedef struct reqprof_dir {
     apr_int64_t min_duration; /* ProfileMinDuration in us; REQPROF_UNSET: 0 */
     double sample_rate;       /* ProfileSampleRate; < 0: unset (see controls) */
     int server_timing;        /* ProfileServerTiming, default Off */
+    int status_reset;         /* ProfileStatusReset, default Off */
 } reqprof_dir_t;
 
 void *reqprof_create_srv(apr_pool_t *p, server_rec *s);
@@ -82,6 +87,15 @@ const char *reqprof_set_format(cmd_parms *cmd, void *dcfg, const char *args);
 const char *reqprof_set_server_timing(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_max_files(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_max_dir_size(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *reqprof_set_status_urls(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *reqprof_set_status_slowest(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *reqprof_set_status_reset(cmd_parms *cmd, void *dcfg, const char *arg);
+
+/* Defaults and limits of the status page's table sizes. */
+#define REQPROF_STATUS_URLS_DEFAULT     512
+#define REQPROF_STATUS_URLS_MAX         100000
+#define REQPROF_STATUS_SLOWEST_DEFAULT  16
+#define REQPROF_STATUS_SLOWEST_MAX      1000
 
 /* Regex search for ProfileRestrict patterns (compiled with ap_pregcomp). */
 extern rp_match_fn reqprof_regex_match;

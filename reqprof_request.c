@@ -32,6 +32,7 @@
 #include "reqprof_controls.h"
 #include "reqprof_output.h"
 #include "reqprof_request.h"
+#include "reqprof_status.h"
 #include "reqprof_wrap.h"
 
 APLOG_USE_MODULE(reqprof);
@@ -236,6 +237,7 @@ int reqprof_request_finish(request_rec *r)
     reqprof_state_t *st = ap_get_module_config(top->request_config, &reqprof_module);
     const reqprof_dir_t *dc;
     const reqprof_srv_t *sc;
+    int selected;
 
     if (!st || st == &reqprof_off)
         return DECLINED;
@@ -243,9 +245,12 @@ int reqprof_request_finish(request_rec *r)
     dc = ap_get_module_config(top->per_dir_config, &reqprof_module);
     sc = ap_get_module_config(top->server->module_config, &reqprof_module);
     /* Sampling and triggers decide whether the request counts as profiled
-     * at all; ProfileMinDuration only whether it leaves files and reports. */
-    if (dc && dc->engine == 1 && reqprof_ctl_selected(top, st, dc, sc)
-        && reqprof_ctl_slow_enough(st, dc) && (sc->dir || dc->errorlog == 1)) {
+     * at all (status page included); ProfileMinDuration only whether it
+     * leaves files and reports. */
+    selected = dc && dc->engine == 1 && reqprof_ctl_selected(top, st, dc, sc);
+    if (selected)
+        reqprof_status_record(top, st, dc);
+    if (selected && reqprof_ctl_slow_enough(st, dc) && (sc->dir || dc->errorlog == 1)) {
         rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
                                           rp_clock_sec_per_tick);
         reqprof_cgi_finish(top, stats);

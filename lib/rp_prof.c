@@ -442,6 +442,21 @@ int rp_prof_active(const rp_prof_t *prof)
     return prof->active;
 }
 
+int rp_prof_nfuncs(const rp_prof_t *prof)
+{
+    return prof->nentries;
+}
+
+void rp_prof_func_totals(const rp_prof_t *prof, int i, int *id, int64_t *calls,
+                         rp_tick_t *self, rp_tick_t *total)
+{
+    const entry_t *e = &prof->entries[i];
+    *id = e->id;
+    *calls = e->nc;
+    *self = e->it;
+    *total = e->tt;
+}
+
 rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
                           double sec_per_tick)
 {
@@ -522,11 +537,6 @@ rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_t
     }
     tr->n = prof->nev;
     return tr;
-}
-
-int rp_prof_nfuncs(const rp_prof_t *prof)
-{
-    return prof->nentries;
 }
 
 void rp_prof_func_key(const rp_prof_t *prof, int i, const char **file,

@@ -102,6 +102,15 @@ long rp_prof_dropped(const rp_prof_t *prof);
 /* Non-zero between begin and end. */
 int rp_prof_active(const rp_prof_t *prof);
 
+/* The functions of the finished profile, without building rp_stats_t
+ * (cheap enough for every request): how many there are, and the totals
+ * of the i-th (0 <= i < n, root first): its registry id (-1 for the
+ * request root, subrequests and redirects), calls, self ticks and
+ * cumulative ticks. */
+int rp_prof_nfuncs(const rp_prof_t *prof);
+void rp_prof_func_totals(const rp_prof_t *prof, int i, int *id, int64_t *calls,
+                         rp_tick_t *self, rp_tick_t *total);
+
 /* The finished profile in pstats terms, from p; ticks converted with
  * sec_per_tick. Functions are listed in the order they were first met
  * (root first). */
@@ -121,9 +130,8 @@ void rp_prof_set_event_log(rp_prof_t *prof, int max);
  * converted with sec_per_tick. Empty (n = 0) when the log was off. */
 rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_tick);
 
-/* Functions met so far in the current request (local indexes 0 .. n-1,
- * the same indexes rp_prof_stats() lists them by). */
-int rp_prof_nfuncs(const rp_prof_t *prof);
+/* (rp_prof_nfuncs, above: functions met so far in the current request,
+ * local indexes 0 .. n-1, the same indexes rp_prof_stats() lists them by.) */
 
 /* The key of local function i. */
 void rp_prof_func_key(const rp_prof_t *prof, int i, const char **file,

@@ -66,6 +66,14 @@ BAD = [
     ("max-files-word", "ProfileMaxFiles many", "ProfileMaxFiles", "many"),
     ("max-dir-size-unit", "ProfileMaxDirSize 10X", "ProfileMaxDirSize", "10X"),
     ("max-dir-size-zero", "ProfileMaxDirSize 0", "ProfileMaxDirSize", "0"),
+    ("status-urls-0", "ProfileStatusURLs 0", "ProfileStatusURLs", "0"),
+    ("status-urls-word", "ProfileStatusURLs many", "ProfileStatusURLs", "many"),
+    ("status-urls-negative", "ProfileStatusURLs -5", "ProfileStatusURLs", "-5"),
+    ("status-urls-huge", "ProfileStatusURLs 100001", "ProfileStatusURLs", "100001"),
+    ("status-urls-suffix", "ProfileStatusURLs 10k", "ProfileStatusURLs", "10k"),
+    ("status-slowest-0", "ProfileStatusSlowest 0", "ProfileStatusSlowest", "0"),
+    ("status-slowest-huge", "ProfileStatusSlowest 1001", "ProfileStatusSlowest", "1001"),
+    ("status-reset-maybe", "ProfileStatusReset maybe", "ProfileStatusReset", "maybe"),
 ]
 
 
@@ -87,9 +95,13 @@ def test_profile_dir_is_a_regular_file(checker, regular_file):
     ('<Location "/x">\n    ProfileFormat chrome\n</Location>', "ProfileFormat"),
     ('<Location "/x">\n    ProfileMaxFiles 10\n</Location>', "ProfileMaxFiles"),
     ('<Directory "/tmp">\n    ProfileMaxDirSize 10M\n</Directory>', "ProfileMaxDirSize"),
+    # Table sizes fix the shared memory: server-wide only.
+    ('<VirtualHost 127.0.0.1:1>\n    ProfileStatusURLs 10\n</VirtualHost>', "ProfileStatusURLs"),
+    ('<Location "/x">\n    ProfileStatusSlowest 10\n</Location>', "ProfileStatusSlowest"),
 ], ids=["ProfileDir-in-Directory", "ProfileDir-in-Location", "ProfileFilenameFormat-in-Directory",
         "ProfileTrigger-in-Location", "ProfileFormat-in-Location", "ProfileMaxFiles-in-Location",
-        "ProfileMaxDirSize-in-Directory"])
+        "ProfileMaxDirSize-in-Directory", "ProfileStatusURLs-in-VirtualHost",
+        "ProfileStatusSlowest-in-Location"])
 def test_directive_outside_its_context(checker, text, directive):
     _assert_fails(checker, text, directive, None)
 
@@ -139,6 +151,9 @@ GOOD = [
     "ProfileFormat pstats callgrind chrome collapsed",
     "ProfileServerTiming On\nProfileServerTiming Off",
     "ProfileMaxFiles 1000\nProfileMaxDirSize 100M",
+    "ProfileStatusURLs 1\nProfileStatusURLs 100000\nProfileStatusSlowest 1\n"
+    "ProfileStatusSlowest 1000",
+    '<Location "/s">\n    ProfileStatusReset On\n    ProfileStatusReset off\n</Location>',
 ]
 
 

@@ -1,0 +1,430 @@
+/*
+ * rp_agg.c - shared-memory aggregates for the status page (see rp_agg.h
+ * for the concurrency rules). Everything written by requests is an atomic
+ * add, a compare-and-swap or a store; nothing waits for anything.
+ */
+#include <string.h>
+#include <apr_atomic.h>
+#include <apr_strings.h>
+#include "rp_agg_int.h"
+
+#define MAGIC   0x52504147u     /* "RPAG" */
+#define VERSION 1u
+#define ALIGN(n) (((n) + 63) & ~(apr_size_t)63)
+
+const double rp_agg_bucket_le[RP_AGG_NBUCKETS] = {
+    0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
+    0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 0 /* +Inf */
+};
+
+const char *const rp_agg_bucket_text[RP_AGG_NBUCKETS] = {
+    "0.0001", "0.0002", "0.0005", "0.001", "0.002", "0.005", "0.01", "0.02", "0.05",
+    "0.1", "0.2", "0.5", "1", "2", "5", "10", "20", "50", "+Inf"
+};
+
+/* ------------------------------------------------------------- layout */
+
+typedef struct offsets {
+    apr_size_t keys, vhosts, stripes, stripe_size, urls, slow, total;
+} offsets_t;
+
+static void layout(const rp_agg_sizes_t *sz, offsets_t *o)
+{
+    apr_size_t ncols = (apr_size_t)sz->nvhosts + 1;
+    o->keys = ALIGN(sizeof(hdr_t));
+    o->vhosts = o->keys + ALIGN(sizeof(keyname_t) * (apr_size_t)sz->nkeys);
+    o->stripes = o->vhosts + ALIGN(sizeof(vhostname_t) * (apr_size_t)sz->nvhosts);
+    o->stripe_size = ALIGN(sizeof(stripe_t) + 2 * sizeof(apr_uint64_t) * ncols
+                           + sizeof(kcount_t) * ncols * (apr_size_t)sz->nkeys);
+    o->urls = o->stripes + o->stripe_size * RP_AGG_STRIPES;
+    o->slow = o->urls + ALIGN(sizeof(urlent_t) * (apr_size_t)sz->nurls);
+    o->total = o->slow + ALIGN(sizeof(slowent_t) * (apr_size_t)sz->nslow);
+}
+
+apr_size_t rp_agg_size(const rp_agg_sizes_t *sz)
+{
+    offsets_t o;
+    layout(sz, &o);
+    return o.total;
+}
+
+rp_agg_t *rp_agg_attach(apr_pool_t *p, void *base, apr_size_t size,
+                        const rp_agg_sizes_t *sz, apr_time_t now, int *reused)
+{
+    rp_agg_t *a;
+    offsets_t o;
+    hdr_t *h = base;
+
+    layout(sz, &o);
+    if (size < o.total || sz->nkeys < 1 || sz->nvhosts < 1 || sz->nurls < 1
+        || sz->nslow < 1)
+        return NULL;
+    *reused = h->magic == MAGIC && h->version == VERSION && h->bytes == o.total
+              && memcmp(&h->sizes, sz, sizeof *sz) == 0;
+    if (!*reused) {
+        memset(base, 0, o.total);
+        h->magic = MAGIC;
+        h->version = VERSION;
+        h->sizes = *sz;
+        h->bytes = o.total;
+        h->created = (apr_uint64_t)now;
+    }
+    a = apr_pcalloc(p, sizeof *a);
+    a->hdr = h;
+    a->keys = (keyname_t *)((char *)base + o.keys);
+    a->vhosts = (vhostname_t *)((char *)base + o.vhosts);
+    a->stripes = (char *)base + o.stripes;
+    a->stripe_size = o.stripe_size;
+    a->urls = (urlent_t *)((char *)base + o.urls);
+    a->slow = (slowent_t *)((char *)base + o.slow);
+    a->sz = *sz;
+    a->ncols = sz->nvhosts + 1;
+    return a;
+}
+
+/* --------------------------------------------------------------- names */
+
+void rp_agg_copy_str(char *dst, const char *src, apr_size_t cap)
+{
+    apr_size_t n = src ? strlen(src) : 0;
+    if (n >= cap) {
+        n = cap - 1;
+        /* Never cut a UTF-8 character in half. */
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--;
+    }
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Claim the next index of a table whose used count is *used (cap max). */
+static int claim(volatile apr_uint32_t *used, int cap)
+{
+    for (;;) {
+        apr_uint32_t n = apr_atomic_read32(used);
+        if (n >= (apr_uint32_t)cap)
+            return -1;
+        if (apr_atomic_cas32(used, n + 1, n) == n)
+            return (int)n;
+    }
+}
+
+int rp_agg_key(rp_agg_t *a, const char *file, int line, const char *name)
+{
+    char f[RP_AGG_KEY_FILE], n[RP_AGG_KEY_NAME];
+    int i, used = (int)apr_atomic_read32(&a->hdr->nkeys_used);
+
+    rp_agg_copy_str(f, file, sizeof f);
+    rp_agg_copy_str(n, name, sizeof n);
+    for (i = 0; i < used && i < a->sz.nkeys; i++) {
+        const keyname_t *k = &a->keys[i];
+        if (apr_atomic_read32((volatile apr_uint32_t *)&k->ready) && k->line == line
+            && !strcmp(k->file, f) && !strcmp(k->name, n))
+            return i;
+    }
+    if ((i = claim(&a->hdr->nkeys_used, a->sz.nkeys)) < 0)
+        return -1;
+    memcpy(a->keys[i].file, f, sizeof f);
+    memcpy(a->keys[i].name, n, sizeof n);
+    a->keys[i].line = line;
+    apr_atomic_set32(&a->keys[i].ready, 1);
+    return i;
+}
+
+int rp_agg_vhost(rp_agg_t *a, const char *name)
+{
+    char v[RP_AGG_VHOST_LEN];
+    int i, used = (int)apr_atomic_read32(&a->hdr->nvhosts_used);
+
+    rp_agg_copy_str(v, name, sizeof v);
+    for (i = 0; i < used && i < a->sz.nvhosts; i++)
+        if (apr_atomic_read32(&a->vhosts[i].ready) && !strcmp(a->vhosts[i].name, v))
+            return i;
+    if ((i = claim(&a->hdr->nvhosts_used, a->sz.nvhosts)) < 0)
+        return -1;
+    memcpy(a->vhosts[i].name, v, sizeof v);
+    apr_atomic_set32(&a->vhosts[i].ready, 1);
+    return i;
+}
+
+/* ----------------------------------------------------------- recording */
+
+static void max64(u64v *m, apr_uint64_t v)
+{
+    apr_uint64_t cur;
+    while ((cur = apr_atomic_read64(m)) < v && apr_atomic_cas64(m, v, cur) != cur)
+        ;
+}
+
+static int bucket_of(uint64_t ns)
+{
+    double s = (double)ns / 1e9;
+    int b;
+    for (b = 0; b < RP_AGG_NBUCKETS - 1; b++)
+        if (s <= rp_agg_bucket_le[b])
+            return b;
+    return RP_AGG_NBUCKETS - 1;
+}
+
+/* FNV-1a; 0 and 1 are reserved for empty and busy entries. */
+static apr_uint64_t hash_path(const char *s)
+{
+    apr_uint64_t h = 14695981039346656037ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h < 2 ? h + 2 : h;
+}
+
+static void url_fill(urlent_t *e, const char *path, apr_uint64_t hash, apr_uint64_t count,
+                     apr_uint64_t sum, apr_uint64_t max, apr_uint64_t last)
+{
+    memcpy(e->path, path, RP_AGG_URL_LEN);
+    apr_atomic_set64(&e->count, count);
+    apr_atomic_set64(&e->sum_ns, sum);
+    apr_atomic_set64(&e->max_ns, max);
+    apr_atomic_set64(&e->last, last);
+    apr_atomic_set64(&e->hash, hash);    /* publishes the entry */
+}
+
+void rp_agg_url_add(rp_agg_t *a, const char *rawpath, apr_uint64_t count,
+                    apr_uint64_t sum, apr_uint64_t max, apr_uint64_t last)
+{
+    char path[RP_AGG_URL_LEN];
+    apr_uint64_t h, victim_hash = 0, vmin = ~(apr_uint64_t)0;
+    int i, probe = a->sz.nurls < RP_AGG_URL_PROBE ? a->sz.nurls : RP_AGG_URL_PROBE;
+    urlent_t *victim = NULL;
+
+    memset(path, 0, sizeof path);
+    rp_agg_copy_str(path, rawpath, sizeof path);
+    h = hash_path(path);
+    for (i = 0; i < probe; i++) {
+        urlent_t *e = &a->urls[(h + (apr_uint64_t)i) % (apr_uint64_t)a->sz.nurls];
+        apr_uint64_t eh = apr_atomic_read64(&e->hash), c;
+        if (eh == h) {
+            apr_atomic_add64(&e->count, count);
+            apr_atomic_add64(&e->sum_ns, sum);
+            max64(&e->max_ns, max);
+            max64(&e->last, last);
+            return;
+        }
+        if (eh == 0 && apr_atomic_cas64(&e->hash, 1, 0) == 0) {
+            url_fill(e, path, h, count, sum, max, last);
+            return;
+        }
+        if (eh < 2)
+            continue;
+        if ((c = apr_atomic_read64(&e->count)) < vmin) {
+            vmin = c;
+            victim = e;
+            victim_hash = eh;
+        }
+    }
+    /* The window is full: the entry with the fewest requests makes room,
+     * its counts go to "(other)" so every row still adds up. */
+    if (victim && apr_atomic_cas64(&victim->hash, 1, victim_hash) == victim_hash) {
+        apr_atomic_add64(&a->hdr->other_count, apr_atomic_xchg64(&victim->count, 0));
+        apr_atomic_add64(&a->hdr->other_sum_ns, apr_atomic_xchg64(&victim->sum_ns, 0));
+        url_fill(victim, path, h, count, sum, max, last);
+        return;
+    }
+    apr_atomic_add64(&a->hdr->other_count, count);
+    apr_atomic_add64(&a->hdr->other_sum_ns, sum);
+}
+
+void rp_agg_record(rp_agg_t *a, const rp_agg_req_t *rq,
+                   const rp_agg_call_t *calls, int ncalls)
+{
+    stripe_t *s = stripe_at(a, rq->stripe);
+    int col = rq->vhost_idx >= 0 && rq->vhost_idx < a->sz.nvhosts ? rq->vhost_idx
+                                                                   : a->ncols - 1;
+    int i;
+
+    for (i = 0; i < ncalls; i++) {
+        kcount_t *k;
+        if (calls[i].key < 0 || calls[i].key >= a->sz.nkeys) {
+            apr_atomic_add64(&a->hdr->keys_dropped, calls[i].calls);
+            continue;
+        }
+        k = kc(a, s, col, calls[i].key);
+        apr_atomic_add64(&k->calls, calls[i].calls);
+        apr_atomic_add64(&k->tt, calls[i].tt_ns);
+        apr_atomic_add64(&k->ct, calls[i].ct_ns);
+    }
+    apr_atomic_add64(&vreq(a, s)[col], 1);
+    apr_atomic_add64(&vns(a, s)[col], rq->wall_ns);
+    apr_atomic_add64(&s->hist[bucket_of(rq->wall_ns)], 1);
+    apr_atomic_add64(&s->sum_ns, rq->wall_ns);
+    max64(&s->max_ns, rq->wall_ns);
+    rp_agg_url_add(a, rq->path ? rq->path : "", 1, rq->wall_ns, rq->wall_ns,
+            (apr_uint64_t)rq->when);
+    /* Last: a reader that sees the request counted sees its parts too. */
+    apr_atomic_add64(&s->requests, 1);
+}
+
+/* ------------------------------------------------------ slow requests */
+
+/* The entry a request this slow would replace, or NULL. */
+static slowent_t *slow_victim(const rp_agg_t *a, uint64_t wall_ns, apr_time_t now)
+{
+    slowent_t *stale = NULL, *fastest = NULL;
+    int i;
+    for (i = 0; i < a->sz.nslow; i++) {
+        slowent_t *e = &a->slow[i];
+        if (!e->used)
+            return e;
+        if (now - e->when > RP_AGG_SLOW_WINDOW && (!stale || e->when < stale->when))
+            stale = e;
+        if (!fastest || e->wall_ns < fastest->wall_ns)
+            fastest = e;
+    }
+    if (stale)
+        return stale;
+    return fastest && fastest->wall_ns < wall_ns ? fastest : NULL;
+}
+
+int rp_agg_slow_wants(const rp_agg_t *a, uint64_t wall_ns, apr_time_t now)
+{
+    return slow_victim(a, wall_ns, now) != NULL;
+}
+
+static int add_string(slowent_t *e, const char *s)
+{
+    apr_size_t n = strlen(s) + 1;
+    int off = (int)e->nstrings;
+    if (n > 255)
+        n = 255;                    /* labels are short; keep room for all */
+    if (e->nstrings + n > RP_AGG_TREE_STRINGS)
+        return -1;
+    memcpy(e->strings + off, s, n);
+    e->strings[off + (int)n - 1] = '\0';
+    e->nstrings += (apr_uint32_t)n;
+    return off;
+}
+
+static void fill_tree(slowent_t *e, const rp_stats_t *st)
+{
+    int i, j, nf = 0;
+    e->nstrings = 0;
+    e->nedges = 0;
+    e->truncated = 0;
+    for (i = 0; i < st->nfuncs; i++) {
+        const rp_func_t *f = &st->funcs[i];
+        int fo, no;
+        if (i >= RP_AGG_TREE_FUNCS || (fo = add_string(e, f->file)) < 0
+            || (no = add_string(e, f->name)) < 0) {
+            e->truncated = 1;
+            break;
+        }
+        e->funcs[i].file = (apr_uint16_t)fo;
+        e->funcs[i].name = (apr_uint16_t)no;
+        e->funcs[i].line = f->line;
+        e->funcs[i].cc = f->cc;
+        e->funcs[i].nc = f->nc;
+        e->funcs[i].tt = f->tt;
+        e->funcs[i].ct = f->ct;
+        nf++;
+    }
+    e->nfuncs = nf;
+    for (i = 0; i < nf; i++) {
+        const rp_func_t *f = &st->funcs[i];
+        for (j = 0; j < f->ncallers; j++) {
+            const rp_edge_t *g = &f->callers[j];
+            tedge_t *t;
+            if (g->caller < 0 || g->caller >= nf)
+                continue;
+            if (e->nedges >= RP_AGG_TREE_EDGES) {
+                e->truncated = 1;
+                return;
+            }
+            t = &e->edges[e->nedges++];
+            t->caller = (apr_uint16_t)g->caller;
+            t->callee = (apr_uint16_t)i;
+            t->nc = g->nc;
+            t->cc = g->cc;
+            t->tt = g->tt;
+            t->ct = g->ct;
+        }
+    }
+}
+
+uint64_t rp_agg_slow_add(rp_agg_t *a, const rp_agg_req_t *rq,
+                         const rp_stats_t *st, apr_time_t now)
+{
+    slowent_t *e = slow_victim(a, rq->wall_ns, now);
+    apr_uint32_t seq;
+    uint64_t id;
+
+    if (!e || !st || st->nfuncs < 1)
+        return 0;
+    seq = apr_atomic_read32(&e->seq);
+    if ((seq & 1) || apr_atomic_cas32(&e->seq, seq + 1, seq) != seq)
+        return 0;                   /* someone is writing it: do not wait */
+    /* Still the right victim now that it is ours? */
+    if (e->used && now - e->when <= RP_AGG_SLOW_WINDOW && e->wall_ns >= rq->wall_ns) {
+        apr_atomic_set32(&e->seq, seq + 2);
+        return 0;
+    }
+    id = apr_atomic_add64(&a->hdr->slow_next_id, 1) + 1;
+    e->id = id;
+    e->wall_ns = rq->wall_ns;
+    e->when = rq->when;
+    e->status = rq->status;
+    rp_agg_copy_str(e->method, rq->method, sizeof e->method);
+    rp_agg_copy_str(e->path, rq->path, sizeof e->path);
+    rp_agg_copy_str(e->vhost, rq->vhost, sizeof e->vhost);
+    fill_tree(e, st);
+    e->used = 1;
+    apr_atomic_set32(&e->seq, seq + 2);
+    return id;
+}
+
+/* A stable copy of entry i (seqlock read); 0 when it is empty or busy. */
+int rp_agg_slow_copy(const rp_agg_t *a, int i, slowent_t *out)
+{
+    slowent_t *e = &a->slow[i];
+    int tries;
+    for (tries = 0; tries < 4; tries++) {
+        apr_uint32_t s1 = apr_atomic_read32(&e->seq), s2;
+        if (s1 & 1)
+            continue;
+        memcpy(out, e, sizeof *out);
+        s2 = apr_atomic_read32(&e->seq);
+        if (s1 == s2)
+            return out->used;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- reset */
+
+static void zero64(u64v *p, apr_size_t n)
+{
+    apr_size_t i;
+    for (i = 0; i < n; i++)
+        apr_atomic_set64(&p[i], 0);
+}
+
+void rp_agg_reset(rp_agg_t *a, apr_time_t now)
+{
+    int i;
+    for (i = 0; i < RP_AGG_STRIPES; i++)
+        zero64((u64v *)stripe_at(a, (unsigned)i),
+               a->stripe_size / sizeof(apr_uint64_t));
+    for (i = 0; i < a->sz.nurls; i++)
+        apr_atomic_set64(&a->urls[i].hash, 0);
+    for (i = 0; i < a->sz.nslow; i++) {
+        slowent_t *e = &a->slow[i];
+        apr_uint32_t seq = apr_atomic_read32(&e->seq);
+        if (!(seq & 1) && apr_atomic_cas32(&e->seq, seq + 1, seq) == seq) {
+            e->used = 0;
+            apr_atomic_set32(&e->seq, seq + 2);
+        }
+    }
+    apr_atomic_set64(&a->hdr->other_count, 0);
+    apr_atomic_set64(&a->hdr->other_sum_ns, 0);
+    apr_atomic_set64(&a->hdr->keys_dropped, 0);
+    apr_atomic_set64(&a->hdr->reset, (apr_uint64_t)now);
+}

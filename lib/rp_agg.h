@@ -1,0 +1,173 @@
+/*
+ * rp_agg.h - the status page's aggregates, in one shared-memory region
+ * that every child process writes and any child reads.
+ *
+ * The region is plain memory handed in by the caller (the glue creates an
+ * anonymous apr_shm in post_config; the unit tests use a pool block), laid
+ * out from rp_agg_sizes_t. Writers never lock and never wait:
+ *
+ *   - counters live in RP_AGG_STRIPES copies ("stripes"); a request adds
+ *     to the stripe picked from its process and thread with atomic adds,
+ *     so concurrent writers rarely share a cache line, and a reader sums
+ *     the stripes (merge on read);
+ *   - names (functions, virtual hosts) are added by claiming an index with
+ *     a compare-and-swap, then published with a ready flag;
+ *   - the URL table is open-addressed with a short probe window; a path
+ *     that finds its window full replaces the entry there with the fewest
+ *     requests, whose counts move to the "(other)" row, so the rows always
+ *     add up to the total;
+ *   - each slow-request entry is guarded by a sequence word: a writer that
+ *     cannot take it at once gives up (that request is not kept), a reader
+ *     copies the entry and retries if the word changed meanwhile.
+ *
+ * APR only; no httpd types.
+ */
+#ifndef RP_AGG_H
+#define RP_AGG_H
+
+#include <stdint.h>
+#include <apr_pools.h>
+#include <apr_time.h>
+#include "rp_stats.h"
+
+#define RP_AGG_STRIPES      8     /* counter copies, merged on read */
+#define RP_AGG_NBUCKETS     19    /* latency buckets, the last is +Inf */
+#define RP_AGG_KEY_FILE     64    /* bytes kept of a function's file name */
+#define RP_AGG_KEY_NAME     64    /* ... and of its name */
+#define RP_AGG_VHOST_LEN    96
+#define RP_AGG_URL_LEN      192   /* bytes kept of a URL path */
+#define RP_AGG_URL_PROBE    8     /* entries a path may occupy */
+#define RP_AGG_TREE_FUNCS   64    /* functions kept of a slow request */
+#define RP_AGG_TREE_EDGES   128   /* caller edges kept of a slow request */
+#define RP_AGG_TREE_STRINGS 4096  /* their names */
+#define RP_AGG_SLOW_WINDOW  apr_time_from_sec(600) /* "recent": 10 minutes */
+
+/* Upper bounds of the latency buckets in seconds (the last is +Inf). */
+extern const double rp_agg_bucket_le[RP_AGG_NBUCKETS];
+/* The same as text ("0.0001", ..., "+Inf"), for labels and JSON. */
+extern const char *const rp_agg_bucket_text[RP_AGG_NBUCKETS];
+
+/* What fixes the layout. Two regions with equal sizes are interchangeable. */
+typedef struct rp_agg_sizes {
+    int nkeys;      /* functions (phases, hook entries, filters) counted */
+    int nvhosts;    /* virtual hosts counted separately */
+    int nurls;      /* URL table entries */
+    int nslow;      /* slow-request entries */
+} rp_agg_sizes_t;
+
+typedef struct rp_agg rp_agg_t;
+
+/* Bytes a region of these sizes needs. */
+apr_size_t rp_agg_size(const rp_agg_sizes_t *sz);
+
+/* Lay out a zeroed region of rp_agg_size(sz) bytes at base (now is its
+ * creation time), or, when base already holds a region of exactly these
+ * sizes, take it as it is (counts kept). Returns NULL when size is too
+ * small. The handle is allocated from p. *reused says which happened. */
+rp_agg_t *rp_agg_attach(apr_pool_t *p, void *base, apr_size_t size,
+                        const rp_agg_sizes_t *sz, apr_time_t now, int *reused);
+
+/* Copy the counts of src into dst (a fresh region of other sizes):
+ * totals and histogram, functions and virtual hosts matched by name, URLs
+ * and slow requests as many as fit. Single-threaded (post_config). */
+void rp_agg_copy(rp_agg_t *dst, const rp_agg_t *src);
+
+/* Index of a function / virtual host name, added when new; -1 when the
+ * table is full. Safe from any process and thread; meant for startup. */
+int rp_agg_key(rp_agg_t *a, const char *file, int line, const char *name);
+int rp_agg_vhost(rp_agg_t *a, const char *name);
+
+/* One function's totals in a finished request. */
+typedef struct rp_agg_call {
+    int key;            /* rp_agg_key() index */
+    uint64_t calls;
+    uint64_t tt_ns;     /* self time */
+    uint64_t ct_ns;     /* cumulative time */
+} rp_agg_call_t;
+
+/* One finished request. */
+typedef struct rp_agg_req {
+    const char *method;
+    const char *path;   /* URL path, no query string; valid UTF-8 */
+    const char *vhost;  /* for the slow-request list */
+    int vhost_idx;      /* rp_agg_vhost() index, -1: not counted by vhost */
+    int status;
+    apr_time_t when;    /* the request's start */
+    uint64_t wall_ns;   /* its wall time */
+    unsigned stripe;    /* any number; taken modulo RP_AGG_STRIPES */
+} rp_agg_req_t;
+
+/* Add a request and its functions' totals. No lock, no allocation. */
+void rp_agg_record(rp_agg_t *a, const rp_agg_req_t *rq,
+                   const rp_agg_call_t *calls, int ncalls);
+
+/* Would a request this slow, ending now, enter the slow-request ring? */
+int rp_agg_slow_wants(const rp_agg_t *a, uint64_t wall_ns, apr_time_t now);
+
+/* Keep the request's call graph (st, root first) in the ring if it still
+ * qualifies and its entry can be taken at once. Returns the entry's id
+ * (> 0), or 0 when it was not kept. */
+uint64_t rp_agg_slow_add(rp_agg_t *a, const rp_agg_req_t *rq,
+                         const rp_stats_t *st, apr_time_t now);
+
+/* Zero every count, URL and slow request (names are kept). */
+void rp_agg_reset(rp_agg_t *a, apr_time_t now);
+
+/* ---- reading: a merged, consistent-enough copy ---- */
+
+typedef struct rp_agg_keyrow {
+    const char *file;
+    int line;
+    const char *name;
+    int phase;          /* 1 for a phase node (file "httpd", line 0) */
+    uint64_t calls, tt_ns, ct_ns;   /* all virtual hosts */
+    uint64_t *vcalls, *vtt_ns, *vct_ns; /* per virtual host [nvhosts] */
+} rp_agg_keyrow_t;
+
+typedef struct rp_agg_urlrow {
+    const char *path;
+    uint64_t count, sum_ns, max_ns;
+    apr_time_t last;
+} rp_agg_urlrow_t;
+
+typedef struct rp_agg_slowrow {
+    uint64_t id;
+    const char *method, *path, *vhost;
+    int status;
+    apr_time_t when;
+    uint64_t wall_ns;
+    int nfuncs;
+    int truncated;      /* the request had more functions or edges */
+} rp_agg_slowrow_t;
+
+typedef struct rp_agg_snap {
+    apr_time_t created, reset;
+    uint64_t requests, sum_ns, max_ns;
+    uint64_t hist[RP_AGG_NBUCKETS];  /* per bucket, not cumulative */
+    int nkeys;
+    rp_agg_keyrow_t *keys;           /* each name once */
+    int nvhosts;
+    const char **vhost_names;
+    uint64_t *vhost_requests, *vhost_sum_ns;
+    int nurls;
+    rp_agg_urlrow_t *urls;           /* most requests first */
+    uint64_t url_other_count, url_other_sum_ns;
+    int nslow;
+    rp_agg_slowrow_t *slow;          /* slowest first */
+    rp_agg_sizes_t sizes;
+    apr_size_t bytes;                /* size of the region */
+    uint64_t keys_dropped;           /* calls of functions the table had no room for */
+} rp_agg_snap_t;
+
+rp_agg_snap_t *rp_agg_read(const rp_agg_t *a, apr_pool_t *p);
+
+/* Seconds below which a fraction q (0..1) of the requests finished,
+ * interpolated within its bucket and capped at the maximum; 0 when none. */
+double rp_agg_percentile(const rp_agg_snap_t *s, double q);
+
+/* The slow request with this id as a profile (for a .prof file or the
+ * flame view), or NULL when it is no longer in the ring. */
+rp_stats_t *rp_agg_slow_stats(const rp_agg_t *a, uint64_t id, apr_pool_t *p,
+                              rp_agg_slowrow_t *info);
+
+#endif

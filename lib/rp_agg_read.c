@@ -1,0 +1,304 @@
+/*
+ * rp_agg_read.c - reading the status page's shared region: a merged copy
+ * for the page, one slow request back as a profile, and copying a region's
+ * counts into a region of other sizes (a restart that changed them).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include "rp_agg_int.h"
+
+/* -------------------------------------------------------------- reading */
+
+static int cmp_url(const void *x, const void *y)
+{
+    const rp_agg_urlrow_t *a = x, *b = y;
+    if (a->count != b->count)
+        return a->count > b->count ? -1 : 1;
+    return strcmp(a->path, b->path);
+}
+
+static int cmp_slow(const void *x, const void *y)
+{
+    const rp_agg_slowrow_t *a = x, *b = y;
+    if (a->wall_ns != b->wall_ns)
+        return a->wall_ns > b->wall_ns ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static void read_keys(const rp_agg_t *a, rp_agg_snap_t *s, apr_pool_t *p)
+{
+    apr_hash_t *seen = apr_hash_make(p);
+    int used = (int)apr_atomic_read32(&a->hdr->nkeys_used), i, st, c;
+    if (used > a->sz.nkeys)
+        used = a->sz.nkeys;
+    s->keys = apr_pcalloc(p, sizeof(rp_agg_keyrow_t) * (apr_size_t)(used + 1));
+    for (i = 0; i < used; i++) {
+        const keyname_t *k = &a->keys[i];
+        rp_agg_keyrow_t *row;
+        const char *id;
+        if (!apr_atomic_read32((volatile apr_uint32_t *)&k->ready))
+            continue;
+        /* Two children may have added one name at once: merge them. */
+        id = apr_psprintf(p, "%s:%d(%s)", k->file, (int)k->line, k->name);
+        row = apr_hash_get(seen, id, APR_HASH_KEY_STRING);
+        if (!row) {
+            row = &s->keys[s->nkeys++];
+            row->file = apr_pstrdup(p, k->file);
+            row->line = k->line;
+            row->name = apr_pstrdup(p, k->name);
+            row->phase = !strcmp(k->file, "httpd") && k->line == 0;
+            row->vcalls = apr_pcalloc(p, sizeof(uint64_t) * (apr_size_t)a->ncols);
+            row->vtt_ns = apr_pcalloc(p, sizeof(uint64_t) * (apr_size_t)a->ncols);
+            row->vct_ns = apr_pcalloc(p, sizeof(uint64_t) * (apr_size_t)a->ncols);
+            apr_hash_set(seen, id, APR_HASH_KEY_STRING, row);
+        }
+        for (st = 0; st < RP_AGG_STRIPES; st++)
+            for (c = 0; c < a->ncols; c++) {
+                kcount_t *n = kc(a, stripe_at(a, (unsigned)st), c, i);
+                uint64_t calls = apr_atomic_read64(&n->calls);
+                uint64_t tt = apr_atomic_read64(&n->tt), ct = apr_atomic_read64(&n->ct);
+                row->vcalls[c] += calls;
+                row->vtt_ns[c] += tt;
+                row->vct_ns[c] += ct;
+                row->calls += calls;
+                row->tt_ns += tt;
+                row->ct_ns += ct;
+            }
+    }
+}
+
+static void read_urls(const rp_agg_t *a, rp_agg_snap_t *s, apr_pool_t *p)
+{
+    apr_hash_t *seen = apr_hash_make(p);
+    int i;
+    s->urls = apr_pcalloc(p, sizeof(rp_agg_urlrow_t) * (apr_size_t)a->sz.nurls);
+    for (i = 0; i < a->sz.nurls; i++) {
+        urlent_t *e = &a->urls[i];
+        apr_uint64_t h = apr_atomic_read64(&e->hash);
+        rp_agg_urlrow_t r, *row;
+        char path[RP_AGG_URL_LEN];
+        if (h < 2)
+            continue;
+        r.count = apr_atomic_read64(&e->count);
+        r.sum_ns = apr_atomic_read64(&e->sum_ns);
+        r.max_ns = apr_atomic_read64(&e->max_ns);
+        r.last = (apr_time_t)apr_atomic_read64(&e->last);
+        memcpy(path, e->path, sizeof path);
+        path[sizeof path - 1] = '\0';
+        if (apr_atomic_read64(&e->hash) != h)
+            continue;               /* replaced while we read it */
+        row = apr_hash_get(seen, &h, sizeof h);
+        if (row) {                  /* one path inserted twice at once */
+            row->count += r.count;
+            row->sum_ns += r.sum_ns;
+            if (r.max_ns > row->max_ns)
+                row->max_ns = r.max_ns;
+            if (r.last > row->last)
+                row->last = r.last;
+            continue;
+        }
+        row = &s->urls[s->nurls++];
+        *row = r;
+        row->path = apr_pstrdup(p, path);
+        apr_hash_set(seen, apr_pmemdup(p, &h, sizeof h), sizeof h, row);
+    }
+    qsort(s->urls, (size_t)s->nurls, sizeof *s->urls, cmp_url);
+    s->url_other_count = apr_atomic_read64(&a->hdr->other_count);
+    s->url_other_sum_ns = apr_atomic_read64(&a->hdr->other_sum_ns);
+}
+
+static void slow_row(const slowent_t *e, rp_agg_slowrow_t *r, apr_pool_t *p)
+{
+    r->id = e->id;
+    r->method = apr_pstrdup(p, e->method);
+    r->path = apr_pstrdup(p, e->path);
+    r->vhost = apr_pstrdup(p, e->vhost);
+    r->status = e->status;
+    r->when = e->when;
+    r->wall_ns = e->wall_ns;
+    r->nfuncs = e->nfuncs;
+    r->truncated = e->truncated;
+}
+
+rp_agg_snap_t *rp_agg_read(const rp_agg_t *a, apr_pool_t *p)
+{
+    rp_agg_snap_t *s = apr_pcalloc(p, sizeof *s);
+    slowent_t *tmp = apr_palloc(p, sizeof *tmp);
+    int i, b, used;
+
+    s->created = (apr_time_t)a->hdr->created;
+    s->reset = (apr_time_t)apr_atomic_read64(&a->hdr->reset);
+    s->sizes = a->sz;
+    s->bytes = (apr_size_t)a->hdr->bytes;
+    s->keys_dropped = apr_atomic_read64(&a->hdr->keys_dropped);
+    used = (int)apr_atomic_read32(&a->hdr->nvhosts_used);
+    if (used > a->sz.nvhosts)
+        used = a->sz.nvhosts;
+    s->nvhosts = a->ncols;
+    s->vhost_names = apr_pcalloc(p, sizeof(char *) * (apr_size_t)a->ncols);
+    s->vhost_requests = apr_pcalloc(p, sizeof(uint64_t) * (apr_size_t)a->ncols);
+    s->vhost_sum_ns = apr_pcalloc(p, sizeof(uint64_t) * (apr_size_t)a->ncols);
+    for (i = 0; i < a->ncols; i++)
+        s->vhost_names[i] = i < used && apr_atomic_read32(&a->vhosts[i].ready)
+                            ? apr_pstrdup(p, a->vhosts[i].name) : "(other)";
+    /* Requests first: what is read after may only have grown. */
+    for (i = 0; i < RP_AGG_STRIPES; i++) {
+        stripe_t *st = stripe_at(a, (unsigned)i);
+        apr_uint64_t m = apr_atomic_read64(&st->max_ns);
+        s->requests += apr_atomic_read64(&st->requests);
+        s->sum_ns += apr_atomic_read64(&st->sum_ns);
+        if (m > s->max_ns)
+            s->max_ns = m;
+        for (b = 0; b < RP_AGG_NBUCKETS; b++)
+            s->hist[b] += apr_atomic_read64(&st->hist[b]);
+        for (b = 0; b < a->ncols; b++) {
+            s->vhost_requests[b] += apr_atomic_read64(&vreq(a, st)[b]);
+            s->vhost_sum_ns[b] += apr_atomic_read64(&vns(a, st)[b]);
+        }
+    }
+    read_keys(a, s, p);
+    read_urls(a, s, p);
+    s->slow = apr_pcalloc(p, sizeof(rp_agg_slowrow_t) * (apr_size_t)a->sz.nslow);
+    for (i = 0; i < a->sz.nslow; i++)
+        if (rp_agg_slow_copy(a, i, tmp))
+            slow_row(tmp, &s->slow[s->nslow++], p);
+    qsort(s->slow, (size_t)s->nslow, sizeof *s->slow, cmp_slow);
+    return s;
+}
+
+double rp_agg_percentile(const rp_agg_snap_t *s, double q)
+{
+    uint64_t total = 0, cum = 0;
+    double target, max = (double)s->max_ns / 1e9;
+    int b;
+    for (b = 0; b < RP_AGG_NBUCKETS; b++)
+        total += s->hist[b];
+    if (total == 0)
+        return 0.0;
+    target = q * (double)total;
+    for (b = 0; b < RP_AGG_NBUCKETS; b++) {
+        double lo, hi, v;
+        if (s->hist[b] == 0 || (double)(cum + s->hist[b]) < target) {
+            cum += s->hist[b];
+            continue;
+        }
+        lo = b > 0 ? rp_agg_bucket_le[b - 1] : 0.0;
+        hi = b < RP_AGG_NBUCKETS - 1 ? rp_agg_bucket_le[b] : max;
+        v = lo + (hi - lo) * ((target - (double)cum) / (double)s->hist[b]);
+        return v < max ? v : max;
+    }
+    return max;
+}
+
+rp_stats_t *rp_agg_slow_stats(const rp_agg_t *a, uint64_t id, apr_pool_t *p,
+                              rp_agg_slowrow_t *info)
+{
+    slowent_t *e = apr_palloc(p, sizeof *e);
+    rp_stats_t *st;
+    int i, j;
+
+    for (i = 0; i < a->sz.nslow; i++)
+        if (a->slow[i].id == id && rp_agg_slow_copy(a, i, e) && e->id == id)
+            break;
+    if (i == a->sz.nslow || e->nfuncs < 1)
+        return NULL;
+    if (info)
+        slow_row(e, info, p);
+    st = apr_pcalloc(p, sizeof *st);
+    st->nfuncs = e->nfuncs;
+    st->funcs = apr_pcalloc(p, sizeof(rp_func_t) * (apr_size_t)e->nfuncs);
+    for (i = 0; i < e->nfuncs; i++) {
+        rp_func_t *f = &st->funcs[i];
+        const tfunc_t *t = &e->funcs[i];
+        int n = 0;
+        f->file = apr_pstrdup(p, e->strings + t->file);
+        f->name = apr_pstrdup(p, e->strings + t->name);
+        f->line = t->line;
+        f->cc = t->cc;
+        f->nc = t->nc;
+        f->tt = t->tt;
+        f->ct = t->ct;
+        for (j = 0; j < e->nedges; j++)
+            n += e->edges[j].callee == i;
+        f->callers = apr_pcalloc(p, sizeof(rp_edge_t) * (apr_size_t)(n + 1));
+        for (j = 0; j < e->nedges; j++) {
+            const tedge_t *g = &e->edges[j];
+            rp_edge_t *out;
+            if (g->callee != i)
+                continue;
+            out = &f->callers[f->ncallers++];
+            out->caller = g->caller;
+            out->nc = g->nc;
+            out->cc = g->cc;
+            out->tt = g->tt;
+            out->ct = g->ct;
+        }
+    }
+    return st;
+}
+
+/* ------------------------------------------------------- copy forward */
+
+void rp_agg_copy(rp_agg_t *dst, const rp_agg_t *src)
+{
+    stripe_t *d0 = stripe_at(dst, 0);
+    int *colmap = calloc((size_t)src->ncols, sizeof(int));
+    int used, i, st, c, b;
+
+    if (!colmap)
+        return;
+    dst->hdr->created = src->hdr->created;
+    dst->hdr->reset = src->hdr->reset;
+    dst->hdr->slow_next_id = src->hdr->slow_next_id;
+    dst->hdr->keys_dropped = src->hdr->keys_dropped;
+    dst->hdr->other_count += src->hdr->other_count;
+    dst->hdr->other_sum_ns += src->hdr->other_sum_ns;
+    used = (int)src->hdr->nvhosts_used;
+    for (c = 0; c < src->ncols; c++)
+        colmap[c] = c < used && c < src->sz.nvhosts && src->vhosts[c].ready
+                    ? rp_agg_vhost(dst, src->vhosts[c].name) : -1;
+    for (c = 0; c < src->ncols; c++)
+        if (colmap[c] < 0)
+            colmap[c] = dst->ncols - 1;
+    for (st = 0; st < RP_AGG_STRIPES; st++) {
+        stripe_t *s = stripe_at(src, (unsigned)st);
+        d0->requests += s->requests;
+        d0->sum_ns += s->sum_ns;
+        if (s->max_ns > d0->max_ns)
+            d0->max_ns = s->max_ns;
+        for (b = 0; b < RP_AGG_NBUCKETS; b++)
+            d0->hist[b] += s->hist[b];
+        for (c = 0; c < src->ncols; c++) {
+            vreq(dst, d0)[colmap[c]] += vreq(src, s)[c];
+            vns(dst, d0)[colmap[c]] += vns(src, s)[c];
+        }
+    }
+    used = (int)src->hdr->nkeys_used;
+    for (i = 0; i < used && i < src->sz.nkeys; i++) {
+        const keyname_t *k = &src->keys[i];
+        int dk = k->ready ? rp_agg_key(dst, k->file, k->line, k->name) : -1;
+        if (dk < 0)
+            continue;
+        for (st = 0; st < RP_AGG_STRIPES; st++)
+            for (c = 0; c < src->ncols; c++) {
+                kcount_t *from = kc(src, stripe_at(src, (unsigned)st), c, i);
+                kcount_t *to = kc(dst, d0, colmap[c], dk);
+                to->calls += from->calls;
+                to->tt += from->tt;
+                to->ct += from->ct;
+            }
+    }
+    for (i = 0; i < src->sz.nurls; i++) {
+        const urlent_t *e = &src->urls[i];
+        if (e->hash >= 2)
+            rp_agg_url_add(dst, e->path, e->count, e->sum_ns, e->max_ns, e->last);
+    }
+    for (i = 0, c = 0; i < src->sz.nslow && c < dst->sz.nslow; i++)
+        if (src->slow[i].used && !(src->slow[i].seq & 1)) {
+            memcpy(&dst->slow[c], &src->slow[i], sizeof(slowent_t));
+            dst->slow[c++].seq = 0;
+        }
+    free(colmap);
+}

@@ -1,0 +1,32 @@
+/*
+ * rp_flame.h - an icicle ("flame") view of one profile as inline SVG.
+ *
+ * The call tree is unfolded from the callers graph the way SnakeViz does
+ * it: the root (the function nobody called) on top, under each function
+ * the functions it called, each as wide as the cumulative time of that
+ * caller edge (scaled down when the function itself was drawn narrower
+ * than its own total, as it is when it has several callers). Recursion is
+ * cut where a function is already on the path. Everything is in the SVG:
+ * no scripts, fonts or links; every name is XML-escaped. APR only.
+ */
+#ifndef RP_FLAME_H
+#define RP_FLAME_H
+
+#include <apr_pools.h>
+#include "rp_stats.h"
+
+#define RP_FLAME_WIDTH     1200   /* px */
+#define RP_FLAME_ROW       18     /* px per level */
+#define RP_FLAME_MAX_DEPTH 40
+#define RP_FLAME_MAX_RECTS 3000
+
+/* The SVG element (one line per frame) of st, or a short SVG saying the
+ * profile is empty. Each frame is <g class="frame"> holding a <title>
+ * (key, cumulative ms, share of the root), a <rect> and, when it fits,
+ * a <text>. */
+const char *rp_flame_svg(const rp_stats_t *st, apr_pool_t *p);
+
+/* s with & < > " ' replaced by entities, from p (s itself when clean). */
+const char *rp_xml_escape(apr_pool_t *p, const char *s);
+
+#endif

@@ -1,0 +1,333 @@
+/*
+ * reqprof_status.c - the status page's shared memory and its handler.
+ *
+ * Shared memory: one anonymous apr_shm made by the parent in post_config
+ * from the process pool (which outlives every generation), so children
+ * inherit it. A restart, graceful or not, re-runs post_config: when the
+ * layout (ProfileStatusURLs, ProfileStatusSlowest, the number of virtual
+ * hosts) is unchanged the same region is kept as it is, and children of
+ * the old and new generations add to the same counters; when it changed,
+ * a new region is made, the old one's counts are copied into it and the
+ * old one is released (children of the old generation still finishing
+ * requests at that moment add them to the old region: those few are not
+ * in the new one). See rp_agg.h for the lock-free rules.
+ *
+ * Output formats live in reqprof_status_out.c.
+ */
+#include <unistd.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "apr_shm.h"
+#include "apr_strings.h"
+
+#include "mod_status.h"
+#include "rp_pstats.h"
+#include "rp_text.h"
+#include "reqprof_status.h"
+#include "reqprof_wrap.h"
+
+APLOG_USE_MODULE(reqprof);
+
+#define USERDATA_KEY "reqprof-status-shm"
+
+/* Kept in the process pool across generations. */
+typedef struct kept {
+    apr_shm_t *shm;
+    rp_agg_sizes_t sz;
+} kept_t;
+
+static rp_agg_t *agg;          /* this generation's handle on the region */
+static int *keymap;            /* registry id -> rp_agg key, -1: none */
+static int keymap_n;           /* registry ids mapped so far */
+
+rp_agg_t *reqprof_status_agg(void)
+{
+    return agg;
+}
+
+static void map_keys(void)
+{
+    const rp_registry_t *reg = reqprof_registry;
+    if (!agg || !reg || !keymap)
+        return;
+    for (; keymap_n < reg->n && keymap_n < reg->cap; keymap_n++) {
+        const rp_key_t *k = &reg->keys[keymap_n];
+        keymap[keymap_n] = rp_agg_key(agg, k->file, k->line, k->name);
+    }
+}
+
+int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+{
+    const reqprof_srv_t *mc = ap_get_module_config(s->module_config, &reqprof_module);
+    apr_pool_t *pproc = s->process->pool;
+    rp_agg_sizes_t sz;
+    kept_t *kept = NULL;
+    apr_shm_t *shm;
+    apr_size_t size;
+    apr_status_t rv;
+    server_rec *v;
+    int reused = 0, nservers = 0, copied = 0;
+    (void)ptemp;
+
+    agg = NULL;
+    keymap = NULL;
+    keymap_n = 0;
+    for (v = s; v; v = v->next)
+        nservers++;
+    sz.nkeys = REQPROF_STATUS_KEYS;
+    sz.nvhosts = nservers < REQPROF_STATUS_VHOSTS ? nservers : REQPROF_STATUS_VHOSTS;
+    sz.nurls = mc->status_urls > 0 ? mc->status_urls : REQPROF_STATUS_URLS_DEFAULT;
+    sz.nslow = mc->status_slowest > 0 ? mc->status_slowest
+                                      : REQPROF_STATUS_SLOWEST_DEFAULT;
+    size = rp_agg_size(&sz);
+
+    apr_pool_userdata_get((void **)&kept, USERDATA_KEY, pproc);
+    if (kept && kept->shm && memcmp(&kept->sz, &sz, sizeof sz) == 0) {
+        shm = kept->shm;
+    }
+    else {
+        rv = apr_shm_create(&shm, size, NULL, pproc);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                         "RP0200: cannot create %" APR_SIZE_T_FMT " bytes of shared "
+                         "memory: the status page has nothing to show", size);
+            return OK;      /* profiling itself goes on */
+        }
+    }
+    agg = rp_agg_attach(pconf, apr_shm_baseaddr_get(shm), apr_shm_size_get(shm), &sz,
+                        apr_time_now(), &reused);
+    if (!agg) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     "RP0201: shared memory too small for the status page");
+        return OK;
+    }
+    if (kept && kept->shm && kept->shm != shm) {
+        int old_reused = 0;
+        rp_agg_t *old = rp_agg_attach(pconf, apr_shm_baseaddr_get(kept->shm),
+                                      apr_shm_size_get(kept->shm), &kept->sz, 0,
+                                      &old_reused);
+        if (old && old_reused) {
+            rp_agg_copy(agg, old);
+            copied = 1;
+        }
+        /* Only the parent's mapping goes; old children keep theirs. */
+        apr_shm_destroy(kept->shm);
+    }
+    if (!kept) {
+        kept = apr_pcalloc(pproc, sizeof *kept);
+        apr_pool_userdata_set(kept, USERDATA_KEY, apr_pool_cleanup_null, pproc);
+    }
+    kept->shm = shm;
+    kept->sz = sz;
+
+    for (v = s; v; v = v->next) {
+        reqprof_srv_t *c = ap_get_module_config(v->module_config, &reqprof_module);
+        c->status_vhost = rp_agg_vhost(agg, v->server_hostname ? v->server_hostname
+                                                                : "(none)");
+    }
+    keymap = apr_palloc(pconf, sizeof(int) * (apr_size_t)(reqprof_registry
+                                                          ? reqprof_registry->cap : 1));
+    map_keys();
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                 "RP0202: status page: %" APR_SIZE_T_FMT " bytes of shared memory, %s",
+                 size, reused ? "kept from the previous generation"
+                               : copied ? "counts copied from the previous generation"
+                                        : "new");
+    return OK;
+}
+
+void reqprof_status_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    (void)pchild;
+    (void)s;
+    map_keys();
+}
+
+static int is_status_request(const request_rec *r)
+{
+    return r->handler && !strcmp(r->handler, REQPROF_STATUS_HANDLER);
+}
+
+/* Spreads writers over the stripes: processes and threads differ. */
+static unsigned stripe_of(void)
+{
+    unsigned long t = (unsigned long)apr_os_thread_current();
+    return (unsigned)getpid() * 2654435761u + (unsigned)(t >> 12) * 40503u;
+}
+
+#define CALLS_ON_STACK 128
+
+void reqprof_status_record(request_rec *top, reqprof_state_t *st,
+                           const reqprof_dir_t *dc)
+{
+    const reqprof_srv_t *sc;
+    rp_agg_call_t stack_calls[CALLS_ON_STACK], *calls = stack_calls;
+    rp_agg_req_t rq;
+    request_rec *last = top;
+    int i, n, ncalls = 0;
+    double ns_per_tick = rp_clock_sec_per_tick * 1e9;
+
+    if (!agg || !st || !dc || dc->engine != 1 || is_status_request(top))
+        return;
+    n = rp_prof_nfuncs(st->prof);
+    if (n > CALLS_ON_STACK)
+        calls = apr_palloc(top->pool, sizeof(rp_agg_call_t) * (apr_size_t)n);
+    for (i = 0; i < n; i++) {
+        int id;
+        int64_t nc;
+        rp_tick_t self, total;
+        rp_prof_func_totals(st->prof, i, &id, &nc, &self, &total);
+        if (id < 0)
+            continue;       /* the request itself, subrequests, redirects */
+        calls[ncalls].key = id < keymap_n ? keymap[id] : -1;
+        calls[ncalls].calls = (uint64_t)nc;
+        calls[ncalls].tt_ns = (uint64_t)((double)self * ns_per_tick);
+        calls[ncalls].ct_ns = (uint64_t)((double)total * ns_per_tick);
+        ncalls++;
+    }
+    while (last->next)
+        last = last->next;
+    sc = ap_get_module_config(top->server->module_config, &reqprof_module);
+    rq.method = top->method;
+    rq.path = rp_utf8_clean(top->pool, st->path, RP_AGG_URL_LEN - 1);
+    rq.vhost = top->server->server_hostname ? top->server->server_hostname : "";
+    rq.vhost_idx = sc->status_vhost;
+    rq.status = last->status;
+    rq.when = top->request_time;
+    rq.wall_ns = (uint64_t)((double)rp_prof_root_ticks(st->prof) * ns_per_tick);
+    rq.stripe = stripe_of();
+    rp_agg_record(agg, &rq, calls, ncalls);
+    if (rp_agg_slow_wants(agg, rq.wall_ns, apr_time_now())) {
+        const rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
+                                                rp_clock_sec_per_tick);
+        rp_agg_slow_add(agg, &rq, stats, apr_time_now());
+    }
+}
+
+/* The value of name in a query string of name[=value] pairs: "" for a
+ * bare name, NULL when absent. */
+static const char *arg_of(apr_pool_t *p, const char *args, const char *name)
+{
+    apr_size_t n = strlen(name);
+    while (args && *args) {
+        const char *end = strchr(args, '&');
+        apr_size_t len = end ? (apr_size_t)(end - args) : strlen(args);
+        if (len >= n && !strncmp(args, name, n) && (len == n || args[n] == '='))
+            return len == n ? "" : apr_pstrndup(p, args + n + 1, len - n - 1);
+        args = end ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
+static int send_prof(request_rec *r, uint64_t id)
+{
+    rp_agg_slowrow_t info;
+    const rp_stats_t *st = rp_agg_slow_stats(agg, id, r->pool, &info);
+    const char *data;
+    apr_size_t len;
+
+    if (!st || rp_pstats_encode(st, r->pool, &data, &len) != APR_SUCCESS)
+        return HTTP_NOT_FOUND;
+    ap_set_content_type(r, "application/octet-stream");
+    apr_table_setn(r->headers_out, "Content-Disposition",
+                   apr_psprintf(r->pool, "attachment; filename=\"reqprof-%"
+                                APR_UINT64_T_FMT ".prof\"", (apr_uint64_t)id));
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only)
+        ap_rwrite(data, (int)len, r);
+    return OK;
+}
+
+static int send_view(request_rec *r, uint64_t id)
+{
+    rp_agg_slowrow_t info;
+    const rp_stats_t *st = rp_agg_slow_stats(agg, id, r->pool, &info);
+    if (!st)
+        return HTTP_NOT_FOUND;
+    reqprof_status_view(r, st, &info);
+    return OK;
+}
+
+static int parse_id(const char *v, uint64_t *id)
+{
+    char *end;
+    apr_int64_t n;
+    if (!v || !*v)
+        return 0;
+    n = apr_strtoi64(v, &end, 10);
+    if (*end || n <= 0)
+        return 0;
+    *id = (uint64_t)n;
+    return 1;
+}
+
+int reqprof_status_handler(request_rec *r)
+{
+    const reqprof_dir_t *dc;
+    const char *v;
+    rp_agg_snap_t *snap;
+    uint64_t id;
+    int reset_allowed;
+
+    if (!r->handler || strcmp(r->handler, REQPROF_STATUS_HANDLER) != 0)
+        return DECLINED;
+    dc = ap_get_module_config(r->per_dir_config, &reqprof_module);
+    reset_allowed = dc && dc->status_reset == 1;
+    r->allowed = (AP_METHOD_BIT << M_GET) | (reset_allowed ? AP_METHOD_BIT << M_POST : 0);
+    ap_allow_methods(r, REPLACE_ALLOW, "GET", reset_allowed ? "POST" : NULL, NULL);
+    if (r->method_number == M_POST && reset_allowed) {
+        int rv = ap_discard_request_body(r);
+        if (rv != OK)
+            return rv;
+        if (!agg)
+            return HTTP_SERVICE_UNAVAILABLE;
+        rp_agg_reset(agg, apr_time_now());
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "RP0203: status page counters reset by %s", r->useragent_ip);
+        apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool, r->uri, r));
+        return HTTP_SEE_OTHER;
+    }
+    if (r->method_number != M_GET)
+        return HTTP_METHOD_NOT_ALLOWED;
+    if (!agg) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "RP0204: the status page has no shared memory (see RP0200)");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    if ((v = arg_of(r->pool, r->args, "prof")) != NULL)
+        return parse_id(v, &id) ? send_prof(r, id) : HTTP_BAD_REQUEST;
+    if ((v = arg_of(r->pool, r->args, "view")) != NULL)
+        return parse_id(v, &id) ? send_view(r, id) : HTTP_BAD_REQUEST;
+
+    snap = rp_agg_read(agg, r->pool);
+    if (arg_of(r->pool, r->args, "json"))
+        reqprof_status_json(r, snap);
+    else if (arg_of(r->pool, r->args, "prometheus"))
+        reqprof_status_prometheus(r, snap);
+    else if (arg_of(r->pool, r->args, "auto")) {
+        ap_set_content_type(r, "text/plain; charset=utf-8");
+        reqprof_status_auto(r, snap);
+    }
+    else
+        reqprof_status_html(r, snap, reset_allowed);
+    return OK;
+}
+
+int reqprof_status_hook(request_rec *r, int flags)
+{
+    rp_agg_snap_t *snap;
+    if (!agg)
+        return OK;
+    snap = rp_agg_read(agg, r->pool);
+    if (flags & AP_STATUS_SHORT)
+        reqprof_status_auto(r, snap);
+    else
+        reqprof_status_section(r, snap);
+    return OK;
+}

@@ -1,0 +1,58 @@
+/*
+ * reqprof_status.h - the admin status page (SetHandler reqprof-status):
+ * shared-memory aggregates fed by every profiled request, and the page in
+ * HTML, JSON, Prometheus text and mod_status' ?auto style.
+ */
+#ifndef REQPROF_STATUS_H
+#define REQPROF_STATUS_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "rp_agg.h"
+#include "reqprof_config.h"
+#include "reqprof_request.h"
+
+#define REQPROF_STATUS_HANDLER "reqprof-status"
+
+/* Functions (phases, hook entries, filters) the shared tables hold. */
+#define REQPROF_STATUS_KEYS    512
+/* Virtual hosts counted separately; more share the "(other)" row. */
+#define REQPROF_STATUS_VHOSTS  64
+
+/* post_config, after the hooks were wrapped: create (or keep, or copy
+ * forward) the shared memory and map this generation's functions and
+ * virtual hosts onto it. */
+int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+
+/* child_init, after reqprof_wrap_rescan: map functions added since. */
+void reqprof_status_child_init(apr_pool_t *pchild, server_rec *s);
+
+/* The end of a profiled request (called from reqprof_request_finish):
+ * add it to the aggregates when ProfileEngine is On for it, and keep its
+ * call graph when it is one of the slowest. Status page requests are
+ * never added. */
+void reqprof_status_record(request_rec *top, reqprof_state_t *st,
+                           const reqprof_dir_t *dc);
+
+/* The "reqprof-status" handler. */
+int reqprof_status_handler(request_rec *r);
+
+/* mod_status' status_hook: a section in /server-status. */
+int reqprof_status_hook(request_rec *r, int flags);
+
+/* ---- between reqprof_status.c and reqprof_status_out.c ---- */
+
+/* The region of this generation, or NULL when it could not be made. */
+rp_agg_t *reqprof_status_agg(void);
+
+void reqprof_status_json(request_rec *r, const rp_agg_snap_t *s);
+void reqprof_status_prometheus(request_rec *r, const rp_agg_snap_t *s);
+void reqprof_status_auto(request_rec *r, const rp_agg_snap_t *s);
+void reqprof_status_html(request_rec *r, const rp_agg_snap_t *s, int reset_allowed);
+/* The flame page of one slow request. */
+void reqprof_status_view(request_rec *r, const rp_stats_t *st,
+                         const rp_agg_slowrow_t *info);
+/* The short HTML section of /server-status. */
+void reqprof_status_section(request_rec *r, const rp_agg_snap_t *s);
+
+#endif

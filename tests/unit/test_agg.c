@@ -1,0 +1,498 @@
+/*
+ * test_agg.c - the status page's shared aggregates (rp_agg) and the flame
+ * view (rp_flame): exact counts under concurrent writers, a bounded URL
+ * table whose rows still add up, the slow-request ring, reuse and copy of
+ * a region across restarts, escaping.
+ */
+#include "rp_test.h"
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+#include "rp_agg.h"
+#include "rp_flame.h"
+#include "rp_pstats.h"
+
+static rp_agg_sizes_t sizes(int nkeys, int nvhosts, int nurls, int nslow)
+{
+    rp_agg_sizes_t s;
+    s.nkeys = nkeys;
+    s.nvhosts = nvhosts;
+    s.nurls = nurls;
+    s.nslow = nslow;
+    return s;
+}
+
+static rp_agg_t *make(apr_pool_t *p, const rp_agg_sizes_t *sz, void **base)
+{
+    apr_size_t n = rp_agg_size(sz);
+    int reused = -1;
+    rp_agg_t *a;
+    *base = apr_pcalloc(p, n);
+    a = rp_agg_attach(p, *base, n, sz, apr_time_from_sec(1000), &reused);
+    assert_non_null(a);
+    assert_int_equal(reused, 0);
+    return a;
+}
+
+static rp_agg_req_t req(const char *path, uint64_t wall_ns, unsigned stripe)
+{
+    rp_agg_req_t r;
+    memset(&r, 0, sizeof r);
+    r.method = "GET";
+    r.path = path;
+    r.vhost = "localhost";
+    r.vhost_idx = 0;
+    r.status = 200;
+    r.when = apr_time_from_sec(1000);
+    r.wall_ns = wall_ns;
+    r.stripe = stripe;
+    return r;
+}
+
+static void test_counts_merge_over_stripes(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(16, 2, 32, 4);
+    void *base;
+    rp_agg_t *a = make(p, &sz, &base);
+    int k_dir = rp_agg_key(a, "mod_dir.c", 1, "fixups");
+    int k_fix = rp_agg_key(a, "httpd", 0, "fixups");
+    int v1 = rp_agg_vhost(a, "one"), v2 = rp_agg_vhost(a, "two");
+    rp_agg_call_t calls[2] = { { k_dir, 2, 1000, 3000 }, { k_fix, 1, 500, 3500 } };
+    rp_agg_snap_t *s;
+    unsigned i;
+
+    assert_int_equal(rp_agg_key(a, "mod_dir.c", 1, "fixups"), k_dir);
+    assert_int_equal(rp_agg_vhost(a, "two"), v2);
+    for (i = 0; i < 100; i++) {
+        rp_agg_req_t r = req(i % 2 ? "/a" : "/b", 1000000, i * 7);
+        r.vhost_idx = i < 30 ? v1 : i < 90 ? v2 : -1;
+        rp_agg_record(a, &r, calls, 2);
+    }
+    s = rp_agg_read(a, p);
+    assert_int_equal(s->requests, 100);
+    assert_int_equal(s->sum_ns, 100 * 1000000ULL);
+    assert_int_equal(s->max_ns, 1000000);
+    assert_int_equal(s->hist[3], 100);          /* 1 ms is in le=0.001 */
+    assert_int_equal(s->nkeys, 2);
+    assert_string_equal(s->keys[0].file, "mod_dir.c");
+    assert_int_equal(s->keys[0].calls, 200);
+    assert_int_equal(s->keys[0].tt_ns, 100000);
+    assert_int_equal(s->keys[0].ct_ns, 300000);
+    assert_int_equal(s->keys[0].phase, 0);
+    assert_int_equal(s->keys[1].phase, 1);
+    assert_int_equal(s->keys[1].vcalls[v1], 30);
+    assert_int_equal(s->keys[1].vcalls[v2], 60);
+    assert_int_equal(s->keys[1].vcalls[2], 10);   /* the "(other)" column */
+    assert_int_equal(s->nvhosts, 3);
+    assert_string_equal(s->vhost_names[v2], "two");
+    assert_string_equal(s->vhost_names[2], "(other)");
+    assert_int_equal(s->vhost_requests[v1], 30);
+    assert_int_equal(s->nurls, 2);
+    assert_int_equal(s->urls[0].count, 50);
+    assert_int_equal(s->urls[0].count + s->urls[1].count, 100);
+    assert_int_equal(s->url_other_count, 0);
+}
+
+static void test_tables_full(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(2, 1, 4, 1);
+    void *base;
+    rp_agg_t *a = make(p, &sz, &base);
+    rp_agg_call_t c = { -1, 5, 1, 1 };
+    rp_agg_req_t r = req("/", 10, 0);
+
+    assert_int_equal(rp_agg_key(a, "a.c", 1, "x"), 0);
+    assert_int_equal(rp_agg_key(a, "b.c", 1, "x"), 1);
+    assert_int_equal(rp_agg_key(a, "c.c", 1, "x"), -1);
+    assert_int_equal(rp_agg_vhost(a, "v"), 0);
+    assert_int_equal(rp_agg_vhost(a, "w"), -1);
+    rp_agg_record(a, &r, &c, 1);
+    assert_int_equal(rp_agg_read(a, p)->keys_dropped, 5);
+}
+
+static void test_url_table_bounded_and_adds_up(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(4, 1, 64, 1);
+    void *base;
+    rp_agg_t *a = make(p, &sz, &base);
+    rp_agg_snap_t *s;
+    uint64_t sum = 0;
+    int i;
+
+    /* A hot path first, then a scan of 10000 distinct paths. */
+    for (i = 0; i < 500; i++) {
+        rp_agg_req_t r = req("/hot", 1000, (unsigned)i);
+        rp_agg_record(a, &r, NULL, 0);
+    }
+    for (i = 0; i < 10000; i++) {
+        rp_agg_req_t r = req(apr_psprintf(p, "/scan/%d", i), 1000, (unsigned)i);
+        rp_agg_record(a, &r, NULL, 0);
+    }
+    s = rp_agg_read(a, p);
+    assert_true(s->nurls <= 64);
+    assert_true(s->nurls >= 32);
+    for (i = 0; i < s->nurls; i++)
+        sum += s->urls[i].count;
+    assert_int_equal(sum + s->url_other_count, 10500);
+    assert_int_equal(s->requests, 10500);
+    /* The heavy hitter survives the scan: evictions take the fewest. */
+    assert_string_equal(s->urls[0].path, "/hot");
+    assert_int_equal(s->urls[0].count, 500);
+}
+
+static void test_long_path_cut_on_char_boundary(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(4, 1, 8, 1);
+    void *base;
+    rp_agg_t *a = make(p, &sz, &base);
+    char *path = apr_palloc(p, 1001);
+    rp_agg_req_t r;
+    rp_agg_snap_t *s;
+    int i;
+
+    path[0] = '/';
+    for (i = 1; i + 1 < 1000; i += 2) {     /* U+00E9, two bytes each */
+        path[i] = (char)0xC3;
+        path[i + 1] = (char)0xA9;
+    }
+    path[i] = '\0';
+    r = req(path, 5, 0);
+    rp_agg_record(a, &r, NULL, 0);
+    s = rp_agg_read(a, p);
+    assert_int_equal(s->nurls, 1);
+    assert_true(strlen(s->urls[0].path) < RP_AGG_URL_LEN);
+    assert_true(strlen(s->urls[0].path) % 2 == 1);  /* '/' + whole chars */
+}
+
+typedef struct worker_arg {
+    rp_agg_t *a;
+    int n, id, key;
+} worker_arg_t;
+
+static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *data)
+{
+    worker_arg_t *w = data;
+    rp_agg_call_t c;
+    int i;
+    c.key = w->key;
+    c.calls = 1;
+    c.tt_ns = 3;
+    c.ct_ns = 7;
+    for (i = 0; i < w->n; i++) {
+        /* All threads on one stripe too: atomics, not luck. */
+        char path[32];
+        rp_agg_req_t r;
+        apr_snprintf(path, sizeof path, "/t%d", i % 50);
+        r = req(path, (uint64_t)(i % 1000) * 1000, i % 3 ? (unsigned)w->id : 0);
+        rp_agg_record(w->a, &r, &c, 1);
+    }
+    /* Returning, not apr_thread_exit(): pthread_exit upsets ASan here. */
+    (void)t;
+    return NULL;
+}
+
+static void test_threads_exact(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(8, 1, 128, 2);
+    void *base;
+    rp_agg_t *a = make(p, &sz, &base);
+    apr_thread_t *th[6];
+    worker_arg_t args[6];
+    rp_agg_snap_t *s;
+    uint64_t hsum = 0, usum = 0;
+    int i, key = rp_agg_key(a, "mod_x.c", 1, "handler");
+
+    for (i = 0; i < 6; i++) {
+        args[i].a = a;
+        args[i].n = 20000;
+        args[i].id = i;
+        args[i].key = key;
+        assert_int_equal(apr_thread_create(&th[i], NULL, worker, &args[i], p), APR_SUCCESS);
+    }
+    for (i = 0; i < 6; i++) {
+        apr_status_t rv;
+        apr_thread_join(&rv, th[i]);
+    }
+    s = rp_agg_read(a, p);
+    assert_int_equal(s->requests, 120000);
+    for (i = 0; i < RP_AGG_NBUCKETS; i++)
+        hsum += s->hist[i];
+    assert_int_equal(hsum, 120000);
+    assert_int_equal(s->keys[0].calls, 120000);
+    assert_int_equal(s->keys[0].ct_ns, 7 * 120000);
+    for (i = 0; i < s->nurls; i++)
+        usum += s->urls[i].count;
+    assert_int_equal(usum + s->url_other_count, 120000);
+    assert_int_equal(s->nurls, 50);
+}
+
+static void test_percentiles(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(4, 1, 8, 1);
+    void *base;
+    rp_agg_t *a = make(p, &sz, &base);
+    rp_agg_snap_t *s;
+    int i;
+
+    assert_true(rp_agg_percentile(rp_agg_read(a, p), 0.5) == 0.0);
+    for (i = 0; i < 90; i++) {
+        rp_agg_req_t r = req("/", 1500000, 0);      /* 1.5 ms: (1, 2] ms */
+        rp_agg_record(a, &r, NULL, 0);
+    }
+    for (i = 0; i < 10; i++) {
+        rp_agg_req_t r = req("/", 300000000, 0);    /* 0.3 s: (0.2, 0.5] s */
+        rp_agg_record(a, &r, NULL, 0);
+    }
+    s = rp_agg_read(a, p);
+    assert_true(rp_agg_percentile(s, 0.5) > 0.001 && rp_agg_percentile(s, 0.5) <= 0.002);
+    assert_true(rp_agg_percentile(s, 0.9) <= 0.002);
+    assert_true(rp_agg_percentile(s, 0.99) > 0.2 && rp_agg_percentile(s, 0.99) <= 0.3);
+    assert_true(rp_agg_percentile(s, 1.0) == 0.3);  /* capped at the max */
+}
+
+/* A small profile: root -> handler phase -> mod_cgi handler. */
+static rp_stats_t *small_profile(apr_pool_t *p, const char *root, double wall)
+{
+    rp_stats_t *st = apr_pcalloc(p, sizeof *st);
+    st->nfuncs = 3;
+    st->funcs = apr_pcalloc(p, 3 * sizeof(rp_func_t));
+    st->funcs[0] = (rp_func_t){ "httpd", 0, root, 1, 1, wall * 0.1, wall, 0, NULL };
+    st->funcs[1] = (rp_func_t){ "httpd", 0, "handler", 1, 1, 0.0, wall * 0.9, 1, NULL };
+    st->funcs[2] = (rp_func_t){ "mod_cgi.c", 1, "handler", 1, 1, wall * 0.9, wall * 0.9, 1,
+                                NULL };
+    st->funcs[1].callers = apr_pcalloc(p, sizeof(rp_edge_t));
+    st->funcs[1].callers[0] = (rp_edge_t){ 0, 1, 1, 0.0, wall * 0.9 };
+    st->funcs[2].callers = apr_pcalloc(p, sizeof(rp_edge_t));
+    st->funcs[2].callers[0] = (rp_edge_t){ 1, 1, 1, wall * 0.9, wall * 0.9 };
+    return st;
+}
+
+static void test_slow_ring(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(4, 1, 8, 3);
+    void *base;
+    rp_agg_t *a = make(p, &sz, &base);
+    apr_time_t now = apr_time_from_sec(1000);
+    uint64_t ids[5];
+    rp_agg_snap_t *s;
+    rp_agg_slowrow_t info;
+    rp_stats_t *back;
+    const char *data;
+    apr_size_t len;
+    int i;
+
+    for (i = 0; i < 5; i++) {
+        /* 10, 50, 20, 40, 30 ms */
+        static const int ms[5] = { 10, 50, 20, 40, 30 };
+        rp_agg_req_t r = req(apr_psprintf(p, "/r%d", i), (uint64_t)ms[i] * 1000000, 0);
+        ids[i] = rp_agg_slow_wants(a, r.wall_ns, now)
+                 ? rp_agg_slow_add(a, &r, small_profile(p, "request GET /x", ms[i] / 1e3), now)
+                 : 0;
+    }
+    assert_true(ids[0] > 0 && ids[1] > 0 && ids[2] > 0);
+    assert_true(ids[3] > 0);       /* replaces the 10 ms one */
+    assert_true(ids[4] > 0);       /* replaces the 20 ms one */
+    s = rp_agg_read(a, p);
+    assert_int_equal(s->nslow, 3);
+    assert_string_equal(s->slow[0].path, "/r1");
+    assert_string_equal(s->slow[1].path, "/r3");
+    assert_string_equal(s->slow[2].path, "/r4");
+    assert_false(rp_agg_slow_wants(a, 5000000, now));
+    /* Old entries give way to anything once they leave the window. */
+    assert_true(rp_agg_slow_wants(a, 5000000, now + RP_AGG_SLOW_WINDOW + 1));
+
+    assert_null(rp_agg_slow_stats(a, ids[0], p, NULL));     /* replaced */
+    back = rp_agg_slow_stats(a, ids[1], p, &info);
+    assert_non_null(back);
+    assert_int_equal(info.wall_ns, 50000000);
+    assert_string_equal(info.method, "GET");
+    assert_int_equal(back->nfuncs, 3);
+    assert_string_equal(back->funcs[2].file, "mod_cgi.c");
+    assert_int_equal(back->funcs[2].ncallers, 1);
+    assert_int_equal(back->funcs[2].callers[0].caller, 1);
+    assert_true(back->funcs[2].ct == 0.05 * 0.9);
+    assert_int_equal(rp_pstats_encode(back, p, &data, &len), APR_SUCCESS);
+    assert_true(len > 20);
+}
+
+static void test_slow_tree_truncated(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(4, 1, 8, 1);
+    void *base;
+    rp_agg_t *a = make(p, &sz, &base);
+    rp_stats_t *st = apr_pcalloc(p, sizeof *st), *back;
+    rp_agg_req_t r = req("/big", 1000, 0);
+    rp_agg_slowrow_t info;
+    uint64_t id;
+    int i;
+
+    st->nfuncs = RP_AGG_TREE_FUNCS + 20;
+    st->funcs = apr_pcalloc(p, sizeof(rp_func_t) * (apr_size_t)st->nfuncs);
+    for (i = 0; i < st->nfuncs; i++) {
+        rp_func_t *f = &st->funcs[i];
+        f->file = "m.c";
+        f->line = i;
+        f->name = "f";
+        f->nc = f->cc = 1;
+        if (i > 0) {
+            /* Each called by its predecessor; the last also by the root. */
+            f->ncallers = i == st->nfuncs - 1 ? 2 : 1;
+            f->callers = apr_pcalloc(p, sizeof(rp_edge_t) * 2);
+            f->callers[0].caller = i - 1;
+            f->callers[1].caller = 0;
+        }
+    }
+    id = rp_agg_slow_add(a, &r, st, apr_time_from_sec(1000));
+    back = rp_agg_slow_stats(a, id, p, &info);
+    assert_non_null(back);
+    assert_int_equal(back->nfuncs, RP_AGG_TREE_FUNCS);
+    assert_int_equal(info.truncated, 1);
+    for (i = 0; i < back->nfuncs; i++) {
+        int j;
+        for (j = 0; j < back->funcs[i].ncallers; j++)
+            assert_true(back->funcs[i].callers[j].caller < back->nfuncs);
+    }
+}
+
+static void test_reattach_keeps_counts_and_copy(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(8, 2, 16, 2), big = sizes(16, 4, 32, 4);
+    void *base, *base2;
+    rp_agg_t *a = make(p, &sz, &base), *b, *c;
+    int reused = 0, k = rp_agg_key(a, "mod_a.c", 1, "fixups"), i;
+    rp_agg_call_t call = { k, 1, 10, 20 };
+    rp_agg_snap_t *s;
+
+    rp_agg_vhost(a, "www");
+    for (i = 0; i < 7; i++) {
+        rp_agg_req_t r = req("/p", 2000, (unsigned)i);
+        rp_agg_record(a, &r, &call, 1);
+    }
+    rp_agg_slow_add(a, &(rp_agg_req_t){ "GET", "/s", "www", 0, 200,
+                                        apr_time_from_sec(1000), 9000, 0 },
+                    small_profile(p, "request GET /s", 9e-6), apr_time_from_sec(1000));
+    /* Same sizes: the next generation takes the region as it is. */
+    b = rp_agg_attach(p, base, rp_agg_size(&sz), &sz, apr_time_from_sec(2000), &reused);
+    assert_int_equal(reused, 1);
+    assert_int_equal(rp_agg_read(b, p)->requests, 7);
+    assert_int_equal(rp_agg_read(b, p)->created, apr_time_from_sec(1000));
+    /* Other sizes: a fresh region, then the counts copied forward. */
+    base2 = apr_pcalloc(p, rp_agg_size(&big));
+    c = rp_agg_attach(p, base2, rp_agg_size(&big), &big, apr_time_from_sec(2000), &reused);
+    assert_int_equal(reused, 0);
+    rp_agg_vhost(c, "new-first");
+    rp_agg_copy(c, b);
+    s = rp_agg_read(c, p);
+    assert_int_equal(s->requests, 7);
+    assert_int_equal(s->created, apr_time_from_sec(1000));
+    assert_int_equal(s->nkeys, 1);
+    assert_int_equal(s->keys[0].calls, 7);
+    assert_string_equal(s->vhost_names[1], "www");
+    assert_int_equal(s->vhost_requests[1], 7);
+    assert_int_equal(s->keys[0].vcalls[1], 7);
+    assert_int_equal(s->nurls, 1);
+    assert_int_equal(s->urls[0].count, 7);
+    assert_int_equal(s->nslow, 1);
+    assert_string_equal(s->slow[0].path, "/s");
+    /* Too small a block is refused. */
+    assert_null(rp_agg_attach(p, base, 16, &sz, 0, &reused));
+}
+
+static void test_reset(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(4, 1, 8, 2);
+    void *base;
+    rp_agg_t *a = make(p, &sz, &base);
+    int k = rp_agg_key(a, "x.c", 1, "h");
+    rp_agg_call_t call = { k, 1, 1, 1 };
+    rp_agg_req_t r = req("/z", 100, 3);
+    rp_agg_snap_t *s;
+
+    rp_agg_record(a, &r, &call, 1);
+    rp_agg_slow_add(a, &r, small_profile(p, "request GET /z", 1e-7), r.when);
+    rp_agg_reset(a, apr_time_from_sec(1234));
+    s = rp_agg_read(a, p);
+    assert_int_equal(s->requests, 0);
+    assert_int_equal(s->nurls, 0);
+    assert_int_equal(s->nslow, 0);
+    assert_int_equal(s->nkeys, 1);          /* names stay */
+    assert_int_equal(s->keys[0].calls, 0);
+    assert_int_equal(s->reset, apr_time_from_sec(1234));
+    rp_agg_record(a, &r, &call, 1);
+    assert_int_equal(rp_agg_read(a, p)->requests, 1);
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    const char *c = hay;
+    while ((c = strstr(c, needle)) != NULL) {
+        n++;
+        c += strlen(needle);
+    }
+    return n;
+}
+
+static void test_flame_svg(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_stats_t *st = small_profile(p, "request GET /<script>alert(1)</script>", 0.3);
+    const char *svg = rp_flame_svg(st, p);
+
+    assert_int_equal(count(svg, "<g class=\"frame\">"), 3);
+    assert_int_equal(count(svg, "<rect "), 3);
+    assert_null(strstr(svg, "<script>"));
+    assert_non_null(strstr(svg, "&lt;script&gt;"));
+    assert_non_null(strstr(svg, "mod_cgi.c:1(handler) 270.000 ms (90.0%)"));
+    /* The root spans the whole width, its child 90% of it. */
+    assert_non_null(strstr(svg, "width=\"1200.00\""));
+    assert_non_null(strstr(svg, "width=\"1080.00\""));
+    assert_non_null(strstr(rp_flame_svg(NULL, p), "empty profile"));
+    assert_string_equal(rp_xml_escape(p, "a&b'\"<>"), "a&amp;b&#39;&quot;&lt;&gt;");
+}
+
+static void test_flame_recursion_cut(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_stats_t *st = small_profile(p, "request GET /", 1.0);
+    const char *svg;
+    /* handler also calls the root-level phase again: a cycle. */
+    st->funcs[1].ncallers = 2;
+    st->funcs[1].callers = apr_pcalloc(p, 2 * sizeof(rp_edge_t));
+    st->funcs[1].callers[0] = (rp_edge_t){ 0, 1, 1, 0.0, 0.9 };
+    st->funcs[1].callers[1] = (rp_edge_t){ 2, 1, 0, 0.0, 0.1 };
+    svg = rp_flame_svg(st, p);
+    assert_int_equal(count(svg, "<rect "), 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        RP_TEST(test_counts_merge_over_stripes),
+        RP_TEST(test_tables_full),
+        RP_TEST(test_url_table_bounded_and_adds_up),
+        RP_TEST(test_long_path_cut_on_char_boundary),
+        RP_TEST(test_threads_exact),
+        RP_TEST(test_percentiles),
+        RP_TEST(test_slow_ring),
+        RP_TEST(test_slow_tree_truncated),
+        RP_TEST(test_reattach_keeps_counts_and_copy),
+        RP_TEST(test_reset),
+        RP_TEST(test_flame_svg),
+        RP_TEST(test_flame_recursion_cut),
+    };
+    int rc;
+    apr_initialize();
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    apr_terminate();
+    return rc;
+}
