@@ -198,51 +198,43 @@ static int take_slot(apr_pool_t *p, void (*fn)(void), const char *fname,
     return id;
 }
 
-static int wrap_out_frec(ap_filter_rec_t *frec, server_rec *s, apr_pool_t *p)
+/* Swap the function of an output (input 0) or input filter record for a
+ * trampoline. */
+static int wrap_frec(ap_filter_rec_t *frec, int input, server_rec *s, apr_pool_t *p)
 {
+    slot_t *slot;
+    void (*fn)(void);
+    int *used = input ? &in_used : &out_used;
     int id;
 
-    if (!frec || !frec->filter_func.out_func)
+    /* filter_func is a union: in_func and out_func are one pointer */
+    if (!frec || !(fn = (void (*)(void))frec->filter_func.out_func))
         return 0;
-    id = take_slot(p, (void (*)(void))frec->filter_func.out_func, frec->name,
-                   "filter ", out_used, N_OUT, s);
+    id = take_slot(p, fn, frec->name, input ? "input filter " : "filter ",
+                   *used, input ? N_IN : N_OUT, s);
     if (id < 0)
         return 0;
-    slots_out[out_used].orig = (void (*)(void))frec->filter_func.out_func;
-    slots_out[out_used].hook = id;
-    slots_out[out_used].phase = -1;
+    slot = input ? &slots_in[*used] : &slots_out[*used];
+    slot->orig = fn;
+    slot->hook = id;
+    slot->phase = -1;
     /* the slot is complete before another thread can call through it */
-    __atomic_store_n(&frec->filter_func.out_func, tramp_out[out_used], __ATOMIC_RELEASE);
-    out_used++;
-    return 1;
-}
-
-static int wrap_in_frec(ap_filter_rec_t *frec, server_rec *s, apr_pool_t *p)
-{
-    int id;
-
-    if (!frec || !frec->filter_func.in_func)
-        return 0;
-    id = take_slot(p, (void (*)(void))frec->filter_func.in_func, frec->name,
-                   "input filter ", in_used, N_IN, s);
-    if (id < 0)
-        return 0;
-    slots_in[in_used].orig = (void (*)(void))frec->filter_func.in_func;
-    slots_in[in_used].hook = id;
-    slots_in[in_used].phase = -1;
-    __atomic_store_n(&frec->filter_func.in_func, tramp_in[in_used], __ATOMIC_RELEASE);
-    in_used++;
+    if (input)
+        __atomic_store_n(&frec->filter_func.in_func, tramp_in[*used], __ATOMIC_RELEASE);
+    else
+        __atomic_store_n(&frec->filter_func.out_func, tramp_out[*used], __ATOMIC_RELEASE);
+    (*used)++;
     return 1;
 }
 
 static int wrap_out(const char *name, server_rec *s)
 {
-    return wrap_out_frec(ap_get_output_filter_handle(name), s, reqprof_gen_pool);
+    return wrap_frec(ap_get_output_filter_handle(name), 0, s, reqprof_gen_pool);
 }
 
 static int wrap_in(const char *name, server_rec *s)
 {
-    return wrap_in_frec(ap_get_input_filter_handle(name), s, reqprof_gen_pool);
+    return wrap_frec(ap_get_input_filter_handle(name), 1, s, reqprof_gen_pool);
 }
 
 /* Each name of a "A;B" filter list. */
@@ -346,14 +338,14 @@ void reqprof_filters_discover(request_rec *r)
     for (f = r->output_filters; f; f = f->next)
         if (f->frec->filter_func.out_func
             && !is_tramp((const void *)f->frec->filter_func.out_func)
-            && wrap_out_frec(f->frec, r->server, discover_pool))
+            && wrap_frec(f->frec, 0, r->server, discover_pool))
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "RP0006: timing output filter %s, met at run time",
                           f->frec->name);
     for (f = r->input_filters; f; f = f->next)
         if (f->frec->filter_func.in_func
             && !is_tramp((const void *)f->frec->filter_func.in_func)
-            && wrap_in_frec(f->frec, r->server, discover_pool))
+            && wrap_frec(f->frec, 1, r->server, discover_pool))
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "RP0006: timing input filter %s, met at run time",
                           f->frec->name);

@@ -621,6 +621,31 @@ def walk_callers_graph(stats, rel_eps=1e-6, abs_eps=1e-9):
     return roots[0]
 
 
+def ancestors(stats, key):
+    """Every function from which key is reachable through callers edges."""
+    st = getattr(stats, "stats", stats)
+    seen, todo = set(), [key]
+    while todo:
+        for c in st[todo.pop()][4]:
+            if c not in seen:
+                seen.add(c)
+                todo.append(c)
+    return seen
+
+
+def fetch_profile_of(h, path, vhost="localhost", **kw):
+    """One request to h; waits for its single new .prof in vhost's
+    ProfileDir, loads it and checks its callers graph. Returns
+    (response, stats, root key)."""
+    before = h.profile_files(vhost)
+    r = h.fetch(path, **kw)
+    new = h.wait_profiles(vhost, before, 1)
+    assert len(new) == 1, new
+    st = load_stats(new[0])
+    root = walk_callers_graph(st)
+    return r, st, root
+
+
 UNIT_SCALE = {"s": (1.0, "seconds"), "ms": (1e3, "milliseconds"),
               "us": (1e6, "microseconds")}
 

@@ -19,7 +19,7 @@ import pytest
 
 import httpd as H
 from conftest import stop_and_check
-from httpd import VHost, load_stats, walk_callers_graph
+from httpd import VHost, ancestors, load_stats, walk_callers_graph
 
 pytestmark = pytest.mark.needs_module
 
@@ -112,23 +112,8 @@ def chttpd(request, make_server, workdir):
 
 
 def fetch_one(h, path, **kw):
-    before = h.profile_files()
-    r = h.fetch(path, **kw)
-    new = h.wait_profiles("localhost", before, 1)
-    assert len(new) == 1, new
-    st = load_stats(new[0])
-    walk_callers_graph(st)
+    r, st, _ = H.fetch_profile_of(h, path, **kw)
     return r, st
-
-
-def ancestors(st, key):
-    seen, todo = set(), [key]
-    while todo:
-        for c in st.stats[todo.pop()][4]:
-            if c not in seen:
-                seen.add(c)
-                todo.append(c)
-    return seen
 
 
 def cgi_entries(st, script):

@@ -10,7 +10,7 @@ import pytest
 
 import httpd as H
 from conftest import stop_and_check
-from httpd import VHost, load_stats, walk_callers_graph
+from httpd import ancestors
 
 pytestmark = pytest.mark.needs_module
 
@@ -33,25 +33,7 @@ def fhttpd(request, make_server):
 
 
 def fetch_one(h, path, **kw):
-    before = h.profile_files()
-    r = h.fetch(path, **kw)
-    new = h.wait_profiles("localhost", before, 1)
-    assert len(new) == 1, new
-    st = load_stats(new[0])
-    root = walk_callers_graph(st)
-    return r, st, root
-
-
-def ancestors(st, key):
-    """Every function from which key is reachable through callers edges."""
-    seen, todo = set(), [key]
-    while todo:
-        k = todo.pop()
-        for c in st.stats[k][4]:
-            if c not in seen:
-                seen.add(c)
-                todo.append(c)
-    return seen
+    return H.fetch_profile_of(h, path, **kw)
 
 
 def test_gzip_page_has_deflate_and_core_filters(fhttpd):

@@ -8,7 +8,6 @@ strings in every format; a bounded URL table; reset by POST only."""
 import concurrent.futures
 import http.client
 import json
-import os
 import re
 import shutil
 import struct
