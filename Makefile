@@ -48,7 +48,7 @@ FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer -Wl,--wrap=apr_palloc
 
 .PHONY: all deps test unit unit-asan integration demo demo-stop install clean \
-        fuzz fuzz-smoke
+        fuzz fuzz-smoke bench bench-smoke bench-deps
 
 all: $(MODULE)
 
@@ -100,6 +100,21 @@ fuzz: $(FUZZ_BIN)
 fuzz-smoke: $(FUZZ_BIN)
 	@sh scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_BIN)
 
+# The benchmark (scripts/bench/bench.py; BENCH_SECONDS, BENCH_ROUNDS, ...).
+PALLOC_SO := $(BUILD)/bench/palloc_count.so
+$(PALLOC_SO): scripts/bench/palloc_count.c
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O1 $(WARN) $(APR_INC) -o $@ $< -ldl
+
+bench-deps:
+	@sh scripts/deps.sh python3-flask gunicorn
+
+bench: deps bench-deps $(MODULE) $(PALLOC_SO)
+	$(PYTHON) scripts/bench/bench.py
+
+bench-smoke: $(MODULE) $(PALLOC_SO)
+	BENCH_SMOKE=1 $(PYTHON) scripts/bench/bench.py
+
 integration: $(MODULE)
 	$(PYTHON) -m pytest -q -ra tests/integration
 
@@ -109,6 +124,7 @@ test: deps
 	$(MAKE) unit-asan
 	$(MAKE) fuzz-smoke
 	$(MAKE) integration
+	$(MAKE) bench-smoke
 
 demo: deps
 	$(MAKE) all
