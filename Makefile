@@ -6,6 +6,10 @@
 #   make demo       start a private httpd on 127.0.0.1:$(DEMO_PORT) with the
 #                   module on a demo site, send requests, show the profiles
 #   make demo-stop  stop it
+#   make fuzz       run every libFuzzer harness in tests/fuzz for
+#                   FUZZ_SECONDS each (fuzz-smoke: a few seconds, in make test)
+#   make bench      side-by-side req/s, ns per call, instructions, memory,
+#                   Werkzeug peer (bench-smoke: a few seconds, in make test)
 
 APXS      ?= apxs
 PYTHON    ?= /usr/bin/python3
@@ -33,7 +37,18 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
              -fno-omit-frame-pointer
 PSTATS_TOOL := $(BUILD)/tools/rp_pstats_tool
 
-.PHONY: all deps test unit unit-asan integration demo demo-stop install clean
+# libFuzzer harnesses: tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/.
+# Adding a harness is adding that one file (and, if you like, seeds).
+CLANG     ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer -Wl,--wrap=apr_palloc
+
+.PHONY: all deps test unit unit-asan integration demo demo-stop install clean \
+        fuzz fuzz-smoke bench bench-smoke bench-deps
 
 all: $(MODULE)
 
@@ -54,6 +69,10 @@ $(BUILD)/unit/%: tests/unit/%.c $(LIB_SRC) $(LIB_HDR) tests/unit/rp_test.h
 $(BUILD)/asan/%: tests/unit/%.c $(LIB_SRC) $(LIB_HDR) tests/unit/rp_test.h
 	@mkdir -p $(@D)
 	$(CC) -O1 -g $(WARN) $(SAN_FLAGS) -Ilib -Itests/unit $(APR_INC) -o $@ $< $(LIB_SRC) $(APR_LIBS) -lcmocka -lm
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CLANG) -O1 -g $(WARN) $(FUZZ_FLAGS) -Ilib -Itests/fuzz $(APR_INC) -o $@ $< $(LIB_SRC) $(APR_LIBS) -lm
 
 # Drives lib/'s pstats writer and report for tests/integration/test_pstats_format.py.
 $(PSTATS_TOOL): tests/tools/rp_pstats_tool.c $(LIB_SRC) $(LIB_HDR)
@@ -82,6 +101,27 @@ unit-asan: $(ASAN_BIN)
 	@set -e; for t in $(ASAN_BIN); do echo "== $$t (ASan+UBSan)"; \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
 
+fuzz: $(FUZZ_BIN)
+	@sh scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+fuzz-smoke: $(FUZZ_BIN)
+	@sh scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_BIN)
+
+# The benchmark (scripts/bench/bench.py; BENCH_SECONDS, BENCH_ROUNDS, ...).
+PALLOC_SO := $(BUILD)/bench/palloc_count.so
+$(PALLOC_SO): scripts/bench/palloc_count.c
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O1 $(WARN) $(APR_INC) -o $@ $< -ldl
+
+bench-deps:
+	@sh scripts/deps.sh python3-flask gunicorn
+
+bench: deps bench-deps $(MODULE) $(PALLOC_SO)
+	$(PYTHON) scripts/bench/bench.py
+
+bench-smoke: $(MODULE) $(PALLOC_SO)
+	BENCH_SMOKE=1 $(PYTHON) scripts/bench/bench.py
+
 integration: $(MODULE)
 	$(PYTHON) -m pytest -q -ra tests/integration
 
@@ -89,7 +129,9 @@ test: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) unit-asan
+	$(MAKE) fuzz-smoke
 	$(MAKE) integration
+	$(MAKE) bench-smoke
 
 demo: deps
 	$(MAKE) all

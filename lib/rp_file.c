@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <apr_atomic.h>
 #include <apr_file_io.h>
@@ -20,6 +21,13 @@
 
 /* Free-name search stops after this many candidates ("x", "x-1", ...). */
 #define RP_FILE_TRIES 10000
+
+/* Candidates tried with link() one by one before the rest are skipped by
+ * a stat() search. Werkzeug's default format names files to the second,
+ * so every request of one second shares a name: probing one link() per
+ * taken candidate cost O(n) per file and O(n^2) per second (make bench
+ * measured a 12-byte file falling from 19000 to 1400 req/s). */
+#define RP_FILE_LINEAR 8
 
 /* A temporary name already taken (a stale file of a crashed process whose
  * pid came back) is skipped this many times before giving up. */
@@ -69,6 +77,40 @@ static void rp_candidate(char *buf, apr_size_t base, const char *name,
         o += snprintf(o, 8, "-%d", i);
     memcpy(o, name + stem, namelen - stem);
     o[namelen - stem] = '\0';
+}
+
+static int rp_taken(char *buf, apr_size_t base, const char *name,
+                    apr_size_t namelen, const char *dot, int i)
+{
+    struct stat st;
+
+    rp_candidate(buf, base, name, namelen, dot, i);
+    return lstat(buf, &st) == 0;
+}
+
+/* The first candidate >= from that does not exist (RP_FILE_TRIES if
+ * none), in O(log n) lstat() calls: doubling steps, then bisection. It
+ * assumes taken names form a run, which holds unless files are deleted;
+ * a wrong guess only means link() says EEXIST and the search goes on
+ * one by one, so correctness never depends on it. */
+static int rp_skip_taken(char *buf, apr_size_t base, const char *name,
+                         apr_size_t namelen, const char *dot, int from)
+{
+    int lo = from - 1, hi = from, step = 1;     /* lo is known taken */
+
+    while (hi < RP_FILE_TRIES && rp_taken(buf, base, name, namelen, dot, hi)) {
+        lo = hi;
+        step *= 2;
+        hi = lo + step < RP_FILE_TRIES ? lo + step : RP_FILE_TRIES;
+    }
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        if (rp_taken(buf, base, name, namelen, dot, mid))
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return hi;
 }
 
 /* Creates and opens a fresh temporary file in dir. */
@@ -169,6 +211,9 @@ apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
     memcpy(buf + dirlen, sep, base - dirlen);
 
     for (i = 0; rv == APR_SUCCESS && i < RP_FILE_TRIES; i++) {
+        if (i == RP_FILE_LINEAR
+            && (i = rp_skip_taken(buf, base, name, namelen, dot, i)) == RP_FILE_TRIES)
+            break;
         rp_candidate(buf, base, name, namelen, dot, i);
         if (!fallback) {
             rv = rp_step("link");

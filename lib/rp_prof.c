@@ -15,6 +15,10 @@
 #include <string.h>
 #include <apr_strings.h>
 #include "rp_prof.h"
+#include "rp_text.h"
+
+/* Longest file or function name kept in a key, as the pstats writer. */
+#define RP_KEY_MAX ((apr_size_t)0x7FFFFFFF)
 
 /* ---------------------------------------------------------------- registry */
 
@@ -37,6 +41,13 @@ int rp_registry_add_in(rp_registry_t *reg, apr_pool_t *p, const char *file,
                        int line, const char *name)
 {
     int i;
+    /* Compare keys as the pstats file spells them: two names that differ
+     * only in bytes rp_utf8_clean replaces would otherwise be two functions
+     * written under one key (found by tests/fuzz/fuzz_pstats.c). Rare
+     * (startup, a filter met at run time), so the copies made for a key
+     * already present do not matter. */
+    file = rp_utf8_clean(p, file, RP_KEY_MAX);
+    name = rp_utf8_clean(p, name, RP_KEY_MAX);
     for (i = 0; i < reg->n; i++) {
         const rp_key_t *k = &reg->keys[i];
         if (k->line == line && strcmp(k->file, file) == 0
@@ -45,9 +56,9 @@ int rp_registry_add_in(rp_registry_t *reg, apr_pool_t *p, const char *file,
     }
     if (reg->n >= reg->cap)
         return -1;
-    reg->keys[reg->n].file = apr_pstrdup(p, file);
+    reg->keys[reg->n].file = file;
     reg->keys[reg->n].line = line;
-    reg->keys[reg->n].name = apr_pstrdup(p, name);
+    reg->keys[reg->n].name = name;
     /* Readers on other threads test id < n: the key is complete first. */
     __atomic_store_n(&reg->n, reg->n + 1, __ATOMIC_RELEASE);
     return reg->n - 1;

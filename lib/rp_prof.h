@@ -40,9 +40,11 @@ typedef struct rp_registry {
 
 rp_registry_t *rp_registry_create(apr_pool_t *p, int cap);
 
-/* Add (or find) the key; returns its id, or -1 when full. Writers must be
- * serialised (single-threaded startup, or a lock); readers on other threads
- * may look up ids below n at any time. */
+/* Add (or find) the key; returns its id, or -1 when full. file and name
+ * are stored as rp_utf8_clean makes them (what a pstats file holds), so
+ * names that differ only in invalid bytes are one function. Writers must
+ * be serialised (single-threaded startup, or a lock); readers on other
+ * threads may look up ids below n at any time. */
 int rp_registry_add(rp_registry_t *reg, const char *file, int line,
                     const char *name);
 

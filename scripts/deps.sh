@@ -1,8 +1,10 @@
 #!/bin/sh
 # Install the Debian packages the build, tests and demo need, when missing.
 # Runs apt-get only if something is missing; needs root for that.
+# With arguments, installs those packages instead (make bench-deps).
 set -e
-PKGS="apache2 apache2-dev apache2-utils libcmocka-dev curl python3 python3-pytest gcc make valgrind php-fpm prometheus chromium"
+PKGS="$*"
+[ -n "$PKGS" ] || PKGS="apache2 apache2-dev apache2-utils libcmocka-dev curl python3 python3-pytest gcc make valgrind php-fpm prometheus chromium clang libclang-rt-14-dev wrk"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

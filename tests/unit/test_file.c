@@ -388,6 +388,35 @@ static void test_fault_after_collision(void **state)
     assert_dir_holds(fx.p, fx.dir, 1);
 }
 
+/* Many files of one name (every request of one second under Werkzeug's
+ * format): the next free name is found with a handful of link() calls,
+ * not one per file already there. */
+static void test_many_collisions_few_links(void **state)
+{
+    fixture_t fx = fixture(state);
+    const char *path = NULL;
+    int k;
+
+    for (k = 0; k < 300; k++)
+        assert_int_equal(rp_file_write_unique(fx.p, fx.dir, "m.prof", "m", 1,
+                                              PERMS_RW, NULL), APR_SUCCESS);
+    set_fault("link", EIO, 1000000);     /* counts link steps, never fails */
+    assert_int_equal(rp_file_write_unique(fx.p, fx.dir, "m.prof", "m", 1,
+                                          PERMS_RW, &path), APR_SUCCESS);
+    rp_file_set_fault(NULL);
+    assert_string_equal(path, apr_pstrcat(fx.p, fx.dir, "/m-300.prof", NULL));
+    assert_true(fault_calls <= 9);
+    assert_dir_holds(fx.p, fx.dir, 301);
+    /* A gap (a file deleted) is filled by link()'s EEXIST walk, never
+     * overwritten: with m-3 gone the search may land on it or after. */
+    assert_int_equal(apr_file_remove(apr_pstrcat(fx.p, fx.dir, "/m-3.prof", NULL), fx.p),
+                     APR_SUCCESS);
+    assert_int_equal(rp_file_write_unique(fx.p, fx.dir, "m.prof", "n", 1,
+                                          PERMS_RW, &path), APR_SUCCESS);
+    assert_dir_holds(fx.p, fx.dir, 301);
+    assert_content(fx.p, path, "n");
+}
+
 /* link() saying EEXIST moves on to the next name. */
 static void test_link_eexist_moves_on(void **state)
 {
@@ -519,6 +548,7 @@ static const struct CMUnitTest group[] = {
     RP_DIR_TEST(test_faults_leave_nothing),
     RP_DIR_TEST(test_fault_after_collision),
     RP_DIR_TEST(test_link_eexist_moves_on),
+    RP_DIR_TEST(test_many_collisions_few_links),
     RP_DIR_TEST(test_no_hardlink_fallback),
     RP_DIR_TEST(test_threads_same_name),
 };

@@ -459,10 +459,33 @@ static void test_growth_keeps_edges(void **state)
     }
 }
 
+/* Found by tests/fuzz/fuzz_pstats.c: names that differ only in bytes that
+ * are not UTF-8 are written under one pstats key, so they must be one
+ * function, or the file holds the same key twice (pstats keeps the last,
+ * and the callers graph no longer adds up). */
+static void test_registry_keys_are_cleaned(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_registry_t *reg = rp_registry_create(p, 8);
+    int a = rp_registry_add(reg, "mod_\xff.c", 1, "filter F\xfe");
+    int b = rp_registry_add(reg, "mod_\xfe.c", 1, "filter F\xc0");
+    int c = rp_registry_add(reg, "mod_\xef\xbf\xbd.c", 1, "filter F\xef\xbf\xbd");
+    int d = rp_registry_add(reg, "mod_\xfe.c", 2, "filter F\xc0");
+
+    assert_int_equal(a, 0);
+    assert_int_equal(b, a);
+    assert_int_equal(c, a);        /* U+FFFD itself: the same key */
+    assert_int_equal(d, 1);        /* another line: another function */
+    assert_int_equal(reg->n, 2);
+    assert_string_equal(reg->keys[a].file, "mod_\xef\xbf\xbd.c");
+    assert_string_equal(reg->keys[a].name, "filter F\xef\xbf\xbd");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         RP_TEST(test_registry_dedupes_and_fills),
+        RP_TEST(test_registry_keys_are_cleaned),
         RP_TEST(test_flat_request),
         RP_TEST(test_phase_node_spans_its_hooks),
         RP_TEST(test_subrequest_nests_and_recursion),

@@ -1,0 +1,825 @@
+#!/usr/bin/python3
+"""mod_reqprof's benchmark (`make bench`, `make bench-smoke`).
+
+What it measures, in one run:
+
+ 1. req/s of the same Debian httpd (event MPM, private config on loopback,
+    keep-alive, wrk) in five configurations, side by side and in
+    alternating rounds (the order rotates every round) so machine drift
+    hits all of them alike:
+        none   without the module
+        off    module loaded, ProfileEngine Off
+        agg    ProfileEngine On, no ProfileDir, no ProfileErrorLog
+               (aggregate only: today that is the profile built and
+               dropped; status-page counters join it when they exist)
+        prof   ProfileEngine On writing a .prof per request to tmpfs
+               (emptied between rounds)
+        elog   ProfileEngine On with ProfileErrorLog On
+    on three workloads: a 12-byte static file, a CGI script, a 20 KB HTML
+    page gzip'd by mod_deflate. And the Werkzeug peer: Flask's hello world
+    under gunicorn, plain / ProfilerMiddleware (no output) /
+    ProfilerMiddleware writing .prof files, with the same wrk settings.
+    Printed: median req/s per configuration, its spread across rounds, and
+    the ratio to the first configuration of its group (median of the
+    per-round ratios, with their range).
+ 2. ns per timed hook call, from the module's own reqprof-selftime handler.
+ 3. Instructions per request under callgrind (httpd -X, prefork, static
+    file; only request processing is collected), per configuration, and
+    where the module's own instructions go in the prof configuration.
+ 4. Memory: pool bytes per request (an LD_PRELOAD counter of apr_palloc,
+    httpd -X, difference between two request counts), and RSS of the
+    serving child before and after BENCH_GROWTH_REQUESTS requests on one
+    keep-alive connection with everything on (ProfileDir and
+    ProfileErrorLog; files and log emptied as it runs).
+
+A benchmark, not a test: it fails only on breakage (a server that does not
+start, wrk errors, non-2xx responses, profiles or reports missing where
+they should be, present where they should not, error-log lines), never on
+numbers.
+
+Environment: BENCH_SECONDS (per wrk run, default 10), BENCH_ROUNDS (5),
+BENCH_CONNECTIONS (16), BENCH_THREADS (2), BENCH_GROWTH_REQUESTS
+(1000000), BENCH_SELFTIME_REPS (5), BENCH_SMOKE=1 (everything tiny),
+BENCH_OUT (directory for results.txt/results.json, default build/bench).
+"""
+
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent.parent
+HERE = Path(__file__).resolve().parent
+MODULE = Path(os.environ.get("REQPROF_MODULE", REPO / ".libs" / "mod_reqprof.so"))
+PALLOC_SO = REPO / "build" / "bench" / "palloc_count.so"
+APACHE = "/usr/sbin/apache2"
+MODDIR = "/usr/lib/apache2/modules"
+
+SMOKE = os.environ.get("BENCH_SMOKE") == "1"
+
+
+def env_int(name, default, smoke):
+    return int(os.environ.get(name, smoke if SMOKE else default))
+
+
+SECONDS = env_int("BENCH_SECONDS", 10, 1)
+ROUNDS = env_int("BENCH_ROUNDS", 5, 1)
+CONNS = env_int("BENCH_CONNECTIONS", 16, 8)
+THREADS = env_int("BENCH_THREADS", 2, 2)
+GROWTH = env_int("BENCH_GROWTH_REQUESTS", 1000000, 20000)
+SELFTIME_REPS = env_int("BENCH_SELFTIME_REPS", 5, 1)
+SELFTIME_N = 2000000 if not SMOKE else 200000
+OUT = Path(os.environ.get("BENCH_OUT", REPO / "build" / "bench"))
+
+CONFIGS = [
+    ("none", "without the module"),
+    ("off", "loaded, ProfileEngine Off"),
+    ("agg", "On, aggregate only"),
+    ("prof", "On, .prof per request (tmpfs)"),
+    ("elog", "On, ProfileErrorLog On"),
+]
+WORKLOADS = [
+    ("static", "/s.txt", [], "12-byte static file"),
+    ("cgi", "/cgi-bin/hello.cgi", [], "CGI script (/bin/sh)"),
+    ("gzip", "/page.html", ["-H", "Accept-Encoding: gzip"], "20 KB page, gzip'd"),
+]
+PEER = [
+    ("plain", "Flask, no profiler"),
+    ("profile", "ProfilerMiddleware, no output"),
+    ("files", "ProfilerMiddleware, .prof per request"),
+]
+
+CONF = """\
+ServerRoot "{root}"
+ServerName localhost
+Listen 127.0.0.1:{port}
+PidFile "{run}/httpd.pid"
+DefaultRuntimeDir "{run}"
+Mutex file:{run} default
+ScoreBoardFile "{run}/scoreboard"
+ErrorLog "{logs}/error_log"
+LogLevel warn
+TypesConfig /etc/mime.types
+{user}
+Timeout 30
+KeepAlive On
+MaxKeepAliveRequests 0
+
+LoadModule mpm_{mpm}_module {moddir}/mod_mpm_{mpm}.so
+LoadModule authz_core_module {moddir}/mod_authz_core.so
+LoadModule mime_module {moddir}/mod_mime.so
+LoadModule dir_module {moddir}/mod_dir.so
+LoadModule alias_module {moddir}/mod_alias.so
+LoadModule filter_module {moddir}/mod_filter.so
+LoadModule deflate_module {moddir}/mod_deflate.so
+<IfModule mpm_event_module>
+    LoadModule cgid_module {moddir}/mod_cgid.so
+    ScriptSock "{run}/cgid.sock"
+</IfModule>
+<IfModule mpm_prefork_module>
+    LoadModule cgi_module {moddir}/mod_cgi.so
+</IfModule>
+{load}
+<IfModule mpm_event_module>
+    StartServers 1
+    ServerLimit {servers}
+    ThreadsPerChild 32
+    ThreadLimit 32
+    MinSpareThreads 1
+    MaxSpareThreads 128
+    MaxRequestWorkers {workers}
+</IfModule>
+
+DocumentRoot "{docroot}"
+ScriptAlias /cgi-bin/ "{docroot}/cgi-bin/"
+AddOutputFilterByType DEFLATE text/html
+<Directory />
+    Options None
+    AllowOverride None
+    Require all denied
+</Directory>
+<Directory "{docroot}">
+    Require all granted
+</Directory>
+{extra}
+"""
+
+
+class Broken(Exception):
+    """Something that is breakage, not noise: the run fails."""
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_answers(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_port(port, proc, what, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not port_answers(port):
+        if proc is not None and proc.poll() is not None:
+            raise Broken("%s exited with %s at start" % (what, proc.returncode))
+        if time.monotonic() > deadline:
+            raise Broken("%s does not answer on port %d" % (what, port))
+        time.sleep(0.1)
+
+
+def make_site(base):
+    docroot = base / "htdocs"
+    (docroot / "cgi-bin").mkdir(parents=True)
+    (docroot / "s.txt").write_bytes(b"hello world\n")          # 12 bytes
+    cgi = docroot / "cgi-bin" / "hello.cgi"
+    cgi.write_text("#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\nhello world\\n'\n")
+    cgi.chmod(0o755)
+    # 20 KB of HTML that compresses like prose (about 4:1), not like zeros.
+    import random
+    rnd = random.Random(6)
+    words = ["request", "profile", "module", "filter", "handler", "apache",
+             "server", "time", "hook", "phase", "the", "of", "and", "a", "to",
+             "in", "is", "with", "response", "client", "status", "cgi", "gzip"]
+    body, size = [], 0
+    while size < 20 * 1024 - 64:
+        para = "<p>%s.</p>\n" % " ".join(rnd.choice(words) + str(rnd.randrange(100))
+                                         for _ in range(rnd.randrange(10, 40)))
+        body.append(para)
+        size += len(para)
+    page = "<html><body>\n%s</body></html>\n" % "".join(body)
+    page = page[:20 * 1024 - 16] + "</body></html>\n"
+    (docroot / "page.html").write_text(page)
+    for d, _, files in os.walk(docroot):
+        os.chmod(d, 0o755)
+        for f in files:
+            if not f.endswith(".cgi"):
+                os.chmod(os.path.join(d, f), 0o644)
+    return docroot
+
+
+class Server:
+    """One private httpd under base/name."""
+
+    def __init__(self, base, name, docroot, profile_extra=None, mpm="event",
+                 servers=2, prof_dir=None):
+        self.name = name
+        self.root = base / name
+        self.run = self.root / "run"
+        self.logs = self.root / "logs"
+        for d in (self.root, self.run, self.logs):
+            d.mkdir(parents=True, exist_ok=True)
+            d.chmod(0o755)
+        self.port = free_port()
+        self.prof_dir = prof_dir
+        self.proc = None
+        load = ""
+        if profile_extra is not None:
+            load = "LoadModule reqprof_module %s\n%s" % (MODULE, profile_extra)
+        user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
+        self.conf = self.root / "httpd.conf"
+        self.conf.write_text(CONF.format(
+            root=self.root, port=self.port, run=self.run, logs=self.logs,
+            user=user, mpm=mpm, moddir=MODDIR, load=load, docroot=docroot,
+            servers=servers, workers=32 * servers, extra=""))
+        self.error_log = self.logs / "error_log"
+        # For what the -X process writes after it became www-data.
+        self.out = self.root / "out"
+        self.out.mkdir(exist_ok=True)
+        self.out.chmod(0o777)
+
+    def start(self, wrapper=(), env=None):
+        out = open(self.logs / "stdout", "ab")
+        self.proc = subprocess.Popen(
+            list(wrapper) + [APACHE, "-f", str(self.conf), "-DFOREGROUND"]
+            + (["-X"] if wrapper or env else []),
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True, env=env)
+        out.close()
+        wait_port(self.port, self.proc, "httpd %s" % self.name,
+                  timeout=120 if wrapper else 30)
+
+    def stop(self):
+        if self.proc is None:
+            return
+        subprocess.run([APACHE, "-f", str(self.conf), "-k", "stop"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            self.proc.wait(120)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)     # our own child's group
+            self.proc.wait(10)
+        self.proc = None
+
+    def children(self):
+        """PIDs of the serving children: the parent's threaded children
+        (cgid's daemon is a child too, with one thread)."""
+        out = subprocess.run(["ps", "-o", "pid=,nlwp=", "--ppid", str(self.proc.pid)],
+                             stdout=subprocess.PIPE, text=True).stdout
+        return [int(l.split()[0]) for l in out.splitlines() if int(l.split()[1]) > 1]
+
+    def bad_log_lines(self):
+        try:
+            lines = self.error_log.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return []
+        return [l for l in lines
+                if re.search(r"\[[a-z_]*:(warn|error|crit|alert|emerg)\]|AH00052|"
+                             r"exit signal", l) and "AH00558" not in l]
+
+    def report_lines(self):
+        try:
+            with open(self.error_log, "rb") as f:
+                return sum(1 for l in f if b"RP0100:" in l)
+        except FileNotFoundError:
+            return 0
+
+    def reset_outputs(self):
+        """Empty the ProfileDir and the error log between rounds."""
+        n = 0
+        if self.prof_dir and self.prof_dir.is_dir():
+            for e in os.scandir(self.prof_dir):
+                try:
+                    os.unlink(e.path)
+                except FileNotFoundError:   # a temporary httpd just removed
+                    continue
+                n += e.name.endswith(".prof")
+        with open(self.error_log, "r+b") as f:
+            f.truncate(0)
+        return n
+
+
+def http_get(port, path, timeout=120):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+WRK_RPS = re.compile(r"Requests/sec:\s+([0-9.]+)")
+WRK_TOTAL = re.compile(r"(\d+) requests in")
+WRK_NON2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+WRK_SOCKERR = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+
+
+def wrk(url, seconds, extra=(), conns=None, threads=None, script=None, env=None,
+        allow_read_errors=False):
+    """Run wrk; returns (req/s, requests). Raises Broken on errors."""
+    cmd = ["wrk", "-t%d" % (threads or THREADS), "-c%d" % (conns or CONNS),
+           "-d%ds" % seconds, "--timeout", "10s"] + list(extra)
+    if script:
+        cmd += ["-s", str(script)]
+    cmd.append(url)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, env=env)
+    out = p.stdout
+    m = WRK_RPS.search(out)
+    if p.returncode != 0 or not m:
+        raise Broken("wrk failed on %s:\n%s" % (url, out))
+    if WRK_NON2XX.search(out):
+        raise Broken("non-2xx responses from %s:\n%s" % (url, out))
+    e = WRK_SOCKERR.search(out)
+    if e:
+        connect, read, write, tmo = map(int, e.groups())
+        # A server that closes each connection (gunicorn's sync workers)
+        # shows up as read errors in wrk; anything else is breakage.
+        if connect or write or tmo or (read and not allow_read_errors):
+            raise Broken("socket errors on %s:\n%s" % (url, out))
+    return float(m.group(1)), int(WRK_TOTAL.search(out).group(1))
+
+
+def wrk_count(url, n, script, marker, limit_s):
+    """n requests on one keep-alive connection; returns (req/s, requests)."""
+    if marker.exists():
+        marker.unlink()
+    env = dict(os.environ, BENCH_STOP_AFTER=str(n), BENCH_DONE_FILE=str(marker))
+    p = subprocess.Popen(["wrk", "-t1", "-c1", "-d%ds" % limit_s, "--timeout", "10s",
+                          "-s", str(script), url], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, env=env)
+    while p.poll() is None and not marker.exists():
+        time.sleep(0.2)
+    if p.poll() is None:
+        p.send_signal(signal.SIGINT)        # wrk prints its summary and exits
+    out = p.communicate(timeout=60)[0]
+    m, t = WRK_RPS.search(out), WRK_TOTAL.search(out)
+    if not m or not t or WRK_NON2XX.search(out) or WRK_SOCKERR.search(out):
+        raise Broken("wrk (growth) failed:\n%s" % out)
+    if int(t.group(1)) < n:
+        raise Broken("wrk (growth) made %s of %d requests:\n%s" % (t.group(1), n, out))
+    return float(m.group(1)), int(t.group(1))
+
+
+def spread(values):
+    med = statistics.median(values)
+    lo, hi = min(values), max(values)
+    return med, lo, hi, (100.0 * (hi - lo) / med if med else 0.0)
+
+
+# ----------------------------------------------------------------- req/s
+
+
+def start_servers(base, docroot, shm):
+    servers = {}
+    for name, _ in CONFIGS:
+        prof_dir = None
+        if name == "none":
+            extra = None
+        elif name == "off":
+            extra = ""
+        elif name == "agg":
+            extra = "ProfileEngine On\n"
+        elif name == "prof":
+            prof_dir = shm / "prof"
+            extra = 'ProfileEngine On\nProfileDir "%s"\n' % prof_dir
+        else:
+            extra = "ProfileEngine On\nProfileErrorLog On\n"
+        servers[name] = Server(base, name, docroot, extra, prof_dir=prof_dir)
+    for s in servers.values():
+        s.start()
+    return servers
+
+
+def start_peer(base, shm):
+    """gunicorn + Flask, one per peer configuration, or None."""
+    try:
+        import flask  # noqa: F401
+        import werkzeug.middleware.profiler  # noqa: F401
+    except ImportError:
+        return None
+    gunicorn = shutil.which("gunicorn") or shutil.which("gunicorn3")
+    if not gunicorn:
+        return None
+    peers = {}
+    for name, _ in PEER:
+        d = shm / ("flask-" + name)
+        d.mkdir()
+        port = free_port()
+        env = dict(os.environ, BENCH_FLASK_MODE=name, BENCH_FLASK_DIR=str(d))
+        logf = open(base / ("gunicorn-%s.log" % name), "ab")
+        proc = subprocess.Popen(
+            [gunicorn, "--workers", str(os.cpu_count() or 2), "--bind",
+             "127.0.0.1:%d" % port, "--chdir", str(HERE), "--log-level", "warning",
+             "flask_app:app"],
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+            env=env, start_new_session=True)
+        logf.close()
+        peers[name] = (proc, port, d)
+    for name, (proc, port, _) in peers.items():
+        wait_port(port, proc, "gunicorn %s" % name)
+    return peers
+
+
+def stop_peer(peers):
+    for proc, _, _ in (peers or {}).values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc, _, _ in (peers or {}).values():
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def check_outputs(s, workload, produced, reports):
+    """After a run: the module did what its configuration says."""
+    if s.name == "prof" and produced == 0:
+        raise Broken("prof: no .prof file written during the %s run" % workload)
+    if s.name != "prof" and s.prof_dir:
+        raise Broken("unexpected ProfileDir on %s" % s.name)
+    if s.name == "elog" and reports == 0:
+        raise Broken("elog: no RP0100 report lines during the %s run" % workload)
+    if s.name != "elog" and reports:
+        raise Broken("%s: RP0100 reports in its error log" % s.name)
+    bad = s.bad_log_lines()
+    if bad:
+        raise Broken("%s: error-log lines during %s:\n%s" % (s.name, workload,
+                                                             "\n".join(bad[:10])))
+
+
+def throughput(servers, peers):
+    groups = [(w, [c for c, _ in CONFIGS]) for w in WORKLOADS]
+    if peers:
+        groups.append((("flask", "/", [], "Flask hello world, gunicorn"),
+                       [c for c, _ in PEER]))
+    results = {w[0]: {c: [] for c in cfgs} for w, cfgs in groups}
+    # Warm-up: every server and peer once, 1 s, not counted.
+    for (wname, path, extra, _), cfgs in groups:
+        for c in cfgs:
+            port = peers[c][1] if wname == "flask" else servers[c].port
+            wrk("http://127.0.0.1:%d%s" % (port, path), 1, extra,
+                allow_read_errors=wname == "flask")
+    for s in servers.values():
+        s.reset_outputs()
+    for rnd in range(ROUNDS):
+        for (wname, path, extra, _), cfgs in groups:
+            k = rnd % len(cfgs)
+            order = cfgs[k:] + cfgs[:k]           # rotate: no fixed position
+            for c in order:
+                if wname == "flask":
+                    rps, total = wrk("http://127.0.0.1:%d%s" % (peers[c][1], path),
+                                     SECONDS, extra, allow_read_errors=True)
+                    made = len(os.listdir(peers[c][2]))
+                    if c == "files" and made == 0:
+                        raise Broken("Werkzeug wrote no .prof file")
+                    for e in os.scandir(peers[c][2]):
+                        os.unlink(e.path)
+                else:
+                    s = servers[c]
+                    rps, total = wrk("http://127.0.0.1:%d%s" % (s.port, path),
+                                     SECONDS, extra)
+                    reports = s.report_lines()
+                    produced = s.reset_outputs()
+                    check_outputs(s, wname, produced, reports)
+                results[wname][c].append(rps)
+                log("  round %d %-6s %-7s %10.0f req/s  (%d requests)"
+                    % (rnd + 1, wname, c, rps, total))
+    return groups, results
+
+
+def throughput_table(groups, results):
+    lines = []
+    for (wname, _, _, desc), cfgs in groups:
+        lines.append("%s (%s):" % (wname, desc))
+        lines.append("  %-8s %-40s %10s %17s %7s %20s" % (
+            "config", "", "median/s", "min..max", "spread", "ratio (round range)"))
+        base = results[wname][cfgs[0]]
+        names = dict(CONFIGS + PEER)
+        for c in cfgs:
+            v = results[wname][c]
+            med, lo, hi, sp = spread(v)
+            ratios = [a / b for a, b in zip(v, base) if b]
+            rmed, rlo, rhi, _ = spread(ratios)
+            lines.append("  %-8s %-40s %10.0f %8.0f..%-8.0f %6.1f%% %6.3f (%.3f..%.3f)" % (
+                c, names[c], med, lo, hi, sp, rmed, rlo, rhi))
+        lines.append("")
+    return lines
+
+
+# --------------------------------------------------------- ns per call
+
+
+def selftime(base, docroot):
+    s = Server(base, "selftime", docroot,
+               "<Location /selftime>\n    SetHandler reqprof-selftime\n"
+               "    ProfileEngine On\n</Location>\n")
+    s.start()
+    on, off = [], []
+    try:
+        for _ in range(SELFTIME_REPS):
+            status, body = http_get(s.port, "/selftime?n=%d" % SELFTIME_N)
+            text = body.decode()
+            if status != 200 or "profiled: yes" not in text:
+                raise Broken("selftime handler: %s %s" % (status, text))
+            on.append(float(re.search(r"ns_per_call_profiled: ([0-9.]+)", text).group(1)))
+            off.append(float(re.search(r"ns_per_call_unprofiled: ([0-9.]+)", text).group(1)))
+            clock = re.search(r"clock: (\S+)", text).group(1)
+    finally:
+        s.stop()
+    return on, off, clock
+
+
+# ------------------------------------------------ callgrind instructions
+
+CALLGRIND_CONFIGS = ["none", "off", "agg", "prof", "elog"]
+
+
+def profile_extra(name, prof_dir):
+    return {"none": None, "off": "", "agg": "ProfileEngine On\n",
+            "prof": 'ProfileEngine On\nProfileDir "%s"\n' % prof_dir,
+            "elog": "ProfileEngine On\nProfileErrorLog On\n",
+            "all": 'ProfileEngine On\nProfileDir "%s"\nProfileErrorLog On\n' % prof_dir}[name]
+
+
+def keepalive_requests(port, path, n):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        for _ in range(n):
+            c.request("GET", path)
+            r = c.getresponse()
+            r.read()
+            if r.status != 200:
+                raise Broken("GET %s: %d" % (path, r.status))
+    finally:
+        c.close()
+
+
+def callgrind_run(base, docroot, shm, cfg, n, tag):
+    prof_dir = shm / ("cg-%s-%s" % (cfg, tag))
+    s = Server(base, "cg-%s-%s" % (cfg, tag), docroot, profile_extra(cfg, prof_dir),
+               mpm="prefork", prof_dir=prof_dir)
+    out = s.out / "callgrind.out"
+    # callgrind opens it as root at start and again at exit, by then as
+    # www-data (httpd -X still drops privileges): make it www-data's.
+    out.write_bytes(b"")
+    if os.geteuid() == 0:
+        import pwd
+        pw = pwd.getpwnam("www-data")
+        os.chown(out, pw.pw_uid, pw.pw_gid)
+    # Only what happens inside process_connection: the requests, not startup.
+    s.start(wrapper=["valgrind", "--tool=callgrind", "--callgrind-out-file=%s" % out,
+                     "--collect-atstart=no", "--toggle-collect=ap_run_process_connection"])
+    try:
+        keepalive_requests(s.port, "/s.txt", n)
+    finally:
+        s.stop()
+    text = out.read_text(errors="replace")
+    m = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
+    if not m:
+        raise Broken("no totals in %s" % out)
+    return int(m.group(1)), out
+
+
+def callgrind(base, docroot, shm):
+    n1, n2 = (2, 12) if SMOKE else (10, 210)
+    cfgs = ["none", "agg", "prof"] if SMOKE else CALLGRIND_CONFIGS
+    per_req, files = {}, {}
+    for cfg in cfgs:
+        a, _ = callgrind_run(base, docroot, shm, cfg, n1, "a")
+        b, out = callgrind_run(base, docroot, shm, cfg, n2, "b")
+        per_req[cfg] = (b - a) / (n2 - n1)
+        files[cfg] = out
+        log("  callgrind %-5s %10.0f instructions per request" % (cfg, per_req[cfg]))
+    # Where the module's own instructions go, in the prof configuration.
+    ann = subprocess.run(["callgrind_annotate", "--inclusive=no", str(files["prof"])],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True).stdout
+    ours = []
+    for line in ann.splitlines():
+        m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+):(\S+)", line)
+        if m and ("wt-perf" in m.group(2) or "/lib/rp_" in m.group(2)
+                  or "reqprof" in m.group(2) or "mod_reqprof" in line):
+            ours.append((int(m.group(1).replace(",", "")),
+                         "%s:%s" % (Path(m.group(2)).name, m.group(3))))
+    ours.sort(reverse=True)
+    return per_req, ours[:15], n2
+
+
+# --------------------------------------------------------------- memory
+
+
+def palloc_bytes(base, docroot, shm, cfg, n, tag):
+    prof_dir = shm / ("pa-%s-%s" % (cfg, tag))
+    s = Server(base, "pa-%s-%s" % (cfg, tag), docroot, profile_extra(cfg, prof_dir),
+               mpm="prefork", prof_dir=prof_dir)
+    count = s.out / "palloc.count"
+    env = dict(os.environ, LD_PRELOAD=str(PALLOC_SO), PALLOC_COUNT_FILE=str(count))
+    s.start(env=env)
+    try:
+        keepalive_requests(s.port, "/s.txt", n)
+    finally:
+        s.stop()
+    return int(count.read_text().split()[0])
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def growth(base, docroot, shm):
+    prof_dir = shm / "growth"
+    s = Server(base, "growth", docroot, profile_extra("all", prof_dir), servers=1,
+               prof_dir=prof_dir)
+    s.start()
+    stop = threading.Event()
+
+    def cleaner():
+        while not stop.wait(1.0):
+            try:
+                for e in os.scandir(prof_dir):
+                    os.unlink(e.path)
+                with open(s.error_log, "r+b") as f:
+                    f.truncate(0)
+            except OSError:
+                pass
+
+    t = threading.Thread(target=cleaner, daemon=True)
+    t.start()
+    url = "http://127.0.0.1:%d/s.txt" % s.port
+    script = HERE / "stop_after.lua"
+    try:
+        warm = 10000 if not SMOKE else 2000
+        marker = s.root / "wrk.done"
+        wrk_count(url, warm, script, marker, 600)
+        kids = s.children()
+        if len(kids) != 1:
+            raise Broken("growth: expected one serving child, got %r" % kids)
+        before = rss_kb(kids[0])
+        t0 = time.monotonic()
+        _, done = wrk_count(url, GROWTH, script, marker, 36000)
+        secs = time.monotonic() - t0
+        if s.children() != kids:
+            raise Broken("growth: the serving child changed (crash?)")
+        after = rss_kb(kids[0])
+        bad = s.bad_log_lines()
+        if bad:
+            raise Broken("growth: error-log lines:\n%s" % "\n".join(bad[:10]))
+    finally:
+        stop.set()
+        t.join()
+        s.stop()
+    return before, after, done, secs
+
+
+def memory(base, docroot, shm):
+    n1, n2 = (5, 55) if SMOKE else (20, 1020)
+    per_req = {}
+    for cfg in ["none", "off", "agg", "prof", "elog"]:
+        a = palloc_bytes(base, docroot, shm, cfg, n1, "a")
+        b = palloc_bytes(base, docroot, shm, cfg, n2, "b")
+        per_req[cfg] = (b - a) / (n2 - n1)
+        log("  pool bytes per request %-5s %8.0f" % (cfg, per_req[cfg]))
+    return per_req
+
+
+# ----------------------------------------------------------------- main
+
+
+def machine():
+    cpu = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    httpd = subprocess.run([APACHE, "-v"], stdout=subprocess.PIPE, text=True).stdout
+    ver = re.search(r"Apache/\S+", httpd)
+    wrkv = subprocess.run(["wrk", "-v"], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True).stdout.split("\n")[0]
+    return "%s, %d CPUs, %s, %s, %s, load average at start %s" % (
+        cpu, os.cpu_count() or 0, platform.platform(), ver.group(0) if ver else "?",
+        wrkv.split(" [")[0], " ".join("%.2f" % x for x in os.getloadavg()))
+
+
+def main():
+    for tool in ("wrk", "valgrind", "callgrind_annotate"):
+        if not shutil.which(tool):
+            raise Broken("%s not found (make deps)" % tool)
+    if not MODULE.exists():
+        raise Broken("%s not built (make)" % MODULE)
+    OUT.mkdir(parents=True, exist_ok=True)
+    base = Path(tempfile.mkdtemp(prefix="reqprof-bench-", dir="/tmp"))
+    base.chmod(0o755)
+    shm = Path(tempfile.mkdtemp(prefix="reqprof-bench-", dir="/dev/shm"))
+    shm.chmod(0o755)
+    started = time.strftime("%Y-%m-%d %H:%M %Z")
+    report = ["mod_reqprof bench, %s%s" % (started, " (SMOKE: numbers mean nothing)" if SMOKE else ""),
+              "machine: " + machine(),
+              "wrk -t%d -c%d -d%ds per run, %d alternating rounds, keep-alive, loopback"
+              % (THREADS, CONNS, SECONDS, ROUNDS), ""]
+    log("\n".join(report))
+    results = {"date": started, "smoke": SMOKE, "seconds": SECONDS, "rounds": ROUNDS}
+    servers, peers = {}, None
+    docroot = make_site(base)
+    ok = False
+    try:
+        log("req/s, alternating rounds:")
+        servers = start_servers(base, docroot, shm)
+        peers = start_peer(base, shm)
+        if not peers:
+            log("  (Werkzeug peer skipped: python3-flask or gunicorn missing; "
+                "`make bench-deps` installs them)")
+        groups, rps = throughput(servers, peers)
+        for s in servers.values():
+            s.stop()
+        stop_peer(peers)
+        peers = None
+        report += throughput_table(groups, rps)
+        results["rps"] = rps
+
+        log("ns per timed hook call (reqprof-selftime, n=%d):" % SELFTIME_N)
+        on, off, clock = selftime(base, docroot)
+        med, lo, hi, _ = spread(on)
+        omed, olo, ohi, _ = spread(off)
+        report.append("ns per timed hook call (reqprof-selftime, %d calls x %d runs, clock %s):"
+                      % (SELFTIME_N, SELFTIME_REPS, clock))
+        report.append("  profiled request   median %.1f ns (%.1f..%.1f)" % (med, lo, hi))
+        report.append("  unprofiled request median %.1f ns (%.1f..%.1f)" % (omed, olo, ohi))
+        report.append("")
+        results["selftime"] = {"profiled": on, "unprofiled": off, "clock": clock}
+
+        log("instructions per request (callgrind, httpd -X prefork, /s.txt):")
+        ir, ours, n2 = callgrind(base, docroot, shm)
+        report.append("instructions per request (callgrind, httpd -X prefork, 12-byte "
+                      "static file, request processing only):")
+        for cfg, v in ir.items():
+            report.append("  %-5s %9.0f  (+%.0f over none, x%.3f)" % (
+                cfg, v, v - ir["none"], v / ir["none"]))
+        report.append("  the module's own functions in prof, %d requests "
+                      "(self instructions per request):" % n2)
+        for cost, fn in ours:
+            report.append("    %8.0f  %s" % (cost / n2, fn))
+        report.append("")
+        results["callgrind"] = ir
+
+        log("memory:")
+        pb = memory(base, docroot, shm)
+        report.append("pool bytes per request (apr_palloc, httpd -X prefork, /s.txt):")
+        for cfg, v in pb.items():
+            report.append("  %-5s %8.0f  (+%.0f over none)" % (cfg, v, v - pb["none"]))
+        before, after, done, secs = growth(base, docroot, shm)
+        report.append("RSS of the serving child (event), ProfileDir + ProfileErrorLog On, "
+                      "one keep-alive connection:")
+        report.append("  %d KB after warm-up, %d KB after %d more requests (%+d KB), %.0f s"
+                      % (before, after, done, after - before, secs))
+        report.append("")
+        results["pool_bytes"] = pb
+        results["growth"] = {"before_kb": before, "after_kb": after,
+                             "requests": done, "seconds": secs}
+        ok = True
+    finally:
+        for s in servers.values():
+            s.stop()
+        stop_peer(peers)
+        shutil.rmtree(shm, ignore_errors=True)
+        if ok and not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(base, ignore_errors=True)
+        else:
+            log("bench files kept in %s" % base)
+    text = "\n".join(report)
+    print("\n" + text)
+    (OUT / ("results-smoke.txt" if SMOKE else "results.txt")).write_text(text + "\n")
+    (OUT / ("results-smoke.json" if SMOKE else "results.json")).write_text(
+        json.dumps(results, indent=1) + "\n")
+
+
+def _terminated(signum, frame):
+    raise Broken("terminated by signal %d" % signum)   # servers stop in main()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        main()
+    except Broken as e:
+        print("bench: BROKEN: %s" % e, file=sys.stderr)
+        sys.exit(1)
