@@ -257,9 +257,17 @@ static int wrap_config(ap_directive_t *d, server_rec *s)
     for (; d; d = d->next) {
         const char *dn = d->directive, *args = d->args;
         if (!strcasecmp(dn, "SetOutputFilter") || !strcasecmp(dn, "AddOutputFilter")
-            || !strcasecmp(dn, "AddOutputFilterByType")
             || !strcasecmp(dn, "FilterDeclare")) {
             n += wrap_list(ap_getword_conf(reqprof_gen_pool, &args), wrap_out, s);
+        }
+        else if (!strcasecmp(dn, "AddOutputFilterByType")) {
+            /* with mod_filter loaded, each name gets a harness "BYTYPE:NAME" */
+            const char *list = ap_getword_conf(reqprof_gen_pool, &args);
+            char *copy = apr_pstrdup(reqprof_gen_pool, list), *name, *last;
+            n += wrap_list(list, wrap_out, s);
+            for (name = apr_strtok(copy, ";", &last); name;
+                 name = apr_strtok(NULL, ";", &last))
+                n += wrap_out(apr_pstrcat(reqprof_gen_pool, "BYTYPE:", name, NULL), s);
         }
         else if (!strcasecmp(dn, "FilterProvider")) {
             n += wrap_out(ap_getword_conf(reqprof_gen_pool, &args), s);

@@ -45,6 +45,10 @@ class Servers:
         self.all = []
 
     def make(self, name, mpm="event", **kw):
+        # one directory per server: two tests sharing a name would share
+        # logs and profiles
+        if any(s.root.name == name for s in self.all):
+            raise ValueError("server name %r used twice in this session" % name)
         s = H.Httpd(self.workdir / name, mpm=mpm, **kw)
         self.all.append(s)
         return s

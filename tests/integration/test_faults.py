@@ -78,7 +78,7 @@ def test_full_disk_never_fails_requests(fhttpd):
 def test_profile_dir_removed_while_running(make_server, mpm):
     # a server of its own: write failures are reported once a minute per
     # child, and the full-disk test's children have just reported theirs
-    h = make_server("gone-%s" % mpm, mpm=mpm)
+    h = make_server("faults-gone-%s" % mpm, mpm=mpm)
     h.write_config(vhosts=[VHost("localhost"), VHost("gone.test")])
     h.start()
     try:
@@ -189,7 +189,7 @@ def _load(h, stop, results, paths):
                "with files and reports on (under investigation)", strict=False)),
 ])
 def test_graceful_restarts_under_load(make_server, mpm):
-    h = make_server("restarts-%s" % mpm, mpm=mpm)
+    h = make_server("faults-restarts-%s" % mpm, mpm=mpm)
     h.write_config(vhosts=[VHost("localhost", extra="ProfileErrorLog On\nProfileRestrict 5")])
     h.start()
     try:
@@ -230,7 +230,7 @@ def test_graceful_restarts_under_load(make_server, mpm):
 
 @pytest.mark.parametrize("mpm", ["prefork", "event"])
 def test_child_recycling_loses_no_profile(make_server, mpm):
-    h = make_server("recycle-%s" % mpm, mpm=mpm)
+    h = make_server("faults-recycle-%s" % mpm, mpm=mpm)
     h.write_config(server="MaxConnectionsPerChild 5")
     h.start()
     try:
