@@ -237,14 +237,14 @@ static int wrap_in(const char *name, server_rec *s)
     return wrap_frec(ap_get_input_filter_handle(name), 1, s, reqprof_gen_pool);
 }
 
-/* Each name of a "A;B" filter list. */
-static int wrap_list(const char *list, int (*wrap)(const char *, server_rec *),
-                     server_rec *s)
+/* Each name of a "A;B" filter list, with prefix before it. */
+static int wrap_list(const char *prefix, const char *list,
+                     int (*wrap)(const char *, server_rec *), server_rec *s)
 {
     char *copy = apr_pstrdup(reqprof_gen_pool, list), *name, *last;
     int n = 0;
     for (name = apr_strtok(copy, ";", &last); name; name = apr_strtok(NULL, ";", &last))
-        n += wrap(name, s);
+        n += wrap(apr_pstrcat(reqprof_gen_pool, prefix, name, NULL), s);
     return n;
 }
 
@@ -258,23 +258,20 @@ static int wrap_config(ap_directive_t *d, server_rec *s)
         const char *dn = d->directive, *args = d->args;
         if (!strcasecmp(dn, "SetOutputFilter") || !strcasecmp(dn, "AddOutputFilter")
             || !strcasecmp(dn, "FilterDeclare")) {
-            n += wrap_list(ap_getword_conf(reqprof_gen_pool, &args), wrap_out, s);
+            n += wrap_list("", ap_getword_conf(reqprof_gen_pool, &args), wrap_out, s);
         }
         else if (!strcasecmp(dn, "AddOutputFilterByType")) {
             /* with mod_filter loaded, each name gets a harness "BYTYPE:NAME" */
             const char *list = ap_getword_conf(reqprof_gen_pool, &args);
-            char *copy = apr_pstrdup(reqprof_gen_pool, list), *name, *last;
-            n += wrap_list(list, wrap_out, s);
-            for (name = apr_strtok(copy, ";", &last); name;
-                 name = apr_strtok(NULL, ";", &last))
-                n += wrap_out(apr_pstrcat(reqprof_gen_pool, "BYTYPE:", name, NULL), s);
+            n += wrap_list("", list, wrap_out, s);
+            n += wrap_list("BYTYPE:", list, wrap_out, s);
         }
         else if (!strcasecmp(dn, "FilterProvider")) {
             n += wrap_out(ap_getword_conf(reqprof_gen_pool, &args), s);
             n += wrap_out(ap_getword_conf(reqprof_gen_pool, &args), s);
         }
         else if (!strcasecmp(dn, "SetInputFilter") || !strcasecmp(dn, "AddInputFilter")) {
-            n += wrap_list(ap_getword_conf(reqprof_gen_pool, &args), wrap_in, s);
+            n += wrap_list("", ap_getword_conf(reqprof_gen_pool, &args), wrap_in, s);
         }
         if (d->first_child)
             n += wrap_config(d->first_child, s);

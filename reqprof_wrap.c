@@ -26,8 +26,6 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
-#include "util_cfgtree.h"
-#include "util_filter.h"
 #include "apr_hash.h"
 #include "apr_strings.h"
 
