@@ -96,12 +96,12 @@ static apr_status_t encode(request_rec *top, reqprof_state_t *st,
     case REQPROF_FMT_CALLGRIND: {
         rp_callgrind_meta_t m;
         m.cmd = label;
-        m.pid = (long)getpid();
+        m.pid = reqprof_pid;
         return rp_callgrind_encode(stats, &m, p, data, len);
     }
     case REQPROF_FMT_CHROME: {
         rp_chrome_meta_t m;
-        m.pid = (long)getpid();
+        m.pid = reqprof_pid;
         m.tid = (long)(apr_uintptr_t)apr_os_thread_current() & 0x7fffffffL;
         m.origin_us = 0;
         m.start_epoch_us = (double)top->request_time;
@@ -134,7 +134,7 @@ static void name_vars(request_rec *top, const reqprof_state_t *st, double elapse
     v->elapsed_ms = elapsed_ms;
     v->time = (double)top->request_time / 1e6;
     v->status = last->status;
-    v->pid = (long)getpid();
+    v->pid = reqprof_pid;
 }
 
 /* The notes name the file on the request the client sent and on the one
@@ -153,19 +153,24 @@ static void set_notes(request_rec *top, const format_t *f, const char *path)
     }
 }
 
-static const char *reserve(request_rec *top, const reqprof_srv_t *sc,
-                           const rp_fname_vars_t *vars, const format_t *f)
+static rp_reservation_t *reserve(request_rec *top, const reqprof_srv_t *sc,
+                                 const rp_fname_vars_t *vars, const format_t *f)
 {
     const rp_fname_t *fn = sc->fname ? sc->fname : reqprof_default_fname();
     rp_fname_vars_t v = *vars;
-    const char *name = file_name(top->pool, fn, &v, f), *claimed = NULL;
-    apr_status_t rv = rp_file_reserve(top->pool, sc->dir, name, PERMS, &claimed);
+    const char *name = file_name(top->pool, fn, &v, f);
+    rp_reservation_t *res = NULL;
+    apr_status_t rv = rp_file_reserve(top->pool, sc->dir, name, PERMS, &res);
     if (rv != APR_SUCCESS) {
         warn_limited(top, rv, sc->dir, name);
         return NULL;
     }
-    return claimed;
+    return res;
 }
+
+/* The reservations made before logging, one per format, kept with the
+ * request's pool (they end with it). */
+#define RSV_KEY "reqprof-rsv"
 
 int reqprof_output_reserve(request_rec *r)
 {
@@ -174,6 +179,7 @@ int reqprof_output_reserve(request_rec *r)
     const reqprof_dir_t *dc;
     const reqprof_srv_t *sc;
     rp_fname_vars_t v;
+    rp_reservation_t **held;
     apr_int64_t elapsed;
     int i, bits;
 
@@ -190,12 +196,14 @@ int reqprof_output_reserve(request_rec *r)
     apr_table_setn(top->notes, "reqprof-reserved", "1");
     name_vars(top, st, (double)elapsed / 1000.0, &v);
     bits = sc->formats ? sc->formats : REQPROF_FMT_PSTATS;
+    held = apr_pcalloc(top->pool, sizeof(*held) * NFORMATS);
     for (i = 0; i < NFORMATS; i++) {
-        const char *claimed;
-        if ((bits & formats[i].bit) && (claimed = reserve(top, sc, &v, &formats[i])))
+        if ((bits & formats[i].bit) && (held[i] = reserve(top, sc, &v, &formats[i])))
             set_notes(top, &formats[i],
-                      apr_pstrcat(top->pool, sc->dir, "/", claimed, NULL));
+                      apr_pstrcat(top->pool, sc->dir, "/",
+                                  rp_reservation_name(held[i]), NULL));
     }
+    apr_pool_userdata_setn(held, RSV_KEY, NULL, top->pool);
     return DECLINED;
 }
 
@@ -204,34 +212,43 @@ void reqprof_output_write(request_rec *top, reqprof_state_t *st,
 {
     apr_pool_t *p = top->pool;
     int bits = sc->formats ? sc->formats : REQPROF_FMT_PSTATS;
+    rp_reservation_t **held = NULL;
     rp_fname_vars_t v;
-    int i;
+    int i, named = 0;
 
-    name_vars(top, st, rp_clock_seconds(rp_prof_root_ticks(st->prof)) * 1000.0, &v);
+    apr_pool_userdata_get((void **)&held, RSV_KEY, p);
     for (i = 0; i < NFORMATS; i++) {
         const format_t *f = &formats[i];
-        const char *note, *name, *final = NULL, *data;
+        rp_reservation_t *res = held ? held[i] : NULL;
+        const char *final = NULL, *data, *name;
         apr_size_t len;
         apr_status_t rv;
 
         if (!(bits & f->bit))
             continue;
-        /* Named before logging (reqprof_output_reserve), or claimed now. */
-        note = apr_table_get(top->notes, apr_pstrcat(p, "reqprof-file-", f->name, NULL));
-        name = note ? strrchr(note, '/') + 1 : reserve(top, sc, &v, f);
-        if (!name)
+        /* Named before logging (reqprof_output_reserve), or claimed now
+         * (a reservation that failed then is not tried again). */
+        if (!res && !held) {
+            if (!named) {
+                name_vars(top, st, rp_clock_seconds(rp_prof_root_ticks(st->prof)) * 1000.0,
+                          &v);
+                named = 1;
+            }
+            res = reserve(top, sc, &v, f);
+        }
+        if (!res)
             continue;
+        name = rp_reservation_name(res);
         if (encode(top, st, stats, f, &data, &len) != APR_SUCCESS) {
-            rp_file_unreserve(p, sc->dir, name);
+            rp_file_unreserve(res);
             continue;
         }
-        rv = rp_file_write_unique(p, sc->dir, name, data, len, PERMS, &final);
-        rp_file_unreserve(p, sc->dir, name);
+        rv = rp_file_write_reserved(res, data, len, &final);
         if (rv != APR_SUCCESS) {
             warn_limited(top, rv, sc->dir, name);
             continue;
         }
-        if (!note || strcmp(note, final))
+        if (!held || strcmp(strrchr(final, '/') + 1, name))
             set_notes(top, f, final);
         if (sc->retention)
             reqprof_retain_add(sc->retention, top, final, len);

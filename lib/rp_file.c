@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -249,19 +250,95 @@ apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
 
 /* ---- name reservations (rp_file_reserve) ---- */
 
+/* Where the last reservation in this process ended: the name's hash in
+ * the high half, the next candidate in the low half, one 64-bit word so
+ * no reader sees one name's hash with another's index. Only a hint: a
+ * stale or torn guess costs a few probes or leaves a gap in the "-N"
+ * numbers, never a shared name (the exclusive marker decides that). */
+static uint64_t rp_reserve_hint;
+
+static uint32_t rp_name_hash(const char *s)
+{
+    uint32_t h = 2166136261u;           /* FNV-1a */
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h;
+}
+
 static const char *rp_marker(apr_pool_t *p, const char *dir, const char *name)
 {
     return apr_pstrcat(p, dir, dir[strlen(dir) - 1] == '/' ? "" : "/", ".",
                        name, ".rsv", NULL);
 }
 
+/* Candidate i is taken when its file or its marker exists. */
+static int rp_reserved_or_taken(apr_pool_t *p, const char *dir, char *cand,
+                                const char *name, apr_size_t namelen,
+                                const char *dot, int i)
+{
+    struct stat st;
+
+    rp_candidate(cand, 0, name, namelen, dot, i);
+    return lstat(apr_pstrcat(p, dir, "/", cand, NULL), &st) == 0
+           || lstat(rp_marker(p, dir, cand), &st) == 0;
+}
+
+/* As rp_skip_taken, for reservations: the first candidate >= from that is
+ * neither written nor reserved, in O(log n) probes. */
+static int rp_skip_reserved(apr_pool_t *p, const char *dir, char *cand,
+                            const char *name, apr_size_t namelen,
+                            const char *dot, int from)
+{
+    int lo = from - 1, hi = from, step = 1;     /* lo is known taken */
+
+    while (hi < RP_FILE_TRIES
+           && rp_reserved_or_taken(p, dir, cand, name, namelen, dot, hi)) {
+        lo = hi;
+        step *= 2;
+        hi = lo + step < RP_FILE_TRIES ? lo + step : RP_FILE_TRIES;
+    }
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        if (rp_reserved_or_taken(p, dir, cand, name, namelen, dot, mid))
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return hi;
+}
+
+struct rp_reservation {
+    apr_pool_t *pool;
+    const char *dir;
+    const char *name;       /* the claimed name */
+    const char *marker;     /* dir/.name.rsv, open as f until written */
+    apr_file_t *f;
+    apr_fileperms_t perms;
+    int marker_gone;
+};
+
+/* A reservation dropped without rp_file_unreserve (its pool destroyed
+ * first) takes its marker with it. */
+static apr_status_t rp_reservation_cleanup(void *data)
+{
+    rp_reservation_t *res = data;
+
+    if (!res->marker_gone) {
+        res->marker_gone = 1;
+        unlink(res->marker);
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t rp_file_reserve(apr_pool_t *p, const char *dir, const char *name,
-                             apr_fileperms_t perms, const char **reserved)
+                             apr_fileperms_t perms, rp_reservation_t **reserved)
 {
     apr_size_t namelen;
     const char *dot;
     char *cand;
-    int i;
+    uint32_t hash;
+    uint64_t hint;
+    int i, tries;
 
     *reserved = NULL;
     if (dir == NULL || *dir == '\0' || name == NULL || *name == '\0'
@@ -273,34 +350,116 @@ apr_status_t rp_file_reserve(apr_pool_t *p, const char *dir, const char *name,
     if (dot == name)
         dot = NULL;
     cand = apr_palloc(p, namelen + 8);
-    for (i = 0; i < RP_FILE_TRIES; i++) {
+
+    /* Werkzeug's default names share one name per second: starting where
+     * the last reservation of the same name ended makes the usual case one
+     * probe instead of one per file already written that second. */
+    hash = rp_name_hash(name);
+    hint = __atomic_load_n(&rp_reserve_hint, __ATOMIC_RELAXED);
+    i = (uint32_t)(hint >> 32) == hash ? (int)(uint32_t)hint : 0;
+    if (i < 0 || i >= RP_FILE_TRIES)
+        i = 0;
+
+    for (tries = 0; i < RP_FILE_TRIES; i++, tries++) {
         apr_file_t *f;
-        apr_finfo_t fi;
+        struct stat st;
         apr_status_t rv;
         const char *marker;
+        rp_reservation_t *res;
 
+        if (tries == RP_FILE_LINEAR
+            && (i = rp_skip_reserved(p, dir, cand, name, namelen, dot, i))
+               == RP_FILE_TRIES)
+            break;
+        rv = rp_step("reserve");
         rp_candidate(cand, 0, name, namelen, dot, i);
         marker = rp_marker(p, dir, cand);
-        rv = apr_file_open(&f, marker, APR_FOPEN_CREATE | APR_FOPEN_EXCL
-                           | APR_FOPEN_WRITE, perms, p);
+        if (rv == APR_SUCCESS)
+            rv = apr_file_open(&f, marker, APR_FOPEN_CREATE | APR_FOPEN_EXCL
+                               | APR_FOPEN_WRITE | APR_FOPEN_BINARY, perms, p);
         if (APR_STATUS_IS_EEXIST(rv))
             continue;                    /* someone else is claiming it */
         if (rv != APR_SUCCESS)
             return rv;
-        apr_file_close(f);
-        if (apr_stat(&fi, apr_pstrcat(p, dir, "/", cand, NULL), APR_FINFO_TYPE, p)
-            == APR_SUCCESS) {
+        if (lstat(apr_pstrcat(p, dir, "/", cand, NULL), &st) == 0) {
+            apr_file_close(f);
             apr_file_remove(marker, p);  /* taken for good */
             continue;
         }
-        *reserved = apr_pstrdup(p, cand);
+        __atomic_store_n(&rp_reserve_hint, ((uint64_t)hash << 32) | (uint32_t)(i + 1),
+                         __ATOMIC_RELAXED);
+        res = apr_palloc(p, sizeof *res);
+        res->pool = p;
+        res->dir = dir;
+        res->name = apr_pstrdup(p, cand);
+        res->marker = marker;
+        res->f = f;
+        res->perms = perms;
+        res->marker_gone = 0;
+        apr_pool_cleanup_register(p, res, rp_reservation_cleanup,
+                                  apr_pool_cleanup_null);
+        *reserved = res;
         return APR_SUCCESS;
     }
     return APR_FROM_OS_ERROR(EEXIST);
 }
 
-void rp_file_unreserve(apr_pool_t *p, const char *dir, const char *reserved)
+const char *rp_reservation_name(const rp_reservation_t *res)
 {
-    if (dir && reserved)
-        apr_file_remove(rp_marker(p, dir, reserved), p);
+    return res->name;
+}
+
+apr_status_t rp_file_write_reserved(rp_reservation_t *res, const void *data,
+                                    apr_size_t len, const char **final_path)
+{
+    apr_pool_t *p = res->pool;
+    const char *final;
+    apr_status_t rv;
+    apr_file_t *f = res->f;
+
+    if (final_path != NULL)
+        *final_path = NULL;
+    if (f == NULL || res->marker_gone || (data == NULL && len > 0))
+        return APR_EINVAL;              /* written or released already */
+    res->f = NULL;
+    /* The marker is the temporary: hidden, and only ever linked whole. */
+    rv = rp_write_close(f, data, len);
+    if (rv != APR_SUCCESS) {
+        rp_file_unreserve(res);
+        return rv;
+    }
+    final = apr_pstrcat(p, res->dir, res->dir[strlen(res->dir) - 1] == '/' ? "" : "/",
+                        res->name, NULL);
+    rv = rp_step("link");
+    if (rv == APR_SUCCESS)
+        rv = apr_file_link(res->marker, final);
+    if (rv == APR_SUCCESS) {
+        rp_file_unreserve(res);
+        if (final_path != NULL)
+            *final_path = final;
+        return APR_SUCCESS;
+    }
+    if (APR_STATUS_IS_EEXIST(rv) || rp_no_hardlinks(rv)) {
+        /* A writer that does not reserve took the name, or there are no
+         * hard links here: the careful path picks the name and keeps the
+         * never-overwrite promise. */
+        rv = rp_file_write_unique(p, res->dir, res->name, data, len, res->perms,
+                                  final_path);
+    }
+    rp_file_unreserve(res);
+    return rv;
+}
+
+void rp_file_unreserve(rp_reservation_t *res)
+{
+    if (res == NULL)
+        return;
+    if (res->f != NULL) {
+        apr_file_close(res->f);
+        res->f = NULL;
+    }
+    if (!res->marker_gone) {
+        res->marker_gone = 1;
+        unlink(res->marker);
+    }
 }

@@ -29,21 +29,46 @@ apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
 
 /* Name reservations, for naming a file before it can be written (the
  * access log line that names a profile is written before the profile is
- * complete). Claims the first free candidate among name, name-1, ... as
- * rp_file_write_unique would pick it: a hidden marker ".CANDIDATE.rsv" is
- * created exclusively in dir and the candidate itself must not exist.
- * *reserved (from p) is the claimed name. Writers that all reserve first
- * never pick the same name; rp_file_write_unique(dir, *reserved) then
- * writes exactly that name, and rp_file_unreserve removes the marker
- * (after writing, or when the file will not be written). A marker left by
- * a crash only makes its name skipped. */
+ * complete). Claims a free candidate among name, name-1, ... as
+ * rp_file_write_unique would: a hidden file ".CANDIDATE.rsv" is created
+ * exclusively in dir (the marker) and the candidate itself must not
+ * exist. The search starts where this process's last reservation of the
+ * same name ended and skips long taken runs by bisection, so a second's
+ * worth of files of one name costs a probe or two each, not one per
+ * earlier file; a name freed behind that point (a file deleted) is not
+ * reused. Writers that all reserve first never pick the same name.
+ *
+ * The marker stays open and becomes the file: rp_file_write_reserved
+ * writes the data into it, hard-links it to the claimed name (so no
+ * reader sees a partial file) and removes the marker. That is one open,
+ * one lstat, one write, one link, one unlink and one close per file.
+ * rp_file_unreserve releases a reservation that will not be written;
+ * destroying p does too. A marker left by a crash only makes its name
+ * skipped. */
+typedef struct rp_reservation rp_reservation_t;
+
 apr_status_t rp_file_reserve(apr_pool_t *p, const char *dir, const char *name,
-                             apr_fileperms_t perms, const char **reserved);
-void rp_file_unreserve(apr_pool_t *p, const char *dir, const char *reserved);
+                             apr_fileperms_t perms, rp_reservation_t **reserved);
+
+/* The name claimed (no directory). */
+const char *rp_reservation_name(const rp_reservation_t *res);
+
+/* Writes len bytes as the reserved name and releases the reservation,
+ * whatever the outcome. If another writer that does not reserve took the
+ * name meanwhile, or the filesystem has no hard links, the data goes
+ * through rp_file_write_unique (next free name). On success *final_path
+ * (from the reservation's pool) names the file written. A reservation
+ * is written at most once: later calls return APR_EINVAL. */
+apr_status_t rp_file_write_reserved(rp_reservation_t *res, const void *data,
+                                    apr_size_t len, const char **final_path);
+
+/* Releases res without writing (idempotent; NULL is ignored). */
+void rp_file_unreserve(rp_reservation_t *res);
 
 /* Test hook: when set, called before each step with the step's name:
  * "open" (the temporary), "write" (once, before the data), "link" (once
- * per candidate name); a non-zero return is used as the error of that
+ * per candidate name), "reserve" (once per candidate rp_file_reserve
+ * tries to claim); rp_file_write_reserved uses "write" and "link" too; a non-zero return is used as the error of that
  * step, exactly as if the system call had failed (so EEXIST on "link"
  * moves on to the next name and EXDEV selects the rename fallback). Lets
  * tests inject ENOSPC/EACCES deterministically. Process-global: set it
