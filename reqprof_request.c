@@ -66,9 +66,12 @@ static apr_status_t destroy_states(void *unused)
     return APR_SUCCESS;
 }
 
+long reqprof_pid;
+
 void reqprof_request_child_init(apr_pool_t *pchild, server_rec *s)
 {
     int threaded = 0;
+    reqprof_pid = (long)getpid();   /* glibc no longer caches it: a syscall */
     free_list = NULL;
     free_mutex = NULL;
     all_pools = apr_array_make(pchild, 16, sizeof(apr_pool_t *));

@@ -87,6 +87,9 @@ int reqprof_request_finish(request_rec *r);
 /* child_init: the per-child pool of profile objects. */
 void reqprof_request_child_init(apr_pool_t *pchild, server_rec *s);
 
+/* This child's pid, set in child_init: getpid() is a system call. */
+extern long reqprof_pid;
+
 /* The "reqprof-selftime" handler: ns per wrapped call, measured here. */
 int reqprof_selftime_handler(request_rec *r);
 

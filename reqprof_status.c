@@ -157,7 +157,7 @@ static int is_status_request(const request_rec *r)
 static unsigned stripe_of(void)
 {
     unsigned long t = (unsigned long)apr_os_thread_current();
-    return (unsigned)getpid() * 2654435761u + (unsigned)(t >> 12) * 40503u;
+    return (unsigned)reqprof_pid * 2654435761u + (unsigned)(t >> 12) * 40503u;
 }
 
 #define CALLS_ON_STACK 128

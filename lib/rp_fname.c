@@ -338,6 +338,26 @@ static int rp_py_general(char *buf, double x, int prec)
 /* Formats a number placeholder as Python's format() would; the result is
  * from p and may hold spaces (width without '0'), which the copy step
  * turns into '_'. */
+/* "%lld" of v, with a '-' also when neg is set and v is 0 ("-0", as
+ * printf and Python print a negative number rounded to zero). */
+static int rp_itoa(char *out, long long v, int neg)
+{
+    char rev[24];
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    int n = 0, len = 0;
+
+    do {
+        rev[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0 || neg)
+        out[len++] = '-';
+    while (n)
+        out[len++] = rev[--n];
+    out[len] = '\0';
+    return len;
+}
+
 static const char *rp_format_num(apr_pool_t *p, const rp_fseg_t *sg,
                                  double d, long l, int is_int, apr_size_t *lenp)
 {
@@ -347,7 +367,13 @@ static const char *rp_format_num(apr_pool_t *p, const rp_fseg_t *sg,
     apr_size_t pad, signlen;
 
     if (is_int && sg->type != 'f')
-        n = snprintf(core, sizeof(core), "%ld", l);
+        n = rp_itoa(core, l, 0);
+    else if (sg->type == 'f' && sg->prec == 0 && fabs(d) < 1e15) {
+        /* The default names' {elapsed:.0f} and {time:.0f}, once per file:
+         * nearbyint rounds half to even like printf, without its cost. */
+        double r = nearbyint(d);
+        n = rp_itoa(core, (long long)r, signbit(r) != 0);
+    }
     else if (isnan(d))
         n = snprintf(core, sizeof(core), "nan");    /* Python drops the sign */
     else if (isinf(d))

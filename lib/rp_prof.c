@@ -471,11 +471,13 @@ void rp_prof_func_totals(const rp_prof_t *prof, int i, int *id, int64_t *calls,
 rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
                           double sec_per_tick)
 {
-    rp_stats_t *st = apr_pcalloc(p, sizeof *st);
+    rp_stats_t *st = apr_palloc(p, sizeof *st);
+    /* One array for every function's callers: each function gets a slice. */
+    rp_edge_t *edges = apr_palloc(p, sizeof(rp_edge_t) * (apr_size_t)(prof->nedges + 1));
     int i;
 
     st->nfuncs = prof->nentries;
-    st->funcs = apr_pcalloc(p, sizeof(rp_func_t) * (apr_size_t)(prof->nentries + 1));
+    st->funcs = apr_palloc(p, sizeof(rp_func_t) * (apr_size_t)(prof->nentries + 1));
     for (i = 0; i < prof->nentries; i++) {
         const entry_t *e = &prof->entries[i];
         rp_func_t *f = &st->funcs[i];
@@ -499,7 +501,8 @@ rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
         for (j = e->first_edge; j >= 0; j = prof->edges[j].next)
             n++;
         f->ncallers = n;
-        f->callers = apr_pcalloc(p, sizeof(rp_edge_t) * (apr_size_t)(n + 1));
+        f->callers = edges;
+        edges += n;
         /* Edges are kept newest first; list them oldest first. */
         for (j = e->first_edge; j >= 0; j = prof->edges[j].next) {
             const edge_t *g = &prof->edges[j];

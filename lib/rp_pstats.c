@@ -13,8 +13,6 @@
 /* pstats names have no length limit; this only keeps 'u' lengths in range. */
 #define RP_PSTATS_STR_MAX 0x7FFFFFFFu
 
-static void put_u32(rp_buf_t *b, uint32_t v);
-static void put_key(rp_buf_t *b, const char *file, int line, const char *name);
 
 void rp_buf_init(rp_buf_t *b, apr_pool_t *p, apr_size_t initial)
 {
@@ -39,81 +37,119 @@ void rp_buf_add(rp_buf_t *b, const void *data, apr_size_t n)
         b->data = nd;
         b->cap = cap;
     }
-    if (n)
+    if (n && data)
         memcpy(b->data + b->len, data, n);
     b->len += n;
 }
 
-static void put_u32(rp_buf_t *b, uint32_t v)
-{
-    unsigned char le[4];
+/* ---- writers into memory already sized for them ---- */
 
-    le[0] = (unsigned char)v;
-    le[1] = (unsigned char)(v >> 8);
-    le[2] = (unsigned char)(v >> 16);
-    le[3] = (unsigned char)(v >> 24);
-    rp_buf_add(b, le, 4);
+static APR_INLINE unsigned char *w_u32(unsigned char *o, uint32_t v)
+{
+    o[0] = (unsigned char)v;
+    o[1] = (unsigned char)(v >> 8);
+    o[2] = (unsigned char)(v >> 16);
+    o[3] = (unsigned char)(v >> 24);
+    return o + 4;
+}
+
+/* Bytes rp_marshal_int writes for v. */
+static APR_INLINE apr_size_t int_size(int64_t v)
+{
+    uint64_t mag;
+    apr_size_t n = 0;
+
+    if (v >= INT32_MIN && v <= INT32_MAX)
+        return 5;
+    mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    for (; mag; mag >>= 15)
+        n++;
+    return 5 + 2 * n;
+}
+
+static unsigned char *w_int(unsigned char *o, int64_t v)
+{
+    uint64_t mag;
+    unsigned char *count;
+    int32_t n = 0;
+
+    if (v >= INT32_MIN && v <= INT32_MAX) {
+        *o = 'i';
+        return w_u32(o + 1, (uint32_t)(int32_t)v);
+    }
+    /* Python's TYPE_LONG: signed digit count, then |v| in base 2**15. The
+     * magnitude is taken unsigned so INT64_MIN does not overflow. */
+    *o = 'l';
+    count = o + 1;
+    o += 5;
+    for (mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v; mag; mag >>= 15) {
+        *o++ = (unsigned char)(mag & 0xFF);
+        *o++ = (unsigned char)((mag >> 8) & 0x7F);
+        n++;
+    }
+    w_u32(count, (uint32_t)(v < 0 ? -n : n));
+    return o;
+}
+
+static APR_INLINE unsigned char *w_float(unsigned char *o, double v)
+{
+    uint64_t bits;
+
+    memcpy(&bits, &v, sizeof(bits));
+    *o = 'g';
+    w_u32(o + 1, (uint32_t)bits);
+    return w_u32(o + 5, (uint32_t)(bits >> 32));
+}
+
+static APR_INLINE unsigned char *w_str(unsigned char *o, const char *s, apr_size_t n)
+{
+    *o = 'u';
+    o = w_u32(o + 1, (uint32_t)n);
+    memcpy(o, s, n);
+    return o + n;
+}
+
+static APR_INLINE unsigned char *w_tuple(unsigned char *o, apr_size_t n)
+{
+    if (n < 256) {
+        o[0] = ')';
+        o[1] = (unsigned char)n;
+        return o + 2;
+    }
+    *o = '(';
+    return w_u32(o + 1, (uint32_t)n);
+}
+
+/* Room for n more bytes at the end of b. */
+static unsigned char *buf_room(rp_buf_t *b, apr_size_t n)
+{
+    unsigned char *o;
+
+    rp_buf_add(b, NULL, n);
+    o = (unsigned char *)b->data + b->len - n;
+    return o;
 }
 
 void rp_marshal_int(rp_buf_t *b, int64_t v)
 {
-    unsigned char digits[2 * 5];
-    uint64_t mag;
-    int32_t n = 0;
-
-    if (v >= INT32_MIN && v <= INT32_MAX) {
-        rp_buf_add(b, "i", 1);
-        put_u32(b, (uint32_t)(int32_t)v);
-        return;
-    }
-    /* Python's TYPE_LONG: signed digit count, then |v| in base 2**15. The
-     * magnitude is taken unsigned so INT64_MIN does not overflow. */
-    mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    while (mag) {
-        digits[2 * n] = (unsigned char)(mag & 0xFF);
-        digits[2 * n + 1] = (unsigned char)((mag >> 8) & 0x7F);
-        mag >>= 15;
-        n++;
-    }
-    rp_buf_add(b, "l", 1);
-    put_u32(b, (uint32_t)(v < 0 ? -n : n));
-    rp_buf_add(b, digits, 2 * (apr_size_t)n);
+    w_int(buf_room(b, int_size(v)), v);
 }
 
 void rp_marshal_float(rp_buf_t *b, double v)
 {
-    unsigned char le[8];
-    uint64_t bits;
-    int i;
-
-    memcpy(&bits, &v, sizeof(bits));
-    for (i = 0; i < 8; i++)
-        le[i] = (unsigned char)(bits >> (8 * i));
-    rp_buf_add(b, "g", 1);
-    rp_buf_add(b, le, 8);
+    w_float(buf_room(b, 9), v);
 }
 
 void rp_marshal_str(rp_buf_t *b, const char *s)
 {
     apr_size_t n = strlen(s);
 
-    rp_buf_add(b, "u", 1);
-    put_u32(b, (uint32_t)n);
-    rp_buf_add(b, s, n);
+    w_str(buf_room(b, 5 + n), s, n);
 }
 
 void rp_marshal_tuple_begin(rp_buf_t *b, apr_size_t n)
 {
-    if (n < 256) {
-        unsigned char hdr[2];
-
-        hdr[0] = ')';
-        hdr[1] = (unsigned char)n;
-        rp_buf_add(b, hdr, 2);
-        return;
-    }
-    rp_buf_add(b, "(", 1);
-    put_u32(b, (uint32_t)n);
+    w_tuple(buf_room(b, n < 256 ? 2 : 5), n);
 }
 
 void rp_marshal_dict_begin(rp_buf_t *b)
@@ -126,20 +162,46 @@ void rp_marshal_dict_end(rp_buf_t *b)
     rp_buf_add(b, "0", 1);
 }
 
-static void put_key(rp_buf_t *b, const char *file, int line, const char *name)
+/* A key as it is written: (file, line, name), strings cleaned. */
+typedef struct key {
+    const char *file, *name;
+    apr_size_t flen, nlen;
+} pkey_t;
+
+#define KEY_SIZE(k) (2 + 5 + (k)->flen + 5 + 5 + (k)->nlen)
+
+static unsigned char *w_key(unsigned char *o, const pkey_t *k, int line)
 {
-    rp_marshal_tuple_begin(b, 3);
-    rp_marshal_str(b, file);
-    rp_marshal_int(b, line);
-    rp_marshal_str(b, name);
+    o = w_tuple(o, 3);
+    o = w_str(o, k->file, k->flen);
+    *o = 'i';
+    o = w_u32(o + 1, (uint32_t)(int32_t)line);
+    return w_str(o, k->name, k->nlen);
+}
+
+/* s as it may be written: itself when all printable ASCII (the usual
+ * case, and no copy), else rp_utf8_clean's copy. */
+static const char *clean(apr_pool_t *p, const char *s, apr_size_t *len)
+{
+    const unsigned char *u = (const unsigned char *)(s ? s : "");
+
+    while (*u >= 0x20 && *u < 0x7F)
+        u++;
+    if (*u == '\0') {
+        *len = (apr_size_t)(u - (const unsigned char *)(s ? s : ""));
+        return s ? s : "";
+    }
+    s = rp_utf8_clean(p, s, RP_PSTATS_STR_MAX);
+    *len = strlen(s);
+    return s;
 }
 
 apr_status_t rp_pstats_encode(const rp_stats_t *st, apr_pool_t *p,
                               const char **data, apr_size_t *len)
 {
-    const char **file, **name;
-    apr_size_t guess = 64;
-    rp_buf_t b;
+    pkey_t *keys;
+    apr_size_t size = 2;                /* the outer '{' and '0' */
+    unsigned char *buf, *o;
     int i, j;
 
     *data = NULL;
@@ -147,31 +209,41 @@ apr_status_t rp_pstats_encode(const rp_stats_t *st, apr_pool_t *p,
     if (st == NULL || st->nfuncs <= 0)
         return APR_EINVAL;
 
-    /* Clean each key once: callers refer to functions by index, so a
-     * caller key is written from the same cleaned strings as its entry. */
-    file = apr_palloc(p, sizeof(*file) * (apr_size_t)st->nfuncs);
-    name = apr_palloc(p, sizeof(*name) * (apr_size_t)st->nfuncs);
+    /* Each key is cleaned once: callers refer to functions by index, so a
+     * caller key is written from the same cleaned strings as its entry.
+     * The first pass also sizes the file exactly: one allocation, no
+     * bounds checks while writing. */
+    keys = apr_palloc(p, sizeof(*keys) * (apr_size_t)st->nfuncs);
+    for (i = 0; i < st->nfuncs; i++) {
+        keys[i].file = clean(p, st->funcs[i].file, &keys[i].flen);
+        keys[i].name = clean(p, st->funcs[i].name, &keys[i].nlen);
+    }
     for (i = 0; i < st->nfuncs; i++) {
         const rp_func_t *f = &st->funcs[i];
 
-        file[i] = rp_utf8_clean(p, f->file, RP_PSTATS_STR_MAX);
-        name[i] = rp_utf8_clean(p, f->name, RP_PSTATS_STR_MAX);
-        guess += 64 + strlen(file[i]) + strlen(name[i])
-                 + 48 * (apr_size_t)(f->ncallers > 0 ? f->ncallers : 0);
+        size += KEY_SIZE(&keys[i]) + 2 + int_size(f->cc) + int_size(f->nc)
+                + 9 + 9 + 2;
+        for (j = 0; j < f->ncallers; j++) {
+            const rp_edge_t *e = &f->callers[j];
+            if (e->caller < 0 || e->caller >= st->nfuncs)
+                continue;
+            size += KEY_SIZE(&keys[e->caller]) + 2 + int_size(e->nc)
+                    + int_size(e->cc) + 9 + 9;
+        }
     }
 
-    rp_buf_init(&b, p, guess);
-    rp_marshal_dict_begin(&b);
+    o = buf = apr_palloc(p, size);
+    *o++ = '{';
     for (i = 0; i < st->nfuncs; i++) {
         const rp_func_t *f = &st->funcs[i];
 
-        put_key(&b, file[i], f->line, name[i]);
-        rp_marshal_tuple_begin(&b, 5);
-        rp_marshal_int(&b, f->cc);
-        rp_marshal_int(&b, f->nc);
-        rp_marshal_float(&b, f->tt);
-        rp_marshal_float(&b, f->ct);
-        rp_marshal_dict_begin(&b);
+        o = w_key(o, &keys[i], f->line);
+        o = w_tuple(o, 5);
+        o = w_int(o, f->cc);
+        o = w_int(o, f->nc);
+        o = w_float(o, f->tt);
+        o = w_float(o, f->ct);
+        *o++ = '{';
         for (j = 0; j < f->ncallers; j++) {
             const rp_edge_t *e = &f->callers[j];
 
@@ -179,19 +251,18 @@ apr_status_t rp_pstats_encode(const rp_stats_t *st, apr_pool_t *p,
              * rather than write a file that lies. */
             if (e->caller < 0 || e->caller >= st->nfuncs)
                 continue;
-            put_key(&b, file[e->caller], st->funcs[e->caller].line,
-                    name[e->caller]);
-            rp_marshal_tuple_begin(&b, 4);
-            rp_marshal_int(&b, e->nc);
-            rp_marshal_int(&b, e->cc);
-            rp_marshal_float(&b, e->tt);
-            rp_marshal_float(&b, e->ct);
+            o = w_key(o, &keys[e->caller], st->funcs[e->caller].line);
+            o = w_tuple(o, 4);
+            o = w_int(o, e->nc);
+            o = w_int(o, e->cc);
+            o = w_float(o, e->tt);
+            o = w_float(o, e->ct);
         }
-        rp_marshal_dict_end(&b);
+        *o++ = '0';
     }
-    rp_marshal_dict_end(&b);
+    *o++ = '0';
 
-    *data = b.data;
-    *len = b.len;
-    return APR_SUCCESS;
+    *data = (const char *)buf;
+    *len = (apr_size_t)(o - buf);
+    return *len == size ? APR_SUCCESS : APR_EGENERAL;
 }

@@ -22,6 +22,8 @@ typedef struct rp_buf {
 } rp_buf_t;
 
 void rp_buf_init(rp_buf_t *b, apr_pool_t *p, apr_size_t initial);
+/* Appends n bytes of data; data NULL appends n bytes left for the caller
+ * to fill (at b->data + b->len - n). */
 void rp_buf_add(rp_buf_t *b, const void *data, apr_size_t n);
 
 /* Marshal primitives (exposed for unit tests). */

@@ -93,6 +93,42 @@ typedef struct num_case {
     const char *want;
 } num_case_t;
 
+/* {x:.0f} and the integer fields take a fast path past snprintf: it must
+ * print exactly what printf("%.0f") prints, halves and signs included,
+ * up to where it hands back to snprintf (1e15) and beyond. */
+static void test_zero_precision_matches_printf(void **state)
+{
+    apr_pool_t *p = *state;
+    const rp_fname_t *fn = compile_ok(p, "{elapsed:.0f}");
+    rp_fname_vars_t v = base_vars();
+    static const double edges[] = {
+        0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, 1e15 - 1.5, 1e15 - 0.5, 1e15,
+        -1e15 + 0.5, 1e15 + 2, 4503599627370495.5, 9007199254740993.0,
+        0.49999999999999994, -0.49999999999999994, 1e300, -1e300,
+    };
+    char want[400];
+    unsigned x = 12345;
+    int i;
+
+    for (i = -20000; i <= 20000; i++) {
+        v.elapsed_ms = i / 8.0;
+        snprintf(want, sizeof want, "%.0f", v.elapsed_ms);
+        assert_string_equal(rp_fname_expand(p, fn, &v), want);
+    }
+    for (i = 0; i < (int)(sizeof edges / sizeof edges[0]); i++) {
+        v.elapsed_ms = edges[i];
+        snprintf(want, sizeof want, "%.0f", v.elapsed_ms);
+        /* a name is cut to RP_FNAME_MAX; compare what fits */
+        assert_int_equal(strncmp(rp_fname_expand(p, fn, &v), want, 100), 0);
+    }
+    for (i = 0; i < 20000; i++) {      /* epoch seconds with fractions */
+        x = x * 1103515245u + 12345u;
+        v.elapsed_ms = 1.7e9 + (double)(x % 100000000u) / 1000.0;
+        snprintf(want, sizeof want, "%.0f", v.elapsed_ms);
+        assert_string_equal(rp_fname_expand(p, fn, &v), want);
+    }
+}
+
 static void test_float_specs(void **state)
 {
     static const num_case_t cases[] = {
@@ -572,6 +608,7 @@ static const struct CMUnitTest group[] = {
     RP_TEST(test_werkzeug_root),
     RP_TEST(test_werkzeug_cgi),
     RP_TEST(test_float_specs),
+    RP_TEST(test_zero_precision_matches_printf),
     RP_TEST(test_time_spec),
     RP_TEST(test_int_specs),
     RP_TEST(test_string_specs),
