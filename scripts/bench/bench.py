@@ -81,6 +81,10 @@ GROWTH = env_int("BENCH_GROWTH_REQUESTS", 1000000, 20000)
 SELFTIME_REPS = env_int("BENCH_SELFTIME_REPS", 5, 1)
 SELFTIME_N = 2000000 if not SMOKE else 200000
 OUT = Path(os.environ.get("BENCH_OUT", REPO / "build" / "bench"))
+# BENCH_ONLY=callgrind,memory (any of rps selftime callgrind memory) runs
+# just those parts: for iterating on one figure, not for the README table.
+PARTS = ("rps", "selftime", "callgrind", "memory")
+ONLY = [p for p in os.environ.get("BENCH_ONLY", ",".join(PARTS)).split(",") if p]
 
 CONFIGS = [
     ("none", "without the module"),
@@ -738,12 +742,43 @@ def main():
               % (THREADS, CONNS, SECONDS, ROUNDS), ""]
     log("\n".join(report))
     results = {"date": started, "smoke": SMOKE, "seconds": SECONDS, "rounds": ROUNDS}
-    servers, peers = {}, None
+    servers = {}
     docroot = make_site(base)
     ok = False
+    unknown = sorted(set(ONLY) - set(PARTS))
+    if unknown:
+        raise Broken("BENCH_ONLY: unknown part(s) %s (known: %s)"
+                     % (",".join(unknown), " ".join(PARTS)))
+    try:
+        if "rps" in ONLY:
+            rps_part(base, docroot, shm, report, results, servers)
+        if "selftime" in ONLY:
+            selftime_part(base, docroot, report, results)
+        if "callgrind" in ONLY:
+            callgrind_part(base, docroot, shm, report, results)
+        if "memory" in ONLY:
+            memory_part(base, docroot, shm, report, results)
+        ok = True
+    finally:
+        for s in servers.values():
+            s.stop()
+        shutil.rmtree(shm, ignore_errors=True)
+        if ok and not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(base, ignore_errors=True)
+        else:
+            log("bench files kept in %s" % base)
+    text = "\n".join(report)
+    print("\n" + text)
+    name = "results-smoke" if SMOKE else ("results" if ONLY == list(PARTS) else "results-part")
+    (OUT / (name + ".txt")).write_text(text + "\n")
+    (OUT / (name + ".json")).write_text(json.dumps(results, indent=1) + "\n")
+
+
+def rps_part(base, docroot, shm, report, results, servers):
+    peers = None
     try:
         log("req/s, alternating rounds:")
-        servers = start_servers(base, docroot, shm)
+        servers.update(start_servers(base, docroot, shm))
         peers = start_peer(base, shm)
         if not peers:
             log("  (Werkzeug peer skipped: python3-flask or gunicorn missing; "
@@ -755,61 +790,54 @@ def main():
         peers = None
         report += throughput_table(groups, rps)
         results["rps"] = rps
-
-        log("ns per timed hook call (reqprof-selftime, n=%d):" % SELFTIME_N)
-        on, off, clock = selftime(base, docroot)
-        med, lo, hi, _ = spread(on)
-        omed, olo, ohi, _ = spread(off)
-        report.append("ns per timed hook call (reqprof-selftime, %d calls x %d runs, clock %s):"
-                      % (SELFTIME_N, SELFTIME_REPS, clock))
-        report.append("  profiled request   median %.1f ns (%.1f..%.1f)" % (med, lo, hi))
-        report.append("  unprofiled request median %.1f ns (%.1f..%.1f)" % (omed, olo, ohi))
-        report.append("")
-        results["selftime"] = {"profiled": on, "unprofiled": off, "clock": clock}
-
-        log("instructions per request (callgrind, httpd -X prefork, /s.txt):")
-        ir, ours, n2 = callgrind(base, docroot, shm)
-        report.append("instructions per request (callgrind, httpd -X prefork, 12-byte "
-                      "static file, request processing only):")
-        for cfg, v in ir.items():
-            report.append("  %-5s %9.0f  (+%.0f over none, x%.3f)" % (
-                cfg, v, v - ir["none"], v / ir["none"]))
-        report.append("  the module's own functions in prof, %d requests "
-                      "(self instructions per request):" % n2)
-        for cost, fn in ours:
-            report.append("    %8.0f  %s" % (cost / n2, fn))
-        report.append("")
-        results["callgrind"] = ir
-
-        log("memory:")
-        pb = memory(base, docroot, shm)
-        report.append("pool bytes per request (apr_palloc, httpd -X prefork, /s.txt):")
-        for cfg, v in pb.items():
-            report.append("  %-5s %8.0f  (+%.0f over none)" % (cfg, v, v - pb["none"]))
-        before, after, done, secs = growth(base, docroot, shm)
-        report.append("RSS of the serving child (event), ProfileDir + ProfileErrorLog On, "
-                      "one keep-alive connection:")
-        report.append("  %d KB after warm-up, %d KB after %d more requests (%+d KB), %.0f s"
-                      % (before, after, done, after - before, secs))
-        report.append("")
-        results["pool_bytes"] = pb
-        results["growth"] = {"before_kb": before, "after_kb": after,
-                             "requests": done, "seconds": secs}
-        ok = True
     finally:
-        for s in servers.values():
-            s.stop()
         stop_peer(peers)
-        shutil.rmtree(shm, ignore_errors=True)
-        if ok and not os.environ.get("BENCH_KEEP"):
-            shutil.rmtree(base, ignore_errors=True)
-        else:
-            log("bench files kept in %s" % base)
-    text = "\n".join(report)
-    print("\n" + text)
-    (OUT / ("results-smoke.txt" if SMOKE else "results.txt")).write_text(text + "\n")
-    (OUT / ("results-smoke.json" if SMOKE else "results.json")).write_text(
-        json.dumps(results, indent=1) + "\n")
+
+
+def selftime_part(base, docroot, report, results):
+    log("ns per timed hook call (reqprof-selftime, n=%d):" % SELFTIME_N)
+    on, off, clock = selftime(base, docroot)
+    med, lo, hi, _ = spread(on)
+    omed, olo, ohi, _ = spread(off)
+    report.append("ns per timed hook call (reqprof-selftime, %d calls x %d runs, clock %s):"
+                  % (SELFTIME_N, SELFTIME_REPS, clock))
+    report.append("  profiled request   median %.1f ns (%.1f..%.1f)" % (med, lo, hi))
+    report.append("  unprofiled request median %.1f ns (%.1f..%.1f)" % (omed, olo, ohi))
+    report.append("")
+    results["selftime"] = {"profiled": on, "unprofiled": off, "clock": clock}
+
+
+def callgrind_part(base, docroot, shm, report, results):
+    log("instructions per request (callgrind, httpd -X prefork, /s.txt):")
+    ir, ours, n2 = callgrind(base, docroot, shm)
+    report.append("instructions per request (callgrind, httpd -X prefork, 12-byte "
+                  "static file, request processing only):")
+    for cfg, v in ir.items():
+        report.append("  %-5s %9.0f  (+%.0f over none, x%.3f)" % (
+            cfg, v, v - ir["none"], v / ir["none"]))
+    report.append("  the module's own functions in prof, %d requests "
+                  "(self instructions per request):" % n2)
+    for cost, fn in ours:
+        report.append("    %8.0f  %s" % (cost / n2, fn))
+    report.append("")
+    results["callgrind"] = ir
+
+
+def memory_part(base, docroot, shm, report, results):
+    log("memory:")
+    pb = memory(base, docroot, shm)
+    report.append("pool bytes per request (apr_palloc, httpd -X prefork, /s.txt):")
+    for cfg, v in pb.items():
+        report.append("  %-5s %8.0f  (+%.0f over none)" % (cfg, v, v - pb["none"]))
+    before, after, done, secs = growth(base, docroot, shm)
+    report.append("RSS of the serving child (event), ProfileDir + ProfileErrorLog On, "
+                  "one keep-alive connection:")
+    report.append("  %d KB after warm-up, %d KB after %d more requests (%+d KB), %.0f s"
+                  % (before, after, done, after - before, secs))
+    report.append("")
+    results["pool_bytes"] = pb
+    results["growth"] = {"before_kb": before, "after_kb": after,
+                         "requests": done, "seconds": secs}
 
 
 def _terminated(signum, frame):
