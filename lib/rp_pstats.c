@@ -179,23 +179,6 @@ static unsigned char *w_key(unsigned char *o, const pkey_t *k, int line)
     return w_str(o, k->name, k->nlen);
 }
 
-/* s as it may be written: itself when all printable ASCII (the usual
- * case, and no copy), else rp_utf8_clean's copy. */
-static const char *clean(apr_pool_t *p, const char *s, apr_size_t *len)
-{
-    const unsigned char *u = (const unsigned char *)(s ? s : "");
-
-    while (*u >= 0x20 && *u < 0x7F)
-        u++;
-    if (*u == '\0') {
-        *len = (apr_size_t)(u - (const unsigned char *)(s ? s : ""));
-        return s ? s : "";
-    }
-    s = rp_utf8_clean(p, s, RP_PSTATS_STR_MAX);
-    *len = strlen(s);
-    return s;
-}
-
 apr_status_t rp_pstats_encode(const rp_stats_t *st, apr_pool_t *p,
                               const char **data, apr_size_t *len)
 {
@@ -215,8 +198,8 @@ apr_status_t rp_pstats_encode(const rp_stats_t *st, apr_pool_t *p,
      * bounds checks while writing. */
     keys = apr_palloc(p, sizeof(*keys) * (apr_size_t)st->nfuncs);
     for (i = 0; i < st->nfuncs; i++) {
-        keys[i].file = clean(p, st->funcs[i].file, &keys[i].flen);
-        keys[i].name = clean(p, st->funcs[i].name, &keys[i].nlen);
+        keys[i].file = rp_utf8_view(p, st->funcs[i].file, RP_PSTATS_STR_MAX, &keys[i].flen);
+        keys[i].name = rp_utf8_view(p, st->funcs[i].name, RP_PSTATS_STR_MAX, &keys[i].nlen);
     }
     for (i = 0; i < st->nfuncs; i++) {
         const rp_func_t *f = &st->funcs[i];

@@ -261,13 +261,72 @@ static const char *line_fmt(rp_line_t *l, const char *fmt, ...)
     return n < 0 ? "" : l->s;
 }
 
-/* pstats' f8(): "%8.3f", except that Python never prints "-nan". */
+/* Right-aligns the decimal digits of k in width columns ending at end;
+ * returns where they start. */
+static char *digits_back(char *end, uint64_t k, int min_digits)
+{
+    int n = 0;
+
+    do {
+        *--end = (char)('0' + k % 10);
+        k /= 10;
+        n++;
+    } while (k || n < min_digits);
+    return end;
+}
+
+/* The decimal digits of v, sign first, ending at end; returns the start
+ * (at most 20 characters). */
+static char *i64_back(char *end, int64_t v)
+{
+    uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+    end = digits_back(end, mag, 1);
+    if (v < 0)
+        *--end = '-';
+    return end;
+}
+
+/* pstats' f8(): "%8.3f", except that Python never prints "-nan". A row
+ * has four of these, and glibc's printf of a double costs about 1,600
+ * instructions: times of ordinary size are rounded here instead. x*1000
+ * is within 2^-24 of the exact product below 2^30, so when its fraction
+ * is further than 1e-6 from one half, rounding it gives what printf
+ * gives for x (correctly rounded); near a tie, or for anything unusual,
+ * printf decides. */
 static const char *f8(char *buf, apr_size_t size, double x)
 {
     if (isnan(x))
         return "     nan";
+    if (!signbit(x) && x < 1073741.0) {
+        double m = x * 1000.0, whole = floor(m), frac = m - whole;
+        if (fabs(frac - 0.5) > 1e-6) {
+            uint64_t k = (uint64_t)whole + (frac > 0.5);
+            char tmp[32], *end = tmp + sizeof tmp, *o;
+            apr_size_t n;
+
+            o = digits_back(end, k % 1000, 3);
+            *--o = '.';
+            o = digits_back(o, k / 1000, 1);
+            while (end - o < 8)
+                *--o = ' ';
+            n = (apr_size_t)(end - o);
+            if (n < size) {
+                memcpy(buf, o, n);
+                buf[n] = '\0';
+                return buf;
+            }
+        }
+    }
     snprintf(buf, size, "%8.3f", x);
     return buf;
+}
+
+/* Appends s (len bytes) at *o, within a line buffer sized for it. */
+static char *put(char *o, const char *s, apr_size_t len)
+{
+    memcpy(o, s, len);
+    return o + len;
 }
 
 void rp_report(const rp_stats_t *st, const rp_report_opts_t *o,
@@ -322,11 +381,24 @@ void rp_report(const rp_stats_t *st, const rp_report_opts_t *o,
     list = apr_palloc(p, sizeof(*list) * (apr_size_t)nfuncs);
     for (i = 0; i < nfuncs; i++) {
         rp_row_t *r = &rows[i];
+        apr_size_t flen, nlen;
+        char *w, num[16];
+        int nl;
 
         r->f = &st->funcs[i];
-        r->file = rp_utf8_clean(p, r->f->file, (apr_size_t)-1);
-        r->name = rp_utf8_clean(p, r->f->name, (apr_size_t)-1);
-        r->std = apr_psprintf(p, "%s:%d(%s)", r->file, r->f->line, r->name);
+        r->file = rp_utf8_view(p, r->f->file, (apr_size_t)-1, &flen);
+        r->name = rp_utf8_view(p, r->f->name, (apr_size_t)-1, &nlen);
+        /* "%s:%d(%s)" */
+        nl = snprintf(num, sizeof num, "%d", r->f->line);
+        w = apr_palloc(p, flen + 1 + (apr_size_t)nl + 1 + nlen + 2);
+        r->std = w;
+        w = put(w, r->file, flen);
+        *w++ = ':';
+        w = put(w, num, (apr_size_t)nl);
+        *w++ = '(';
+        w = put(w, r->name, nlen);
+        *w++ = ')';
+        *w = '\0';
         list[i] = r;
     }
     n = nfuncs;
@@ -389,21 +461,45 @@ void rp_report(const rp_stats_t *st, const rp_report_opts_t *o,
     for (i = 0; i < n; i++) {
         const rp_func_t *f = list[i]->f;
         /* %.3f of DBL_MAX takes 313 characters. */
-        char calls[48], b1[320], b2[320], b3[320], b4[320];
+        char calls[48], b[4][320], *c0, *end = calls + sizeof calls - 1;
+        const char *cols[4];
+        apr_size_t need, stdlen = strlen(list[i]->std);
+        int c;
 
-        if (f->nc != f->cc)
-            snprintf(calls, sizeof(calls), "%" APR_INT64_T_FMT "/%"
-                     APR_INT64_T_FMT, f->nc, f->cc);
-        else
-            snprintf(calls, sizeof(calls), "%" APR_INT64_T_FMT, f->nc);
-        emit(ctx, line_fmt(&l, "%9s %s %s %s %s %s", calls,
-                           f8(b1, sizeof(b1), f->tt * scale),
-                           f->nc == 0 ? "        "
-                                      : f8(b2, sizeof(b2), f->tt * scale / (double)f->nc),
-                           f8(b3, sizeof(b3), f->ct * scale),
-                           f->cc == 0 ? "        "
-                                      : f8(b4, sizeof(b4), f->ct * scale / (double)f->cc),
-                           list[i]->std));
+        /* "%9s" of "nc" or "nc/cc" */
+        *end = '\0';
+        c0 = end;
+        if (f->nc != f->cc) {
+            c0 = i64_back(c0, f->cc);
+            *--c0 = '/';
+        }
+        c0 = i64_back(c0, f->nc);
+        while (end - c0 < 9)
+            *--c0 = ' ';
+
+        cols[0] = f8(b[0], sizeof b[0], f->tt * scale);
+        cols[1] = f->nc == 0 ? "        " : f8(b[1], sizeof b[1], f->tt * scale / (double)f->nc);
+        cols[2] = f8(b[2], sizeof b[2], f->ct * scale);
+        cols[3] = f->cc == 0 ? "        " : f8(b[3], sizeof b[3], f->ct * scale / (double)f->cc);
+
+        need = (apr_size_t)(end - c0) + 1 + stdlen + 1;
+        for (c = 0; c < 4; c++)
+            need += strlen(cols[c]) + 1;
+        if (need > l.cap) {
+            l.cap = need + 256;
+            l.s = apr_palloc(p, l.cap);
+        }
+        {
+            char *w = put(l.s, c0, (apr_size_t)(end - c0));
+            for (c = 0; c < 4; c++) {
+                *w++ = ' ';
+                w = put(w, cols[c], strlen(cols[c]));
+            }
+            *w++ = ' ';
+            w = put(w, list[i]->std, stdlen);
+            *w = '\0';
+        }
+        emit(ctx, l.s);
     }
     emit(ctx, "");
     emit(ctx, "");

@@ -69,6 +69,25 @@ static apr_size_t utf8_next(const unsigned char *s, unsigned *cp)
     return n;
 }
 
+const char *rp_utf8_view(apr_pool_t *p, const char *s, apr_size_t max,
+                         apr_size_t *len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    const char *out;
+
+    if (s != NULL) {
+        while (*u >= 0x20 && *u < 0x7F)
+            u++;
+        if (*u == '\0' && (apr_size_t)(u - (const unsigned char *)s) <= max) {
+            *len = (apr_size_t)(u - (const unsigned char *)s);
+            return s;
+        }
+    }
+    out = rp_utf8_clean(p, s, max);
+    *len = strlen(out);
+    return out;
+}
+
 const char *rp_utf8_clean(apr_pool_t *p, const char *s, apr_size_t max)
 {
     const unsigned char *in = (const unsigned char *)s;

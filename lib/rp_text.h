@@ -14,6 +14,13 @@
  * control characters (< 0x20, 0x7f) become '?'. A NULL s yields "". */
 const char *rp_utf8_clean(apr_pool_t *p, const char *s, apr_size_t max);
 
+/* s itself when it is already what rp_utf8_clean would return (printable
+ * ASCII, at most max bytes): the usual case, with no copy; else
+ * rp_utf8_clean's copy in p. *len is the result's length. The result
+ * lives as long as the shorter-lived of s and p. */
+const char *rp_utf8_view(apr_pool_t *p, const char *s, apr_size_t max,
+                         apr_size_t *len);
+
 /* Python's repr() of a str: 'abc', "it's", with \\ \n \r \t \xNN escapes
  * for control characters, and \xNN \uNNNN \UNNNNNNNN for the assigned
  * non-ASCII code points Python deems unprintable (unassigned ones are kept).

@@ -144,6 +144,52 @@ static void test_full_layout_with_recursion(void **state)
     assert_string_equal(c->line[8], "");
 }
 
+/* The four time columns are rounded without printf for times of ordinary
+ * size: every column must still be exactly printf's "%8.3f", ties and
+ * near-ties included, and the calls column "%9s" of "nc/cc". */
+static void test_columns_match_printf(void **state)
+{
+    static const double edges[] = {
+        0.0, -0.0, 0.0005, 0.0015, 0.0025, 1.0005, 2.0005, 0.00049999999999999,
+        0.00050000000000001, 0.1235, 0.9995, 9.9995, 99999.9995, 1073740.9995,
+        1073741.0, 1073741.0005, 1e9, 1e300, -1.0, -0.0005, 1e-300, 5e-324,
+    };
+    rp_func_t f[1];
+    rp_stats_t st = {1, f};
+    uint64_t x = 88172645463325252ull;
+    char want[1500], cols[4][340];
+    int i;
+
+    for (i = 0; i < 30000; i++) {
+        double t;
+        cap_t *c;
+        if (i < (int)(sizeof edges / sizeof edges[0]))
+            t = edges[i];
+        else {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;     /* xorshift64 */
+            switch (i % 3) {
+            case 0:     /* k/2000: every tie of the third decimal */
+                t = (double)(x % 20000000u) / 2000.0;
+                break;
+            case 1:     /* uniform over [0, 100) */
+                t = (double)(x >> 11) / 9007199254740992.0 * 100.0;
+                break;
+            default:    /* spread over many magnitudes */
+                t = (double)(x >> 11) / 9007199254740992.0 * pow(10.0, (double)(i % 12) - 6);
+            }
+        }
+        f[0] = fn("a.c", 1, "f", 3, 7, t, t * 3.0);
+        c = report(state, &st, NULL);
+        snprintf(cols[0], sizeof cols[0], "%8.3f", t);
+        snprintf(cols[1], sizeof cols[1], "%8.3f", t / 7.0);
+        snprintf(cols[2], sizeof cols[2], "%8.3f", t * 3.0);
+        snprintf(cols[3], sizeof cols[3], "%8.3f", t * 3.0 / 3.0);
+        snprintf(want, sizeof want, "%9s %s %s %s %s a.c:1(f)", "7/3",
+                 cols[0], cols[1], cols[2], cols[3]);
+        assert_string_equal(c->line[c->n - 3], want);
+    }
+}
+
 static void test_summary_without_primitive_part(void **state)
 {
     rp_func_t f = fn("a.c", 1, "f", 2, 2, 0.0015, 0.0015);
@@ -598,6 +644,7 @@ static void test_func_stdname(void **state)
 
 static const struct CMUnitTest tests[] = {
     RP_TEST(test_full_layout_with_recursion),
+    RP_TEST(test_columns_match_printf),
     RP_TEST(test_summary_without_primitive_part),
     RP_TEST(test_empty_stats_prints_summary_only),
     RP_TEST(test_zero_calls_leave_percall_blank),
