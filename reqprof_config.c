@@ -13,6 +13,7 @@
 #include "http_log.h"
 #include "ap_regex.h"
 #include "unixd.h"
+#include "apr_lib.h"
 #include "apr_strings.h"
 #include "apr_file_info.h"
 
@@ -450,6 +451,20 @@ const char *reqprof_set_sample_rate(cmd_parms *cmd, void *dcfg, const char *arg)
     return NULL;
 }
 
+/* An HTTP token (RFC 9110 field-name, RFC 6265 cookie-name): a header or
+ * cookie with any other name can never arrive, so the trigger would
+ * silently never fire. */
+static int is_http_token(const char *s)
+{
+    static const char tchar[] = "!#$%&'*+-.^_`|~";
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!apr_isalnum(*s) && !strchr(tchar, *s))
+            return 0;
+    return 1;
+}
+
 /* ProfileTrigger header NAME TOKEN | cookie NAME TOKEN | env VAR. The
  * token is never repeated in a message. */
 const char *reqprof_set_trigger(cmd_parms *cmd, void *dcfg, const char *args)
@@ -473,6 +488,9 @@ const char *reqprof_set_trigger(cmd_parms *cmd, void *dcfg, const char *args)
     else
         return apr_psprintf(cmd->pool, "ProfileTrigger: unknown kind '%s' "
                             "(expected header, cookie or env)", kind);
+    if (t.kind != REQPROF_TRIG_ENV && !is_http_token(t.name))
+        return apr_psprintf(cmd->pool, "ProfileTrigger %s: bad name '%s' (letters, "
+                            "digits and !#$%%&'*+-.^_`|~ only)", kind, t.name);
     if (!*t.name || ap_strchr_c(t.name, '=') || ap_strchr_c(t.name, ';'))
         return apr_psprintf(cmd->pool, "ProfileTrigger %s: bad name '%s'", kind, t.name);
     if (t.kind != REQPROF_TRIG_ENV) {

@@ -99,8 +99,9 @@ static double untriggered_rate(const reqprof_dir_t *dc, const reqprof_srv_t *sc)
 }
 
 /* Header and cookie triggers: the request as it arrived. The trigger
- * header is then taken out of the request, so CGI scripts, proxied
- * backends and access logs never see the token. */
+ * header and cookie are then taken out of the request, so CGI scripts,
+ * proxied backends, access logs and httpd's own trace logging of request
+ * headers never see the token. */
 static int header_triggered(request_rec *r, const reqprof_srv_t *sc)
 {
     int i, hit = 0;
@@ -114,8 +115,14 @@ static int header_triggered(request_rec *r, const reqprof_srv_t *sc)
             }
         }
         else if (t->kind == REQPROF_TRIG_COOKIE) {
-            hit |= rp_cookie_matches(apr_table_get(r->headers_in, "Cookie"),
-                                     t->name, t->token, t->token_len);
+            const char *c = apr_table_get(r->headers_in, "Cookie"), *rest;
+            if (c) {
+                hit |= rp_cookie_matches(c, t->name, t->token, t->token_len);
+                if (!(rest = rp_cookie_strip(r->pool, c, t->name)))
+                    apr_table_unset(r->headers_in, "Cookie");
+                else if (rest != c)
+                    apr_table_setn(r->headers_in, "Cookie", rest);
+            }
         }
     }
     return hit;

@@ -16,6 +16,7 @@
 
 #include <apr_atomic.h>
 #include <apr_file_io.h>
+#include <apr_portable.h>
 #include <apr_strings.h>
 
 #include "rp_file.h"
@@ -114,12 +115,34 @@ static int rp_skip_taken(char *buf, apr_size_t base, const char *name,
     return hi;
 }
 
-/* Creates and opens a fresh temporary file in dir. */
+/* APR_FPROT_* bits as a mode_t (they are not the same numbers). */
+static mode_t rp_mode(apr_fileperms_t perms)
+{
+    static const struct { apr_fileperms_t apr; mode_t mode; } bits[] = {
+        { APR_FPROT_UREAD, S_IRUSR }, { APR_FPROT_UWRITE, S_IWUSR },
+        { APR_FPROT_UEXECUTE, S_IXUSR }, { APR_FPROT_GREAD, S_IRGRP },
+        { APR_FPROT_GWRITE, S_IWGRP }, { APR_FPROT_GEXECUTE, S_IXGRP },
+        { APR_FPROT_WREAD, S_IROTH }, { APR_FPROT_WWRITE, S_IWOTH },
+        { APR_FPROT_WEXECUTE, S_IXOTH },
+    };
+    mode_t m = 0;
+    apr_size_t i;
+
+    for (i = 0; i < sizeof bits / sizeof bits[0]; i++)
+        if (perms & bits[i].apr)
+            m |= bits[i].mode;
+    return m;
+}
+
+/* Creates and opens a fresh temporary file in dir, with exactly perms:
+ * open() applies the process umask, which httpd inherits from whoever
+ * started it (077 would take the group's read, 000 is harmless here). */
 static apr_status_t rp_open_tmp(apr_pool_t *p, const char *dir,
                                 const char *sep, apr_fileperms_t perms,
                                 apr_file_t **fp, const char **tmp)
 {
     apr_status_t rv;
+    apr_os_file_t fd;
     int tries = 0;
 
     do {
@@ -130,6 +153,15 @@ static apr_status_t rp_open_tmp(apr_pool_t *p, const char *dir,
             rv = apr_file_open(fp, *tmp, APR_FOPEN_CREATE | APR_FOPEN_EXCL
                                | APR_FOPEN_WRITE | APR_FOPEN_BINARY, perms, p);
     } while (APR_STATUS_IS_EEXIST(rv) && ++tries < RP_FILE_TMP_TRIES);
+    if (rv != APR_SUCCESS)
+        return rv;
+    if ((rv = apr_os_file_get(&fd, *fp)) == APR_SUCCESS
+        && fchmod(fd, rp_mode(perms)) != 0)
+        rv = APR_FROM_OS_ERROR(errno);
+    if (rv != APR_SUCCESS) {
+        apr_file_close(*fp);
+        apr_file_remove(*tmp, p);
+    }
     return rv;
 }
 

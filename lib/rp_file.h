@@ -17,7 +17,8 @@
  * renamed over it: readers may then briefly see an empty file. The
  * temporary is always removed. perms are APR_FPROT_* bits as for
  * apr_file_open, e.g. APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD
- * (that is 0x0640: an octal 0640 means other bits), less the umask.
+ * (that is 0x0640: an octal 0640 means other bits), set exactly whatever
+ * the process umask.
  * Safe from many threads (each with its own p) and processes at once.
  * On success *final_path (from p) names the file written; on error it is
  * NULL. Returns the first APR error met; APR_EINVAL when name is empty,

@@ -1,8 +1,9 @@
 /*
- * rp_trigger.c - constant-time token comparison and cookie lookup for
- * ProfileTrigger.
+ * rp_trigger.c - constant-time token comparison, cookie lookup and
+ * removal for ProfileTrigger.
  */
 #include <string.h>
+#include <apr_strings.h>
 #include "rp_trigger.h"
 
 int rp_ct_equal(const char *guess, apr_size_t glen, const char *secret,
@@ -63,4 +64,55 @@ int rp_cookie_matches(const char *header, const char *name,
         p = end;
     }
     return found;
+}
+
+/* Is the cookie at [p, end) called name? Same parsing as rp_cookie_matches. */
+static int cookie_named(const char *p, const char *end, const char *name,
+                        apr_size_t nlen)
+{
+    const char *eq = memchr(p, '=', (apr_size_t)(end - p)), *ne;
+    if (!eq)
+        return 0;
+    for (ne = eq; ne > p && is_sep_space(ne[-1]); ne--)
+        ;
+    return (apr_size_t)(ne - p) == nlen && !memcmp(p, name, nlen);
+}
+
+const char *rp_cookie_strip(apr_pool_t *p, const char *header, const char *name)
+{
+    apr_size_t nlen = strlen(name);
+    const char *c;
+    char *out, *o;
+    int removed = 0;
+
+    if (!header)
+        return NULL;
+    /* "; " between kept cookies may be longer than the separators read */
+    out = o = apr_palloc(p, 2 * strlen(header) + 1);
+    for (c = header; *c; ) {
+        const char *end, *last;
+        while (*c == ';' || *c == ',' || is_sep_space(*c))
+            c++;
+        for (end = c; *end && *end != ';' && *end != ','; end++)
+            ;
+        for (last = end; last > c && is_sep_space(last[-1]); last--)
+            ;
+        if (last > c) {
+            if (cookie_named(c, end, name, nlen))
+                removed = 1;
+            else {
+                if (o > out) {
+                    *o++ = ';';
+                    *o++ = ' ';
+                }
+                memcpy(o, c, (apr_size_t)(last - c));
+                o += last - c;
+            }
+        }
+        c = end;
+    }
+    *o = '\0';
+    if (!removed)
+        return header;
+    return o > out ? out : NULL;
 }

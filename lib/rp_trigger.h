@@ -1,7 +1,7 @@
 /*
  * rp_trigger.h - the secret-token checks of ProfileTrigger: a comparison
  * whose time does not depend on where the guess differs from the secret,
- * and finding a cookie in a Cookie header. APR only.
+ * finding a cookie in a Cookie header, and taking it out. APR only.
  */
 #ifndef RP_TRIGGER_H
 #define RP_TRIGGER_H
@@ -20,5 +20,11 @@ int rp_ct_equal(const char *guess, apr_size_t glen, const char *secret,
  * rp_ct_equal. Names compare exactly (case-sensitive). NULL header: 0. */
 int rp_cookie_matches(const char *header, const char *name,
                       const char *secret, apr_size_t slen);
+
+/* The Cookie header value without the cookies called name (found as
+ * rp_cookie_matches finds them, whatever their value), the others kept as
+ * written and joined by "; ". header itself when it holds none; NULL when
+ * nothing is left (or header is NULL). From p. */
+const char *rp_cookie_strip(apr_pool_t *p, const char *header, const char *name);
 
 #endif

@@ -349,21 +349,27 @@ class Httpd:
         except OSError:
             return False
 
-    def start(self, timeout=20.0, env=None):
+    def start(self, timeout=20.0, env=None, umask=None, prefix=None, probe=None):
         """Start `apache2 -f CONF -DFOREGROUND` as our child and wait until
         the pid file exists and the port answers. env: extra environment
-        variables for the server (e.g. LD_PRELOAD)."""
+        variables for the server (e.g. LD_PRELOAD). umask: the umask the
+        server inherits (default: ours). prefix: a command that execs
+        apache2 in the same process (e.g. into a network namespace), with
+        probe() then saying whether the server answers."""
         if self.running():
             raise RuntimeError("already running")
         if not self.conf.exists():
             self.write_config()
         out = open(self.logs / "stdout", "ab")
-        self.proc = subprocess.Popen([APACHE, "-f", str(self.conf), "-DFOREGROUND"],
+        self.proc = subprocess.Popen(list(prefix or []) + [APACHE, "-f", str(self.conf),
+                                                           "-DFOREGROUND"],
                                      stdin=subprocess.DEVNULL, stdout=out,
                                      stderr=subprocess.STDOUT, start_new_session=True,
-                                     env=dict(os.environ, **env) if env else None)
+                                     env=dict(os.environ, **env) if env else None,
+                                     umask=-1 if umask is None else umask)
         out.close()
         self.config = self.conf.read_text()
+        probe = probe or self._port_answers
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -372,7 +378,7 @@ class Httpd:
                 raise RuntimeError("apache2 (%s) exited with %s at start:\n%s\n%s" % (
                     self.mpm, rc, self._tail(self.logs / "stdout"),
                     self._tail(self.error_log)))
-            if self.pid() == self.proc.pid and self._port_answers():
+            if self.pid() == self.proc.pid and probe():
                 return
             if time.monotonic() > deadline:
                 self.stop()

@@ -1,14 +1,56 @@
 """Directive validation: every bad value fails `apache2 -t` with a message
 that names the directive and the value (on the right line); good values
-pass; directives outside their contexts are refused."""
+pass; every directive is refused outside its contexts and in .htaccess.
+
+The directives and their contexts are read from mod_reqprof.c's command
+table, so a directive added there without bad-value, context and .htaccess
+cases here fails test_every_directive_is_covered."""
 
 import re
 
 import pytest
 
+import httpd as H
 from conftest import stop_and_check
 
 pytestmark = pytest.mark.needs_module
+
+
+def directive_table():
+    """{name: set of context flags} from mod_reqprof.c's command_rec table."""
+    src = (H.REPO / "mod_reqprof.c").read_text()
+    table = src[src.index("command_rec reqprof_cmds[]"):]
+    table = table[:table.index("{ NULL }")]
+    found = re.findall(r'AP_INIT_\w+\(\s*"(\w+)"\s*,\s*\w+\s*,\s*\w+\s*,\s*([A-Z_|\s]+?)\s*,',
+                       table)
+    assert len(found) == table.count("AP_INIT_"), "cannot read the command table"
+    return {name: {f.strip() for f in flags.split("|")} for name, flags in found}
+
+
+DIRECTIVES = directive_table()
+
+# A good value of each directive, for the context and .htaccess cases.
+SAMPLE = {
+    "ProfileEngine": "On",
+    "ProfileDir": '"/tmp/reqprof-config-test-never-created"',
+    "ProfileFilenameFormat": '"{path}.prof"',
+    "ProfileErrorLog": "On",
+    "ProfileSortBy": "cumulative",
+    "ProfileRestrict": "10",
+    "ProfileTimeUnit": "us",
+    "ProfileMinDuration": "1s",
+    "ProfileSampleRate": "1",
+    "ProfileTrigger": "env X",
+    "ProfileFormat": "chrome",
+    "ProfileServerTiming": "On",
+    "ProfileMaxFiles": "10",
+    "ProfileMaxDirSize": "1M",
+    "ProfileStatusURLs": "10",
+    "ProfileStatusSlowest": "10",
+    "ProfileStatusReset": "On",
+}
+# They size the status page's shared memory: main server only.
+GLOBAL_ONLY = {"ProfileStatusURLs", "ProfileStatusSlowest"}
 
 
 @pytest.fixture(scope="module")
@@ -35,46 +77,168 @@ def names(message, word):
     return re.search(r"(?<![\w.])%s(?![\w.])" % re.escape(word), message) is not None
 
 
-# (id, config text, directive, value the message must name)
+# (id, config text, directive, value the message must name; None: the
+# value is missing or is a secret, and only the directive is named)
 BAD = [
+    # On|Off
     ("engine-maybe", "ProfileEngine maybe", "ProfileEngine", "maybe"),
+    ("engine-1", "ProfileEngine 1", "ProfileEngine", "1"),
+    ("engine-missing", "ProfileEngine", "ProfileEngine", None),
+    ("engine-empty", 'ProfileEngine ""', "ProfileEngine", None),
+    ("engine-two", "ProfileEngine On Off", "ProfileEngine", None),
+    ("errorlog-maybe", "ProfileErrorLog maybe", "ProfileErrorLog", "maybe"),
+    ("errorlog-yes", "ProfileErrorLog yes", "ProfileErrorLog", "yes"),
+    ("server-timing-maybe", "ProfileServerTiming maybe", "ProfileServerTiming", "maybe"),
+    ("server-timing-1", "ProfileServerTiming 1", "ProfileServerTiming", "1"),
+    ("status-reset-maybe", "ProfileStatusReset maybe", "ProfileStatusReset", "maybe"),
+    ("status-reset-missing", "ProfileStatusReset", "ProfileStatusReset", None),
+    # ProfileDir (files and paths: test_profile_dir_unusable below)
+    ("dir-empty", 'ProfileDir ""', "ProfileDir", None),
+    ("dir-missing", "ProfileDir", "ProfileDir", None),
+    # file name formats
+    ("fname-unknown", 'ProfileFilenameFormat "{nope}.prof"', "ProfileFilenameFormat", "{nope}.prof"),
+    ("fname-header", 'ProfileFilenameFormat "{header:Host}.prof"', "ProfileFilenameFormat",
+     "{header:Host}.prof"),
+    ("fname-slash", 'ProfileFilenameFormat "a/{path}"', "ProfileFilenameFormat", "a/{path}"),
+    ("fname-dotdot-slash", 'ProfileFilenameFormat "../{path}"', "ProfileFilenameFormat",
+     "../{path}"),
+    ("fname-unbalanced", 'ProfileFilenameFormat "{path.prof"', "ProfileFilenameFormat", "{path.prof"),
+    ("fname-unbalanced-close", 'ProfileFilenameFormat "a}.prof"', "ProfileFilenameFormat",
+     "a}.prof"),
+    ("fname-bad-spec", 'ProfileFilenameFormat "{elapsed:.3q}.prof"', "ProfileFilenameFormat",
+     "{elapsed:.3q}.prof"),
+    ("fname-int-spec-on-string", 'ProfileFilenameFormat "{path:d}"', "ProfileFilenameFormat",
+     "{path:d}"),
+    ("fname-d-on-float", 'ProfileFilenameFormat "{elapsed:d}"', "ProfileFilenameFormat",
+     "{elapsed:d}"),
+    ("fname-positional", 'ProfileFilenameFormat "{0}.prof"', "ProfileFilenameFormat", "{0}.prof"),
+    ("fname-empty-field", 'ProfileFilenameFormat "{}.prof"', "ProfileFilenameFormat", "{}.prof"),
+    ("fname-conversion", 'ProfileFilenameFormat "{path!r}"', "ProfileFilenameFormat", "{path!r}"),
+    ("fname-attribute", 'ProfileFilenameFormat "{path.x}"', "ProfileFilenameFormat", "{path.x}"),
+    ("fname-width-huge", 'ProfileFilenameFormat "{pid:999}"', "ProfileFilenameFormat",
+     "{pid:999}"),
+    ("fname-empty", 'ProfileFilenameFormat ""', "ProfileFilenameFormat", None),
+    # report options
     ("sort-foo", "ProfileSortBy foo", "ProfileSortBy", "foo"),
+    ("sort-second-bad", "ProfileSortBy time bogus", "ProfileSortBy", "bogus"),
     ("sort-c-ambiguous", "ProfileSortBy c", "ProfileSortBy", "c"),
     ("sort-n-ambiguous", "ProfileSortBy time n", "ProfileSortBy", "n"),
     # pstats refuses "cum" too: it prefixes both cumtime and cumulative.
     ("sort-cum-ambiguous", "ProfileSortBy cum", "ProfileSortBy", "cum"),
+    ("sort-none", "ProfileSortBy", "ProfileSortBy", None),
     ("restrict-1.5", "ProfileRestrict 1.5", "ProfileRestrict", "1.5"),
+    ("restrict-1.0", "ProfileRestrict 1.0", "ProfileRestrict", "1.0"),
+    ("restrict-negative", "ProfileRestrict -1", "ProfileRestrict", "-1"),
+    ("restrict-negative-fraction", "ProfileRestrict -0.5", "ProfileRestrict", "-0.5"),
     ("restrict-bad-regex", 'ProfileRestrict 10 "("', "ProfileRestrict", "("),
+    ("restrict-bad-regex-star", 'ProfileRestrict "*"', "ProfileRestrict", "*"),
+    ("restrict-bad-regex-class", 'ProfileRestrict "[a"', "ProfileRestrict", "[a"),
+    ("restrict-none", "ProfileRestrict", "ProfileRestrict", None),
     ("unit-hours", "ProfileTimeUnit hours", "ProfileTimeUnit", "hours"),
-    ("fname-unknown", 'ProfileFilenameFormat "{nope}.prof"', "ProfileFilenameFormat", "{nope}.prof"),
-    ("fname-slash", 'ProfileFilenameFormat "a/{path}"', "ProfileFilenameFormat", "a/{path}"),
-    ("fname-unbalanced", 'ProfileFilenameFormat "{path.prof"', "ProfileFilenameFormat", "{path.prof"),
-    ("fname-bad-spec", 'ProfileFilenameFormat "{elapsed:.3q}.prof"', "ProfileFilenameFormat",
-     "{elapsed:.3q}.prof"),
-    ("errorlog-maybe", "ProfileErrorLog maybe", "ProfileErrorLog", "maybe"),
+    ("unit-ns", "ProfileTimeUnit ns", "ProfileTimeUnit", "ns"),
+    ("unit-negative", "ProfileTimeUnit -1", "ProfileTimeUnit", "-1"),
     # production controls
     ("min-duration-unit", "ProfileMinDuration 5min", "ProfileMinDuration", "5min"),
+    ("min-duration-hour-unit", "ProfileMinDuration 1h", "ProfileMinDuration", "1h"),
     ("min-duration-negative", "ProfileMinDuration -1s", "ProfileMinDuration", "-1s"),
     ("min-duration-hours", "ProfileMinDuration 3601s", "ProfileMinDuration", "3601s"),
+    ("min-duration-fraction-over", "ProfileMinDuration 3600.5s", "ProfileMinDuration", "3600.5s"),
+    ("min-duration-exponent", "ProfileMinDuration 1e3", "ProfileMinDuration", "1e3"),
+    ("min-duration-no-number", "ProfileMinDuration ms", "ProfileMinDuration", "ms"),
     ("rate-above-1", "ProfileSampleRate 1.5", "ProfileSampleRate", "1.5"),
     ("rate-above-100pct", "ProfileSampleRate 101%", "ProfileSampleRate", "101%"),
+    ("rate-negative", "ProfileSampleRate -0.5", "ProfileSampleRate", "-0.5"),
+    ("rate-exponent", "ProfileSampleRate 1e-2", "ProfileSampleRate", "1e-2"),
+    ("rate-nan", "ProfileSampleRate nan", "ProfileSampleRate", "nan"),
     ("rate-word", "ProfileSampleRate half", "ProfileSampleRate", "half"),
     ("trigger-kind", "ProfileTrigger query x 12345678", "ProfileTrigger", "query"),
+    ("trigger-none", "ProfileTrigger", "ProfileTrigger", None),
+    ("trigger-header-space", 'ProfileTrigger header "X Profile" 0123456789ab', "ProfileTrigger",
+     "X Profile"),
+    ("trigger-header-colon", "ProfileTrigger header X-Profile: 0123456789ab", "ProfileTrigger",
+     "X-Profile:"),
+    ("trigger-header-no-name", 'ProfileTrigger header "" 0123456789ab', "ProfileTrigger", None),
+    ("trigger-cookie-semicolon", 'ProfileTrigger cookie "a;b" 0123456789ab', "ProfileTrigger",
+     "a;b"),
+    ("trigger-cookie-equals", "ProfileTrigger cookie a=b 0123456789ab", "ProfileTrigger", "a=b"),
+    ("trigger-env-equals", "ProfileTrigger env A=1", "ProfileTrigger", "A=1"),
+    ("trigger-env-no-name", "ProfileTrigger env", "ProfileTrigger", None),
+    ("trigger-env-extra", "ProfileTrigger env A B", "ProfileTrigger", "B"),
+    # a short, missing or trailing token: the message names the directive, not the secret
+    ("trigger-header-no-token", "ProfileTrigger header X-Profile", "ProfileTrigger", None),
+    ("trigger-short-token", "ProfileTrigger cookie rp short7", "ProfileTrigger", None),
     ("format-unknown", "ProfileFormat pstats svg", "ProfileFormat", "svg"),
-    ("server-timing-maybe", "ProfileServerTiming maybe", "ProfileServerTiming", "maybe"),
+    ("format-json", "ProfileFormat json", "ProfileFormat", "json"),
+    ("format-none", "ProfileFormat", "ProfileFormat", None),
     ("max-files-zero", "ProfileMaxFiles 0", "ProfileMaxFiles", "0"),
+    ("max-files-negative", "ProfileMaxFiles -1", "ProfileMaxFiles", "-1"),
+    ("max-files-huge", "ProfileMaxFiles 100001", "ProfileMaxFiles", "100001"),
+    ("max-files-overflow", "ProfileMaxFiles 99999999999999999999", "ProfileMaxFiles",
+     "99999999999999999999"),
+    ("max-files-fraction", "ProfileMaxFiles 1.5", "ProfileMaxFiles", "1.5"),
     ("max-files-word", "ProfileMaxFiles many", "ProfileMaxFiles", "many"),
     ("max-dir-size-unit", "ProfileMaxDirSize 10X", "ProfileMaxDirSize", "10X"),
+    ("max-dir-size-mib", "ProfileMaxDirSize 10MiB", "ProfileMaxDirSize", "10MiB"),
     ("max-dir-size-zero", "ProfileMaxDirSize 0", "ProfileMaxDirSize", "0"),
+    ("max-dir-size-negative", "ProfileMaxDirSize -1M", "ProfileMaxDirSize", "-1M"),
+    ("max-dir-size-fraction", "ProfileMaxDirSize 1.5M", "ProfileMaxDirSize", "1.5M"),
+    ("max-dir-size-huge", "ProfileMaxDirSize 2000T", "ProfileMaxDirSize", "2000T"),
+    ("max-dir-size-overflow", "ProfileMaxDirSize 99999999999999999999", "ProfileMaxDirSize",
+     "99999999999999999999"),
     ("status-urls-0", "ProfileStatusURLs 0", "ProfileStatusURLs", "0"),
     ("status-urls-word", "ProfileStatusURLs many", "ProfileStatusURLs", "many"),
     ("status-urls-negative", "ProfileStatusURLs -5", "ProfileStatusURLs", "-5"),
     ("status-urls-huge", "ProfileStatusURLs 100001", "ProfileStatusURLs", "100001"),
+    ("status-urls-overflow", "ProfileStatusURLs 99999999999999999999", "ProfileStatusURLs",
+     "99999999999999999999"),
     ("status-urls-suffix", "ProfileStatusURLs 10k", "ProfileStatusURLs", "10k"),
     ("status-slowest-0", "ProfileStatusSlowest 0", "ProfileStatusSlowest", "0"),
+    ("status-slowest-negative", "ProfileStatusSlowest -1", "ProfileStatusSlowest", "-1"),
     ("status-slowest-huge", "ProfileStatusSlowest 1001", "ProfileStatusSlowest", "1001"),
-    ("status-reset-maybe", "ProfileStatusReset maybe", "ProfileStatusReset", "maybe"),
+    ("status-slowest-fraction", "ProfileStatusSlowest 1.5", "ProfileStatusSlowest", "1.5"),
+    ("status-slowest-word", "ProfileStatusSlowest many", "ProfileStatusSlowest", "many"),
 ]
+
+
+def test_every_directive_is_covered():
+    """Each directive of the table has bad values, a sample for the context
+    and .htaccess cases, and none may be used in .htaccess (no OR_* flag:
+    they write files or change what is exposed, or are only meaningful
+    server-wide)."""
+    assert len(DIRECTIVES) >= 17, DIRECTIVES
+    assert set(DIRECTIVES) == {b[2] for b in BAD}, \
+        set(DIRECTIVES) ^ {b[2] for b in BAD}
+    assert set(DIRECTIVES) == set(SAMPLE), set(DIRECTIVES) ^ set(SAMPLE)
+    for name, flags in DIRECTIVES.items():
+        assert flags <= {"RSRC_CONF", "ACCESS_CONF"}, (name, flags)
+        assert "RSRC_CONF" in flags, (name, flags)
+
+
+def readme_contexts():
+    """{directive: its README "Context:" text, whitespace collapsed}."""
+    text = (H.REPO / "README").read_text()
+    out = {}
+    for m in re.finditer(r"^(Profile\w+) .*\n((?:[ \t]+.*\n)+)", text, re.M):
+        c = re.search(r"Context:\s*(.*?)\.(?:\s|$)", m.group(2), re.S)
+        if c:
+            out[m.group(1)] = " ".join(c.group(1).split())
+    return out
+
+
+def test_readme_contexts_match_the_table():
+    """The README says for every directive where it may be used, and says
+    what the command table enforces."""
+    said = readme_contexts()
+    assert set(said) == set(DIRECTIVES), set(said) ^ set(DIRECTIVES)
+    for name, flags in DIRECTIVES.items():
+        if "ACCESS_CONF" in flags:
+            want = "server config, virtual host, <Directory>, <Location>"
+        elif name in GLOBAL_ONLY:
+            want = "server config (not in <VirtualHost>)"
+        else:
+            want = "server config, virtual host"
+        assert said[name].startswith(want) and "<Directory>" not in said[name][len(want):], \
+            "%s: README says %r, the table %s" % (name, said[name], sorted(flags))
 
 
 @pytest.mark.parametrize("text,directive,value", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
@@ -82,28 +246,60 @@ def test_bad_value_fails_config_test(checker, text, directive, value):
     _assert_fails(checker, text, directive, value)
 
 
-def test_profile_dir_is_a_regular_file(checker, regular_file):
-    _assert_fails(checker, 'ProfileDir "%s"' % regular_file, "ProfileDir", str(regular_file))
+@pytest.mark.parametrize("kind", ["absolute", "relative", "under-a-file", "device"])
+def test_profile_dir_unusable(checker, regular_file, kind):
+    """A ProfileDir that is a file, or lies under one, fails -t naming the
+    directive and the path; a relative one is resolved against ServerRoot
+    (as Apache resolves its own paths), so the message names
+    ServerRoot/that path. (That a relative ProfileDir is created and
+    written under ServerRoot: test_core.test_profile_dir_created.)"""
+    written, named = {
+        "absolute": (str(regular_file), str(regular_file)),
+        "relative": (regular_file.name, str(checker.root / regular_file.name)),
+        "under-a-file": ("%s/profiles" % regular_file.name,
+                         str(checker.root / regular_file.name / "profiles")),
+        "device": ("/dev/null", "/dev/null"),
+    }[kind]
+    _assert_fails(checker, 'ProfileDir "%s"' % written, "ProfileDir", named)
 
 
-@pytest.mark.parametrize("text,directive", [
-    ('<Directory "/tmp">\n    ProfileDir "/tmp/rp-nope"\n</Directory>', "ProfileDir"),
-    ('<Location "/x">\n    ProfileDir "/tmp/rp-nope"\n</Location>', "ProfileDir"),
-    ('<Directory "/tmp">\n    ProfileFilenameFormat "{path}.prof"\n</Directory>',
-     "ProfileFilenameFormat"),
-    ('<Location "/x">\n    ProfileTrigger env X\n</Location>', "ProfileTrigger"),
-    ('<Location "/x">\n    ProfileFormat chrome\n</Location>', "ProfileFormat"),
-    ('<Location "/x">\n    ProfileMaxFiles 10\n</Location>', "ProfileMaxFiles"),
-    ('<Directory "/tmp">\n    ProfileMaxDirSize 10M\n</Directory>', "ProfileMaxDirSize"),
-    # Table sizes fix the shared memory: server-wide only.
-    ('<VirtualHost 127.0.0.1:1>\n    ProfileStatusURLs 10\n</VirtualHost>', "ProfileStatusURLs"),
-    ('<Location "/x">\n    ProfileStatusSlowest 10\n</Location>', "ProfileStatusSlowest"),
-], ids=["ProfileDir-in-Directory", "ProfileDir-in-Location", "ProfileFilenameFormat-in-Directory",
-        "ProfileTrigger-in-Location", "ProfileFormat-in-Location", "ProfileMaxFiles-in-Location",
-        "ProfileMaxDirSize-in-Directory", "ProfileStatusURLs-in-VirtualHost",
-        "ProfileStatusSlowest-in-Location"])
-def test_directive_outside_its_context(checker, text, directive):
-    _assert_fails(checker, text, directive, None)
+CONTAINERS = {
+    "Directory": '<Directory "/tmp">\n    %s\n</Directory>',
+    "Location": '<Location "/x">\n    %s\n</Location>',
+    "Files": '<Files "x.txt">\n    %s\n</Files>',
+    "If": '<If "%%{REQUEST_URI} =~ m#^/x#">\n    %s\n</If>',
+    "VirtualHost": '<VirtualHost 127.0.0.1:1>\n    %s\n</VirtualHost>',
+}
+
+
+def allowed_in(name, container):
+    if container == "VirtualHost":
+        return name not in GLOBAL_ONLY
+    return "ACCESS_CONF" in DIRECTIVES[name]
+
+
+@pytest.mark.parametrize("container", sorted(CONTAINERS))
+def test_directives_allowed_in_their_contexts(checker, container):
+    """Every directive whose context includes this container is accepted
+    there (all of them in one config)."""
+    ok = [n for n in sorted(DIRECTIVES) if allowed_in(n, container)]
+    assert ok
+    text = "\n".join(CONTAINERS[container] % ("%s %s" % (n, SAMPLE[n])) for n in ok)
+    rc, out = checker.config_test(server=text)
+    assert rc == 0 and "Syntax OK" in out, "apache2 -t refused %s in <%s>:\n%s" % (
+        ok, container, out)
+
+
+REFUSED = [(n, c) for n in sorted(DIRECTIVES) for c in sorted(CONTAINERS)
+           if not allowed_in(n, c)]
+
+
+@pytest.mark.parametrize("name,container", REFUSED, ids=["%s-in-%s" % r for r in REFUSED])
+def test_directive_outside_its_context(checker, name, container):
+    """Directives that write files, name them, choose what is written, who
+    may trigger a profile, or size shared memory are server-wide (and
+    ProfileStatusURLs/Slowest main-server only)."""
+    _assert_fails(checker, CONTAINERS[container] % ("%s %s" % (name, SAMPLE[name])), name, None)
 
 
 def _assert_fails(checker, text, directive, value):
@@ -172,21 +368,22 @@ def running(make_server):
     stop_and_check(h)
 
 
-@pytest.mark.parametrize("directive", [
-    "ProfileEngine On", 'ProfileDir "/tmp/x"', "ProfileMinDuration 1s",
-    "ProfileSampleRate 1", "ProfileTrigger env X", "ProfileFormat chrome",
-    "ProfileServerTiming On", "ProfileMaxFiles 10", "ProfileMaxDirSize 1M"])
-def test_not_allowed_in_htaccess(running, directive):
+@pytest.mark.parametrize("name", sorted(DIRECTIVES))
+def test_not_allowed_in_htaccess(running, name):
+    """With AllowOverride All, a .htaccess using any directive of the module
+    makes the request fail with 500 and Apache's "not allowed here"."""
     h = running
-    (h.docroot / "htaccess" / ".htaccess").write_text(directive + "\n")
+    htaccess = h.docroot / "htaccess" / ".htaccess"
+    htaccess.write_text("%s %s\n" % (name, SAMPLE[name]))
+    pattern = r"\.htaccess: %s not allowed here" % name
     try:
-        h.allow_log(r"\.htaccess: %s not allowed here" % directive.split()[0])
+        h.allow_log(pattern)
         mark = h.log_size()
         r = h.fetch("/htaccess/page.txt")
         assert r.status == 500
-        h.wait_log(r"\.htaccess: %s not allowed here" % directive.split()[0], since=mark)
+        h.wait_log(pattern, since=mark)
     finally:
-        (h.docroot / "htaccess" / ".htaccess").unlink()
+        htaccess.unlink()
     assert h.fetch("/htaccess/page.txt").status == 200
 
 

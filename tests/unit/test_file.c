@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <apr_file_io.h>
 #include <apr_file_info.h>
 #include <apr_strings.h>
@@ -147,11 +148,46 @@ static void test_write_read_back(void **state)
     assert_content(fx.p, path, "hello");
     assert_int_equal(apr_stat(&fi, path, APR_FINFO_PROT | APR_FINFO_NLINK, fx.p),
                      APR_SUCCESS);
-    /* the temporary's link is gone, and perms were applied (less umask) */
+    /* the temporary's link is gone, and perms were applied */
     assert_int_equal(fi.nlink, 1);
-    assert_int_equal(fi.protection & PERMS_RW, PERMS_RW);
-    assert_int_equal(fi.protection & ~(apr_fileperms_t)PERMS_RW_R, 0);
+    assert_int_equal(fi.protection, PERMS_RW_R);
     assert_dir_holds(fx.p, fx.dir, 1);
+}
+
+/* The mode is exactly perms whatever the umask httpd was started with:
+ * 077 must not take the group's read, 000 must not give more. Both the
+ * link and the rename fallback (the temporary's mode is what is kept). */
+static apr_status_t exdev_on_link(const char *step)
+{
+    return strcmp(step, "link") == 0 ? APR_FROM_OS_ERROR(EXDEV) : APR_SUCCESS;
+}
+
+static void test_mode_ignores_umask(void **state)
+{
+    fixture_t fx = fixture(state);
+    static const mode_t masks[] = { 077, 0, 022, 027 };
+    mode_t old = umask(0);
+    apr_size_t i;
+    int fallback;
+
+    for (fallback = 0; fallback < 2; fallback++) {
+        rp_file_set_fault(fallback ? exdev_on_link : NULL);
+        for (i = 0; i < sizeof masks / sizeof masks[0]; i++) {
+            const char *path = NULL;
+            struct stat st;
+            apr_status_t rv;
+
+            umask(masks[i]);
+            rv = rp_file_write_unique(fx.p, fx.dir, "m.prof", "x", 1, PERMS_RW_R, &path);
+            umask(0);
+            assert_int_equal(rv, APR_SUCCESS);
+            assert_int_equal(stat(path, &st), 0);
+            assert_int_equal(st.st_mode & 07777, 0640);
+        }
+    }
+    rp_file_set_fault(NULL);
+    umask(old);
+    assert_dir_holds(fx.p, fx.dir, 8);
 }
 
 static void test_binary_and_empty(void **state)
@@ -537,6 +573,7 @@ int main(void);
 
 static const struct CMUnitTest group[] = {
     RP_DIR_TEST(test_write_read_back),
+    RP_DIR_TEST(test_mode_ignores_umask),
     RP_DIR_TEST(test_binary_and_empty),
     RP_DIR_TEST(test_big_write),
     RP_DIR_TEST(test_same_name_five_times),

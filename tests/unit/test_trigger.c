@@ -51,9 +51,34 @@ static void test_cookie(void **state)
     assert_false(ck(";;;,,,"));
 }
 
+static const char *strip(void **state, const char *header)
+{
+    return rp_cookie_strip(*state, header, "rp");
+}
+
+static void test_cookie_strip(void **state)
+{
+    static const char *const kept[] = { "a=1", "a=1; b=2", "rpx=1; xrp=2", "RP=1", "", ";;" };
+    apr_size_t i;
+
+    assert_string_equal(strip(state, "a=1; rp=" SECRET "; b=2"), "a=1; b=2");
+    assert_string_equal(strip(state, "rp=" SECRET ";b=2"), "b=2");
+    assert_string_equal(strip(state, "a=1 , rp = x,b=2  "), "a=1; b=2");
+    assert_string_equal(strip(state, "rp=x; a=1; rp=\"y\""), "a=1");   /* every one */
+    assert_string_equal(strip(state, "flag; rp=x; a=rp=1"), "flag; a=rp=1");
+    /* tiny cookies: the joined result is longer than what was removed */
+    assert_string_equal(strip(state, "a;b;c;d;e;f;g;rp="), "a; b; c; d; e; f; g");
+    assert_null(strip(state, "rp=" SECRET));
+    assert_null(strip(state, " rp=1 ;; rp=2 "));
+    assert_null(strip(state, NULL));
+    for (i = 0; i < sizeof kept / sizeof kept[0]; i++)
+        assert_ptr_equal(strip(state, kept[i]), kept[i]);   /* untouched */
+}
+
 static const struct CMUnitTest tests[] = {
     RP_TEST(test_ct_equal),
     RP_TEST(test_cookie),
+    RP_TEST(test_cookie_strip),
 };
 
 RP_TEST_MAIN(tests)
