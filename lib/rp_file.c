@@ -134,6 +134,48 @@ static mode_t rp_mode(apr_fileperms_t perms)
     return m;
 }
 
+/* The process umask, read once from /proc (umask() can only be read by
+ * setting it, which races with other threads); 0777 when unknown, so
+ * every mode gets fixed. httpd does not change it after start. */
+static volatile int rp_umask_cached = -1;
+
+void rp_file_reread_umask(void)
+{
+    rp_umask_cached = -1;
+}
+
+static int rp_umask(void)
+{
+    int um = rp_umask_cached;
+
+    if (um < 0) {
+        FILE *f = fopen("/proc/self/status", "r");
+        char line[128];
+        um = 0777;
+        while (f != NULL && fgets(line, sizeof line, f) != NULL)
+            if (sscanf(line, "Umask: %o", (unsigned *)&um) == 1)
+                break;
+        if (f != NULL)
+            fclose(f);
+        rp_umask_cached = um;
+    }
+    return um;
+}
+
+/* Gives the open file f exactly perms, if the umask took some away. */
+static apr_status_t rp_fix_mode(apr_file_t *f, apr_fileperms_t perms)
+{
+    mode_t mode = rp_mode(perms);
+    apr_os_file_t fd;
+    apr_status_t rv;
+
+    if ((mode & (mode_t)rp_umask()) == 0)
+        return APR_SUCCESS;
+    if ((rv = apr_os_file_get(&fd, f)) == APR_SUCCESS && fchmod(fd, mode) != 0)
+        rv = APR_FROM_OS_ERROR(errno);
+    return rv;
+}
+
 /* Creates and opens a fresh temporary file in dir, with exactly perms:
  * open() applies the process umask, which httpd inherits from whoever
  * started it (077 would take the group's read, 000 is harmless here). */
@@ -142,7 +184,6 @@ static apr_status_t rp_open_tmp(apr_pool_t *p, const char *dir,
                                 apr_file_t **fp, const char **tmp)
 {
     apr_status_t rv;
-    apr_os_file_t fd;
     int tries = 0;
 
     do {
@@ -155,10 +196,7 @@ static apr_status_t rp_open_tmp(apr_pool_t *p, const char *dir,
     } while (APR_STATUS_IS_EEXIST(rv) && ++tries < RP_FILE_TMP_TRIES);
     if (rv != APR_SUCCESS)
         return rv;
-    if ((rv = apr_os_file_get(&fd, *fp)) == APR_SUCCESS
-        && fchmod(fd, rp_mode(perms)) != 0)
-        rv = APR_FROM_OS_ERROR(errno);
-    if (rv != APR_SUCCESS) {
+    if ((rv = rp_fix_mode(*fp, perms)) != APR_SUCCESS) {
         apr_file_close(*fp);
         apr_file_remove(*tmp, p);
     }
@@ -413,6 +451,12 @@ apr_status_t rp_file_reserve(apr_pool_t *p, const char *dir, const char *name,
             continue;                    /* someone else is claiming it */
         if (rv != APR_SUCCESS)
             return rv;
+        /* The marker becomes the file: it gets the file's exact mode. */
+        if ((rv = rp_fix_mode(f, perms)) != APR_SUCCESS) {
+            apr_file_close(f);
+            apr_file_remove(marker, p);
+            return rv;
+        }
         if (lstat(apr_pstrcat(p, dir, "/", cand, NULL), &st) == 0) {
             apr_file_close(f);
             apr_file_remove(marker, p);  /* taken for good */

@@ -75,6 +75,11 @@ void rp_file_unreserve(rp_reservation_t *res);
  * tests inject ENOSPC/EACCES deterministically. Process-global: set it
  * before threads start. NULL removes it. */
 typedef apr_status_t (*rp_file_fault_fn)(const char *step);
+
+/* Files get exactly their perms whatever the umask: a file whose mode the
+ * umask cut is fchmod()ed. The umask is read once per process; call this
+ * after changing it (tests do; httpd does not). */
+void rp_file_reread_umask(void);
 void rp_file_set_fault(rp_file_fault_fn fn);
 
 #endif

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <apr_file_info.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
@@ -75,6 +76,32 @@ static void test_reserve_distinct_names(void **state)
     assert_int_equal(rp_file_reserve(p, dir, "noext", PERMS, &c), APR_SUCCESS);
     assert_string_equal(name_of(c), "noext-1");
     rp_file_unreserve(c);
+    cleanup(p, dir);
+}
+
+/* The reservation's marker becomes the file: it too gets exactly its
+ * mode whatever the umask. */
+static void test_reserved_mode_ignores_umask(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *dir = tmpdir(p), *final;
+    static const mode_t masks[] = { 077, 0, 022, 027 };
+    mode_t old = umask(0);
+    rp_reservation_t *r;
+    struct stat st;
+    size_t i;
+
+    for (i = 0; i < sizeof masks / sizeof masks[0]; i++) {
+        umask(masks[i]);
+        rp_file_reread_umask();
+        assert_int_equal(rp_file_reserve(p, dir, "m.prof",
+                                         PERMS | APR_FPROT_GREAD, &r), APR_SUCCESS);
+        assert_int_equal(rp_file_write_reserved(r, "x", 1, &final), APR_SUCCESS);
+        assert_int_equal(stat(final, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0640);
+    }
+    umask(old);
+    rp_file_reread_umask();
     cleanup(p, dir);
 }
 
@@ -230,6 +257,7 @@ static void test_reserve_refuses_bad_names(void **state)
 static const struct CMUnitTest tests[] = {
     RP_TEST(test_reserve_distinct_names),
     RP_TEST(test_reserved_name_taken_meanwhile),
+    RP_TEST(test_reserved_mode_ignores_umask),
     RP_TEST(test_reserved_failures_leave_nothing),
     RP_TEST(test_reserve_same_name_is_not_quadratic),
     RP_TEST(test_reserve_skips_taken_run),
