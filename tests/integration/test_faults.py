@@ -165,29 +165,29 @@ def _child_with_client(h):
     return None
 
 
-def _load(h, stop, results, paths):
+def _load(h, stop, results, paths, resets=None):
+    """Loops over paths until stop. With resets (a list), a connection
+    reset before any answer is retried once, as HTTP clients retry an
+    idempotent request, and counted there."""
     i = 0
     while not stop.is_set():
         path = paths[i % len(paths)]
         i += 1
-        try:
-            r = h.fetch(path, headers={"Accept-Encoding": "gzip"}, timeout=30)
-            results.append((path, r.status))
-        except Exception as e:      # any failure counts against the module
-            results.append((path, repr(e)))
+        for attempt in (0, 1):
+            try:
+                r = h.fetch(path, headers={"Accept-Encoding": "gzip"}, timeout=30)
+                results.append((path, r.status))
+            except ConnectionResetError as e:
+                if resets is not None and attempt == 0:
+                    resets.append(path)
+                    continue
+                results.append((path, repr(e)))
+            except Exception as e:      # any failure counts against the module
+                results.append((path, repr(e)))
+            break
 
 
-@pytest.mark.parametrize("mpm", [
-    "prefork",
-    # Open (issue 7): under event, with .prof files AND error-log reports,
-    # a few of ~3000 requests over 20 restarts get a connection reset (3 of
-    # 5 runs); with files only, reports only, the module off or not loaded,
-    # none did (2-3 runs each), nor with LogLevel info (4 runs). Cause not
-    # found yet.
-    pytest.param("event", marks=pytest.mark.xfail(
-        reason="rare connection resets under event during graceful restarts "
-               "with files and reports on (under investigation)", strict=False)),
-])
+@pytest.mark.parametrize("mpm", ["prefork", "event"])
 def test_graceful_restarts_under_load(make_server, mpm):
     h = make_server("faults-restarts-%s" % mpm, mpm=mpm)
     h.write_config(vhosts=[VHost("localhost", extra="ProfileErrorLog On\nProfileRestrict 5")])
@@ -202,7 +202,16 @@ def test_graceful_restarts_under_load(make_server, mpm):
             # ~70 CGI requests, 5+ 503s) - so CGI is in the load only
             # under mod_cgi.
             paths.append("/cgi-bin/sleep.cgi?0.01")
-        clients = [threading.Thread(target=_load, args=(h, stop, results, paths))
+        # The event MPM resets a few connections it accepted but had not
+        # answered when a graceful restart stops their child, the more the
+        # slower requests are: plain httpd without mod_reqprof does it too
+        # (measured: LogLevel trace6/trace8 to slow it down, 8 clients, 20
+        # restarts: 2 of 4205, 0 of 4052, 1 of 3892 requests reset before
+        # any answer; with .prof files and reports on, requests are slower
+        # and ~1-2 % are). Such a request was never answered, so a client
+        # may resend it: each is retried once and must then succeed.
+        resets = [] if mpm == "event" else None
+        clients = [threading.Thread(target=_load, args=(h, stop, results, paths, resets))
                    for _ in range(3)]
         for c in clients:
             c.start()
@@ -217,6 +226,8 @@ def test_graceful_restarts_under_load(make_server, mpm):
         bad = [x for x in results if x[1] != 200]
         assert not bad, bad[:10]
         assert len(results) >= 40, len(results)
+        if resets:
+            assert len(resets) <= max(3, len(results) // 20), (len(resets), len(results))
         time.sleep(0.5)
         files = h.profile_files()
         # every request answered was profiled (the last ones may still be
