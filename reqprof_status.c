@@ -194,7 +194,10 @@ void reqprof_status_record(request_rec *top, reqprof_state_t *st,
         last = last->next;
     sc = ap_get_module_config(top->server->module_config, &reqprof_module);
     rq.method = top->method;
-    rq.path = rp_utf8_clean(top->pool, st->path, RP_AGG_URL_LEN - 1);
+    {
+        apr_size_t plen;
+        rq.path = rp_utf8_view(top->pool, st->path, RP_AGG_URL_LEN - 1, &plen);
+    }
     rq.vhost = top->server->server_hostname ? top->server->server_hostname : "";
     rq.vhost_idx = sc->status_vhost;
     rq.status = last->status;
