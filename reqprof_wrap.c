@@ -297,9 +297,22 @@ static void wrap_hook(int h, server_rec *s)
 int reqprof_wrap_all(apr_pool_t *pconf, server_rec *s)
 {
     Dl_info di;
-    int h;
+    server_rec *v;
+    int h, any = 0;
 
     reqprof_wrap_reset();
+    /* ProfileEngine On nowhere (and not settable in .htaccess): no request
+     * can be profiled until the next restart reads the config again, so
+     * nothing is wrapped and the module costs requests nothing. */
+    for (v = s; v && !any; v = v->next) {
+        const reqprof_srv_t *sc = ap_get_module_config(v->module_config, &reqprof_module);
+        any = sc && sc->engine_anywhere;
+    }
+    if (!any) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "RP0003: ProfileEngine is On "
+                     "nowhere in this configuration: no hook is timed");
+        return OK;
+    }
     reqprof_gen_pool = pconf;
     entry_counts = apr_hash_make(pconf);
     reqprof_registry = rp_registry_create(pconf, REGISTRY_CAP);

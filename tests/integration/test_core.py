@@ -20,7 +20,8 @@ import pytest
 
 import httpd as H
 from conftest import stop_and_check
-from httpd import VHost, find_keys, fmt_key, load_stats, pstats_lines, walk_callers_graph
+from httpd import (VHost, fetch_profile_of, find_keys, fmt_key, load_stats, pstats_lines,
+                   walk_callers_graph)
 
 needs_module = pytest.mark.needs_module
 
@@ -549,3 +550,29 @@ def test_graceful_restart_keeps_profiling(httpd):
     h.graceful()
     time.sleep(0.3)
     assert _modules_seen(h) == before
+
+
+@needs_module
+def test_engine_on_nowhere_wraps_nothing(make_server):
+    """Loaded with ProfileEngine On nowhere: no hook is wrapped (no cost
+    per request), and a graceful restart into a config that turns it on
+    profiles from the next request."""
+    h = make_server("core-on-nowhere", mpm="event", loglevel="info")
+    h.write_config(vhosts=[VHost("localhost", engine=None)])
+    h.start()
+    try:
+        assert h.fetch("/static.txt").status == 200
+        assert any("RP0003" in l for l in h.log_lines()), "no RP0003 at startup"
+        assert h.profile_files("localhost") == []
+        mark = h.log_size()
+        h.write_config(vhosts=[VHost("localhost", engine="On")])
+        h.graceful()
+        deadline = time.monotonic() + 10
+        while not any("resuming normal operations" in l for l in h.log_lines(mark)):
+            assert time.monotonic() < deadline, "graceful restart not seen"
+            time.sleep(0.05)
+        assert not any("RP0003" in l for l in h.log_lines(mark))
+        _, st, root = fetch_profile_of(h, "/static.txt")
+        assert any(k[0] == "core.c" for k in st.stats), sorted(st.stats)
+    finally:
+        stop_and_check(h)

@@ -109,8 +109,13 @@ MANY_CHILDREN = {
     MinSpareServers 4
     MaxSpareServers 8
 </IfModule>""",
+    # Room for a graceful restart under 8 clients: the old generation's
+    # children keep their slots while they finish, and reaching
+    # MaxRequestWorkers is an [error] line (AH00484) the log check fails on.
     "event": """<IfModule mpm_event_module>
     StartServers 2
+    ServerLimit 8
+    MaxRequestWorkers 64
 </IfModule>""",
 }
 
