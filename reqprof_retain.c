@@ -18,6 +18,7 @@
  * small for a raised ProfileMaxFiles is replaced (and the directory
  * scanned again).
  */
+#include <stddef.h>
 #include <string.h>
 #include <stdlib.h>
 
@@ -226,7 +227,7 @@ static reqprof_retention_t *ring_for(apr_pool_t *ptemp, server_rec *s, const cha
 
     apr_pool_userdata_get((void **)&rt, key, proc);
     if (!rt || rt->ring->cap < cap) {
-        apr_size_t size = APR_OFFSETOF(ring_t, slots) + sizeof(slot_t) * cap;
+        apr_size_t size = offsetof(ring_t, slots) + sizeof(slot_t) * cap;
         apr_shm_t *shm;
         /* A replaced ring stays mapped (old children may still use it)
          * until the parent exits; that happens only when a limit grows. */
