@@ -177,7 +177,23 @@ ProxyPass /backend/ http://127.0.0.1:{port}/
     SetHandler asan-canary
     ProfileEngine Off
 </Location>""".format(port=backend.port, status=STATUS)
-    h.write_config(server=server, vhosts=[VHost("localhost", extra=extra)])
+    # a second host: triggers, sampling, a minimum duration, a filename
+    # format with every placeholder, another sort and unit, a size limit
+    ctl = """\
+ProfileErrorLog On
+ProfileTrigger header X-Profile-Token asan-token-0123
+ProfileTrigger env RP_PROFILE
+SetEnvIf Request_URI "^/sub/" RP_PROFILE
+ProfileSampleRate 50%
+ProfileMinDuration 10us
+ProfileSortBy cumulative pcalls
+ProfileRestrict "mod_" 0.5
+ProfileTimeUnit us
+ProfileFormat pstats chrome
+ProfileMaxDirSize 64K
+ProfileFilenameFormat {vhost}.{status:d}.{method}.{path:.40}.{elapsed:06.1f}.{time:.3f}.{pid:08d}.{id}.{ext}"""
+    h.write_config(server=server, vhosts=[VHost("localhost", extra=extra),
+                                          VHost("ctl.test", extra=ctl)])
     h.start(timeout=60, env={
         "LD_PRELOAD": str(asan_runtime()),
         # httpd's pools are "leaked" at exit by design; halt on the first
@@ -246,6 +262,18 @@ def workload(h):
     n += 3
     for target in HOSTILE:
         assert raw_request(h.port, target) is not None, target[:60]
+        n += 1
+    # the second host: by trigger header, by env trigger, neither
+    token = {"X-Profile-Token": "asan-token-0123"}
+    for path, headers in [("/static.txt", token), ("/page.shtml", dict(token, **gz)),
+                          ("/sub/", None), ("/static.txt", None), ("/nope", token),
+                          ("/cgi-bin/sleep.cgi?0.01", token), ("/static.txt", token),
+                          ("/caf%C3%A9/%ff", token)]:
+        assert h.fetch(path, host="ctl.test", headers=headers).status in (200, 404)
+    names = [p.name for p in h.wait_profiles("ctl.test", (), 1)]
+    assert names and all(re.match(r"ctl\.test\.\d{3}\.GET\.", x) for x in names), names
+    for method in ("HEAD", "OPTIONS"):
+        assert h.fetch("/static.txt", method=method).status == 200
         n += 1
     # concurrent clients: threads of one event child share the module
     # (and, under event, large responses finished by write completion)
