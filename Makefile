@@ -94,6 +94,13 @@ $(TESTMOD_ENOSPC): tests/modules/rp_enospc.c
 	@mkdir -p $(@D)
 	$(CC) -shared -fPIC -O1 -g $(WARN) -o $@ $< -ldl
 
+# LD_PRELOAD shim: apr_shm_create fails for mod_reqprof when $$RP_NOSHM is
+# set (see tests/integration/test_faults.py); never installed.
+TESTMOD_NOSHM := $(BUILD)/testmods/rp_noshm.so
+$(TESTMOD_NOSHM): tests/modules/rp_noshm.c
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O1 -g $(WARN) $(APR_INC) -o $@ $< -ldl
+
 # The module built with AddressSanitizer + UndefinedBehaviorSanitizer, for
 # tests/integration/test_asan.py: Debian's (uninstrumented) apache2 loads it
 # with the runtime in LD_PRELOAD ($$(clang -print-file-name=
