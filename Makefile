@@ -48,7 +48,7 @@ FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer -Wl,--wrap=apr_palloc
 
 .PHONY: all deps test unit unit-asan integration demo demo-stop install clean \
-        fuzz fuzz-smoke bench bench-smoke bench-deps
+        fuzz fuzz-smoke bench bench-smoke bench-deps asan-module
 
 all: $(MODULE)
 
@@ -94,6 +94,41 @@ $(TESTMOD_ENOSPC): tests/modules/rp_enospc.c
 	@mkdir -p $(@D)
 	$(CC) -shared -fPIC -O1 -g $(WARN) -o $@ $< -ldl
 
+# LD_PRELOAD shim: apr_shm_create fails for mod_reqprof when $$RP_NOSHM is
+# set (see tests/integration/test_faults.py); never installed.
+TESTMOD_NOSHM := $(BUILD)/testmods/rp_noshm.so
+$(TESTMOD_NOSHM): tests/modules/rp_noshm.c
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O1 -g $(WARN) $(APR_INC) -o $@ $< -ldl
+
+# The module built with AddressSanitizer + UndefinedBehaviorSanitizer, for
+# tests/integration/test_asan.py: Debian's (uninstrumented) apache2 loads it
+# with the runtime in LD_PRELOAD ($$(clang -print-file-name=
+# libclang_rt.asan-x86_64.so)). clang, not gcc: clang's shared ASan runtime
+# holds the UBSan handlers too, so both report to ASAN_OPTIONS's log_path;
+# gcc's separate libubsan, dlopened with the module, sends every report to
+# stderr. -Wl,--wrap=apr_palloc gives each of the module's pool
+# allocations its own malloc() (tests/modules/rp_asan_palloc.c). UBSan
+# reports and goes on, so one run shows every report; the test fails on any.
+# The two -Wno- are for APR's headers and `{ NULL }` table ends under clang.
+ASAN_MODULE := $(BUILD)/asan-mod/mod_reqprof.so
+ASAN_CANARY := $(BUILD)/testmods/mod_asan_canary.so
+ASAN_MOD_FLAGS := -O1 -g -fsanitize=address,undefined,float-cast-overflow -shared-libasan \
+                  -fno-omit-frame-pointer $(WARN) -Wno-missing-prototypes \
+                  -Wno-null-pointer-subtraction -Wno-missing-field-initializers \
+                  -I$(shell $(APXS) -q INCLUDEDIR) $(APR_INC)
+$(ASAN_MODULE): $(GLUE_SRC) $(GLUE_HDR) $(LIB_SRC) $(LIB_HDR) tests/modules/rp_asan_palloc.c Makefile
+	@mkdir -p $(@D)
+	$(CLANG) -shared -fPIC $(ASAN_MOD_FLAGS) -Ilib -Wl,--wrap=apr_palloc -o $@ \
+	    $(GLUE_SRC) $(LIB_SRC) tests/modules/rp_asan_palloc.c -lm
+
+# Commits one bug on purpose on request, to prove the sanitizers report.
+$(ASAN_CANARY): tests/modules/mod_asan_canary.c Makefile
+	@mkdir -p $(@D)
+	$(CLANG) -shared -fPIC $(ASAN_MOD_FLAGS) -o $@ $<
+
+asan-module: $(ASAN_MODULE) $(ASAN_CANARY)
+
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
@@ -122,7 +157,7 @@ bench: deps bench-deps $(MODULE) $(PALLOC_SO)
 bench-smoke: $(MODULE) $(PALLOC_SO)
 	BENCH_SMOKE=1 $(PYTHON) scripts/bench/bench.py
 
-integration: $(MODULE)
+integration: $(MODULE) asan-module
 	$(PYTHON) -m pytest -q -ra tests/integration
 
 test: deps

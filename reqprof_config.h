@@ -97,6 +97,11 @@ const char *reqprof_set_status_reset(cmd_parms *cmd, void *dcfg, const char *arg
 #define REQPROF_STATUS_SLOWEST_DEFAULT  16
 #define REQPROF_STATUS_SLOWEST_MAX      1000
 
+/* A fault that persists (a full disk, no shared memory) is logged at most
+ * once per this many seconds per child process and message, with the
+ * count of those not logged (rp_ratelimit). */
+#define REQPROF_FAULT_LOG_INTERVAL      60
+
 /* Regex search for ProfileRestrict patterns (compiled with ap_pregcomp). */
 extern rp_match_fn reqprof_regex_match;
 

@@ -14,7 +14,6 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
-#include "apr_atomic.h"
 #include "apr_portable.h"
 #include "apr_strings.h"
 
@@ -25,6 +24,7 @@
 #include "rp_file.h"
 #include "rp_fname.h"
 #include "rp_pstats.h"
+#include "rp_ratelimit.h"
 #include "rp_text.h"
 #include "reqprof_config.h"
 #include "reqprof_controls.h"
@@ -50,21 +50,18 @@ static const format_t formats[] = {
 
 /* Failures to write a profile are reported at most once a minute per child,
  * with how many were not reported: a full disk must not flood the log. */
-static apr_uint32_t warn_last, warn_suppressed;
+static rp_ratelimit_t write_faults;
 
 static void warn_limited(request_rec *r, apr_status_t rv, const char *dir,
                          const char *name)
 {
-    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
-    apr_uint32_t last = apr_atomic_read32(&warn_last);
-    if (now - last < 60 || apr_atomic_cas32(&warn_last, now, last) != last) {
-        apr_atomic_inc32(&warn_suppressed);
+    apr_uint32_t skipped;
+    if (!rp_ratelimit_pass(&write_faults, (apr_uint32_t)apr_time_sec(apr_time_now()),
+                           REQPROF_FAULT_LOG_INTERVAL, &skipped))
         return;
-    }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                   "RP0030: cannot write profile %s/%s (%u similar failures "
-                  "not logged in the last minute)", dir, name,
-                  apr_atomic_xchg32(&warn_suppressed, 0));
+                  "not logged in the last minute)", dir, name, skipped);
 }
 
 static const char *file_name(apr_pool_t *p, const rp_fname_t *fn,

@@ -18,6 +18,7 @@
  * small for a raised ProfileMaxFiles is replaced (and the directory
  * scanned again).
  */
+#include <stddef.h>
 #include <string.h>
 #include <stdlib.h>
 
@@ -31,6 +32,7 @@
 #include "apr_strings.h"
 #include "apr_thread_proc.h"
 
+#include "rp_ratelimit.h"
 #include "reqprof_config.h"
 #include "reqprof_retain.h"
 
@@ -63,6 +65,8 @@ struct reqprof_retention {
     const char *dir;
     apr_shm_t *shm;
 };
+
+static rp_ratelimit_t full_faults;       /* RP0310, per child */
 
 static apr_uint32_t file_limit(const ring_t *rg)
 {
@@ -137,9 +141,13 @@ void reqprof_retain_add(reqprof_retention_t *rt, request_rec *r, const char *pat
     const char *name = strrchr(path, '/');
     name = name ? name + 1 : path;
     if (strlen(name) >= NAME_CAP || !record(rt, r->pool, name, len)) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "RP0310: %s/%s is not counted against ProfileMaxFiles/"
-                      "ProfileMaxDirSize (the record of files is full)", rt->dir, name);
+        apr_uint32_t skipped;
+        if (rp_ratelimit_pass(&full_faults, (apr_uint32_t)apr_time_sec(apr_time_now()),
+                              REQPROF_FAULT_LOG_INTERVAL, &skipped))
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "RP0310: %s/%s is not counted against ProfileMaxFiles/"
+                          "ProfileMaxDirSize (the record of files is full; %u more "
+                          "not logged in the last minute)", rt->dir, name, skipped);
         return;
     }
     while (over_limits(rt->ring) && evict_one(rt, r->pool))
@@ -226,7 +234,7 @@ static reqprof_retention_t *ring_for(apr_pool_t *ptemp, server_rec *s, const cha
 
     apr_pool_userdata_get((void **)&rt, key, proc);
     if (!rt || rt->ring->cap < cap) {
-        apr_size_t size = APR_OFFSETOF(ring_t, slots) + sizeof(slot_t) * cap;
+        apr_size_t size = offsetof(ring_t, slots) + sizeof(slot_t) * cap;
         apr_shm_t *shm;
         /* A replaced ring stays mapped (old children may still use it)
          * until the parent exits; that happens only when a limit grows. */

@@ -27,6 +27,7 @@
 
 #include "mod_status.h"
 #include "rp_pstats.h"
+#include "rp_ratelimit.h"
 #include "rp_text.h"
 #include "reqprof_status.h"
 #include "reqprof_wrap.h"
@@ -44,6 +45,7 @@ typedef struct kept {
 static rp_agg_t *agg;          /* this generation's handle on the region */
 static int *keymap;            /* registry id -> rp_agg key, -1: none */
 static int keymap_n;           /* registry ids mapped so far */
+static rp_ratelimit_t no_shm_faults;   /* RP0204, per child */
 
 rp_agg_t *reqprof_status_agg(void)
 {
@@ -298,8 +300,13 @@ int reqprof_status_handler(request_rec *r)
     if (r->method_number != M_GET)
         return HTTP_METHOD_NOT_ALLOWED;
     if (!agg) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "RP0204: the status page has no shared memory (see RP0200)");
+        apr_uint32_t skipped;
+        /* Each scrape would log it again: once a minute per child. */
+        if (rp_ratelimit_pass(&no_shm_faults, (apr_uint32_t)apr_time_sec(apr_time_now()),
+                              REQPROF_FAULT_LOG_INTERVAL, &skipped))
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "RP0204: the status page has no shared memory (see RP0200; "
+                          "%u such requests not logged in the last minute)", skipped);
         return HTTP_SERVICE_UNAVAILABLE;
     }
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");

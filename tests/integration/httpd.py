@@ -222,14 +222,16 @@ class Httpd:
     """
 
     def __init__(self, root, mpm="event", port=None, with_module=None,
-                 loglevel="warn", user="www-data", group="www-data"):
+                 loglevel="warn", user="www-data", group="www-data", module=None):
         if mpm not in MPMS:
             raise ValueError("unknown MPM %r" % mpm)
         self.root = Path(root)
         self.mpm = mpm
         self.cgi = "cgi" if mpm == "prefork" else "cgid"
         self.port = port or free_port()
-        self.with_module = MODULE_SO.exists() if with_module is None else with_module
+        # module: another build of mod_reqprof.so (test_asan.py's ASan build)
+        self.module_so = Path(module) if module else MODULE_SO
+        self.with_module = self.module_so.exists() if with_module is None else with_module
         self.loglevel = loglevel
         self.user, self.group = user, group
         self.conf = self.root / "conf" / "httpd.conf"
@@ -240,6 +242,7 @@ class Httpd:
         self.error_log = self.logs / "error_log"
         self.access_log = self.logs / "access_log"
         self.proc = None
+        self.env = None             # environment given to start()
         self.config = None          # the config text the server runs with
         self.log_mark = 0           # error-log offset already checked
         self._allowed = []          # per-test allowed warn/error patterns
@@ -307,7 +310,7 @@ class Httpd:
                 "extra": _indent(v.extra.replace("@docroot@", str(self.docroot)))}))
         load = ""
         if self.with_module:
-            load = "LoadModule reqprof_module %s\n" % MODULE_SO
+            load = "LoadModule reqprof_module %s\n" % self.module_so
         return _fill(MAIN_TEMPLATE, {
             "root": self.root, "port": self.port, "run": self.run,
             "logs": self.logs, "loglevel": self.loglevel, "user": self.user,
@@ -361,11 +364,14 @@ class Httpd:
         if not self.conf.exists():
             self.write_config()
         out = open(self.logs / "stdout", "ab")
+        # kept for `-k stop` and `-k graceful`, which load the same modules
+        # (an ASan build needs its LD_PRELOAD there too)
+        self.env = dict(os.environ, **env) if env else None
         self.proc = subprocess.Popen(list(prefix or []) + [APACHE, "-f", str(self.conf),
                                                            "-DFOREGROUND"],
                                      stdin=subprocess.DEVNULL, stdout=out,
                                      stderr=subprocess.STDOUT, start_new_session=True,
-                                     env=dict(os.environ, **env) if env else None,
+                                     env=self.env,
                                      umask=-1 if umask is None else umask)
         out.close()
         self.config = self.conf.read_text()
@@ -393,7 +399,7 @@ class Httpd:
         if self.proc.poll() is None:
             subprocess.run([APACHE, "-f", str(self.conf), "-k", "stop"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           timeout=timeout)
+                           timeout=timeout, env=self.env)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -411,7 +417,7 @@ class Httpd:
         pid = self.pid()
         p = subprocess.run([APACHE, "-f", str(self.conf), "-k", "graceful"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True, timeout=timeout)
+                           text=True, timeout=timeout, env=self.env)
         if p.returncode != 0:
             raise RuntimeError("apache2 -k graceful failed: %s" % p.stdout)
         self.wait_log(r"resuming normal operations", since=off, timeout=timeout)

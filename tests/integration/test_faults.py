@@ -1,9 +1,9 @@
 """Faults around a running server: a full disk (injected with an LD_PRELOAD
-shim, deterministically), a ProfileDir removed while running, a child
-killed mid-request, child recycling and graceful restarts under load.
-No request fails because of the module, nothing crashes, every profile
-written still loads, and write failures are logged once per interval per
-child, not once per request."""
+shim, deterministically), no shared memory (another shim), a ProfileDir
+removed while running, a child killed mid-request, child recycling and
+graceful restarts under load. No request fails because of the module,
+nothing crashes, every profile written still loads, and faults are logged
+once per interval (a minute) per child, not once per request."""
 
 import os
 import re
@@ -22,13 +22,14 @@ from httpd import VHost, load_stats, walk_callers_graph
 pytestmark = pytest.mark.needs_module
 
 ENOSPC_SO = H.REPO / "build" / "testmods" / "rp_enospc.so"
+NOSHM_SO = H.REPO / "build" / "testmods" / "rp_noshm.so"
 RP0030 = re.compile(r"RP0030: cannot write profile")
 
 
-def build_shim():
-    subprocess.run(["make", "-s", "-C", str(H.REPO), str(ENOSPC_SO.relative_to(H.REPO))],
+def build_shim(so=ENOSPC_SO):
+    subprocess.run(["make", "-s", "-C", str(H.REPO), str(so.relative_to(H.REPO))],
                    check=True, stdout=subprocess.DEVNULL)
-    return ENOSPC_SO
+    return so
 
 
 def child_pids(h):
@@ -252,5 +253,65 @@ def test_child_recycling_loses_no_profile(make_server, mpm):
         assert len(files) == n
         for f in files:
             walk_callers_graph(load_stats(f))
+    finally:
+        stop_and_check(h)
+
+
+STATUS_LOCATION = """
+<Location /reqprof-status>
+    SetHandler reqprof-status
+    ProfileEngine Off
+    Require ip 127.0.0.1
+</Location>"""
+
+
+@pytest.mark.parametrize("mpm", ["prefork", "event"])
+def test_no_shared_memory(make_server, mpm):
+    """apr_shm_create fails for the module (LD_PRELOAD shim, as on a system
+    out of shared memory): httpd starts and serves, every request is still
+    profiled into its file and report, ProfileMaxFiles is not enforced, and
+    the status page answers 503. Each is said in the error log: RP0200 and
+    RP0312 once per configuration pass, RP0204 once per child for thirty
+    status requests, not thirty times."""
+    shim = build_shim(NOSHM_SO)
+    h = make_server("faults-noshm-%s" % mpm, mpm=mpm)
+    h.write_config(vhosts=[VHost("localhost", extra="ProfileErrorLog On\nProfileMaxFiles 5"
+                                 + STATUS_LOCATION)])
+    h.allow_log(r"RP0200: cannot create \d+ bytes of shared memory",
+                r"RP0312: cannot create shared memory", r"RP0204: the status page has no")
+    h.start(env={"LD_PRELOAD": str(shim), "RP_NOSHM": "1"})
+    try:
+        def lines(tag, since=0):
+            return [l for l in h.log_lines(since) if tag in l]
+        # httpd runs post_config twice at its first start: one line each
+        rp0200, rp0312 = lines("RP0200"), lines("RP0312")
+        assert 1 <= len(rp0200) <= 2, rp0200
+        assert "Cannot allocate memory" in rp0200[0], rp0200[0]
+        assert 1 <= len(rp0312) <= 2 and str(h.profile_dir()) in rp0312[0], rp0312
+
+        n = 20
+        for i in range(n):
+            assert h.fetch("/static.txt" if i % 2 else "/").status == 200
+        files = h.wait_profiles("localhost", (), n)
+        assert len(files) == n, "profiling stopped (or ProfileMaxFiles 5 enforced)"
+        for f in files:
+            walk_callers_graph(load_stats(f))
+        h.wait_report("/static.txt")
+
+        mark = h.log_size()
+        for q in ("", "?json", "?prometheus") * 10:
+            r = h.fetch("/reqprof-status" + q)
+            assert r.status == 503, (q, r.status)
+        assert h.fetch("/static.txt").status == 200
+        rp0204 = lines("RP0204", mark)
+        assert 1 <= len(rp0204) <= len(child_pids(h)), rp0204
+
+        # a restart tries again, says so once, and serves on
+        mark = h.log_size()
+        h.graceful()
+        assert len(lines("RP0200", mark)) == 1, lines("RP0200", mark)
+        before = h.profile_files()
+        assert h.fetch("/static.txt").status == 200
+        assert len(h.wait_profiles("localhost", before, 1)) == 1
     finally:
         stop_and_check(h)
