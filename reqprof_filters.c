@@ -16,10 +16,12 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
 #include "util_cfgtree.h"
 #include "util_filter.h"
 #include "ap_mpm.h"
+#include "apr_hash.h"
 #include "apr_strings.h"
 #include "apr_thread_mutex.h"
 
@@ -237,14 +239,14 @@ static int wrap_in(const char *name, server_rec *s)
     return wrap_frec(ap_get_input_filter_handle(name), 1, s, reqprof_gen_pool);
 }
 
-/* Each name of a "A;B" filter list, with prefix before it. */
-static int wrap_list(const char *prefix, const char *list,
-                     int (*wrap)(const char *, server_rec *), server_rec *s)
+/* Each name of a "A;B" filter list. */
+static int wrap_list(const char *list, int (*wrap)(const char *, server_rec *),
+                     server_rec *s)
 {
     char *copy = apr_pstrdup(reqprof_gen_pool, list), *name, *last;
     int n = 0;
     for (name = apr_strtok(copy, ";", &last); name; name = apr_strtok(NULL, ";", &last))
-        n += wrap(apr_pstrcat(reqprof_gen_pool, prefix, name, NULL), s);
+        n += wrap(name, s);
     return n;
 }
 
@@ -258,20 +260,18 @@ static int wrap_config(ap_directive_t *d, server_rec *s)
         const char *dn = d->directive, *args = d->args;
         if (!strcasecmp(dn, "SetOutputFilter") || !strcasecmp(dn, "AddOutputFilter")
             || !strcasecmp(dn, "FilterDeclare")) {
-            n += wrap_list("", ap_getword_conf(reqprof_gen_pool, &args), wrap_out, s);
+            n += wrap_list(ap_getword_conf(reqprof_gen_pool, &args), wrap_out, s);
         }
         else if (!strcasecmp(dn, "AddOutputFilterByType")) {
-            /* with mod_filter loaded, each name gets a harness "BYTYPE:NAME" */
-            const char *list = ap_getword_conf(reqprof_gen_pool, &args);
-            n += wrap_list("", list, wrap_out, s);
-            n += wrap_list("BYTYPE:", list, wrap_out, s);
+            /* mod_filter's "BYTYPE:NAME" harnesses: wrap_filter_harnesses */
+            n += wrap_list(ap_getword_conf(reqprof_gen_pool, &args), wrap_out, s);
         }
         else if (!strcasecmp(dn, "FilterProvider")) {
             n += wrap_out(ap_getword_conf(reqprof_gen_pool, &args), s);
             n += wrap_out(ap_getword_conf(reqprof_gen_pool, &args), s);
         }
         else if (!strcasecmp(dn, "SetInputFilter") || !strcasecmp(dn, "AddInputFilter")) {
-            n += wrap_list("", ap_getword_conf(reqprof_gen_pool, &args), wrap_in, s);
+            n += wrap_list(ap_getword_conf(reqprof_gen_pool, &args), wrap_in, s);
         }
         if (d->first_child)
             n += wrap_config(d->first_child, s);
@@ -358,6 +358,63 @@ void reqprof_filters_discover(request_rec *r)
         apr_thread_mutex_unlock(discover_mutex);
 }
 
+/* mod_filter keeps the filters it declares (FilterDeclare, FilterProvider
+ * and AddOutputFilterByType's "BYTYPE:NAME" harnesses) in a hash in its
+ * per-directory config, not in httpd's filter registry:
+ * ap_get_output_filter_handle() does not know them. mod_filter's config
+ * struct begins with that hash (mod_filter.c, the same through 2.4), so
+ * each section's config is read for it. Harnesses an .htaccess file
+ * declares are made per request and only met at run time. */
+typedef struct filter_cfg_head {
+    apr_hash_t *live_filters;
+} filter_cfg_head_t;
+
+static int wrap_harnesses_arr(apr_array_header_t *a, module *m, server_rec *s);
+
+static int wrap_harnesses_in(ap_conf_vector_t *v, module *m, server_rec *s)
+{
+    const filter_cfg_head_t *fc;
+    const core_dir_config *cd;
+    apr_hash_index_t *hi;
+    int n = 0;
+
+    if (!v)
+        return 0;
+    if ((fc = ap_get_module_config(v, m)) && fc->live_filters)
+        for (hi = apr_hash_first(reqprof_gen_pool, fc->live_filters); hi;
+             hi = apr_hash_next(hi)) {
+            void *frec;
+            apr_hash_this(hi, NULL, NULL, &frec);
+            n += wrap_frec(frec, 0, s, reqprof_gen_pool);   /* once: see take_slot */
+        }
+    if ((cd = ap_get_core_module_config(v)) != NULL)
+        n += wrap_harnesses_arr(cd->sec_file, m, s) + wrap_harnesses_arr(cd->sec_if, m, s);
+    return n;
+}
+
+static int wrap_harnesses_arr(apr_array_header_t *a, module *m, server_rec *s)
+{
+    int i, n = 0;
+    for (i = 0; a && i < a->nelts; i++)
+        n += wrap_harnesses_in(((ap_conf_vector_t **)a->elts)[i], m, s);
+    return n;
+}
+
+static int wrap_filter_harnesses(server_rec *s)
+{
+    module *m = ap_find_linked_module("mod_filter.c");
+    server_rec *v;
+    int n = 0;
+
+    for (v = s; m && v; v = v->next) {
+        const core_server_config *cs = ap_get_core_module_config(v->module_config);
+        n += wrap_harnesses_in(v->lookup_defaults, m, s);
+        if (cs)
+            n += wrap_harnesses_arr(cs->sec_dir, m, s) + wrap_harnesses_arr(cs->sec_url, m, s);
+    }
+    return n;
+}
+
 int reqprof_filters_wrap(server_rec *s)
 {
     int i, n = 0;
@@ -366,5 +423,6 @@ int reqprof_filters_wrap(server_rec *s)
         n += wrap_out(stock_out[i], s);
     for (i = 0; stock_in[i]; i++)
         n += wrap_in(stock_in[i], s);
-    return n + wrap_config(ap_conftree, s);
+    n += wrap_config(ap_conftree, s);
+    return n + wrap_filter_harnesses(s);
 }
