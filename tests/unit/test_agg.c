@@ -474,6 +474,26 @@ static void test_flame_recursion_cut(void **state)
     assert_int_equal(count(svg, "<rect "), 3);
 }
 
+/* Found by tests/fuzz/fuzz_writers.c: names went into the SVG raw, so a
+ * CGI script's file name with control or invalid bytes made the status
+ * page's flame view invalid XML and UTF-8. Cleaned as the other writers
+ * clean them. */
+static void test_flame_names_cleaned(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_stats_t *st = small_profile(p, "request GET /\x01\xff", 1.0);
+    const char *svg, *c;
+
+    st->funcs[2].file = "/cgi-bin/a\x03" "b.cgi";
+    st->funcs[2].name = "cgi\x1b[31m\xc3";
+    svg = rp_flame_svg(st, p);
+    for (c = svg; *c; c++)
+        assert_true((unsigned char)*c >= 0x20 || *c == '\n');
+    assert_null(strstr(svg, "\xff"));
+    assert_non_null(strstr(svg, "/cgi-bin/a?b.cgi:1(cgi?[31m\xef\xbf\xbd)"));
+    assert_non_null(strstr(svg, "request GET /?\xef\xbf\xbd"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -489,6 +509,7 @@ int main(void)
         RP_TEST(test_reset),
         RP_TEST(test_flame_svg),
         RP_TEST(test_flame_recursion_cut),
+        RP_TEST(test_flame_names_cleaned),
     };
     int rc;
     apr_initialize();
