@@ -84,15 +84,21 @@ rp_agg_t *rp_agg_attach(apr_pool_t *p, void *base, apr_size_t size,
 
 /* --------------------------------------------------------------- names */
 
-void rp_agg_copy_str(char *dst, const char *src, apr_size_t cap)
+/* Bytes of src kept in cap - 1: never half a UTF-8 character. */
+static apr_size_t cut_len(const char *src, apr_size_t cap)
 {
     apr_size_t n = src ? strlen(src) : 0;
     if (n >= cap) {
         n = cap - 1;
-        /* Never cut a UTF-8 character in half. */
         while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
             n--;
     }
+    return n;
+}
+
+void rp_agg_copy_str(char *dst, const char *src, apr_size_t cap)
+{
+    apr_size_t n = cut_len(src, cap);
     if (n)
         memcpy(dst, src, n);
     dst[n] = '\0';
@@ -292,13 +298,14 @@ int rp_agg_slow_wants(const rp_agg_t *a, uint64_t wall_ns, apr_time_t now)
 
 static int add_string(slowent_t *e, const char *s)
 {
-    apr_size_t n = strlen(s) + 1;
+    /* Labels are short: 254 bytes each keeps room for all (cut on a
+     * character boundary: the profile goes on to the flame view and
+     * .prof files as valid UTF-8). */
+    apr_size_t n = cut_len(s, 255) + 1;
     int off = (int)e->nstrings;
-    if (n > 255)
-        n = 255;                    /* labels are short; keep room for all */
     if (e->nstrings + n > RP_AGG_TREE_STRINGS)
         return -1;
-    memcpy(e->strings + off, s, n);
+    memcpy(e->strings + off, s, n - 1);
     e->strings[off + (int)n - 1] = '\0';
     e->nstrings += (apr_uint32_t)n;
     return off;

@@ -361,6 +361,34 @@ static void test_slow_tree_truncated(void **state)
     }
 }
 
+/* Found by tests/fuzz/fuzz_agg.c: a slow entry cut long names at 254
+ * bytes whatever was there, so a name of two-byte characters came back
+ * as invalid UTF-8 (into the flame view and the .prof file). */
+static void test_slow_names_cut_on_char_boundary(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(4, 1, 8, 1);
+    void *base;
+    rp_agg_t *a = make(p, &sz, &base);
+    rp_stats_t *st = small_profile(p, "request GET /", 1.0), *back;
+    rp_agg_req_t r = req("/long", 1000, 0);
+    char *name = apr_palloc(p, 302);
+    int i;
+
+    name[0] = 'a';
+    for (i = 1; i + 1 < 302; i += 2) {      /* U+00E9, two bytes each */
+        name[i] = (char)0xC3;
+        name[i + 1] = (char)0xA9;
+    }
+    name[301] = '\0';
+    st->funcs[2].name = name;
+    back = rp_agg_slow_stats(a, rp_agg_slow_add(a, &r, st, r.when), p, NULL);
+    assert_non_null(back);
+    assert_int_equal(strlen(back->funcs[2].name), 253);    /* 'a' + 126 chars */
+    assert_memory_equal(back->funcs[2].name, name, 253);
+    assert_string_equal(back->funcs[2].file, "mod_cgi.c");
+}
+
 static void test_reattach_keeps_counts_and_copy(void **state)
 {
     apr_pool_t *p = *state;
@@ -505,6 +533,7 @@ int main(void)
         RP_TEST(test_percentiles),
         RP_TEST(test_slow_ring),
         RP_TEST(test_slow_tree_truncated),
+        RP_TEST(test_slow_names_cut_on_char_boundary),
         RP_TEST(test_reattach_keeps_counts_and_copy),
         RP_TEST(test_reset),
         RP_TEST(test_flame_svg),
