@@ -279,8 +279,14 @@ void rp_agg_copy(rp_agg_t *dst, const rp_agg_t *src)
     for (i = 0; i < used && i < src->sz.nkeys; i++) {
         const keyname_t *k = &src->keys[i];
         int dk = k->ready ? rp_agg_key(dst, k->file, k->line, k->name) : -1;
-        if (dk < 0)
+        if (dk < 0) {
+            /* No room in the new table: its calls are dropped calls, as
+             * a request's calls of such a function would be. */
+            for (st = 0; st < RP_AGG_STRIPES && k->ready; st++)
+                for (c = 0; c < src->ncols; c++)
+                    dst->hdr->keys_dropped += kc(src, stripe_at(src, (unsigned)st), c, i)->calls;
             continue;
+        }
         for (st = 0; st < RP_AGG_STRIPES; st++)
             for (c = 0; c < src->ncols; c++) {
                 kcount_t *from = kc(src, stripe_at(src, (unsigned)st), c, i);

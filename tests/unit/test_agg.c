@@ -434,6 +434,33 @@ static void test_reattach_keeps_counts_and_copy(void **state)
     assert_null(rp_agg_attach(p, base, 16, &sz, 0, &reused));
 }
 
+/* Found by tests/fuzz/fuzz_agg.c: copying into a region with fewer
+ * function slots lost the calls of the functions that did not fit, where
+ * a request's calls of such a function count as dropped. */
+static void test_copy_into_smaller_key_table_counts_dropped(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(4, 1, 8, 1), small = sizes(1, 1, 8, 1);
+    void *base, *base2;
+    rp_agg_t *a = make(p, &sz, &base), *b;
+    rp_agg_call_t calls[3] = { { rp_agg_key(a, "a.c", 1, "x"), 2, 1, 1 },
+                               { rp_agg_key(a, "b.c", 1, "x"), 3, 1, 1 },
+                               { -1, 4, 1, 1 } };
+    rp_agg_req_t r = req("/", 10, 5);
+    rp_agg_snap_t *s;
+    int reused;
+
+    rp_agg_record(a, &r, calls, 3);
+    base2 = apr_pcalloc(p, rp_agg_size(&small));
+    b = rp_agg_attach(p, base2, rp_agg_size(&small), &small, 0, &reused);
+    rp_agg_copy(b, a);
+    s = rp_agg_read(b, p);
+    assert_int_equal(s->nkeys, 1);
+    assert_string_equal(s->keys[0].file, "a.c");
+    assert_int_equal(s->keys[0].calls, 2);
+    assert_int_equal(s->keys_dropped, 4 + 3);
+}
+
 static void test_reset(void **state)
 {
     apr_pool_t *p = *state;
@@ -535,6 +562,7 @@ int main(void)
         RP_TEST(test_slow_tree_truncated),
         RP_TEST(test_slow_names_cut_on_char_boundary),
         RP_TEST(test_reattach_keeps_counts_and_copy),
+        RP_TEST(test_copy_into_smaller_key_table_counts_dropped),
         RP_TEST(test_reset),
         RP_TEST(test_flame_svg),
         RP_TEST(test_flame_recursion_cut),
