@@ -284,7 +284,8 @@ void rp_agg_copy(rp_agg_t *dst, const rp_agg_t *src)
              * a request's calls of such a function would be. */
             for (st = 0; st < RP_AGG_STRIPES && k->ready; st++)
                 for (c = 0; c < src->ncols; c++)
-                    dst->hdr->keys_dropped += kc(src, stripe_at(src, (unsigned)st), c, i)->calls;
+                    dst->hdr->keys_dropped
+                        += kc(src, stripe_at(src, (unsigned)st), c, i)->calls;
             continue;
         }
         for (st = 0; st < RP_AGG_STRIPES; st++)
