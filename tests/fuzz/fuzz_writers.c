@@ -28,9 +28,10 @@
  * Collapsed: lines "FRAME;FRAME... COUNT", every path starting at the
  * root's name, at most 128 frames, whole counts, zero only for the root's
  * own line; recorded trees: counts add up to the root's time.
- * Flame: well-formed SVG (tags balanced, text and attributes escaped),
- * at most RP_FLAME_MAX_RECTS frames RP_FLAME_MAX_DEPTH deep, each rect
- * inside the canvas and inside its parent.
+ * Flame: well-formed SVG (tags balanced, text and attributes escaped,
+ * valid UTF-8 without control characters whatever the names), at most
+ * RP_FLAME_MAX_RECTS frames RP_FLAME_MAX_DEPTH deep, each rect inside the
+ * canvas and inside its parent.
  */
 #include <math.h>
 #include <apr_strings.h>
@@ -811,8 +812,7 @@ static void check_flame(const profile_t *pr, apr_pool_t *p)
 
     FUZZ_CHECK(!strncmp(svg, "<svg class=\"flame\"", 18), "not an SVG: %.40s", svg);
     FUZZ_CHECK(n >= 6 && !strcmp(svg + n - 6, "</svg>"), "SVG not closed");
-    if (pr->recorded)
-        check_text(svg, n, "flame");
+    check_text(svg, n, "flame");
     /* Tags: svg > g > (title, rect, text); text between them escaped. */
     while (*s) {
         const char *lt = strchr(s, '<'), *gt;
