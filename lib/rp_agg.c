@@ -84,15 +84,21 @@ rp_agg_t *rp_agg_attach(apr_pool_t *p, void *base, apr_size_t size,
 
 /* --------------------------------------------------------------- names */
 
-void rp_agg_copy_str(char *dst, const char *src, apr_size_t cap)
+/* Bytes of src kept in cap - 1: never half a UTF-8 character. */
+static apr_size_t cut_len(const char *src, apr_size_t cap)
 {
     apr_size_t n = src ? strlen(src) : 0;
     if (n >= cap) {
         n = cap - 1;
-        /* Never cut a UTF-8 character in half. */
         while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
             n--;
     }
+    return n;
+}
+
+void rp_agg_copy_str(char *dst, const char *src, apr_size_t cap)
+{
+    apr_size_t n = cut_len(src, cap);
     if (n)
         memcpy(dst, src, n);
     dst[n] = '\0';
@@ -178,12 +184,19 @@ static apr_uint64_t hash_path(const char *s)
     return h < 2 ? h + 2 : h;
 }
 
+/* Publish path in e, whose hash word this writer set to 1 ("being
+ * written") and whose count and sum are 0 (a new region, a reset or the
+ * eviction that took it zeroed them). They are added to, not stored: a
+ * request that matched the entry's previous path just before it was taken
+ * may still be adding to it, and its count must land somewhere (in this
+ * row) rather than be overwritten, or the rows and "(other)" would no
+ * longer add up to the total. */
 static void url_fill(urlent_t *e, const char *path, apr_uint64_t hash, apr_uint64_t count,
                      apr_uint64_t sum, apr_uint64_t max, apr_uint64_t last)
 {
     memcpy(e->path, path, RP_AGG_URL_LEN);
-    apr_atomic_set64(&e->count, count);
-    apr_atomic_set64(&e->sum_ns, sum);
+    apr_atomic_add64(&e->count, count);
+    apr_atomic_add64(&e->sum_ns, sum);
     apr_atomic_set64(&e->max_ns, max);
     apr_atomic_set64(&e->last, last);
     apr_atomic_set64(&e->hash, hash);    /* publishes the entry */
@@ -292,13 +305,14 @@ int rp_agg_slow_wants(const rp_agg_t *a, uint64_t wall_ns, apr_time_t now)
 
 static int add_string(slowent_t *e, const char *s)
 {
-    apr_size_t n = strlen(s) + 1;
+    /* Labels are short: 254 bytes each keeps room for all (cut on a
+     * character boundary: the profile goes on to the flame view and
+     * .prof files as valid UTF-8). */
+    apr_size_t n = cut_len(s, 255) + 1;
     int off = (int)e->nstrings;
-    if (n > 255)
-        n = 255;                    /* labels are short; keep room for all */
     if (e->nstrings + n > RP_AGG_TREE_STRINGS)
         return -1;
-    memcpy(e->strings + off, s, n);
+    memcpy(e->strings + off, s, n - 1);
     e->strings[off + (int)n - 1] = '\0';
     e->nstrings += (apr_uint32_t)n;
     return off;
@@ -413,8 +427,12 @@ void rp_agg_reset(rp_agg_t *a, apr_time_t now)
     for (i = 0; i < RP_AGG_STRIPES; i++)
         zero64((u64v *)stripe_at(a, (unsigned)i),
                a->stripe_size / sizeof(apr_uint64_t));
-    for (i = 0; i < a->sz.nurls; i++)
+    for (i = 0; i < a->sz.nurls; i++) {
+        /* Counts first: url_fill adds to a free entry's counts. */
+        apr_atomic_set64(&a->urls[i].count, 0);
+        apr_atomic_set64(&a->urls[i].sum_ns, 0);
         apr_atomic_set64(&a->urls[i].hash, 0);
+    }
     for (i = 0; i < a->sz.nslow; i++) {
         slowent_t *e = &a->slow[i];
         apr_uint32_t seq = apr_atomic_read32(&e->seq);

@@ -133,16 +133,10 @@ rp_agg_snap_t *rp_agg_read(const rp_agg_t *a, apr_pool_t *p)
     s->sizes = a->sz;
     s->bytes = (apr_size_t)a->hdr->bytes;
     s->keys_dropped = apr_atomic_read64(&a->hdr->keys_dropped);
-    used = (int)apr_atomic_read32(&a->hdr->nvhosts_used);
-    if (used > a->sz.nvhosts)
-        used = a->sz.nvhosts;
     s->nvhosts = a->ncols;
     s->vhost_names = apr_pcalloc(p, sizeof(char *) * (apr_size_t)a->ncols);
     s->vhost_requests = apr_pcalloc(p, sizeof(uint64_t) * (apr_size_t)a->ncols);
     s->vhost_sum_ns = apr_pcalloc(p, sizeof(uint64_t) * (apr_size_t)a->ncols);
-    for (i = 0; i < a->ncols; i++)
-        s->vhost_names[i] = i < used && apr_atomic_read32(&a->vhosts[i].ready)
-                            ? apr_pstrdup(p, a->vhosts[i].name) : "(other)";
     /* Requests first: what is read after may only have grown. */
     for (i = 0; i < RP_AGG_STRIPES; i++) {
         stripe_t *st = stripe_at(a, (unsigned)i);
@@ -158,6 +152,15 @@ rp_agg_snap_t *rp_agg_read(const rp_agg_t *a, apr_pool_t *p)
             s->vhost_sum_ns[b] += apr_atomic_read64(&vns(a, st)[b]);
         }
     }
+    /* Names after the counts: a column is named before anything is
+     * added to it, so every column counted here has its name (read
+     * before, a virtual host added meanwhile showed as "(other)"). */
+    used = (int)apr_atomic_read32(&a->hdr->nvhosts_used);
+    if (used > a->sz.nvhosts)
+        used = a->sz.nvhosts;
+    for (i = 0; i < a->ncols; i++)
+        s->vhost_names[i] = i < used && apr_atomic_read32(&a->vhosts[i].ready)
+                            ? apr_pstrdup(p, a->vhosts[i].name) : "(other)";
     read_keys(a, s, p);
     read_urls(a, s, p);
     s->slow = apr_pcalloc(p, sizeof(rp_agg_slowrow_t) * (apr_size_t)a->sz.nslow);
@@ -279,8 +282,15 @@ void rp_agg_copy(rp_agg_t *dst, const rp_agg_t *src)
     for (i = 0; i < used && i < src->sz.nkeys; i++) {
         const keyname_t *k = &src->keys[i];
         int dk = k->ready ? rp_agg_key(dst, k->file, k->line, k->name) : -1;
-        if (dk < 0)
+        if (dk < 0) {
+            /* No room in the new table: its calls are dropped calls, as
+             * a request's calls of such a function would be. */
+            for (st = 0; st < RP_AGG_STRIPES && k->ready; st++)
+                for (c = 0; c < src->ncols; c++)
+                    dst->hdr->keys_dropped
+                        += kc(src, stripe_at(src, (unsigned)st), c, i)->calls;
             continue;
+        }
         for (st = 0; st < RP_AGG_STRIPES; st++)
             for (c = 0; c < src->ncols; c++) {
                 kcount_t *from = kc(src, stripe_at(src, (unsigned)st), c, i);

@@ -5,6 +5,10 @@
 #include <apr_strings.h>
 #include "rp_pstats.h"
 #include "rp_flame.h"
+#include "rp_text.h"
+
+/* Names are cut here, as the other writers cut them (rp_outfmt.c). */
+#define NAME_MAX_BYTES 1024
 
 const char *rp_xml_escape(apr_pool_t *p, const char *s)
 {
@@ -71,7 +75,10 @@ static void draw(flame_t *fl, int func, double x, double w, int depth, double ro
     fl->rects++;
     if (depth + 1 > fl->maxdepth)
         fl->maxdepth = depth + 1;
-    key = apr_psprintf(fl->p, "%s:%d(%s)", f->file, f->line, f->name);
+    /* Names as every other writer shows them: valid UTF-8 without control
+     * characters (a CGI script's file name is taken as it is on disk). */
+    key = rp_utf8_clean(fl->p, apr_psprintf(fl->p, "%s:%d(%s)", f->file, f->line,
+                                            f->name), NAME_MAX_BYTES);
     {
         const char *g = apr_psprintf(fl->p,
             "<g class=\"frame\"><title>%s %.3f ms (%.1f%%)</title>"
@@ -85,7 +92,7 @@ static void draw(flame_t *fl, int func, double x, double w, int depth, double ro
     }
     chars = (int)(px / 7.0) - 1;
     if (chars >= 3) {
-        const char *label = f->name;
+        const char *label = rp_utf8_clean(fl->p, f->name, NAME_MAX_BYTES);
         const char *t;
         if ((int)strlen(label) > chars) {
             /* Cut on a character boundary. */

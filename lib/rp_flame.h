@@ -7,7 +7,8 @@
  * caller edge (scaled down when the function itself was drawn narrower
  * than its own total, as it is when it has several callers). Recursion is
  * cut where a function is already on the path. Everything is in the SVG:
- * no scripts, fonts or links; every name is XML-escaped. APR only.
+ * no scripts, fonts or links; every name is made valid UTF-8 without
+ * control characters (rp_utf8_clean) and XML-escaped. APR only.
  */
 #ifndef RP_FLAME_H
 #define RP_FLAME_H

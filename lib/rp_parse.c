@@ -8,11 +8,13 @@
 #include <apr_strings.h>
 #include "rp_parse.h"
 
-#define MAX_DIGITS 15       /* exact in a double and in int64 */
+#define MAX_DIGITS 15       /* decimals: exact in a double and in int64 */
+#define TOO_LONG   ((apr_size_t)-1)
+#define MAX_BYTES  ((apr_uint64_t)1 << 50)
 
 /* Digits[.digits] at s: the value as an integer mantissa and the number of
- * fraction digits. Returns the length scanned, 0 when there is no number
- * or too many digits. */
+ * fraction digits. Returns the length scanned; 0 when there is no number,
+ * TOO_LONG when it has more than MAX_DIGITS digits. */
 static apr_size_t scan_decimal(const char *s, apr_int64_t *mant, int *frac)
 {
     apr_size_t i = 0;
@@ -23,7 +25,7 @@ static apr_size_t scan_decimal(const char *s, apr_int64_t *mant, int *frac)
         char c = s[i];
         if (c >= '0' && c <= '9') {
             if (++ndig > MAX_DIGITS)
-                return 0;
+                return TOO_LONG;
             *mant = *mant * 10 + (c - '0');
             if (dot)
                 (*frac)++;
@@ -46,13 +48,16 @@ static apr_int64_t pow10i(int n)
 
 const char *rp_parse_duration(apr_pool_t *p, const char *s, apr_int64_t *usec)
 {
-    apr_int64_t mant, scale, div, v;
+    apr_int64_t mant, scale, div, whole, part, v;
     int frac;
     apr_size_t n = scan_decimal(s, &mant, &frac);
-    const char *unit = s + n;
+    const char *unit;
 
+    if (n == TOO_LONG)
+        return "more than 15 digits";
     if (!n)
         return "not a number followed by us, ms or s";
+    unit = s + n;
     if (!*unit || !strcmp(unit, "s"))
         scale = 1000000;
     else if (!strcmp(unit, "ms"))
@@ -61,13 +66,20 @@ const char *rp_parse_duration(apr_pool_t *p, const char *s, apr_int64_t *usec)
         scale = 1;
     else
         return apr_psprintf(p, "unknown unit '%s' (use us, ms or s)", unit);
-    /* Whole units exactly; the fraction (< 1 unit, so < 10^6 us) through a
-     * double, exact enough for rounding to a microsecond. */
     div = pow10i(frac);
-    if (mant / div > 3600 * (1000000 / scale))
+    whole = mant / div;
+    part = mant % div;              /* the fraction: part / div units */
+    if (whole > 3600 * (1000000 / scale))
         return "longer than one hour";
-    v = (mant / div) * scale
-        + (apr_int64_t)((double)(mant % div) * (double)scale / (double)div + 0.5);
+    /* The fraction in microseconds, rounded half up, in integers: both
+     * scale and div are powers of ten. (Through a double, part * scale
+     * can be inexact and a tie round down.) */
+    if (div <= scale)
+        v = whole * scale + part * (scale / div);
+    else {
+        apr_int64_t q = div / scale;
+        v = whole * scale + part / q + ((part % q) * 2 >= q);
+    }
     if (v > (apr_int64_t)3600 * 1000000)
         return "longer than one hour";
     *usec = v;
@@ -81,10 +93,11 @@ const char *rp_parse_size(apr_pool_t *p, const char *s, apr_uint64_t *bytes)
     int shift = 0;
     const char *suf;
 
+    /* Any number of digits; past the largest size v stops growing. */
     for (; s[i] >= '0' && s[i] <= '9'; i++) {
-        if (i >= MAX_DIGITS)
-            return "too large";
         v = v * 10 + (apr_uint64_t)(s[i] - '0');
+        if (v > MAX_BYTES)
+            v = MAX_BYTES + 1;
     }
     if (i == 0)
         return "not a number of bytes (digits, then K, M, G or T)";
@@ -102,7 +115,7 @@ const char *rp_parse_size(apr_pool_t *p, const char *s, apr_uint64_t *bytes)
         return apr_psprintf(p, "unknown suffix '%s' (use K, M, G or T)", s + i);
     if (v == 0)
         return "must be at least 1 byte";
-    if (v > ((apr_uint64_t)1 << (50 - shift)))
+    if (v > (MAX_BYTES >> shift))
         return "larger than 1024T";
     *bytes = v << shift;
     return NULL;
@@ -116,6 +129,8 @@ const char *rp_parse_rate(apr_pool_t *p, const char *s, double *rate)
     double v;
 
     (void)p;
+    if (n == TOO_LONG)
+        return "more than 15 digits";
     if (!n)
         return "not a fraction (0.01) or a percentage (1%)";
     v = (double)mant / (double)pow10i(frac);
@@ -132,21 +147,25 @@ const char *rp_parse_rate(apr_pool_t *p, const char *s, double *rate)
 const char *rp_parse_count(apr_pool_t *p, const char *s, long min, long max,
                            long *out)
 {
-    apr_int64_t v = 0;
+    apr_uint64_t v = 0;
     apr_size_t i;
+    int big = 0;
 
+    /* Any number of digits (leading zeros too); past 2^63 v stops growing
+     * and the count is too big for any max. */
     for (i = 0; s[i]; i++) {
         if (s[i] < '0' || s[i] > '9')
             return "not a whole number";
-        if (i >= MAX_DIGITS)
-            return apr_psprintf(p, "more than %ld", max);
-        v = v * 10 + (s[i] - '0');
+        if (v > ((apr_uint64_t)1 << 63) / 10)
+            big = 1;
+        else
+            v = v * 10 + (apr_uint64_t)(s[i] - '0');
     }
     if (i == 0)
         return "not a whole number";
-    if (v < min)
+    if (min > 0 && !big && v < (apr_uint64_t)min)
         return apr_psprintf(p, "less than %ld", min);
-    if (v > max)
+    if (big || max < 0 || v > (apr_uint64_t)max)
         return apr_psprintf(p, "more than %ld", max);
     *out = (long)v;
     return NULL;

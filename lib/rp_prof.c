@@ -405,11 +405,14 @@ int rp_prof_enter_dynamic(rp_prof_t *prof, const void *req, const char *file,
 {
     if (!prof->active)
         return -1;
-    if (settle(prof, req, -1, now) < 0 || prof->depth >= RP_MAX_DEPTH) {
+    /* req NULL as in rp_prof_enter: nested in what is open, not taken for
+     * a request context of its own (which would call label_fn(NULL)). */
+    if ((req && settle(prof, req, -1, now) < 0) || prof->depth >= RP_MAX_DEPTH) {
         prof->dropped++;
         return -1;
     }
-    push(prof, FR_HOOK, entry_for_label(prof, file, line, label), -1, req, now);
+    push(prof, FR_HOOK, entry_for_label(prof, file, line, label), -1,
+         req ? req : prof->stack[prof->depth - 1].req, now);
     return prof->depth - 1;
 }
 

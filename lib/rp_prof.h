@@ -83,7 +83,8 @@ int rp_prof_enter(rp_prof_t *prof, const void *req, int phase, int hook,
 
 /* Like rp_prof_enter for a call that is not a hook of a phase (a filter, a
  * CGI run): the function is dynamic, named by label ("httpd", 0, label
- * unless file is given), nested in whatever frame is open. */
+ * unless file is given), nested in whatever frame is open; req NULL as
+ * for rp_prof_enter. */
 int rp_prof_enter_dynamic(rp_prof_t *prof, const void *req, const char *file,
                           int line, const char *label, rp_tick_t now);
 

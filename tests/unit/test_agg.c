@@ -361,6 +361,34 @@ static void test_slow_tree_truncated(void **state)
     }
 }
 
+/* Found by tests/fuzz/fuzz_agg.c: a slow entry cut long names at 254
+ * bytes whatever was there, so a name of two-byte characters came back
+ * as invalid UTF-8 (into the flame view and the .prof file). */
+static void test_slow_names_cut_on_char_boundary(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(4, 1, 8, 1);
+    void *base;
+    rp_agg_t *a = make(p, &sz, &base);
+    rp_stats_t *st = small_profile(p, "request GET /", 1.0), *back;
+    rp_agg_req_t r = req("/long", 1000, 0);
+    char *name = apr_palloc(p, 302);
+    int i;
+
+    name[0] = 'a';
+    for (i = 1; i + 1 < 302; i += 2) {      /* U+00E9, two bytes each */
+        name[i] = (char)0xC3;
+        name[i + 1] = (char)0xA9;
+    }
+    name[301] = '\0';
+    st->funcs[2].name = name;
+    back = rp_agg_slow_stats(a, rp_agg_slow_add(a, &r, st, r.when), p, NULL);
+    assert_non_null(back);
+    assert_int_equal(strlen(back->funcs[2].name), 253);    /* 'a' + 126 chars */
+    assert_memory_equal(back->funcs[2].name, name, 253);
+    assert_string_equal(back->funcs[2].file, "mod_cgi.c");
+}
+
 static void test_reattach_keeps_counts_and_copy(void **state)
 {
     apr_pool_t *p = *state;
@@ -404,6 +432,33 @@ static void test_reattach_keeps_counts_and_copy(void **state)
     assert_string_equal(s->slow[0].path, "/s");
     /* Too small a block is refused. */
     assert_null(rp_agg_attach(p, base, 16, &sz, 0, &reused));
+}
+
+/* Found by tests/fuzz/fuzz_agg.c: copying into a region with fewer
+ * function slots lost the calls of the functions that did not fit, where
+ * a request's calls of such a function count as dropped. */
+static void test_copy_into_smaller_key_table_counts_dropped(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(4, 1, 8, 1), small = sizes(1, 1, 8, 1);
+    void *base, *base2;
+    rp_agg_t *a = make(p, &sz, &base), *b;
+    rp_agg_call_t calls[3] = { { rp_agg_key(a, "a.c", 1, "x"), 2, 1, 1 },
+                               { rp_agg_key(a, "b.c", 1, "x"), 3, 1, 1 },
+                               { -1, 4, 1, 1 } };
+    rp_agg_req_t r = req("/", 10, 5);
+    rp_agg_snap_t *s;
+    int reused;
+
+    rp_agg_record(a, &r, calls, 3);
+    base2 = apr_pcalloc(p, rp_agg_size(&small));
+    b = rp_agg_attach(p, base2, rp_agg_size(&small), &small, 0, &reused);
+    rp_agg_copy(b, a);
+    s = rp_agg_read(b, p);
+    assert_int_equal(s->nkeys, 1);
+    assert_string_equal(s->keys[0].file, "a.c");
+    assert_int_equal(s->keys[0].calls, 2);
+    assert_int_equal(s->keys_dropped, 4 + 3);
 }
 
 static void test_reset(void **state)
@@ -474,6 +529,26 @@ static void test_flame_recursion_cut(void **state)
     assert_int_equal(count(svg, "<rect "), 3);
 }
 
+/* Found by tests/fuzz/fuzz_writers.c: names went into the SVG raw, so a
+ * CGI script's file name with control or invalid bytes made the status
+ * page's flame view invalid XML and UTF-8. Cleaned as the other writers
+ * clean them. */
+static void test_flame_names_cleaned(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_stats_t *st = small_profile(p, "request GET /\x01\xff", 1.0);
+    const char *svg, *c;
+
+    st->funcs[2].file = "/cgi-bin/a\x03" "b.cgi";
+    st->funcs[2].name = "cgi\x1b[31m\xc3";
+    svg = rp_flame_svg(st, p);
+    for (c = svg; *c; c++)
+        assert_true((unsigned char)*c >= 0x20 || *c == '\n');
+    assert_null(strstr(svg, "\xff"));
+    assert_non_null(strstr(svg, "/cgi-bin/a?b.cgi:1(cgi?[31m\xef\xbf\xbd)"));
+    assert_non_null(strstr(svg, "request GET /?\xef\xbf\xbd"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -485,10 +560,13 @@ int main(void)
         RP_TEST(test_percentiles),
         RP_TEST(test_slow_ring),
         RP_TEST(test_slow_tree_truncated),
+        RP_TEST(test_slow_names_cut_on_char_boundary),
         RP_TEST(test_reattach_keeps_counts_and_copy),
+        RP_TEST(test_copy_into_smaller_key_table_counts_dropped),
         RP_TEST(test_reset),
         RP_TEST(test_flame_svg),
         RP_TEST(test_flame_recursion_cut),
+        RP_TEST(test_flame_names_cleaned),
     };
     int rc;
     apr_initialize();

@@ -164,6 +164,68 @@ static void test_count(void **state)
     assert_int_equal(v, 1000);
 }
 
+/* Found by tests/fuzz/fuzz_parse.c: the fraction went through a double,
+ * where part * scale is inexact past 2^53 and a tie rounded down. */
+static void test_duration_ties_round_up(void **state)
+{
+    apr_pool_t *p = *state;
+    assert_int_equal(dur_ok(p, ".241550500000000s"), 241551);
+    assert_int_equal(dur_ok(p, ".81947650000000s"), 819477);
+    assert_int_equal(dur_ok(p, ".99530050000000s"), 995301);
+    assert_int_equal(dur_ok(p, ".241550499999999s"), 241550);
+    assert_int_equal(dur_ok(p, "0.0005005ms"), 1);
+    assert_int_equal(dur_ok(p, "3599.9999995s"), 3600000000LL);
+}
+
+static void test_too_many_digits_said(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_int64_t us = 77;
+    double r = 7;
+    const char *err = rp_parse_duration(p, "0.0000000000000001s", &us);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "15 digits"));
+    err = rp_parse_rate(p, "0.0000000000000001", &r);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "15 digits"));
+}
+
+/* Found by fuzz_parse: 2^50 bytes, the documented maximum, was refused
+ * when written in bytes (16 digits), and so was any size with 16 leading
+ * zeros. */
+static void test_size_any_digits(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_uint64_t v = 0;
+    assert_null(rp_parse_size(p, "1125899906842624", &v));
+    assert_true(v == 1ULL << 50);
+    assert_null(rp_parse_size(p, "00000000000000000001K", &v));
+    assert_true(v == 1024);
+    assert_non_null(rp_parse_size(p, "1125899906842625", &v));
+    assert_non_null(rp_parse_size(p, "99999999999999999999999999T", &v));
+    assert_non_null(rp_parse_size(p, "99999999999999999999999999X", &v));
+    assert_true(v == 1024);
+}
+
+/* Found by fuzz_parse: 16 digits with leading zeros were "more than max"
+ * whatever their value. */
+static void test_count_leading_zeros(void **state)
+{
+    apr_pool_t *p = *state;
+    long v = 0;
+    const char *err;
+    assert_null(rp_parse_count(p, "0000000000000000000005", 1, 100000, &v));
+    assert_int_equal(v, 5);
+    err = rp_parse_count(p, "00000000000000000000000", 1, 100000, &v);
+    assert_non_null(err);
+    assert_string_equal(err, "less than 1");
+    assert_null(rp_parse_count(p, "9223372036854775807", 0, 0x7fffffffffffffffL, &v));
+    assert_true(v == 0x7fffffffffffffffL);
+    assert_non_null(rp_parse_count(p, "9223372036854775808", 0, 0x7fffffffffffffffL, &v));
+    assert_non_null(rp_parse_count(p, "99999999999999999999999", 0, 0x7fffffffffffffffL, &v));
+    assert_true(v == 0x7fffffffffffffffL);
+}
+
 static const struct CMUnitTest tests[] = {
     RP_TEST(test_duration_units),
     RP_TEST(test_duration_rounding_and_limits),
@@ -174,6 +236,10 @@ static const struct CMUnitTest tests[] = {
     RP_TEST(test_rate_refused),
     RP_TEST(test_threshold),
     RP_TEST(test_count),
+    RP_TEST(test_duration_ties_round_up),
+    RP_TEST(test_too_many_digits_said),
+    RP_TEST(test_size_any_digits),
+    RP_TEST(test_count_leading_zeros),
 };
 
 RP_TEST_MAIN(tests)

@@ -356,6 +356,40 @@ static void test_null_request_nests_in_open_frame(void **state)
     assert_int_equal(st->nfuncs, 4);      /* no extra request node */
 }
 
+/* Found by tests/fuzz/fuzz_writers.c: a dynamic call with no request
+ * (req NULL) was taken for a new request context, so label_fn got NULL
+ * (the glue's would crash) and an extra request node appeared. It nests
+ * in the open frame, as rp_prof_enter's request-less calls do. */
+static void test_null_request_dynamic_nests_in_open_frame(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    rp_prof_t *pr = rp_prof_create(p, i.reg, label);
+    rp_stats_t *st;
+    const rp_func_t *h, *dyn;
+    int fr;
+
+    rp_prof_begin(pr, &main_req, "request GET /", 0);
+    fr = rp_prof_enter(pr, &main_req, i.ph_handler, i.core1, 1);
+    rp_prof_exit(pr, fr, 3);
+    fr = rp_prof_enter_dynamic(pr, NULL, NULL, 0, "CORE_OUT", 4);
+    assert_true(fr > 0);
+    {
+        /* a call for the request inside it is no new request either */
+        int inner = rp_prof_enter(pr, &main_req, -1, i.core2, 5);
+        rp_prof_exit(pr, inner, 6);
+    }
+    rp_prof_exit(pr, fr, 8);
+    rp_prof_end(pr, 9);
+    st = rp_prof_stats(pr, p, 1.0);
+    h = find(st, "httpd", 0, "handler");
+    dyn = find(st, "httpd", 0, "CORE_OUT");
+    assert_true(edge_from(st, dyn, h)->nc == 1);
+    assert_true(dyn->ct == 4.0);
+    assert_true(edge_from(st, find(st, "core.c", 2, "handler"), dyn)->nc == 1);
+    assert_int_equal(st->nfuncs, 5);      /* no "unknown" request node */
+}
+
 /* A subrequest's output passes on into its parent's filters: a call for
  * the parent inside the subrequest's frame is not a new request. */
 static void test_parent_call_inside_subrequest_frame(void **state)
@@ -494,6 +528,7 @@ int main(void)
         RP_TEST(test_end_with_open_frames),
         RP_TEST(test_dynamic_call_nests_in_hook),
         RP_TEST(test_null_request_nests_in_open_frame),
+        RP_TEST(test_null_request_dynamic_nests_in_open_frame),
         RP_TEST(test_parent_call_inside_subrequest_frame),
         RP_TEST(test_too_deep_is_dropped_not_corrupted),
         RP_TEST(test_reuse_starts_clean),

@@ -1,0 +1,784 @@
+/*
+ * fuzz_agg.c - the status page's aggregates (lib/rp_agg.c, rp_agg_read.c):
+ * random sequences of what requests, restarts and the page do to a region,
+ * checked against a model kept here.
+ *
+ * Input: 4 bytes of sizes (functions, virtual hosts, URLs, slow entries,
+ * all small so that tables fill up), 8 names (NUL-separated, cleaned to
+ * UTF-8 as the glue cleans them; a flag byte makes some longer than any
+ * field), then operations: record a request (a path, a virtual host index
+ * valid or not, a wall time, a stripe, calls of known, unknown and
+ * out-of-range functions), add a function or a virtual host name, offer a
+ * slow request with a random call graph (up to 70 functions and 140
+ * edges, long names), let time pass, reset, read, re-attach the region
+ * with the same sizes, or copy it into a fresh region of other sizes (a
+ * restart that changed them). Each region is an exactly sized allocation.
+ *
+ * After every read, and at the end: totals, the histogram (each request in
+ * the first bucket whose bound it does not exceed), per-virtual-host and
+ * per-function counts exactly as the model has them; calls of functions
+ * the table has no room for counted as dropped; the URL rows and "(other)"
+ * adding up to the totals, and, when nothing went to "(other)", each
+ * path's row exactly; names cut on UTF-8 character boundaries; slow
+ * requests: each offer placed by the ring's rule (an empty entry, else
+ * the oldest stale one, else the fastest if slower, else refused, as
+ * rp_agg_slow_wants said), rows as offered, slowest first, the slowest
+ * offer kept while in the window, and each entry's profile read back as
+ * the first functions and edges of what was offered, valid UTF-8, marked
+ * truncated exactly when something was left out; percentiles within
+ * [0, max] and growing with q. A copy keeps every total; a re-attach with
+ * the same sizes keeps everything.
+ */
+#include <math.h>
+#include <apr_strings.h>
+#include "fuzz_common.h"
+#include "rp_agg.h"
+#include "rp_text.h"
+
+#define NNAMES 8
+#define MAX_OPS 300
+#define MAX_COLS 5                  /* virtual hosts + "(other)" */
+#define MAX_KEYS 8
+#define MAX_PATHS 64
+#define MAX_OFFERS 64
+#define STRING_CUT 255              /* rp_agg.c: a slow entry's names */
+
+/* ---------------------------------------------------------------- model */
+
+typedef struct mkey {
+    const char *file, *name;        /* as cut for the table */
+    int line;
+    uint64_t calls[MAX_COLS], tt[MAX_COLS], ct[MAX_COLS];
+} mkey_t;
+
+typedef struct moffer {
+    uint64_t id, wall_ns;
+    apr_time_t when;
+    const char *method, *path, *vhost;
+    int status;
+    const rp_stats_t *st;
+} moffer_t;
+
+typedef struct model {
+    rp_agg_sizes_t sz;
+    uint64_t requests, sum_ns, max_ns, hist[RP_AGG_NBUCKETS], dropped;
+    uint64_t vreq[MAX_COLS], vns[MAX_COLS];
+    int nvhosts;
+    const char *vhosts[MAX_COLS];
+    int nkeys;
+    mkey_t keys[MAX_KEYS];
+    int npaths;                     /* distinct paths since the last reset */
+    const char *paths[MAX_PATHS];
+    uint64_t pcount[MAX_PATHS];
+    int paths_lost;                 /* more than MAX_PATHS: no exact rows */
+    int noffers;                    /* slow requests offered and kept */
+    moffer_t offers[MAX_OFFERS];
+    int ncand;                      /* offers that may still be in the ring */
+    moffer_t cand[MAX_OFFERS + 8];
+    apr_time_t now, created, reset;
+} model_t;
+
+/* rp_agg_copy_str's promise: at most cap - 1 bytes, never half a
+ * character (the input is valid UTF-8). */
+static const char *cut(apr_pool_t *p, const char *s, size_t cap)
+{
+    size_t n = strlen(s);
+
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    return apr_pstrndup(p, s, n);
+}
+
+static int model_vhost(model_t *m, apr_pool_t *p, const char *name)
+{
+    const char *v = cut(p, name, RP_AGG_VHOST_LEN);
+    int i;
+
+    for (i = 0; i < m->nvhosts; i++)
+        if (!strcmp(m->vhosts[i], v))
+            return i;
+    if (m->nvhosts == m->sz.nvhosts)
+        return -1;
+    m->vhosts[m->nvhosts] = v;
+    return m->nvhosts++;
+}
+
+static int model_key(model_t *m, apr_pool_t *p, const char *file, int line,
+                     const char *name)
+{
+    const char *f = cut(p, file, RP_AGG_KEY_FILE), *n = cut(p, name, RP_AGG_KEY_NAME);
+    int i;
+
+    for (i = 0; i < m->nkeys; i++)
+        if (m->keys[i].line == line && !strcmp(m->keys[i].file, f)
+            && !strcmp(m->keys[i].name, n))
+            return i;
+    if (m->nkeys == m->sz.nkeys)
+        return -1;
+    memset(&m->keys[m->nkeys], 0, sizeof m->keys[0]);
+    m->keys[m->nkeys].file = f;
+    m->keys[m->nkeys].name = n;
+    m->keys[m->nkeys].line = line;
+    return m->nkeys++;
+}
+
+static int bucket(uint64_t ns)
+{
+    int b;
+
+    for (b = 0; b < RP_AGG_NBUCKETS - 1; b++)
+        if ((double)ns <= rp_agg_bucket_le[b] * 1e9)
+            break;
+    return b;
+}
+
+static void model_path(model_t *m, apr_pool_t *p, const char *path, uint64_t count)
+{
+    const char *c = cut(p, path, RP_AGG_URL_LEN);
+    int i;
+
+    for (i = 0; i < m->npaths; i++)
+        if (!strcmp(m->paths[i], c)) {
+            m->pcount[i] += count;
+            return;
+        }
+    if (m->npaths == MAX_PATHS) {
+        m->paths_lost = 1;
+        return;
+    }
+    m->paths[m->npaths] = c;
+    m->pcount[m->npaths++] = count;
+}
+
+/* ------------------------------------------------------------- checking */
+
+static void check_str(const char *s, size_t cap, const char *what)
+{
+    FUZZ_CHECK(s != NULL, "%s: NULL", what);
+    FUZZ_CHECK(strlen(s) < cap, "%s: %zu bytes, cap %zu", what, strlen(s), cap);
+    FUZZ_CHECK(fuzz_valid_utf8((const unsigned char *)s, strlen(s)), "%s: not UTF-8: '%s'",
+               what, s);
+}
+
+static const moffer_t *find_offer(const model_t *m, uint64_t id)
+{
+    int i;
+
+    for (i = 0; i < m->noffers; i++)
+        if (m->offers[i].id == id)
+            return &m->offers[i];
+    return NULL;
+}
+
+/* The profile of a slow entry: the first functions of what was offered
+ * whose names fit the entry's string space (at most 64), and of their
+ * caller edges to kept functions the first 128. */
+static void check_slow_stats(const rp_agg_t *a, const moffer_t *o, apr_pool_t *p)
+{
+    const rp_stats_t *st = o->st;
+    rp_agg_slowrow_t info;
+    rp_stats_t *back = rp_agg_slow_stats(a, o->id, p, &info);
+    size_t used = 0;
+    int nf = 0, truncated = 0, i, j, nedges = 0;
+
+    FUZZ_CHECK(back != NULL, "slow entry %llu listed but not readable",
+               (unsigned long long)o->id);
+    for (i = 0; i < st->nfuncs; i++) {
+        size_t fl = strlen(cut(p, st->funcs[i].file, STRING_CUT)) + 1;
+        size_t nl = strlen(cut(p, st->funcs[i].name, STRING_CUT)) + 1;
+
+        if (i >= RP_AGG_TREE_FUNCS || used + fl > RP_AGG_TREE_STRINGS) {
+            truncated = 1;
+            break;
+        }
+        used += fl;
+        if (used + nl > RP_AGG_TREE_STRINGS) {
+            truncated = 1;
+            break;
+        }
+        used += nl;
+        nf++;
+    }
+    FUZZ_CHECK(back->nfuncs == nf, "slow entry kept %d functions, expected %d",
+               back->nfuncs, nf);
+    FUZZ_CHECK(info.id == o->id && info.wall_ns == o->wall_ns && info.when == o->when
+               && info.status == o->status && info.nfuncs == nf, "slow entry info");
+    for (i = 0; i < nf; i++) {
+        const rp_func_t *f = &back->funcs[i], *g = &st->funcs[i];
+        int k = 0;
+
+        check_str(f->file, STRING_CUT, "slow function file");
+        check_str(f->name, STRING_CUT, "slow function name");
+        FUZZ_CHECK(!strcmp(f->file, cut(p, g->file, STRING_CUT))
+                   && !strcmp(f->name, cut(p, g->name, STRING_CUT)),
+                   "slow function %d is '%s' '%s'", i, f->file, f->name);
+        FUZZ_CHECK(f->line == g->line && f->cc == g->cc && f->nc == g->nc
+                   && f->tt == g->tt && f->ct == g->ct, "slow function %d numbers", i);
+        for (j = 0; j < g->ncallers; j++) {
+            const rp_edge_t *e = &g->callers[j];
+            if (e->caller < 0 || e->caller >= nf)
+                continue;
+            if (nedges++ >= RP_AGG_TREE_EDGES) {
+                truncated = 1;
+                continue;
+            }
+            FUZZ_CHECK(k < f->ncallers, "slow function %d lost an edge", i);
+            FUZZ_CHECK(f->callers[k].caller == e->caller && f->callers[k].nc == e->nc
+                       && f->callers[k].cc == e->cc && f->callers[k].tt == e->tt
+                       && f->callers[k].ct == e->ct, "slow edge %d of %d", k, i);
+            k++;
+        }
+        FUZZ_CHECK(k == f->ncallers, "slow function %d has %d edges, expected %d", i,
+                   f->ncallers, k);
+    }
+    FUZZ_CHECK(info.truncated == truncated, "truncated %d, expected %d", info.truncated,
+               truncated);
+}
+
+static void check_snapshot(const rp_agg_t *a, const model_t *m, apr_pool_t *p)
+{
+    rp_agg_snap_t *s = rp_agg_read(a, p);
+    uint64_t hsum = 0, vsum = 0, usum = 0, unsum = 0, best = 0;
+    double q, last = 0;
+    int i, c, ncols = m->sz.nvhosts + 1;
+
+    FUZZ_CHECK(s->requests == m->requests, "requests %llu, model %llu",
+               (unsigned long long)s->requests, (unsigned long long)m->requests);
+    FUZZ_CHECK(s->sum_ns == m->sum_ns && s->max_ns == m->max_ns, "sum or max");
+    FUZZ_CHECK(s->created == m->created, "created changed");
+    for (i = 0; i < RP_AGG_NBUCKETS; i++) {
+        FUZZ_CHECK(s->hist[i] == m->hist[i], "bucket %d: %llu, model %llu", i,
+                   (unsigned long long)s->hist[i], (unsigned long long)m->hist[i]);
+        hsum += s->hist[i];
+    }
+    FUZZ_CHECK(hsum == s->requests, "histogram holds %llu of %llu",
+               (unsigned long long)hsum, (unsigned long long)s->requests);
+    FUZZ_CHECK(s->keys_dropped == m->dropped, "dropped %llu, model %llu",
+               (unsigned long long)s->keys_dropped, (unsigned long long)m->dropped);
+
+    FUZZ_CHECK(s->nvhosts == ncols, "%d columns", s->nvhosts);
+    for (c = 0; c < ncols; c++) {
+        FUZZ_CHECK(!strcmp(s->vhost_names[c], c < m->nvhosts ? m->vhosts[c] : "(other)"),
+                   "column %d is '%s'", c, s->vhost_names[c]);
+        check_str(s->vhost_names[c], RP_AGG_VHOST_LEN, "vhost");
+        FUZZ_CHECK(s->vhost_requests[c] == m->vreq[c] && s->vhost_sum_ns[c] == m->vns[c],
+                   "column %d: %llu requests, model %llu", c,
+                   (unsigned long long)s->vhost_requests[c], (unsigned long long)m->vreq[c]);
+        vsum += s->vhost_requests[c];
+    }
+    FUZZ_CHECK(vsum == s->requests, "columns hold %llu", (unsigned long long)vsum);
+
+    FUZZ_CHECK(s->nkeys == m->nkeys, "%d functions, model %d", s->nkeys, m->nkeys);
+    for (i = 0; i < s->nkeys; i++) {
+        const rp_agg_keyrow_t *k = &s->keys[i];
+        const mkey_t *mk = &m->keys[i];
+        uint64_t calls = 0;
+
+        check_str(k->file, RP_AGG_KEY_FILE, "function file");
+        check_str(k->name, RP_AGG_KEY_NAME, "function name");
+        FUZZ_CHECK(!strcmp(k->file, mk->file) && !strcmp(k->name, mk->name)
+                   && k->line == mk->line, "function %d is %s:%d(%s)", i, k->file,
+                   k->line, k->name);
+        FUZZ_CHECK(k->phase == (!strcmp(k->file, "httpd") && k->line == 0), "phase flag");
+        for (c = 0; c < ncols; c++) {
+            FUZZ_CHECK(k->vcalls[c] == mk->calls[c] && k->vtt_ns[c] == mk->tt[c]
+                       && k->vct_ns[c] == mk->ct[c], "function %d column %d", i, c);
+            calls += k->vcalls[c];
+        }
+        FUZZ_CHECK(k->calls == calls, "function %d total", i);
+    }
+
+    FUZZ_CHECK(s->nurls >= 0 && s->nurls <= m->sz.nurls, "%d URL rows", s->nurls);
+    for (i = 0; i < s->nurls; i++) {
+        const rp_agg_urlrow_t *u = &s->urls[i];
+        int j;
+
+        check_str(u->path, RP_AGG_URL_LEN, "URL");
+        FUZZ_CHECK(u->count >= 1 && u->max_ns <= s->max_ns && u->sum_ns >= u->max_ns,
+                   "URL row '%s'", u->path);
+        FUZZ_CHECK(i == 0 || s->urls[i - 1].count >= u->count, "URL rows not sorted");
+        for (j = 0; j < i; j++)
+            FUZZ_CHECK(strcmp(s->urls[j].path, u->path) != 0, "URL '%s' twice", u->path);
+        usum += u->count;
+        unsum += u->sum_ns;
+        /* Nothing ever went to "(other)": every path has its exact row. */
+        if (s->url_other_count == 0 && !m->paths_lost) {
+            for (j = 0; j < m->npaths && strcmp(m->paths[j], u->path); j++)
+                ;
+            FUZZ_CHECK(j < m->npaths && m->pcount[j] == u->count,
+                       "URL '%s' counts %llu", u->path, (unsigned long long)u->count);
+        }
+    }
+    FUZZ_CHECK(usum + s->url_other_count == s->requests
+               && unsum + s->url_other_sum_ns == s->sum_ns,
+               "URL rows %llu + other %llu != %llu", (unsigned long long)usum,
+               (unsigned long long)s->url_other_count, (unsigned long long)s->requests);
+    if (s->url_other_count == 0 && !m->paths_lost)
+        FUZZ_CHECK(s->nurls == m->npaths, "%d URL rows for %d paths", s->nurls, m->npaths);
+
+    FUZZ_CHECK(s->nslow >= 0 && s->nslow <= m->sz.nslow, "%d slow rows", s->nslow);
+    for (i = 0; i < s->nslow; i++) {
+        const rp_agg_slowrow_t *r = &s->slow[i];
+        const moffer_t *o = find_offer(m, r->id);
+        int j;
+
+        FUZZ_CHECK(o != NULL, "slow row %llu was never offered", (unsigned long long)r->id);
+        FUZZ_CHECK(i == 0 || s->slow[i - 1].wall_ns >= r->wall_ns, "slow rows not sorted");
+        for (j = 0; j < i; j++)
+            FUZZ_CHECK(s->slow[j].id != r->id, "slow id twice");
+        check_str(r->method, 16, "method");
+        check_str(r->path, RP_AGG_URL_LEN, "slow path");
+        check_str(r->vhost, RP_AGG_VHOST_LEN, "slow vhost");
+        FUZZ_CHECK(!strcmp(r->method, cut(p, o->method, 16))
+                   && !strcmp(r->path, cut(p, o->path, RP_AGG_URL_LEN))
+                   && !strcmp(r->vhost, cut(p, o->vhost, RP_AGG_VHOST_LEN))
+                   && r->status == o->status && r->when == o->when
+                   && r->wall_ns == o->wall_ns, "slow row %llu differs",
+                   (unsigned long long)r->id);
+        check_slow_stats(a, o, p);
+    }
+    /* The slowest offer can only give way once it is out of the window
+     * (a slower one would be the slowest): while it is in, it is kept. */
+    for (i = 0, c = -1; i < m->ncand; i++)
+        if (m->cand[i].wall_ns > best) {
+            best = m->cand[i].wall_ns;
+            c = i;
+        }
+    if (c >= 0 && m->now - m->cand[c].when <= RP_AGG_SLOW_WINDOW)
+        FUZZ_CHECK(s->nslow > 0 && s->slow[0].wall_ns == best,
+                   "slowest request (%llu ns) not kept", (unsigned long long)best);
+    FUZZ_CHECK(s->reset == m->reset, "reset time");
+
+    FUZZ_CHECK(rp_agg_percentile(s, 0.5) == 0.0 || s->requests > 0, "percentile of none");
+    for (q = 0.0; q <= 1.0; q += 0.125) {
+        double v = rp_agg_percentile(s, q);
+        FUZZ_CHECK(v >= 0 && v <= (double)s->max_ns / 1e9 && v >= last,
+                   "percentile %g is %g (max %g, before %g)", q, v,
+                   (double)s->max_ns / 1e9, last);
+        last = v;
+    }
+}
+
+/* ------------------------------------------------------------- driving */
+
+typedef struct world {
+    apr_pool_t *p;
+    rp_agg_t *a;
+    void *base;                     /* a's region */
+    model_t m;
+    const char *names[NNAMES];
+    int keyidx[MAX_KEYS + 2];       /* indexes handed out, for recording */
+    int nkeyidx;
+    int vidx[MAX_COLS];
+    int nvidx;
+} world_t;
+
+static rp_agg_sizes_t sizes_from(fuzz_in_t *in)
+{
+    rp_agg_sizes_t sz;
+
+    sz.nkeys = 1 + (int)(fuzz_byte(in) % MAX_KEYS);
+    sz.nvhosts = 1 + (int)(fuzz_byte(in) % (MAX_COLS - 1));
+    sz.nurls = 1 + (int)(fuzz_byte(in) % 12);
+    sz.nslow = 1 + (int)(fuzz_byte(in) % 4);
+    return sz;
+}
+
+static rp_agg_t *fresh(apr_pool_t *p, const rp_agg_sizes_t *sz, apr_time_t now,
+                       void **base)
+{
+    apr_size_t n = rp_agg_size(sz);
+    int reused = -1;
+    rp_agg_t *a;
+
+    /* One exactly sized allocation (apr_palloc is one malloc here). */
+    *base = apr_pcalloc(p, n);
+    a = rp_agg_attach(p, *base, n, sz, now, &reused);
+    FUZZ_CHECK(a != NULL && reused == 0, "fresh region refused");
+    FUZZ_CHECK(rp_agg_attach(p, apr_pcalloc(p, n - 1), n - 1, sz, now, &reused) == NULL,
+               "region one byte short accepted");
+    return a;
+}
+
+static void model_reset_counts(model_t *m)
+{
+    int i;
+
+    m->requests = m->sum_ns = m->max_ns = m->dropped = 0;
+    memset(m->hist, 0, sizeof m->hist);
+    memset(m->vreq, 0, sizeof m->vreq);
+    memset(m->vns, 0, sizeof m->vns);
+    for (i = 0; i < m->nkeys; i++) {
+        memset(m->keys[i].calls, 0, sizeof m->keys[i].calls);
+        memset(m->keys[i].tt, 0, sizeof m->keys[i].tt);
+        memset(m->keys[i].ct, 0, sizeof m->keys[i].ct);
+    }
+    m->npaths = 0;
+    m->paths_lost = 0;
+    m->ncand = 0;
+}
+
+static void op_record(world_t *w, fuzz_in_t *in)
+{
+    model_t *m = &w->m;
+    rp_agg_call_t calls[4];
+    rp_agg_req_t r;
+    unsigned b = fuzz_byte(in);
+    int ncalls = (int)(b >> 6), i, col;
+
+    memset(&r, 0, sizeof r);
+    r.method = "GET";
+    r.path = w->names[b & 7];
+    r.vhost = "v";
+    switch ((b >> 3) & 7) {
+    case 0: r.vhost_idx = -1; break;
+    case 1: r.vhost_idx = m->sz.nvhosts + (int)(fuzz_byte(in) % 3); break;
+    case 2: r.vhost_idx = (int)(fuzz_byte(in) % (unsigned)m->sz.nvhosts); break;
+    default: r.vhost_idx = w->nvidx ? w->vidx[fuzz_byte(in) % (unsigned)w->nvidx] : -1;
+    }
+    r.status = 200;
+    r.when = m->now;
+    r.wall_ns = (uint64_t)(fuzz_byte(in) << 8 | fuzz_byte(in)) << (fuzz_byte(in) % 28);
+    r.stripe = fuzz_byte(in) * 2654435761u;
+    for (i = 0; i < ncalls; i++) {
+        unsigned k = fuzz_byte(in);
+        /* A handed-out index, or one no rp_agg_key() call can give. */
+        if ((k & 3) == 3 || !w->nkeyidx)
+            calls[i].key = (k & 4) ? -1 - (int)(k >> 3) : m->sz.nkeys + (int)(k >> 3);
+        else
+            calls[i].key = w->keyidx[(k >> 2) % (unsigned)w->nkeyidx];
+        calls[i].calls = 1 + fuzz_byte(in);
+        calls[i].tt_ns = fuzz_byte(in) * 1000u;
+        calls[i].ct_ns = calls[i].tt_ns + fuzz_byte(in) * 1000u;
+    }
+    rp_agg_record(w->a, &r, calls, ncalls);
+
+    col = r.vhost_idx >= 0 && r.vhost_idx < m->sz.nvhosts ? r.vhost_idx : m->sz.nvhosts;
+    m->requests++;
+    m->sum_ns += r.wall_ns;
+    if (r.wall_ns > m->max_ns)
+        m->max_ns = r.wall_ns;
+    m->hist[bucket(r.wall_ns)]++;
+    m->vreq[col]++;
+    m->vns[col] += r.wall_ns;
+    for (i = 0; i < ncalls; i++) {
+        if (calls[i].key < 0 || calls[i].key >= m->sz.nkeys) {
+            m->dropped += calls[i].calls;
+            continue;
+        }
+        FUZZ_CHECK(calls[i].key < m->nkeys, "key %d never handed out", calls[i].key);
+        m->keys[calls[i].key].calls[col] += calls[i].calls;
+        m->keys[calls[i].key].tt[col] += calls[i].tt_ns;
+        m->keys[calls[i].key].ct[col] += calls[i].ct_ns;
+    }
+    model_path(m, w->p, r.path, 1);
+}
+
+static void op_key(world_t *w, fuzz_in_t *in)
+{
+    unsigned b = fuzz_byte(in);
+    const char *file = (b & 8) ? "httpd" : w->names[b & 7];
+    int line = (int)(b >> 4) % 3;
+    const char *name = w->names[(b >> 2) & 7];
+    int want = model_key(&w->m, w->p, file, line, name);
+    int got = rp_agg_key(w->a, file, line, name);
+
+    FUZZ_CHECK(got == want, "key %s:%d(%s) is %d, model %d", file, line, name, got, want);
+    if (got >= 0 && w->nkeyidx < (int)(sizeof w->keyidx / sizeof w->keyidx[0]))
+        w->keyidx[w->nkeyidx++] = got;
+}
+
+static void op_vhost(world_t *w, fuzz_in_t *in)
+{
+    const char *name = w->names[fuzz_byte(in) & 7];
+    int want = model_vhost(&w->m, w->p, name), got = rp_agg_vhost(w->a, name);
+
+    FUZZ_CHECK(got == want, "vhost '%s' is %d, model %d", name, got, want);
+    if (got >= 0 && w->nvidx < MAX_COLS)
+        w->vidx[w->nvidx++] = got;
+}
+
+static rp_stats_t *random_profile(world_t *w, fuzz_in_t *in)
+{
+    rp_stats_t *st = apr_pcalloc(w->p, sizeof *st);
+    unsigned b = fuzz_byte(in);
+    int i, j;
+
+    st->nfuncs = (b & 1) ? 1 + (int)(b >> 1) % 70 : 1 + (int)(b >> 1) % 6;
+    st->funcs = apr_pcalloc(w->p, sizeof(rp_func_t) * (size_t)st->nfuncs);
+    for (i = 0; i < st->nfuncs; i++) {
+        rp_func_t *f = &st->funcs[i];
+        unsigned c = fuzz_byte(in);
+
+        f->file = w->names[c & 7];
+        f->name = w->names[(c >> 3) & 7];
+        f->line = i;
+        f->nc = 1 + (c >> 6);
+        f->cc = 1;
+        f->tt = c * 1e-6;
+        f->ct = f->tt * 2;
+        if (i > 0) {
+            f->ncallers = 1 + (int)((c >> 6) & 1);
+            f->callers = apr_pcalloc(w->p, sizeof(rp_edge_t) * 2);
+            for (j = 0; j < f->ncallers; j++) {
+                /* Earlier functions, sometimes later or dangling ones. */
+                if (c & 0x20)
+                    f->callers[j].caller
+                        = (int)(fuzz_byte(in) % (unsigned)(st->nfuncs + 2)) - 1;
+                else
+                    f->callers[j].caller = (i - 1 - j + i) % i;
+                f->callers[j].nc = f->nc;
+                f->callers[j].cc = 1;
+                f->callers[j].tt = f->tt;
+                f->callers[j].ct = f->ct;
+            }
+        }
+    }
+    return st;
+}
+
+/* README's rule: a finished request takes an empty entry, else the
+ * oldest entry older than 10 minutes, else the fastest entry if it is
+ * slower than that one. */
+static void check_ring_policy(const rp_agg_snap_t *before, const rp_agg_snap_t *after,
+                              uint64_t id, uint64_t wall_ns, apr_time_t now)
+{
+    const rp_agg_slowrow_t *gone = NULL, *stale = NULL, *fastest = NULL;
+    int i, j;
+
+    for (i = 0; i < before->nslow; i++) {
+        const rp_agg_slowrow_t *r = &before->slow[i];
+        for (j = 0; j < after->nslow && after->slow[j].id != r->id; j++)
+            ;
+        if (j == after->nslow) {
+            FUZZ_CHECK(gone == NULL, "two slow entries replaced at once");
+            gone = r;
+        }
+        if (now - r->when > RP_AGG_SLOW_WINDOW && (!stale || r->when < stale->when))
+            stale = r;
+        if (!fastest || r->wall_ns < fastest->wall_ns)
+            fastest = r;
+    }
+    if (before->nslow < before->sizes.nslow) {
+        FUZZ_CHECK(id != 0 && gone == NULL && after->nslow == before->nslow + 1,
+                   "an empty entry was not taken");
+    }
+    else if (stale) {
+        FUZZ_CHECK(id != 0 && gone && gone->when == stale->when,
+                   "the oldest stale entry was not the one replaced");
+    }
+    else if (fastest->wall_ns < wall_ns) {
+        FUZZ_CHECK(id != 0 && gone && gone->wall_ns == fastest->wall_ns,
+                   "the fastest entry was not the one replaced");
+    }
+    else {
+        FUZZ_CHECK(id == 0 && gone == NULL, "a request no slower than all was kept");
+    }
+}
+
+static void op_slow(world_t *w, fuzz_in_t *in)
+{
+    model_t *m = &w->m;
+    unsigned b = fuzz_byte(in);
+    rp_agg_req_t r;
+    rp_stats_t *st = random_profile(w, in);
+    rp_agg_snap_t *before, *after;
+    int wants;
+    uint64_t id, next = 0;
+    int i;
+
+    memset(&r, 0, sizeof r);
+    r.method = (b & 1) ? "PROPPATCH-EXTENDED-METHOD" : "GET";
+    r.path = w->names[(b >> 1) & 7];
+    r.vhost = w->names[(b >> 4) & 7];
+    r.vhost_idx = -1;
+    r.status = 200 + (int)(b & 0x3f);
+    r.when = m->now - (apr_time_t)(fuzz_byte(in) % 16) * apr_time_from_sec(60);
+    r.wall_ns = 1 + ((uint64_t)(fuzz_byte(in) << 8 | fuzz_byte(in)) << (fuzz_byte(in) % 24));
+    before = rp_agg_read(w->a, w->p);
+    wants = rp_agg_slow_wants(w->a, r.wall_ns, m->now);
+    id = rp_agg_slow_add(w->a, &r, st, m->now);
+    after = rp_agg_read(w->a, w->p);
+    /* Single-threaded, no entry is ever busy: kept exactly when wanted. */
+    FUZZ_CHECK((id != 0) == (wants != 0), "slow_add %llu but wants %d",
+               (unsigned long long)id, wants);
+    for (i = 0; i < m->noffers; i++)
+        if (m->offers[i].id >= next)
+            next = m->offers[i].id + 1;
+    FUZZ_CHECK(id == 0 || id >= next, "slow id %llu not increasing", (unsigned long long)id);
+    check_ring_policy(before, after, id, r.wall_ns, m->now);
+    if (id && m->noffers < MAX_OFFERS) {
+        moffer_t *o = &m->offers[m->noffers++];
+        o->id = id;
+        o->wall_ns = r.wall_ns;
+        o->when = r.when;
+        o->method = r.method;
+        o->path = r.path;
+        o->vhost = r.vhost;
+        o->status = r.status;
+        o->st = st;
+    }
+    if (m->ncand < (int)(sizeof m->cand / sizeof m->cand[0])) {
+        m->cand[m->ncand].wall_ns = r.wall_ns;
+        m->cand[m->ncand++].when = r.when;
+    }
+}
+
+/* A restart that changed the sizes: a fresh region, the current
+ * generation's names added first (as the glue does), the old counts
+ * copied in. The model moves its counts by name the same way. */
+static void op_copy(world_t *w, fuzz_in_t *in)
+{
+    model_t old = w->m, *m = &w->m;
+    rp_agg_sizes_t sz = sizes_from(in);
+    void *base;
+    rp_agg_t *dst = fresh(w->p, &sz, m->now, &base);
+    unsigned pre = fuzz_byte(in);
+    int vmap[MAX_COLS], kmap[MAX_KEYS], i, c;
+    rp_agg_snap_t *s;
+
+    memset(m, 0, sizeof *m);
+    m->sz = sz;
+    m->now = old.now;
+    m->created = old.created;
+    m->reset = old.reset;
+    w->nkeyidx = w->nvidx = 0;
+    if (pre & 1) {
+        const char *v = w->names[pre >> 5];
+        FUZZ_CHECK(rp_agg_vhost(dst, v) == model_vhost(m, w->p, v), "pre-copy vhost");
+    }
+    if (pre & 2) {
+        const char *n = w->names[(pre >> 2) & 7];
+        FUZZ_CHECK(rp_agg_key(dst, "mod_new.c", 1, n) == model_key(m, w->p, "mod_new.c", 1, n),
+                   "pre-copy key");
+    }
+    rp_agg_copy(dst, w->a);
+
+    for (c = 0; c <= old.sz.nvhosts; c++) {
+        vmap[c] = c < old.nvhosts ? model_vhost(m, w->p, old.vhosts[c]) : -1;
+        if (vmap[c] < 0)
+            vmap[c] = m->sz.nvhosts;
+    }
+    for (i = 0; i < old.nkeys; i++)
+        kmap[i] = model_key(m, w->p, old.keys[i].file, old.keys[i].line, old.keys[i].name);
+    m->requests = old.requests;
+    m->sum_ns = old.sum_ns;
+    m->max_ns = old.max_ns;
+    memcpy(m->hist, old.hist, sizeof m->hist);
+    m->dropped = old.dropped;
+    for (c = 0; c <= old.sz.nvhosts; c++) {
+        m->vreq[vmap[c]] += old.vreq[c];
+        m->vns[vmap[c]] += old.vns[c];
+    }
+    for (i = 0; i < old.nkeys; i++)
+        for (c = 0; c <= old.sz.nvhosts; c++) {
+            if (kmap[i] < 0) {
+                /* No room in the new table: counted as dropped. */
+                m->dropped += old.keys[i].calls[c];
+                continue;
+            }
+            m->keys[kmap[i]].calls[vmap[c]] += old.keys[i].calls[c];
+            m->keys[kmap[i]].tt[vmap[c]] += old.keys[i].tt[c];
+            m->keys[kmap[i]].ct[vmap[c]] += old.keys[i].ct[c];
+        }
+    for (i = 0; i < old.npaths; i++)
+        model_path(m, w->p, old.paths[i], old.pcount[i]);
+    m->paths_lost = old.paths_lost;
+    m->noffers = old.noffers;
+    memcpy(m->offers, old.offers, sizeof m->offers);
+    /* The ring keeps as many entries as fit, not necessarily the slowest:
+     * the candidates for "slowest kept" start again from what it holds. */
+    s = rp_agg_read(dst, w->p);
+    for (i = 0; i < s->nslow && i < MAX_OFFERS; i++) {
+        m->cand[m->ncand].wall_ns = s->slow[i].wall_ns;
+        m->cand[m->ncand++].when = s->slow[i].when;
+    }
+    FUZZ_CHECK(s->nslow <= sz.nslow, "copied %d slow entries into %d", s->nslow, sz.nslow);
+    for (i = 0; i < m->nkeys; i++)
+        w->keyidx[w->nkeyidx++] = i;
+    for (i = 0; i < m->nvhosts; i++)
+        w->vidx[w->nvidx++] = i;
+    w->a = dst;
+    w->base = base;
+    check_snapshot(w->a, m, w->p);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    apr_pool_t *p = fuzz_pool();
+    fuzz_in_t in = { data, size };
+    world_t w;
+    unsigned longer;
+    int i, ops, reads = 0;
+
+    memset(&w, 0, sizeof w);
+    w.p = p;
+    w.m.sz = sizes_from(&in);
+    longer = fuzz_byte(&in);
+    for (i = 0; i < NNAMES; i++) {
+        const char *raw = fuzz_str(&in, p);
+        /* Some names longer than any field: repeated up to ~300 bytes. */
+        if ((longer >> i) & 1 && raw[0]) {
+            const char *s = raw;
+            while (strlen(s) < 300)
+                s = apr_pstrcat(p, s, raw, NULL);
+            raw = s;
+        }
+        w.names[i] = rp_utf8_clean(p, raw, 600);
+    }
+    w.m.now = apr_time_from_sec(1700000000);
+    w.m.created = w.m.now;
+    w.a = fresh(p, &w.m.sz, w.m.now, &w.base);
+
+    for (ops = 0; in.n > 0 && ops < MAX_OPS; ops++) {
+        unsigned op = fuzz_byte(&in);
+
+        switch (op % 16) {
+        case 0: case 1: case 2: case 3: case 4: case 5:
+            op_record(&w, &in);
+            break;
+        case 6: case 7:
+            op_key(&w, &in);
+            break;
+        case 8:
+            op_vhost(&w, &in);
+            break;
+        case 9: case 10:
+            op_slow(&w, &in);
+            break;
+        case 11:
+            w.m.now += (apr_time_t)fuzz_byte(&in) * apr_time_from_sec(10);
+            break;
+        case 12:
+            w.m.now += apr_time_from_sec(1);
+            rp_agg_reset(w.a, w.m.now);
+            model_reset_counts(&w.m);
+            w.m.reset = w.m.now;
+            break;
+        case 13:
+            if (reads++ < 16)
+                check_snapshot(w.a, &w.m, p);
+            break;
+        case 14: {
+            /* The next generation with the same sizes takes the region as
+             * it is (a graceful restart). */
+            int reused = 0;
+            rp_agg_t *b = rp_agg_attach(p, w.base, rp_agg_size(&w.m.sz), &w.m.sz,
+                                        w.m.now + 1, &reused);
+            FUZZ_CHECK(b != NULL && reused == 1, "same sizes not reused");
+            w.a = b;
+            break;
+        }
+        default:
+            if (reads++ < 16)
+                op_copy(&w, &in);
+            break;
+        }
+    }
+    check_snapshot(w.a, &w.m, p);
+    fuzz_done(p);
+    return 0;
+}
