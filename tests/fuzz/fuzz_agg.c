@@ -40,7 +40,7 @@
 #define MAX_COLS 5                  /* virtual hosts + "(other)" */
 #define MAX_KEYS 8
 #define MAX_PATHS 64
-#define MAX_OFFERS 64
+#define MAX_OFFERS (MAX_OPS + 16)  /* every offer and copied entry fits */
 #define STRING_CUT 255              /* rp_agg.c: a slow entry's names */
 
 /* ---------------------------------------------------------------- model */
@@ -74,7 +74,7 @@ typedef struct model {
     int noffers;                    /* slow requests offered and kept */
     moffer_t offers[MAX_OFFERS];
     int ncand;                      /* offers that may still be in the ring */
-    moffer_t cand[MAX_OFFERS + 8];
+    moffer_t cand[MAX_OFFERS];
     apr_time_t now, created, reset;
 } model_t;
 
@@ -610,7 +610,7 @@ static void op_slow(world_t *w, fuzz_in_t *in)
             next = m->offers[i].id + 1;
     FUZZ_CHECK(id == 0 || id >= next, "slow id %llu not increasing", (unsigned long long)id);
     check_ring_policy(before, after, id, r.wall_ns, m->now);
-    if (id && m->noffers < MAX_OFFERS) {
+    if (id) {
         moffer_t *o = &m->offers[m->noffers++];
         o->id = id;
         o->wall_ns = r.wall_ns;
@@ -621,10 +621,8 @@ static void op_slow(world_t *w, fuzz_in_t *in)
         o->status = r.status;
         o->st = st;
     }
-    if (m->ncand < (int)(sizeof m->cand / sizeof m->cand[0])) {
-        m->cand[m->ncand].wall_ns = r.wall_ns;
-        m->cand[m->ncand++].when = r.when;
-    }
+    m->cand[m->ncand].wall_ns = r.wall_ns;
+    m->cand[m->ncand++].when = r.when;
 }
 
 /* A restart that changed the sizes: a fresh region, the current
