@@ -81,38 +81,77 @@ static void rp_candidate(char *buf, apr_size_t base, const char *name,
     o[namelen - stem] = '\0';
 }
 
-static int rp_taken(char *buf, apr_size_t base, const char *name,
-                    apr_size_t namelen, const char *dot, int i)
+/* The candidates of one name in one directory, probed with lstat(). */
+typedef struct rp_probe {
+    apr_pool_t *pool;
+    const char *dir;
+    char *buf;              /* "dir/" then the candidate, rewritten per try */
+    apr_size_t base;        /* where the candidate starts in buf */
+    const char *name;
+    apr_size_t namelen;
+    const char *dot;        /* the extension's '.', or NULL */
+    int markers;            /* a reservation marker makes a name taken too */
+} rp_probe_t;
+
+static const char *rp_marker(apr_pool_t *p, const char *dir, const char *name);
+
+/* Candidate i is taken when its file exists (or, with markers, its
+ * reservation marker). Leaves candidate i in buf. */
+static int rp_taken(const rp_probe_t *pr, int i)
 {
     struct stat st;
 
-    rp_candidate(buf, base, name, namelen, dot, i);
-    return lstat(buf, &st) == 0;
+    rp_candidate(pr->buf, pr->base, pr->name, pr->namelen, pr->dot, i);
+    if (lstat(pr->buf, &st) == 0)
+        return 1;
+    return pr->markers
+           && lstat(rp_marker(pr->pool, pr->dir, pr->buf + pr->base), &st) == 0;
 }
 
-/* The first candidate >= from that does not exist (RP_FILE_TRIES if
- * none), in O(log n) lstat() calls: doubling steps, then bisection. It
- * assumes taken names form a run, which holds unless files are deleted;
- * a wrong guess only means link() says EEXIST and the search goes on
- * one by one, so correctness never depends on it. */
-static int rp_skip_taken(char *buf, apr_size_t base, const char *name,
-                         apr_size_t namelen, const char *dot, int from)
+/* The first candidate >= from that is not taken (RP_FILE_TRIES if none),
+ * in O(log n) probes: doubling steps, then bisection. It assumes taken
+ * names form a run, which holds unless files are deleted; a wrong guess
+ * only means the exclusive step (link, marker) fails with EEXIST and the
+ * search goes on one by one, so correctness never depends on it. */
+static int rp_skip_taken(const rp_probe_t *pr, int from)
 {
     int lo = from - 1, hi = from, step = 1;     /* lo is known taken */
 
-    while (hi < RP_FILE_TRIES && rp_taken(buf, base, name, namelen, dot, hi)) {
+    while (hi < RP_FILE_TRIES && rp_taken(pr, hi)) {
         lo = hi;
         step *= 2;
         hi = lo + step < RP_FILE_TRIES ? lo + step : RP_FILE_TRIES;
     }
     while (hi - lo > 1) {
         int mid = lo + (hi - lo) / 2;
-        if (rp_taken(buf, base, name, namelen, dot, mid))
+        if (rp_taken(pr, mid))
             lo = mid;
         else
             hi = mid;
     }
     return hi;
+}
+
+/* A probe of name in dir, with its buffer. */
+static void rp_probe_init(rp_probe_t *pr, apr_pool_t *p, const char *dir,
+                          const char *name, int markers)
+{
+    apr_size_t dirlen = strlen(dir);
+    int slash = dir[dirlen - 1] != '/';
+
+    pr->pool = p;
+    pr->dir = dir;
+    pr->name = name;
+    pr->namelen = strlen(name);
+    pr->dot = strrchr(name, '.');
+    if (pr->dot == name)
+        pr->dot = NULL;             /* a leading '.' is not an extension */
+    pr->markers = markers;
+    pr->base = dirlen + (apr_size_t)slash;
+    pr->buf = apr_palloc(p, pr->base + pr->namelen + 8);
+    memcpy(pr->buf, dir, dirlen);
+    if (slash)
+        pr->buf[dirlen] = '/';
 }
 
 /* APR_FPROT_* bits as a mode_t (they are not the same numbers). */
@@ -249,9 +288,8 @@ apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
                                   apr_size_t len, apr_fileperms_t perms,
                                   const char **final_path)
 {
-    apr_size_t dirlen, namelen, base;
-    const char *sep, *tmp, *dot;
-    char *buf;
+    rp_probe_t pr;
+    const char *tmp;
     apr_file_t *f;
     apr_status_t rv;
     int i, fallback = 0, moved = 0;
@@ -263,33 +301,22 @@ apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
         || strcmp(name, "..") == 0 || (data == NULL && len > 0))
         return APR_EINVAL;
 
-    dirlen = strlen(dir);
-    namelen = strlen(name);
-    sep = dir[dirlen - 1] == '/' ? "" : "/";
-    dot = strrchr(name, '.');
-    if (dot == name)
-        dot = NULL;
-
-    rv = rp_open_tmp(p, dir, sep, perms, &f, &tmp);
+    /* One buffer rewritten for every candidate: no pool growth per try. */
+    rp_probe_init(&pr, p, dir, name, 0);
+    rv = rp_open_tmp(p, dir, dir[strlen(dir) - 1] == '/' ? "" : "/", perms, &f, &tmp);
     if (rv != APR_SUCCESS)
         return rv;      /* nothing was created */
     rv = rp_write_close(f, data, len);
 
-    /* One buffer rewritten for every candidate: no pool growth per try. */
-    base = dirlen + strlen(sep);
-    buf = apr_palloc(p, base + namelen + 8);
-    memcpy(buf, dir, dirlen);
-    memcpy(buf + dirlen, sep, base - dirlen);
-
     for (i = 0; rv == APR_SUCCESS && i < RP_FILE_TRIES; i++) {
         if (i == RP_FILE_LINEAR
-            && (i = rp_skip_taken(buf, base, name, namelen, dot, i)) == RP_FILE_TRIES)
+            && (i = rp_skip_taken(&pr, i)) == RP_FILE_TRIES)
             break;
-        rp_candidate(buf, base, name, namelen, dot, i);
+        rp_candidate(pr.buf, pr.base, name, pr.namelen, pr.dot, i);
         if (!fallback) {
             rv = rp_step("link");
             if (rv == APR_SUCCESS)
-                rv = apr_file_link(tmp, buf);
+                rv = apr_file_link(tmp, pr.buf);
             if (rv == APR_SUCCESS)
                 break;
             if (APR_STATUS_IS_EEXIST(rv)) {
@@ -300,7 +327,7 @@ apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
                 break;
             fallback = 1;   /* and try this same candidate by rename */
         }
-        rv = rp_claim_rename(p, tmp, buf, perms);
+        rv = rp_claim_rename(p, tmp, pr.buf, perms);
         if (rv == APR_SUCCESS) {
             moved = 1;
             break;
@@ -314,7 +341,7 @@ apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
     if (!moved)
         apr_file_remove(tmp, p);    /* on success too: the link stays */
     if (rv == APR_SUCCESS && final_path != NULL)
-        *final_path = buf;
+        *final_path = pr.buf;
     return rv;
 }
 
@@ -339,42 +366,6 @@ static const char *rp_marker(apr_pool_t *p, const char *dir, const char *name)
 {
     return apr_pstrcat(p, dir, dir[strlen(dir) - 1] == '/' ? "" : "/", ".",
                        name, ".rsv", NULL);
-}
-
-/* Candidate i is taken when its file or its marker exists. */
-static int rp_reserved_or_taken(apr_pool_t *p, const char *dir, char *cand,
-                                const char *name, apr_size_t namelen,
-                                const char *dot, int i)
-{
-    struct stat st;
-
-    rp_candidate(cand, 0, name, namelen, dot, i);
-    return lstat(apr_pstrcat(p, dir, "/", cand, NULL), &st) == 0
-           || lstat(rp_marker(p, dir, cand), &st) == 0;
-}
-
-/* As rp_skip_taken, for reservations: the first candidate >= from that is
- * neither written nor reserved, in O(log n) probes. */
-static int rp_skip_reserved(apr_pool_t *p, const char *dir, char *cand,
-                            const char *name, apr_size_t namelen,
-                            const char *dot, int from)
-{
-    int lo = from - 1, hi = from, step = 1;     /* lo is known taken */
-
-    while (hi < RP_FILE_TRIES
-           && rp_reserved_or_taken(p, dir, cand, name, namelen, dot, hi)) {
-        lo = hi;
-        step *= 2;
-        hi = lo + step < RP_FILE_TRIES ? lo + step : RP_FILE_TRIES;
-    }
-    while (hi - lo > 1) {
-        int mid = lo + (hi - lo) / 2;
-        if (rp_reserved_or_taken(p, dir, cand, name, namelen, dot, mid))
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return hi;
 }
 
 struct rp_reservation {
@@ -403,9 +394,7 @@ static apr_status_t rp_reservation_cleanup(void *data)
 apr_status_t rp_file_reserve(apr_pool_t *p, const char *dir, const char *name,
                              apr_fileperms_t perms, rp_reservation_t **reserved)
 {
-    apr_size_t namelen;
-    const char *dot;
-    char *cand;
+    rp_probe_t pr;
     uint32_t hash;
     uint64_t hint;
     int i, tries;
@@ -415,11 +404,7 @@ apr_status_t rp_file_reserve(apr_pool_t *p, const char *dir, const char *name,
         || strchr(name, '/') != NULL || strcmp(name, ".") == 0
         || strcmp(name, "..") == 0)
         return APR_EINVAL;
-    namelen = strlen(name);
-    dot = strrchr(name, '.');
-    if (dot == name)
-        dot = NULL;
-    cand = apr_palloc(p, namelen + 8);
+    rp_probe_init(&pr, p, dir, name, 1);
 
     /* Werkzeug's default names share one name per second: starting where
      * the last reservation of the same name ended makes the usual case one
@@ -438,12 +423,11 @@ apr_status_t rp_file_reserve(apr_pool_t *p, const char *dir, const char *name,
         rp_reservation_t *res;
 
         if (tries == RP_FILE_LINEAR
-            && (i = rp_skip_reserved(p, dir, cand, name, namelen, dot, i))
-               == RP_FILE_TRIES)
+            && (i = rp_skip_taken(&pr, i)) == RP_FILE_TRIES)
             break;
         rv = rp_step("reserve");
-        rp_candidate(cand, 0, name, namelen, dot, i);
-        marker = rp_marker(p, dir, cand);
+        rp_candidate(pr.buf, pr.base, name, pr.namelen, pr.dot, i);
+        marker = rp_marker(p, dir, pr.buf + pr.base);
         if (rv == APR_SUCCESS)
             rv = apr_file_open(&f, marker, APR_FOPEN_CREATE | APR_FOPEN_EXCL
                                | APR_FOPEN_WRITE | APR_FOPEN_BINARY, perms, p);
@@ -457,7 +441,7 @@ apr_status_t rp_file_reserve(apr_pool_t *p, const char *dir, const char *name,
             apr_file_remove(marker, p);
             return rv;
         }
-        if (lstat(apr_pstrcat(p, dir, "/", cand, NULL), &st) == 0) {
+        if (lstat(pr.buf, &st) == 0) {
             apr_file_close(f);
             apr_file_remove(marker, p);  /* taken for good */
             continue;
@@ -467,7 +451,7 @@ apr_status_t rp_file_reserve(apr_pool_t *p, const char *dir, const char *name,
         res = apr_palloc(p, sizeof *res);
         res->pool = p;
         res->dir = dir;
-        res->name = apr_pstrdup(p, cand);
+        res->name = apr_pstrdup(p, pr.buf + pr.base);
         res->marker = marker;
         res->f = f;
         res->perms = perms;
