@@ -169,6 +169,25 @@ static rp_reservation_t *reserve(request_rec *top, const reqprof_srv_t *sc,
  * request's pool (they end with it). */
 #define RSV_KEY "reqprof-rsv"
 
+/* Names are reserved before logging only when something in the
+ * configuration mentions the reqprof-file notes (a LogFormat or CustomLog
+ * with %{reqprof-file}n, a SetEnvIf, ...): a reservation costs a hidden
+ * marker's create, lookup and unlink, which make bench found to be most
+ * of what a .prof costs a small request on tmpfs. Otherwise each file is
+ * written when logging is over, named then, and the notes are set then.
+ * Set by post_config (every generation), read by requests. */
+static int reserve_names;
+
+static int mentions_notes(const ap_directive_t *d)
+{
+    for (; d != NULL; d = d->next) {
+        if ((d->args && ap_strcasestr(d->args, "reqprof-file"))
+            || mentions_notes(d->first_child))
+            return 1;
+    }
+    return 0;
+}
+
 int reqprof_output_reserve(request_rec *r)
 {
     request_rec *top = reqprof_top(r);
@@ -180,7 +199,7 @@ int reqprof_output_reserve(request_rec *r)
     apr_int64_t elapsed;
     int i, bits;
 
-    if (!top->request_config
+    if (!reserve_names || !top->request_config
         || !(st = ap_get_module_config(top->request_config, &reqprof_module))
         || st == &reqprof_off || apr_table_get(top->notes, "reqprof-reserved"))
         return DECLINED;
@@ -223,24 +242,31 @@ void reqprof_output_write(request_rec *top, reqprof_state_t *st,
 
         if (!(bits & f->bit))
             continue;
-        /* Named before logging (reqprof_output_reserve), or claimed now
-         * (a reservation that failed then is not tried again). */
-        if (!res && !held) {
+        if (held == NULL) {
+            /* Not named before logging (no reservations wanted, or the
+             * request was not kept then): named and written now. */
             if (!named) {
                 name_vars(top, st, rp_clock_seconds(rp_prof_root_ticks(st->prof)) * 1000.0,
                           &v);
                 named = 1;
             }
-            res = reserve(top, sc, &v, f);
+            name = file_name(p, sc->fname ? sc->fname : reqprof_default_fname(), &v, f);
+            if (encode(top, st, stats, f, &data, &len) != APR_SUCCESS)
+                continue;
+            rv = rp_file_write_unique(p, sc->dir, name, data, len, PERMS, &final);
         }
-        if (!res)
-            continue;
-        name = rp_reservation_name(res);
-        if (encode(top, st, stats, f, &data, &len) != APR_SUCCESS) {
-            rp_file_unreserve(res);
-            continue;
+        else {
+            /* Named before logging (reqprof_output_reserve); a reservation
+             * that failed then is not tried again. */
+            if (res == NULL)
+                continue;
+            name = rp_reservation_name(res);
+            if (encode(top, st, stats, f, &data, &len) != APR_SUCCESS) {
+                rp_file_unreserve(res);
+                continue;
+            }
+            rv = rp_file_write_reserved(res, data, len, &final);
         }
-        rv = rp_file_write_reserved(res, data, len, &final);
         if (rv != APR_SUCCESS) {
             warn_limited(top, rv, sc->dir, name);
             continue;
@@ -254,5 +280,6 @@ void reqprof_output_write(request_rec *top, reqprof_state_t *st,
 
 int reqprof_output_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
+    reserve_names = mentions_notes(ap_conftree);
     return reqprof_retain_post_config(pconf, ptemp, s);
 }

@@ -7,12 +7,16 @@
 #include <apr_pools.h>
 #include <apr_file_info.h>
 
-/* Write len bytes to dir/name: first to a hidden temporary file in dir
- * (".rp-<pid>-<seq>.tmp"), then hard-link it to the final name. When
+/* Write len bytes to dir/name: first to an unnamed file in dir (Linux's
+ * O_TMPFILE, linked through /proc/self/fd) or, where the filesystem or
+ * kernel has no such thing or /proc is missing, to a hidden temporary
+ * file (".rp-<pid>-<seq>.tmp"), then hard-link it to the final name. When
  * dir/name exists, "-1", "-2", ... is inserted before the last
  * '.'-extension (or appended) until a free name is found (at most 10000
- * tries, then EEXIST), so no file is ever overwritten and no reader ever
- * sees a partial file. Where link() is not supported (EXDEV, EPERM,
+ * tries, then EEXIST; the search starts where this process's last file
+ * or reservation of the same name ended), so no file is ever overwritten
+ * and no reader ever sees a partial file. Where link() is not supported
+ * (EXDEV, EPERM,
  * ENOTSUP) the name is claimed with an exclusive create and the temporary
  * renamed over it: readers may then briefly see an empty file. The
  * temporary is always removed. perms are APR_FPROT_* bits as for

@@ -2,6 +2,8 @@
  * left behind, injected I/O errors, the no-hard-link fallback, and many
  * threads writing the same name at once. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -415,8 +417,15 @@ static void test_fault_after_collision(void **state)
     fixture_t fx = fixture(state);
     const char *path;
 
-    assert_int_equal(rp_file_write_unique(fx.p, fx.dir, "c.prof", "first", 5,
-                                          PERMS_RW, NULL), APR_SUCCESS);
+    apr_file_t *f;
+    apr_size_t n = 5;
+
+    /* written by someone else: this process has no hint for the name */
+    assert_int_equal(apr_file_open(&f, apr_pstrcat(fx.p, fx.dir, "/c.prof", NULL),
+                                   APR_FOPEN_CREATE | APR_FOPEN_EXCL | APR_FOPEN_WRITE,
+                                   PERMS_RW, fx.p), APR_SUCCESS);
+    assert_int_equal(apr_file_write(f, "first", &n), APR_SUCCESS);
+    apr_file_close(f);
     set_fault("link", ENOSPC, 1);       /* "c.prof" taken, "c-1.prof" fails */
     assert_int_equal(rp_file_write_unique(fx.p, fx.dir, "c.prof", "second", 6,
                                           PERMS_RW, &path), APR_FROM_OS_ERROR(ENOSPC));
@@ -497,6 +506,95 @@ static void test_no_hardlink_fallback(void **state)
         assert_int_equal(fault_calls, 3);
     }
     assert_dir_holds(fx.p, fx.dir, 9);
+}
+
+/* ---- the unnamed temporary (O_TMPFILE) ---- */
+
+/* Whether dir's filesystem makes unnamed files (tmpfs, ext4, xfs, btrfs
+ * do; overlayfs before Linux 6.6 and NFS do not). */
+static int tmpfile_supported(const char *dir)
+{
+#ifdef O_TMPFILE
+    int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    return fd >= 0;
+#else
+    (void)dir;
+    return 0;
+#endif
+}
+
+static apr_pool_t *seen_pool;
+static const char *seen_dir;
+static int names_at_link;
+
+/* Counts what the directory holds when the first link is made. */
+static apr_status_t watch_link(const char *step)
+{
+    int tmps;
+    if (strcmp(step, "link") == 0 && names_at_link < 0)
+        names_at_link = count_files(seen_pool, seen_dir, &tmps);
+    return APR_SUCCESS;
+}
+
+/* Where the filesystem allows it the data is never under any name before
+ * its final one: no hidden temporary to create, look up and unlink (make
+ * bench found those three directory operations to be most of what a
+ * .prof costs a small request on tmpfs). */
+static void test_unnamed_temporary(void **state)
+{
+    fixture_t fx = fixture(state);
+    const char *path = NULL;
+    apr_finfo_t fi;
+
+    if (!tmpfile_supported(fx.dir)) {
+        fprintf(stderr, "%s: no O_TMPFILE here, the fallback is tested instead\n",
+                fx.dir);
+        skip();
+    }
+    seen_pool = fx.p;
+    seen_dir = fx.dir;
+    names_at_link = -1;
+    rp_file_set_fault(watch_link);
+    assert_int_equal(rp_file_write_unique(fx.p, fx.dir, "u.prof", "unnamed", 7,
+                                          PERMS_RW_R, &path), APR_SUCCESS);
+    assert_int_equal(names_at_link, 0);
+    assert_content(fx.p, path, "unnamed");
+    assert_int_equal(apr_stat(&fi, path, APR_FINFO_PROT, fx.p), APR_SUCCESS);
+    assert_int_equal(fi.protection, PERMS_RW_R);
+    /* a second file of the name, while the first is there */
+    names_at_link = -1;
+    assert_int_equal(rp_file_write_unique(fx.p, fx.dir, "u.prof", "second", 6,
+                                          PERMS_RW_R, &path), APR_SUCCESS);
+    assert_int_equal(names_at_link, 1);
+    assert_string_equal(path, apr_pstrcat(fx.p, fx.dir, "/u-1.prof", NULL));
+    assert_dir_holds(fx.p, fx.dir, 2);
+}
+
+static int opens;
+
+static apr_status_t no_tmpfile_once(const char *step)
+{
+    if (strcmp(step, "open") == 0 && opens++ == 0)
+        return APR_FROM_OS_ERROR(EOPNOTSUPP);
+    return APR_SUCCESS;
+}
+
+/* A filesystem without O_TMPFILE: the hidden temporary is used, and left
+ * nowhere. */
+static void test_no_tmpfile_fallback(void **state)
+{
+    fixture_t fx = fixture(state);
+    const char *path = NULL;
+
+    opens = 0;
+    rp_file_set_fault(no_tmpfile_once);
+    assert_int_equal(rp_file_write_unique(fx.p, fx.dir, "n.prof", "named", 5,
+                                          PERMS_RW, &path), APR_SUCCESS);
+    assert_int_equal(opens, tmpfile_supported(fx.dir) ? 2 : 1);
+    assert_content(fx.p, path, "named");
+    assert_dir_holds(fx.p, fx.dir, 1);
 }
 
 /* ---- concurrency ---- */
@@ -589,6 +687,8 @@ static const struct CMUnitTest group[] = {
     RP_DIR_TEST(test_link_eexist_moves_on),
     RP_DIR_TEST(test_many_collisions_few_links),
     RP_DIR_TEST(test_no_hardlink_fallback),
+    RP_DIR_TEST(test_unnamed_temporary),
+    RP_DIR_TEST(test_no_tmpfile_fallback),
     RP_DIR_TEST(test_threads_same_name),
 };
 

@@ -1,0 +1,137 @@
+"""How a profile file reaches ProfileDir, seen in the system calls of a
+real httpd (strace attached to its child).
+
+With nothing in the configuration that reads the reqprof-file notes,
+each file is an unnamed O_TMPFILE linked into place once complete: no
+hidden marker or temporary name is created, looked up or unlinked (make
+bench measured those directory operations at most of what a .prof cost a
+small request on tmpfs). With a LogFormat that uses the notes, even one in
+an Included file, names are reserved before logging, so the access log
+names the file."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import stop_and_check
+from httpd import VHost, load_stats
+
+pytestmark = pytest.mark.needs_module
+
+SYSCALLS = "openat,open,creat,link,linkat,unlink,unlinkat,rename,renameat,renameat2"
+
+
+def children(h):
+    out = subprocess.run(["pgrep", "-P", str(h.pid())], stdout=subprocess.PIPE,
+                         text=True).stdout.split()
+    return [int(p) for p in out]
+
+
+def traced(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("TracerPid:"):
+                    return int(line.split()[1]) != 0
+    except OSError:
+        pass
+    return False
+
+
+def strace_children(h, out):
+    """strace -f on every child of h; returns the strace process once all
+    of them are attached."""
+    pids = children(h)
+    assert pids, "no child processes"
+    cmd = ["strace", "-f", "-qq", "-e", "trace=" + SYSCALLS, "-o", str(out)]
+    for p in pids:
+        cmd += ["-p", str(p)]
+    st = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True)
+    deadline = time.monotonic() + 10
+    while not all(traced(p) for p in pids):
+        if st.poll() is not None:
+            err = st.stderr.read()
+            if "Operation not permitted" in err:
+                pytest.skip("ptrace is not permitted here: %s" % err.strip())
+            pytest.fail("strace exited: %s" % err)
+        assert time.monotonic() < deadline, "strace did not attach to %s" % pids
+        time.sleep(0.05)
+    return st
+
+
+def stop_strace(st):
+    st.send_signal(signal.SIGINT)
+    st.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def plain_httpd(make_server):
+    h = make_server("write-path", mpm="prefork")
+    h.write_config(server="StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\n",
+                   vhosts=[VHost("localhost", extra="ProfileEngine On")])
+    h.start()
+    yield h
+    stop_and_check(h)
+
+
+def test_unnamed_file_linked_into_place(plain_httpd):
+    h = plain_httpd
+    d = h.profile_dir()
+    # warm up: the child has met every hook before strace attaches
+    before = h.profile_files()
+    assert h.fetch("/static.txt").status == 200
+    h.wait_profiles("localhost", before, 1)
+    out = h.root / "strace.out"
+    st = strace_children(h, out)
+    try:
+        before = h.profile_files()
+        for _ in range(5):
+            assert h.fetch("/static.txt").status == 200
+        new = h.wait_profiles("localhost", before, 5)
+    finally:
+        stop_strace(st)
+    for f in new:
+        load_stats(f)
+    lines = [l for l in out.read_text().splitlines() if str(d) in l]
+    tmpfile = [l for l in lines if "O_TMPFILE" in l and re.search(r"= \d+$", l)]
+    links = [l for l in lines if re.search(r"\blinkat\(.*/proc/self/fd/\d+.*= 0$", l)]
+    assert len(tmpfile) == 5, "\n".join(lines)
+    assert len(links) == 5, "\n".join(lines)
+    assert sorted(re.search(r'"(%s/[^"]+)"' % re.escape(str(d)), l).group(1)
+                  for l in links) == sorted(str(f) for f in new)
+    # No name but the final one: no marker, no temporary, nothing unlinked.
+    assert not [l for l in lines if ".rsv" in l or "/.rp-" in l or "unlink" in l], \
+        "\n".join(lines)
+    assert len(lines) == 10, "\n".join(lines)
+
+
+def test_notes_in_included_logformat_reserve_names(make_server):
+    h = make_server("write-path-notes", mpm="prefork")
+    inc = h.root / "notes.conf"
+    inc.write_text('LogFormat "%%U|%%{reqprof-file}n" notes\n'
+                   'CustomLog "%s" notes\n' % (h.root / "logs" / "notes_log"))
+    h.write_config(server='Include "%s"\n' % inc,
+                   vhosts=[VHost("localhost", extra="ProfileEngine On")])
+    h.start()
+    try:
+        before = h.profile_files()
+        assert h.fetch("/static.txt").status == 200
+        new = h.wait_profiles("localhost", before, 1)
+        log = h.root / "logs" / "notes_log"
+        deadline = time.monotonic() + 5
+        lines = []
+        while time.monotonic() < deadline and not lines:
+            lines = [l for l in log.read_text().splitlines()
+                     if l.startswith("/static.txt|")] if log.exists() else []
+            time.sleep(0.05)
+        # Named in the access log, which is written before the profile is
+        # complete: only a reservation can have given the name.
+        assert lines == ["/static.txt|%s" % new[0]], (lines, new)
+        assert not [p for p in os.listdir(h.profile_dir()) if p.startswith(".")]
+    finally:
+        stop_and_check(h)
