@@ -15,6 +15,7 @@
 #include "http_config.h"
 #include "http_log.h"
 #include "apr_portable.h"
+#include "apr_shm.h"
 #include "apr_strings.h"
 
 #include "rp_callgrind.h"
@@ -278,8 +279,35 @@ void reqprof_output_write(request_rec *top, reqprof_state_t *st,
     }
 }
 
+/* rp_file's name hints, in memory every child of this generation shares
+ * (1024 slots): children writing the same name take different "-N"
+ * candidates instead of colliding. */
+#define HINTS_SIZE 8192
+
+static apr_status_t hints_unshare(void *data)
+{
+    (void)data;
+    rp_file_share_hints(NULL, 0);
+    return APR_SUCCESS;
+}
+
 int reqprof_output_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
+    apr_shm_t *shm;
+    apr_status_t rv;
+
     reserve_names = mentions_notes(ap_conftree);
+    rv = apr_shm_create(&shm, HINTS_SIZE, NULL, pconf);
+    if (rv == APR_SUCCESS) {
+        memset(apr_shm_baseaddr_get(shm), 0, HINTS_SIZE);
+        rp_file_share_hints(apr_shm_baseaddr_get(shm), HINTS_SIZE);
+        /* runs before the segment's own cleanup (last in, first out) */
+        apr_pool_cleanup_register(pconf, NULL, hints_unshare, apr_pool_cleanup_null);
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_INFO, rv, s,
+                     "RP0031: no shared memory for file name hints; each child "
+                     "process numbers same-named files on its own");
+    }
     return reqprof_retain_post_config(pconf, ptemp, s);
 }

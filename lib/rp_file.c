@@ -273,35 +273,102 @@ static apr_status_t rp_write_close(apr_file_t *f, const void *data,
     return rv != APR_SUCCESS ? rv : crv;
 }
 
-/* Where the last file or reservation of a name in this process ended:
- * the name's hash in the high half, the next candidate in the low half,
- * one 64-bit word so no reader sees one name's hash with another's index.
- * Only a hint: a stale or torn guess costs a few probes or leaves a gap in
- * the "-N" numbers, never a shared name (link() or the exclusive marker
- * decides that). Werkzeug's default names share one name per second, so
- * starting there makes the usual case one try instead of one per file
- * already written that second. */
-static uint64_t rp_name_hint;
+/* Where the next file of a name should go: a table of slots, each one
+ * 64-bit word with a name's hash in the high half and its next candidate
+ * in the low half, so no reader sees one name's hash with another's index.
+ * A writer claims a candidate with one atomic add, so writers that share
+ * the table (threads, and processes when the glue puts it in shared
+ * memory: rp_file_share_hints) take different candidates and the usual
+ * case is one link() per file. Werkzeug's default names share one name
+ * per second; without a shared counter two httpd children writing it
+ * alternately collided on every file (make bench under strace: 6.7
+ * link() and 10 stat() calls per file). Only a hint: names of different
+ * hashes in one slot take turns, and a stale or torn guess costs a
+ * search or leaves a gap in the "-N" numbers, never a shared name
+ * (link() or the exclusive marker decides that). */
+#define RP_HINTS_LOCAL 64
+static uint64_t rp_hints_local[RP_HINTS_LOCAL];
+static uint64_t *rp_hints = rp_hints_local;
+static uint32_t rp_hints_mask = RP_HINTS_LOCAL - 1;
 
-static uint32_t rp_name_hash(const char *s)
+void rp_file_share_hints(void *mem, apr_size_t size)
+{
+    uint32_t n = 1;
+
+    if (mem == NULL || size < sizeof(uint64_t)) {
+        rp_hints = rp_hints_local;
+        rp_hints_mask = RP_HINTS_LOCAL - 1;
+        return;
+    }
+    while ((apr_size_t)n * 2 * sizeof(uint64_t) <= size && n < (1u << 20))
+        n *= 2;
+    rp_hints = mem;
+    rp_hints_mask = n - 1;
+}
+
+/* A name in a directory: one counter per (directory, name), so a name's
+ * first file in one ProfileDir is not numbered after those of another. */
+static uint32_t rp_name_hash(const char *dir, const char *name)
 {
     uint32_t h = 2166136261u;           /* FNV-1a */
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 16777619u;
+    while (*dir)
+        h = (h ^ (unsigned char)*dir++) * 16777619u;
+    h = (h ^ '/') * 16777619u;
+    while (*name)
+        h = (h ^ (unsigned char)*name++) * 16777619u;
     return h;
 }
 
-static int rp_hint_start(uint32_t hash)
+/* The candidate this writer tries first (RP_FILE_TRIES when the name's
+ * candidates are used up). */
+static int rp_hint_claim(uint32_t hash)
 {
-    uint64_t hint = __atomic_load_n(&rp_name_hint, __ATOMIC_RELAXED);
-    int i = (uint32_t)(hint >> 32) == hash ? (int)(uint32_t)hint : 0;
-    return i < 0 || i >= RP_FILE_TRIES ? 0 : i;
+    uint64_t *w = &rp_hints[hash & rp_hints_mask];
+    uint64_t cur = __atomic_load_n(w, __ATOMIC_RELAXED);
+
+    for (;;) {
+        if ((uint32_t)(cur >> 32) == hash) {
+            uint64_t prev = __atomic_fetch_add(w, 1, __ATOMIC_RELAXED);
+            if ((uint32_t)(prev >> 32) == hash)
+                return (uint32_t)prev < RP_FILE_TRIES ? (int)(uint32_t)prev
+                                                      : RP_FILE_TRIES;
+            /* Another name took the slot between load and add (our add
+             * only left a gap in its numbers): look again. */
+            cur = __atomic_load_n(w, __ATOMIC_RELAXED);
+            continue;
+        }
+        if (__atomic_compare_exchange_n(w, &cur, ((uint64_t)hash << 32) | 1u, 0,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            return 0;
+    }
 }
 
-static void rp_hint_set(uint32_t hash, int next)
+/* The writer that claimed candidate `claimed` wrote nothing: the next
+ * writer may have it, if nobody claimed one since. */
+static void rp_hint_unclaim(uint32_t hash, int claimed)
 {
-    __atomic_store_n(&rp_name_hint, ((uint64_t)hash << 32) | (uint32_t)next,
-                     __ATOMIC_RELAXED);
+    uint64_t *w = &rp_hints[hash & rp_hints_mask];
+    uint64_t cur = ((uint64_t)hash << 32) | (uint32_t)(claimed + 1);
+
+    __atomic_compare_exchange_n(w, &cur, cur - 1, 0, __ATOMIC_RELAXED,
+                                __ATOMIC_RELAXED);
+}
+
+/* The writer that claimed candidate `claimed` ended at `used` (a search
+ * moved it past names taken behind the counter's back): the next writer
+ * starts after it. */
+static void rp_hint_used(uint32_t hash, int claimed, int used)
+{
+    uint64_t *w = &rp_hints[hash & rp_hints_mask];
+    uint64_t cur = __atomic_load_n(w, __ATOMIC_RELAXED);
+    uint64_t want = ((uint64_t)hash << 32) | (uint32_t)(used + 1);
+
+    if (used == claimed)
+        return;
+    while ((uint32_t)(cur >> 32) == hash && cur < want
+           && !__atomic_compare_exchange_n(w, &cur, want, 0, __ATOMIC_RELAXED,
+                                           __ATOMIC_RELAXED))
+        ;
 }
 
 /* Fallback without hard links: claim the name with an exclusive create,
@@ -434,8 +501,8 @@ apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
 
     /* One buffer rewritten for every candidate: no pool growth per try. */
     rp_probe_init(&pr, p, dir, name, 0);
-    hash = rp_name_hash(name);
-    start = rp_hint_start(hash);
+    hash = rp_name_hash(dir, name);
+    start = rp_hint_claim(hash);
 #ifdef O_TMPFILE
     if (!rp_proc_missing) {
         int anon_fallback = 0;
@@ -443,17 +510,21 @@ apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
                            &fallback);
         if (!anon_fallback) {
             if (rv == APR_SUCCESS) {
-                rp_hint_set(hash, i + 1);
+                rp_hint_used(hash, start, i);
                 if (final_path != NULL)
                     *final_path = pr.buf;
             }
+            else
+                rp_hint_unclaim(hash, start);
             return rv;
         }
     }
 #endif
     rv = rp_open_tmp(p, dir, dir[strlen(dir) - 1] == '/' ? "" : "/", perms, &f, &tmp);
-    if (rv != APR_SUCCESS)
+    if (rv != APR_SUCCESS) {
+        rp_hint_unclaim(hash, start);
         return rv;      /* nothing was created */
+    }
     rv = rp_write_close(f, data, len);
 
     for (i = start, tries = 0; rv == APR_SUCCESS && i < RP_FILE_TRIES; i++, tries++) {
@@ -489,10 +560,12 @@ apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
     if (!moved)
         apr_file_remove(tmp, p);    /* on success too: the link stays */
     if (rv == APR_SUCCESS) {
-        rp_hint_set(hash, i + 1);
+        rp_hint_used(hash, start, i);
         if (final_path != NULL)
             *final_path = pr.buf;
     }
+    else
+        rp_hint_unclaim(hash, start);
     return rv;
 }
 
@@ -532,7 +605,7 @@ apr_status_t rp_file_reserve(apr_pool_t *p, const char *dir, const char *name,
 {
     rp_probe_t pr;
     uint32_t hash;
-    int i, tries;
+    int i, tries, start;
 
     *reserved = NULL;
     if (dir == NULL || *dir == '\0' || name == NULL || *name == '\0'
@@ -541,11 +614,10 @@ apr_status_t rp_file_reserve(apr_pool_t *p, const char *dir, const char *name,
         return APR_EINVAL;
     rp_probe_init(&pr, p, dir, name, 1);
 
-    /* Werkzeug's default names share one name per second: starting where
-     * the last reservation of the same name ended makes the usual case one
-     * probe instead of one per file already written that second. */
-    hash = rp_name_hash(name);
-    i = rp_hint_start(hash);
+    /* Werkzeug's default names share one name per second: the hint table
+     * makes the usual case one probe, not one per file of that second. */
+    hash = rp_name_hash(dir, name);
+    i = start = rp_hint_claim(hash);
 
     for (tries = 0; i < RP_FILE_TRIES; i++, tries++) {
         apr_file_t *f;
@@ -565,12 +637,15 @@ apr_status_t rp_file_reserve(apr_pool_t *p, const char *dir, const char *name,
                                | APR_FOPEN_WRITE | APR_FOPEN_BINARY, perms, p);
         if (APR_STATUS_IS_EEXIST(rv))
             continue;                    /* someone else is claiming it */
-        if (rv != APR_SUCCESS)
+        if (rv != APR_SUCCESS) {
+            rp_hint_unclaim(hash, start);
             return rv;
+        }
         /* The marker becomes the file: it gets the file's exact mode. */
         if ((rv = rp_fix_mode(f, perms)) != APR_SUCCESS) {
             apr_file_close(f);
             apr_file_remove(marker, p);
+            rp_hint_unclaim(hash, start);
             return rv;
         }
         if (lstat(pr.buf, &st) == 0) {
@@ -578,7 +653,7 @@ apr_status_t rp_file_reserve(apr_pool_t *p, const char *dir, const char *name,
             apr_file_remove(marker, p);  /* taken for good */
             continue;
         }
-        rp_hint_set(hash, i + 1);
+        rp_hint_used(hash, start, i);
         res = apr_palloc(p, sizeof *res);
         res->pool = p;
         res->dir = dir;
@@ -592,6 +667,7 @@ apr_status_t rp_file_reserve(apr_pool_t *p, const char *dir, const char *name,
         *reserved = res;
         return APR_SUCCESS;
     }
+    rp_hint_unclaim(hash, start);
     return APR_FROM_OS_ERROR(EEXIST);
 }
 

@@ -70,6 +70,14 @@ apr_status_t rp_file_write_reserved(rp_reservation_t *res, const void *data,
 /* Releases res without writing (idempotent; NULL is ignored). */
 void rp_file_unreserve(rp_reservation_t *res);
 
+/* Where the next file of each name should go is kept in a small table;
+ * by default each process has its own. Giving every process of a server
+ * one table in memory they share (zeroed, created before they fork, at
+ * least 8 bytes; a power of two of 8-byte slots is used) lets them take
+ * different "-N" candidates with an atomic add instead of colliding and
+ * searching. NULL goes back to the process's own table. */
+void rp_file_share_hints(void *mem, apr_size_t size);
+
 /* Test hook: when set, called before each step with the step's name:
  * "open" (the temporary), "write" (once, before the data), "link" (once
  * per candidate name), "reserve" (once per candidate rp_file_reserve

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -597,6 +599,74 @@ static void test_no_tmpfile_fallback(void **state)
     assert_dir_holds(fx.p, fx.dir, 1);
 }
 
+/* ---- hints shared by processes ---- */
+
+static int link_steps;
+
+static apr_status_t count_links(const char *step)
+{
+    if (strcmp(step, "link") == 0)
+        link_steps++;
+    return APR_SUCCESS;
+}
+
+/* Two processes write one name, strictly taking turns (as two httpd
+ * children do under load when every request of a second shares a
+ * name). With the hint table in memory they share, each file costs one
+ * link(): every writer claims its own candidate. With a table each, every
+ * file after the first collided with the other process's last one. */
+static void test_processes_share_hints(void **state)
+{
+    fixture_t fx = fixture(state);
+    void *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                     -1, 0);
+    int to_child[2], to_parent[2], k, status, child_links = -1;
+    const int turns = 40;
+    char token = 't';
+    pid_t pid;
+
+    assert_true(mem != MAP_FAILED);
+    rp_file_share_hints(mem, 4096);
+    assert_int_equal(pipe(to_child), 0);
+    assert_int_equal(pipe(to_parent), 0);
+    link_steps = 0;
+    rp_file_set_fault(count_links);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        apr_pool_t *cp;
+        int ok = 1;
+        apr_pool_create(&cp, NULL);
+        for (k = 0; k < turns; k++) {
+            ok &= read(to_child[0], &token, 1) == 1;
+            ok &= rp_file_write_unique(cp, fx.dir, "w.prof", "c", 1, PERMS_RW,
+                                       NULL) == APR_SUCCESS;
+            ok &= write(to_parent[1], &token, 1) == 1;
+        }
+        _exit(ok ? (link_steps > 250 ? 250 : link_steps) : 255);
+    }
+    for (k = 0; k < turns; k++) {
+        assert_int_equal(rp_file_write_unique(fx.p, fx.dir, "w.prof", "p", 1,
+                                              PERMS_RW, NULL), APR_SUCCESS);
+        assert_int_equal(write(to_child[1], &token, 1), 1);
+        assert_int_equal(read(to_parent[0], &token, 1), 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    child_links = WEXITSTATUS(status);
+    rp_file_set_fault(NULL);
+    rp_file_share_hints(NULL, 0);
+    munmap(mem, 4096);
+    close(to_child[0]);
+    close(to_child[1]);
+    close(to_parent[0]);
+    close(to_parent[1]);
+    assert_int_equal(link_steps, turns);
+    assert_int_equal(child_links, turns);
+    assert_dir_holds(fx.p, fx.dir, 2 * turns);
+    assert_true(exists(fx.p, apr_psprintf(fx.p, "%s/w-%d.prof", fx.dir, 2 * turns - 1)));
+}
+
 /* ---- concurrency ---- */
 
 #define N_THREADS 8
@@ -689,6 +759,7 @@ static const struct CMUnitTest group[] = {
     RP_DIR_TEST(test_no_hardlink_fallback),
     RP_DIR_TEST(test_unnamed_temporary),
     RP_DIR_TEST(test_no_tmpfile_fallback),
+    RP_DIR_TEST(test_processes_share_hints),
     RP_DIR_TEST(test_threads_same_name),
 };
 
