@@ -10,6 +10,7 @@
 #                   FUZZ_SECONDS each (fuzz-smoke: a few seconds, in make test)
 #   make bench      side-by-side req/s, ns per call, instructions, memory,
 #                   Werkzeug peer (bench-smoke: a few seconds, in make test)
+#   make bench-perf us of CPU per request, kernel included (perf, root)
 
 APXS      ?= apxs
 PYTHON    ?= /usr/bin/python3
@@ -48,7 +49,7 @@ FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer -Wl,--wrap=apr_palloc
 
 .PHONY: all deps test unit unit-asan integration demo demo-stop install clean \
-        fuzz fuzz-smoke bench bench-smoke bench-deps asan-module
+        fuzz fuzz-smoke bench bench-smoke bench-deps bench-perf asan-module
 
 all: $(MODULE)
 
@@ -156,6 +157,11 @@ bench: deps bench-deps $(MODULE) $(PALLOC_SO)
 
 bench-smoke: $(MODULE) $(PALLOC_SO)
 	BENCH_SMOKE=1 $(PYTHON) scripts/bench/bench.py
+
+# Kernel time included: perf samples the machine while wrk runs (root).
+bench-perf: deps $(MODULE)
+	@sh scripts/deps.sh linux-perf
+	$(PYTHON) scripts/bench/perf_split.py
 
 integration: $(MODULE) asan-module
 	$(PYTHON) -m pytest -q -ra tests/integration
