@@ -393,6 +393,21 @@ static apr_status_t rp_claim_rename(apr_pool_t *p, const char *tmp,
     return rv;
 }
 
+/* The end of a write that claimed candidate start: written as candidate
+ * i at path, or (rv not APR_SUCCESS) nothing written. Returns rv. */
+static apr_status_t rp_hint_done(uint32_t hash, int start, int i, apr_status_t rv,
+                                 const char *path, const char **final_path)
+{
+    if (rv == APR_SUCCESS) {
+        rp_hint_used(hash, start, i);
+        if (final_path != NULL)
+            *final_path = path;
+    }
+    else
+        rp_hint_unclaim(hash, start);
+    return rv;
+}
+
 #ifdef O_TMPFILE
 /* The cheap way, where the kernel and filesystem allow it: the data goes
  * into an unnamed file in dir (O_TMPFILE), which is then linked to the
@@ -508,16 +523,8 @@ apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
         int anon_fallback = 0;
         rv = rp_write_anon(&pr, start, data, len, perms, &i, &anon_fallback,
                            &fallback);
-        if (!anon_fallback) {
-            if (rv == APR_SUCCESS) {
-                rp_hint_used(hash, start, i);
-                if (final_path != NULL)
-                    *final_path = pr.buf;
-            }
-            else
-                rp_hint_unclaim(hash, start);
-            return rv;
-        }
+        if (!anon_fallback)
+            return rp_hint_done(hash, start, i, rv, pr.buf, final_path);
     }
 #endif
     rv = rp_open_tmp(p, dir, dir[strlen(dir) - 1] == '/' ? "" : "/", perms, &f, &tmp);
@@ -559,14 +566,7 @@ apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
 
     if (!moved)
         apr_file_remove(tmp, p);    /* on success too: the link stays */
-    if (rv == APR_SUCCESS) {
-        rp_hint_used(hash, start, i);
-        if (final_path != NULL)
-            *final_path = pr.buf;
-    }
-    else
-        rp_hint_unclaim(hash, start);
-    return rv;
+    return rp_hint_done(hash, start, i, rv, pr.buf, final_path);
 }
 
 /* ---- name reservations (rp_file_reserve) ---- */
