@@ -213,18 +213,21 @@ static int rp_umask(void)
     return um;
 }
 
-/* Gives the open file f exactly perms, if the umask took some away. */
+/* Gives the open file fd exactly mode, if the umask took some away (the
+ * unnamed file and the hidden temporary alike). */
+static apr_status_t rp_fix_fd_mode(int fd, mode_t mode)
+{
+    if ((mode & (mode_t)rp_umask()) == 0 || fchmod(fd, mode) == 0)
+        return APR_SUCCESS;
+    return APR_FROM_OS_ERROR(errno);
+}
+
 static apr_status_t rp_fix_mode(apr_file_t *f, apr_fileperms_t perms)
 {
-    mode_t mode = rp_mode(perms);
     apr_os_file_t fd;
-    apr_status_t rv;
+    apr_status_t rv = apr_os_file_get(&fd, f);
 
-    if ((mode & (mode_t)rp_umask()) == 0)
-        return APR_SUCCESS;
-    if ((rv = apr_os_file_get(&fd, f)) == APR_SUCCESS && fchmod(fd, mode) != 0)
-        rv = APR_FROM_OS_ERROR(errno);
-    return rv;
+    return rv != APR_SUCCESS ? rv : rp_fix_fd_mode(fd, rp_mode(perms));
 }
 
 /* Creates and opens a fresh temporary file in dir, with exactly perms:
@@ -444,8 +447,7 @@ static apr_status_t rp_write_anon(rp_probe_t *pr, int start, const void *data,
             *fallback = 1;
         return rv;
     }
-    if ((mode & (mode_t)rp_umask()) != 0 && fchmod(fd, mode) != 0)
-        rv = APR_FROM_OS_ERROR(errno);
+    rv = rp_fix_fd_mode(fd, mode);
     if (rv == APR_SUCCESS)
         rv = rp_step("write");
     while (rv == APR_SUCCESS && off < len) {
