@@ -1,0 +1,77 @@
+/* Unit tests for rp_window: minute numbers, slots, window membership, the
+ * window names, and one claim per minute change. */
+#include "rp_test.h"
+#include "rp_window.h"
+
+static void test_minute_and_slot(void **state)
+{
+    (void)state;
+    assert_int_equal(rp_win_minute(apr_time_from_sec(59)), 0);
+    assert_int_equal(rp_win_minute(apr_time_from_sec(60)), 1);
+    assert_int_equal(rp_win_minute(apr_time_from_sec(3600)), 60);
+    assert_int_equal(rp_win_slot(60), 60);
+    assert_int_equal(rp_win_slot(61), 0);
+    assert_int_equal(rp_win_slot(122), 0);
+}
+
+static void test_window_membership(void **state)
+{
+    (void)state;
+    assert_true(rp_win_in(100, 100, 1));
+    assert_false(rp_win_in(99, 100, 1));
+    assert_true(rp_win_in(96, 100, 5));
+    assert_false(rp_win_in(95, 100, 5));
+    assert_true(rp_win_in(41, 100, 60));
+    assert_false(rp_win_in(40, 100, 60));
+    assert_false(rp_win_in(0, 100, 60));      /* never stamped */
+    assert_false(rp_win_in(101, 100, 60));    /* from the future */
+}
+
+static void test_parse(void **state)
+{
+    (void)state;
+    assert_int_equal(rp_win_parse(NULL), 0);
+    assert_int_equal(rp_win_parse(""), 0);
+    assert_int_equal(rp_win_parse("all"), 0);
+    assert_int_equal(rp_win_parse("1m"), 1);
+    assert_int_equal(rp_win_parse("5m"), 5);
+    assert_int_equal(rp_win_parse("15m"), 15);
+    assert_int_equal(rp_win_parse("60m"), 60);
+    assert_int_equal(rp_win_parse("2m"), -1);
+    assert_int_equal(rp_win_parse("1m "), -1);
+    assert_int_equal(rp_win_parse("60"), -1);
+}
+
+static void test_claim_once_per_minute(void **state)
+{
+    volatile apr_uint32_t stamp = 0;
+    (void)state;
+    assert_true(rp_win_slot_claim(&stamp, 7));
+    assert_int_equal(stamp, 7);
+    assert_false(rp_win_slot_claim(&stamp, 7));
+    assert_true(rp_win_slot_claim(&stamp, 68));
+    assert_false(rp_win_slot_claim(&stamp, 68));
+}
+
+static void test_minute_length_is_settable(void **state)
+{
+    apr_time_t saved = rp_win_minute_usec;
+    (void)state;
+    rp_win_minute_usec = apr_time_from_sec(2);
+    assert_int_equal(rp_win_minute(apr_time_from_sec(5)), 2);
+    rp_win_minute_usec = saved;
+    assert_int_equal(rp_win_minute(apr_time_from_sec(5)), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        RP_TEST(test_minute_and_slot),
+        RP_TEST(test_window_membership),
+        RP_TEST(test_parse),
+        RP_TEST(test_claim_once_per_minute),
+        RP_TEST(test_minute_length_is_settable),
+    };
+    apr_initialize();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
