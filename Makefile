@@ -162,10 +162,16 @@ $(PALLOC_SO): scripts/bench/palloc_count.c
 bench-deps:
 	@sh scripts/deps.sh bench
 
-bench: deps bench-deps $(MODULE) $(PALLOC_SO)
+# The kernel's floor for a file per request (scripts/bench/floor.c).
+FLOOR_BIN := $(BUILD)/bench/floor
+$(FLOOR_BIN): scripts/bench/floor.c
+	@mkdir -p $(@D)
+	$(CC) -O2 $(WARN) -o $@ $<
+
+bench: deps bench-deps $(MODULE) $(PALLOC_SO) $(FLOOR_BIN)
 	$(PYTHON) scripts/bench/bench.py
 
-bench-smoke: $(MODULE) $(PALLOC_SO)
+bench-smoke: $(MODULE) $(PALLOC_SO) $(FLOOR_BIN)
 	BENCH_SMOKE=1 $(PYTHON) scripts/bench/bench.py
 
 # Kernel time included: perf samples the machine while wrk runs (root).
