@@ -178,7 +178,7 @@ static APR_INLINE int cgi_call(int i, request_rec *r)
         return fn(r);
     if (!is_cgi_request(r)) {
         rv = fn(r);
-        hot_exit(&h);
+        hot_exit_r(&h, r);
         return rv;
     }
     pd.st = h.st;
@@ -196,7 +196,7 @@ static APR_INLINE int cgi_call(int i, request_rec *r)
     pending = saved;
     if (pd.frame >= 0 && h.st->gen == h.gen)
         rp_prof_exit(h.st->prof, pd.frame, rp_clock_now());
-    hot_exit(&h);
+    hot_exit_r(&h, r);
     return rv;
 }
 
