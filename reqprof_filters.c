@@ -25,6 +25,7 @@
 #include "apr_strings.h"
 #include "apr_thread_mutex.h"
 
+#include "reqprof_cgi.h"
 #include "reqprof_request.h"
 #include "reqprof_tramp.h"
 #include "reqprof_wrap.h"
@@ -90,6 +91,8 @@ static APR_INLINE apr_status_t out_call(int i, ap_filter_t *f, apr_bucket_brigad
     if (!st)
         return fn(f, bb);
     next_check(st, f, 0);
+    if (st->cgi)
+        reqprof_cgi_mark(bb);
     gen = st->gen;
     saved = filter_enter(st, f, &slots_out[i], &frame);
     rv = fn(f, bb);

@@ -286,7 +286,6 @@ int reqprof_request_finish(request_rec *r)
     if (selected && reqprof_ctl_slow_enough(st, dc) && (sc->dir || dc->errorlog == 1)) {
         rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
                                           rp_clock_sec_per_tick);
-        reqprof_cgi_finish(top, stats);
         if (sc->dir)
             reqprof_output_write(top, st, stats, sc);
         if (dc->errorlog == 1)

@@ -34,6 +34,7 @@ typedef struct reqprof_state {
     /* Heads of the last filter chains checked for filters not yet timed
      * (reqprof_filters.c): a chain whose head moved is walked again. */
     const void *seen_out, *seen_in;
+    void *cgi;                      /* the CGI run whose handler is running */
     struct reqprof_state *next;     /* free list / all list */
 } reqprof_state_t;
 
