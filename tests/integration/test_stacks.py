@@ -424,15 +424,19 @@ def test_http2_counts_exact_every_file_loads(ev, proto):
     time.sleep(0.3)         # nothing beyond n comes later
     new = [p for p in count_files(d) if p not in set(before)]
     assert len(new) == n, (len(new), n)
-    seen_h2_filter = False
+    net_out = ("mod_http2.c", 1, "filter H2_C2_NET_OUT")
+    resp_out = ("mod_http2.c", 1, "filter H2_C2_RESPONSE_OUT")
     for f in new:
         st = load_stats(f)
         root = walk_callers_graph(st)
         assert root[2].startswith("request GET /static.txt"), root
         check_adds_up(st, root)
-        seen_h2_filter |= any(k[0] == "mod_http2.c" for k in st.stats)
-    # the response handed to the h2 connection: mod_http2's filters
-    assert seen_h2_filter, sorted(load_stats(new[0]).stats)
+        # The response handed to the h2 connection is mod_http2's, in every
+        # request, the first of each child included: H2_C2_RESPONSE_OUT
+        # (added per request, never seen at the end) and the secondary
+        # connection's H2_C2_NET_OUT, under the handler that passed it on.
+        assert net_out in st.stats and resp_out in st.stats, (f, sorted(st.stats))
+        assert ("httpd", 0, "handler") in H.ancestors(st, net_out)
 
 
 def test_php_fpm_over_unix_socket_names_it(ev):
