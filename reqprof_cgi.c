@@ -376,7 +376,11 @@ static apr_status_t timed_read(apr_bucket *b, const char **str, apr_size_t *len,
 void reqprof_cgi_mark(apr_bucket_brigade *bb)
 {
     apr_bucket *b;
-    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = APR_BUCKET_NEXT(b)) {
+    /* APR_BRIGADE_SENTINEL's offsetof through a null pointer is undefined
+     * behaviour (UBSan says so): the ring ends where a bucket's link is
+     * the brigade's list head itself. */
+    for (b = APR_BRIGADE_FIRST(bb); (void *)&b->link != (void *)&bb->list;
+         b = APR_BUCKET_NEXT(b)) {
         const apr_bucket_type_t *t;
         /* The script's output is the one morphing data bucket (unknown
          * length) the handler passes on. */
