@@ -161,7 +161,9 @@ def pre(make_server):
     # before any <Location> applies, so the switch is per host)
     h.write_config(server=MODSEC_SERVER.format(m=MODS, run=h.run),
                    vhosts=[VHost("localhost", extra=dirindex_extra(h.docroot)),
-                           VHost("modsec", extra="SecRuleEngine On\n")])
+                           VHost("modsec", extra="SecRuleEngine On\n"),
+                           VHost("fmt", extra="ProfileFormat pstats collapsed callgrind\n"
+                                 "ProfileServerTiming On\n")])
     h.start()
     yield h
     stop_and_check(h)
@@ -358,6 +360,40 @@ def test_six_cgi_runs_merge_into_one_row(pre):
     # the CPU is the runs' time, inside their wall time
     assert cpu <= ct + 1e-6
     walk_callers_graph(merged)
+
+
+def test_cgi_entries_agree_across_formats(pre):
+    """The run's children are in every format built from the profile:
+    collapsed stacks and callgrind carry "cpu user" with pstats' time;
+    Server-Timing charges the script's entries to mod_cgi, path private."""
+    h = pre
+    script = str(h.docroot / "cgi-bin" / "burn.cgi")
+    d = h.profile_dir("fmt")
+
+    def files():
+        return {p for p in d.iterdir() if not p.name.startswith(".")} if d.is_dir() else set()
+    before = files()
+    r = h.fetch("/cgi-bin/burn.cgi", host="fmt")
+    assert r.status == 200
+    deadline = time.monotonic() + 10
+    while len(files() - before) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    new = {p.suffix: p for p in files() - before}
+    assert set(new) == {".prof", ".folded", ".callgrind"}, new
+    st = load_stats(new[".prof"])
+    root = walk_callers_graph(st)
+    user = st.stats[(script, 1, "cpu user")]
+    assert user[2] > 0.005, user[:4]
+    folded = [l for l in new[".folded"].read_text().splitlines()
+              if l.rsplit(" ", 1)[0].endswith(";%s:1(cpu user)" % script)]
+    assert len(folded) == 1, new[".folded"].read_text()
+    assert abs(int(folded[0].rsplit(" ", 1)[1]) - user[2] * 1e6) <= 2, (folded, user[:4])
+    assert "%s:1(cgi)" % script in folded[0]
+    cg = new[".callgrind"].read_text()
+    assert "cpu user" in cg and "exit 0" in cg
+    timing = r.headers.get("Server-Timing", "")
+    assert "mod_cgi" in timing and script not in timing, timing
+    check_adds_up(st, root)
 
 
 def test_directory_index_one_node_per_lookup(pre):
