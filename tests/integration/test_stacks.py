@@ -88,6 +88,9 @@ def add_site(h):
     write(d / "d" / "index.htm", "<html><body>the sixth name</body></html>\n")
     write(d / "modsec" / "big.html", big_html())
     write(d / "php" / "sleep.php", "<?php usleep(200000); echo \"slept\\n\";\n")
+    write(d / "php" / "sub.php",
+          "<?php virtual('/static.txt'); $i = apache_lookup_uri('/d/index.htm');\n"
+          "echo $i->uri, \"\\n\";\n")
     write(d / "fpm" / "sleep.php", "<?php usleep(200000); echo \"fpm slept\\n\";\n")
 
 
@@ -422,6 +425,24 @@ def test_mod_php_handler_holds_usleep(pre):
     php = [k for k in st.stats if "php" in k[0] and k[2] == "handler"]
     assert php, sorted(k for k in st.stats if k[2] == "handler")
     assert max(st.stats[k][2] for k in php) >= 0.2, [(k, st.stats[k][:4]) for k in php]
+    check_adds_up(st, root)
+
+
+def test_php_virtual_then_lookup_are_two_nodes(pre):
+    """PHP's virtual() runs a subrequest and destroys it; apache_lookup_uri()
+    makes the next one, often at the same address: two nodes, each with its
+    own URI, under mod_php's handler."""
+    h = pre
+    r, st, root = fetch_profile(h, "/php/sub.php")
+    assert r.status == 200 and r.body.endswith(b"/d/index.htm\n"), r.body
+    php = [k for k in st.stats if "php" in k[0] and k[2] == "handler"]
+    # virtual()'s subrequest is entered twice (looked up, then run after
+    # PHP flushed its output through the parent's filters); the lookup
+    # made after it was destroyed is a node of its own, entered once
+    for uri, calls in (("/static.txt", (1, 2)), ("/d/index.htm", (1,))):
+        key = ("httpd", 0, "subrequest " + uri)
+        assert key in st.stats, sorted(k for k in st.stats if k[0] == "httpd")
+        assert st.stats[key][1] in calls and set(st.stats[key][4]) & set(php), st.stats[key]
     check_adds_up(st, root)
 
 
