@@ -71,7 +71,8 @@ typedef struct cgi_run {
     int64_t user_us, sys_us;   /* CPU time, when exited */
 } cgi_run_t;
 
-/* The run being started on this thread, waiting for mod_cgi's fork. */
+/* The run whose handler is running on this thread: its fork (mod_cgi),
+ * and the reads of its output by the filters (timed_read). */
 typedef struct pending {
     reqprof_state_t *st;
     unsigned gen;

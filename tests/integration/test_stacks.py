@@ -29,7 +29,7 @@ What each test proves:
 
 import glob
 import os
-import shutil
+import pwd
 import socket
 import subprocess
 import time
@@ -128,8 +128,8 @@ LoadModule unique_id_module {m}/mod_unique_id.so
 LoadModule security2_module {m}/mod_security2.so
 LoadModule php_module {m}/libphp8.2.so
 <IfModule security2_module>
-    SecDataDir "{run}"
-    SecTmpDir "{run}"
+    SecDataDir "{data}"
+    SecTmpDir "{data}"
     SecAuditEngine Off
     SecRuleEngine Off
     SecRequestBodyAccess On
@@ -160,9 +160,17 @@ def pre(make_server):
                     "libapache2-mod-php are needed")
     h = make_server("stacks-prefork", mpm="prefork")
     add_site(h)
+    # ModSecurity's persistent collections are written by the children
+    data = h.root / "modsec-data"
+    data.mkdir(exist_ok=True)
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam(h.user)
+        os.chown(data, pw.pw_uid, pw.pw_gid)
+    else:
+        data.chmod(0o777)
     # ModSecurity's rules run in the "modsec" host only (phase 1 runs
     # before any <Location> applies, so the switch is per host)
-    h.write_config(server=MODSEC_SERVER.format(m=MODS, run=h.run),
+    h.write_config(server=MODSEC_SERVER.format(m=MODS, data=data),
                    vhosts=[VHost("localhost", extra=dirindex_extra(h.docroot)),
                            VHost("modsec", extra="SecRuleEngine On\n"),
                            VHost("fmt", extra="ProfileFormat pstats collapsed callgrind\n"
