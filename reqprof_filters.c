@@ -27,6 +27,7 @@
 
 #include "reqprof_cgi.h"
 #include "reqprof_request.h"
+#include "reqprof_status.h"
 #include "reqprof_tramp.h"
 #include "reqprof_wrap.h"
 
@@ -381,10 +382,12 @@ static void wrap_chain(ap_filter_t *f, int input, request_rec *r)
         fn = (const void *)f->frec->filter_func.out_func;
         if (is_tramp(fn) || skipped(fn))      /* another thread was first */
             continue;
-        if (wrap_frec(f->frec, input, r->server, discover_pool))
+        if (wrap_frec(f->frec, input, r->server, discover_pool)) {
+            reqprof_status_keys_added();
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "RP0006: timing %sfilter %s, met at run time",
                           input ? "input " : "output ", f->frec->name);
+        }
         else if (nskip < N_SKIP) {
             skip[nskip] = fn;
             __atomic_store_n(&nskip, nskip + 1, __ATOMIC_RELEASE);

@@ -28,6 +28,7 @@ What each test proves:
 """
 
 import glob
+import json
 import os
 import pwd
 import socket
@@ -172,7 +173,9 @@ def pre(make_server):
     # before any <Location> applies, so the switch is per host)
     h.write_config(server=MODSEC_SERVER.format(m=MODS, data=data),
                    vhosts=[VHost("localhost", extra=dirindex_extra(h.docroot)),
-                           VHost("modsec", extra="SecRuleEngine On\n"),
+                           VHost("modsec", extra="SecRuleEngine On\n"
+                                 "<Location /reqprof-status>\n"
+                                 "    SetHandler reqprof-status\n</Location>\n"),
                            VHost("fmt", extra="ProfileFormat pstats collapsed callgrind\n"
                                  "ProfileServerTiming On\n")])
     h.start()
@@ -318,6 +321,23 @@ def test_modsecurity_inspection_is_its_filter_not_core_handler(pre):
         assert any(c[0] == "core.c" and c[2] == "handler" for c in callers(st, out)), \
             callers(st, out)
         check_adds_up(st, root)
+
+
+def test_status_page_has_the_run_time_filter(pre):
+    """The status page sums the same entries as the files: a filter wrapped
+    at run time in a child gets its row there too."""
+    h = pre
+    for _ in range(3):
+        r = h.fetch("/modsec/big.html", host="modsec",
+                    headers={"User-Agent": "test_stacks/1.0", "Accept": "text/html"})
+        assert r.status == 200
+    r = h.fetch("/reqprof-status?json", host="modsec")
+    assert r.status == 200, r
+    mods = json.loads(r.body)["modules"]
+    rows = [m for m in mods if m["module"] == "mod_security2.c"
+            and m["hook"] == "filter MODSECURITY_OUT"]
+    assert rows, sorted({(m["module"], m["hook"]) for m in mods})
+    assert sum(m["calls"] for m in rows) >= 3 and sum(m["tottime"] for m in rows) > 0.005, rows
 
 
 @pytest.mark.parametrize("server", ["pre", "ev"])
