@@ -2,12 +2,24 @@
  * reqprof_cgi.c - each CGI run is an entry of its own, keyed by the
  * script's path, called from mod_cgi's or mod_cgid's handler entry.
  *
+ * The entry's key is the same for every run of a script,
+ * "/usr/lib/cgi-bin/x.cgi:1(cgi)", so profiles of one URL merge. Below it:
+ *  - "read output": time spent blocked reading the script's output, by
+ *    whichever filter reads it (DEFLATE, CACHE_SAVE, CONTENT_LENGTH). The
+ *    output reaches the filters as a PIPE bucket (mod_cgid) or mod_cgi's
+ *    own CGI bucket; both morph when read, so while the handler runs each
+ *    timed filter gives such buckets a bucket type of ours whose read is
+ *    the original's, timed and charged to the script, nested under the
+ *    filter that reads (reqprof_cgi_mark);
+ *  - "cpu user", "cpu sys": the script's CPU time (mod_cgi only), taken
+ *    from the run's self time, and "exit N" / "signal N" called once per
+ *    run that ended that way. All merge across files like any entry.
+ *
  * mod_cgi forks the script from the thread running the request. A
  * pthread_atfork handler opens the run's frame at the fork itself and
  * learns the child's pid by comparing this thread's children (Linux's
- * /proc/self/task/TID/children) before and after. When the profile is
- * finished (log_transaction, before the request pool's cleanup reaps the
- * script), waitid(WNOWAIT) reads the exited child's status and rusage
+ * /proc/self/task/TID/children) before and after. When the handler has
+ * returned, waitid(WNOWAIT) reads the exited child's status and rusage
  * without reaping it, so APR still reaps it as before.
  *
  * mod_cgid hands the request to its daemon, which forks the script and
@@ -49,19 +61,18 @@ APLOG_USE_MODULE(reqprof);
 
 enum { KIND_CGI = 1, KIND_CGID = 2 };
 
-/* One script run, kept in the top request's pool until the profile ends. */
+/* One script run. */
 typedef struct cgi_run {
     const char *script;    /* pstats file of the entry */
     int kind;
     pid_t pid;             /* 0 when not known */
     int exited;            /* status read */
-    int status;            /* wait status */
-    double user, sys;      /* CPU seconds, when exited */
+    int status;            /* exit code, or -signal */
+    int64_t user_us, sys_us;   /* CPU time, when exited */
 } cgi_run_t;
 
-#define RUNS_KEY "reqprof-cgi-runs"
-
-/* The run being started on this thread, waiting for mod_cgi's fork. */
+/* The run whose handler is running on this thread: its fork (mod_cgi),
+ * and the reads of its output by the filters (timed_read). */
 typedef struct pending {
     reqprof_state_t *st;
     unsigned gen;
@@ -70,6 +81,7 @@ typedef struct pending {
     int frame;             /* opened at the fork; -1 before */
     int nbefore;
     pid_t before[MAX_CHILDREN];
+    cgi_run_t runrec;
 } pending_t;
 static __thread pending_t *pending;
 
@@ -148,29 +160,24 @@ static int is_cgi_request(const request_rec *r)
                           || !strcmp(r->handler, "application/x-httpd-cgi"));
 }
 
-static cgi_run_t *new_run(request_rec *r, int kind)
+static void init_run(pending_t *pd, request_rec *r, int kind)
 {
-    request_rec *top = reqprof_top(r);
-    apr_array_header_t *runs = NULL;
-    cgi_run_t *run;
-
-    apr_pool_userdata_get((void **)&runs, RUNS_KEY, top->pool);
-    if (!runs) {
-        runs = apr_array_make(top->pool, 2, sizeof(cgi_run_t));
-        apr_pool_userdata_setn(runs, RUNS_KEY, NULL, top->pool);
-    }
-    run = apr_array_push(runs);
+    cgi_run_t *run = &pd->runrec;
     memset(run, 0, sizeof *run);
-    run->script = rp_utf8_clean(top->pool, r->filename ? r->filename : r->uri, 1024);
+    run->script = rp_utf8_clean(r->pool, r->filename ? r->filename : r->uri, 1024);
     run->kind = kind;
-    return run;
+    pd->run = run;
 }
+
+static int peek_exit(cgi_run_t *run);
+static void add_run_children(pending_t *pd, rp_tick_t now);
 
 static APR_INLINE int cgi_call(int i, request_rec *r)
 {
     const slot_t *s = &slots_cgi[i];
     int (*fn)(request_rec *) = (int (*)(request_rec *))s->orig;
     pending_t pd, *saved;
+    void *saved_cgi;
     hot_t h;
     int rv;
 
@@ -178,13 +185,13 @@ static APR_INLINE int cgi_call(int i, request_rec *r)
         return fn(r);
     if (!is_cgi_request(r)) {
         rv = fn(r);
-        hot_exit(&h);
+        hot_exit_r(&h, r);
         return rv;
     }
     pd.st = h.st;
     pd.gen = h.gen;
     pd.r = r;
-    pd.run = new_run(r, kinds[i]);
+    init_run(&pd, r, kinds[i]);
     pd.frame = -1;
     pd.nbefore = -1;
     if (kinds[i] == KIND_CGID)
@@ -192,11 +199,18 @@ static APR_INLINE int cgi_call(int i, request_rec *r)
                                          CGI_LABEL, rp_clock_now());
     saved = pending;
     pending = &pd;
+    saved_cgi = h.st->cgi;
+    h.st->cgi = &pd;
     rv = fn(r);
     pending = saved;
-    if (pd.frame >= 0 && h.st->gen == h.gen)
-        rp_prof_exit(h.st->prof, pd.frame, rp_clock_now());
-    hot_exit(&h);
+    if (h.st->gen == h.gen) {
+        h.st->cgi = saved_cgi;
+        if (pd.frame >= 0) {
+            add_run_children(&pd, rp_clock_now());
+            rp_prof_exit(h.st->prof, pd.frame, rp_clock_now());
+        }
+    }
+    hot_exit_r(&h, r);
     return rv;
 }
 
@@ -220,7 +234,8 @@ int reqprof_cgi_wrap(hook_link_t *e, int hook, int phase, const char *file)
 
 int reqprof_cgi_run_key(const char *file, const char *name)
 {
-    return file[0] == '/' && !strcmp(name, CGI_LABEL);
+    (void)name;
+    return file[0] == '/';      /* the run and its children */
 }
 
 const char *reqprof_cgi_handler_file(void)
@@ -249,89 +264,131 @@ static int peek_exit(cgi_run_t *run)
         return 0;
     run->exited = 1;
     run->status = si.si_code == CLD_EXITED ? si.si_status : -si.si_status;
-    run->user = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
-    run->sys = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    run->user_us = (int64_t)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
+    run->sys_us = (int64_t)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
     return 1;
 }
 
-/* "a/b" + c: c appended unless it is one of the list already. */
-static const char *add_distinct(apr_pool_t *p, const char *list, const char *one)
+/* The handler returned: under mod_cgi the script closed its output and
+ * exits a moment later (waited for up to 10 ms). Its CPU time and exit
+ * become children of the run's entry, under names that are the same for
+ * every run so that files merge. */
+static void add_run_children(pending_t *pd, rp_tick_t now)
 {
-    apr_size_t n = strlen(one);
-    const char *s = list;
-    for (;;) {
-        const char *end = strchr(s, '/');
-        apr_size_t len = end ? (apr_size_t)(end - s) : strlen(s);
-        if (len == n && !strncmp(s, one, n))
-            return list;
-        if (!end)
-            return apr_pstrcat(p, list, "/", one, NULL);
-        s = end + 1;
+    rp_prof_t *prof = pd->st->prof;
+    cgi_run_t *run = pd->run;
+    const char *how;
+    int waited = 0;
+
+    if (run->kind != KIND_CGI || !run->pid)
+        return;
+    while (!peek_exit(run) && waited < WAIT_MAX_US) {
+        apr_sleep(WAIT_STEP_US);
+        waited += WAIT_STEP_US;
     }
+    if (!run->exited) {
+        rp_prof_add_child(prof, pd->frame, run->script, 1, "still running", 0, now);
+        return;
+    }
+    rp_prof_add_child(prof, pd->frame, run->script, 1, "cpu user",
+                      rp_clock_ticks_from_usec(run->user_us), now);
+    rp_prof_add_child(prof, pd->frame, run->script, 1, "cpu sys",
+                      rp_clock_ticks_from_usec(run->sys_us), now);
+    how = run->status >= 0 ? apr_psprintf(pd->r->pool, "exit %d", run->status)
+                           : apr_psprintf(pd->r->pool, "signal %d", -run->status);
+    rp_prof_add_child(prof, pd->frame, run->script, 1, how, 0, now);
 }
 
-/* "cgi exit 0, cpu 12.000ms (user 10.000ms, sys 2.000ms)" for the runs of
- * one script: CPU summed, distinct exits listed in order ("0/1"). */
-static const char *describe(apr_pool_t *p, const cgi_run_t *runs, int n,
-                            const char *script)
-{
-    const char *exits = NULL;
-    double user = 0, sys = 0;
-    int i, kind = 0, known = 0, unknown = 0;
+/* ---- the script's output, read by the filters ----
+ * A bucket type of ours per type of morphing bucket met in a CGI
+ * handler's output (PIPE, mod_cgi's CGI): the original's functions, with
+ * read timed. proxy_t begins with the type, so b->type leads back to it. */
+typedef struct proxy {
+    apr_bucket_type_t type;
+    const apr_bucket_type_t *orig;
+} proxy_t;
 
-    for (i = 0; i < n; i++) {
-        const cgi_run_t *run = &runs[i];
-        const char *one;
-        if (strcmp(run->script, script))
-            continue;
-        kind |= run->kind;
-        if (run->kind != KIND_CGI)
-            continue;
-        if (!run->exited) {
-            unknown++;
-            continue;
-        }
-        known++;
-        user += run->user;
-        sys += run->sys;
-        one = run->status >= 0 ? apr_itoa(p, run->status)
-                               : apr_psprintf(p, "signal %d", -run->status);
-        exits = exits ? add_distinct(p, exits, one) : one;
-    }
-    if (kind == KIND_CGID)
-        return "cgi via mod_cgid";
-    if (!known)
-        return unknown ? "cgi (still running at the end of the request)" : CGI_LABEL;
-    return apr_psprintf(p, "cgi exit %s, cpu %.3fms (user %.3fms, sys %.3fms)%s",
-                        exits, (user + sys) * 1e3, user * 1e3, sys * 1e3,
-                        unknown ? ", some runs still running" : "");
+#define N_PROXY_TYPES 8
+static proxy_t proxies[N_PROXY_TYPES];
+static int nproxies;            /* published with release order */
+static int proxies_lock;        /* spin lock for the rare add */
+
+static APR_INLINE int is_proxy(const apr_bucket_type_t *t)
+{
+    return (const void *)t >= (const void *)&proxies[0]
+           && (const void *)t < (const void *)&proxies[N_PROXY_TYPES];
 }
 
-void reqprof_cgi_finish(request_rec *top, rp_stats_t *stats)
-{
-    apr_array_header_t *runs = NULL;
-    cgi_run_t *rv;
-    int i, waited = 0;
+static apr_status_t timed_read(apr_bucket *b, const char **str, apr_size_t *len,
+                               apr_read_type_e block);
 
-    apr_pool_userdata_get((void **)&runs, RUNS_KEY, top->pool);
-    if (!runs || runs->nelts == 0)
-        return;
-    rv = (cgi_run_t *)runs->elts;
-    for (i = 0; i < runs->nelts; i++) {
-        cgi_run_t *run = &rv[i];
-        if (run->kind != KIND_CGI || !run->pid)
-            continue;
-        /* The script closed its output; it exits a moment later. */
-        while (!peek_exit(run) && waited < WAIT_MAX_US) {
-            apr_sleep(WAIT_STEP_US);
-            waited += WAIT_STEP_US;
-        }
+/* Our type standing for orig, made on first sight; NULL when full. */
+static const apr_bucket_type_t *proxy_for(const apr_bucket_type_t *orig)
+{
+    int i, n = __atomic_load_n(&nproxies, __ATOMIC_ACQUIRE);
+    const apr_bucket_type_t *found = NULL;
+
+    for (i = 0; i < n; i++)
+        if (proxies[i].orig == orig)
+            return &proxies[i].type;
+    while (__atomic_exchange_n(&proxies_lock, 1, __ATOMIC_ACQUIRE))
+        ;
+    for (i = 0; i < nproxies && proxies[i].orig != orig; i++)
+        ;
+    if (i < nproxies)
+        found = &proxies[i].type;
+    else if (nproxies < N_PROXY_TYPES) {
+        proxies[i].type = *orig;
+        proxies[i].type.read = timed_read;
+        proxies[i].orig = orig;
+        __atomic_store_n(&nproxies, i + 1, __ATOMIC_RELEASE);
+        found = &proxies[i].type;
     }
-    if (!stats)
-        return;
-    for (i = 0; i < stats->nfuncs; i++) {
-        rp_func_t *f = &stats->funcs[i];
-        if (f->line == 1 && !strcmp(f->name, CGI_LABEL))
-            f->name = describe(top->pool, rv, runs->nelts, f->file);
+    __atomic_store_n(&proxies_lock, 0, __ATOMIC_RELEASE);
+    return found;
+}
+
+static apr_status_t timed_read(apr_bucket *b, const char **str, apr_size_t *len,
+                               apr_read_type_e block)
+{
+    const apr_bucket_type_t *orig = ((const proxy_t *)b->type)->orig;
+    const apr_bucket_type_t *mine = b->type;
+    pending_t *pd = pending;
+    apr_bucket *next = APR_BUCKET_NEXT(b);
+    apr_status_t rv;
+    int frame = -1;
+
+    /* The original read sees its own type, and morphs b as it likes. */
+    b->type = orig;
+    if (pd && pd->st->gen == pd->gen)
+        frame = rp_prof_enter_dynamic(pd->st->prof, NULL, pd->run->script, 1,
+                                      "read output", rp_clock_now());
+    rv = orig->read(b, str, len, block);
+    if (frame >= 0 && pd->st->gen == pd->gen)
+        rp_prof_exit(pd->st->prof, frame, rp_clock_now());
+    /* The rest of the output is a new bucket of the same kind after b. */
+    if (APR_BUCKET_NEXT(b) != next && APR_BUCKET_NEXT(b)->type == orig)
+        APR_BUCKET_NEXT(b)->type = mine;
+    else if (b->type == orig)      /* not morphed (EAGAIN): still the script's */
+        b->type = mine;
+    return rv;
+}
+
+void reqprof_cgi_mark(apr_bucket_brigade *bb)
+{
+    apr_bucket *b;
+    /* APR_BRIGADE_SENTINEL's offsetof through a null pointer is undefined
+     * behaviour (UBSan says so): the ring ends where a bucket's link is
+     * the brigade's list head itself. */
+    for (b = APR_BRIGADE_FIRST(bb); (void *)&b->link != (void *)&bb->list;
+         b = APR_BUCKET_NEXT(b)) {
+        const apr_bucket_type_t *t;
+        /* The script's output is the one morphing data bucket (unknown
+         * length) the handler passes on. */
+        if (b->length != (apr_size_t)-1 || APR_BUCKET_IS_METADATA(b)
+            || is_proxy(b->type))
+            continue;
+        if ((t = proxy_for(b->type)) != NULL)
+            b->type = t;
     }
 }

@@ -10,13 +10,13 @@
 /* child_init: learn of mod_cgi's forks (pthread_atfork). */
 void reqprof_cgi_child_init(void);
 
-/* When the profile of top ends: read each mod_cgi script's exit status
- * and CPU time (waiting up to 10 ms for it to exit) and put them in the
- * name of its entry in stats (may be NULL: nothing to name). */
-void reqprof_cgi_finish(request_rec *top, rp_stats_t *stats);
+/* A timed filter is about to get bb while a CGI handler runs (the
+ * state's cgi is set): the script's output buckets in it get a type whose
+ * read is timed and charged to the script. */
+void reqprof_cgi_mark(apr_bucket_brigade *bb);
 
-/* Is (file, name) the live entry of a CGI run (before reqprof_cgi_finish
- * names it)? */
+/* Is (file, name) an entry of a CGI run (the run or one of its
+ * children, all keyed by the script's path)? */
 int reqprof_cgi_run_key(const char *file, const char *name);
 
 /* "mod_cgi.c" or "mod_cgid.c": the module whose handler runs scripts. */

@@ -25,7 +25,9 @@
 #include "apr_strings.h"
 #include "apr_thread_mutex.h"
 
+#include "reqprof_cgi.h"
 #include "reqprof_request.h"
+#include "reqprof_status.h"
 #include "reqprof_tramp.h"
 #include "reqprof_wrap.h"
 
@@ -75,6 +77,9 @@ static APR_INLINE void filter_exit(filter_ctx_t saved, reqprof_state_t *st,
     reqprof_call_done(st);
 }
 
+/* Before a timed filter runs (below, with the run-time discovery). */
+static APR_INLINE void next_check(reqprof_state_t *st, ap_filter_t *f, int input);
+
 static APR_INLINE apr_status_t out_call(int i, ap_filter_t *f, apr_bucket_brigade *bb)
 {
     ap_out_filter_func fn = (ap_out_filter_func)slots_out[i].orig;
@@ -86,6 +91,9 @@ static APR_INLINE apr_status_t out_call(int i, ap_filter_t *f, apr_bucket_brigad
 
     if (!st)
         return fn(f, bb);
+    next_check(st, f, 0);
+    if (st->cgi)
+        reqprof_cgi_mark(bb);
     gen = st->gen;
     saved = filter_enter(st, f, &slots_out[i], &frame);
     rv = fn(f, bb);
@@ -106,6 +114,7 @@ static APR_INLINE apr_status_t in_call(int i, ap_filter_t *f, apr_bucket_brigade
 
     if (!st)
         return fn(f, bb, mode, block, readbytes);
+    next_check(st, f, 1);
     gen = st->gen;
     saved = filter_enter(st, f, &slots_in[i], &frame);
     rv = fn(f, bb, mode, block, readbytes);
@@ -156,15 +165,23 @@ static const char *const stock_in[] = {
     NULL
 };
 
-/* Filters compiled into httpd itself, by the file that registers them. */
+/* Filters compiled into httpd itself, by the file that registers them:
+ * dladdr only tells us the function is in the executable. Debian links
+ * core.c, http_core.c, mod_logio.c, mod_log_config.c, mod_so.c,
+ * mod_watchdog.c, mod_version.c and mod_unixd.c in; of those only core,
+ * http_core and mod_logio register filters. A build that links more
+ * modules in gets their filters charged to core.c. */
 static const char *core_filter_file(const char *name)
 {
-    static const char *const http_core[] = {
-        "HTTP_HEADER", "HTTP_OUTERROR", "CHUNK", "BYTERANGE", "HTTP_IN", NULL };
+    static const struct { const char *name, *file; } builtin[] = {
+        { "HTTP_HEADER", "http_core.c" }, { "HTTP_OUTERROR", "http_core.c" },
+        { "CHUNK", "http_core.c" }, { "BYTERANGE", "http_core.c" },
+        { "HTTP_IN", "http_core.c" }, { "LOG_INPUT_OUTPUT", "mod_logio.c" },
+    };
     int i;
-    for (i = 0; http_core[i]; i++)
-        if (!strcasecmp(name, http_core[i]))
-            return "http_core.c";
+    for (i = 0; i < (int)(sizeof builtin / sizeof builtin[0]); i++)
+        if (!strcasecmp(name, builtin[i].name))
+            return builtin[i].file;
     return "core.c";
 }
 
@@ -280,15 +297,29 @@ static int wrap_config(ap_directive_t *d, server_rec *s)
 }
 
 /* ---- filters met at run time ----
- * A module may add a filter whose name appears nowhere at startup (a
- * handler calling ap_add_output_filter with a name of its own). After each
- * profiled request the chains it used are checked; a filter whose
- * function is not one of our trampolines is wrapped then, in this child,
- * and timed from the next request on. The check is a range test per
- * filter; wrapping takes a per-child lock and happens once per filter. */
+ * A module may add a filter whose name appears nowhere at startup:
+ * ModSecurity adds MODSECURITY_OUT/IN from its insert_filter hook and
+ * removes them itself, a handler may add one of its own. Such a filter is
+ * wrapped before its first call, in the request that adds it:
+ *  - when a timed hook returns (chain_check in reqprof_tramp.h) and the
+ *    head of r's output or input chain moved since it was last walked,
+ *    the chains are walked again (reqprof_filters_scan);
+ *  - before a timed filter runs, the filter it will pass to (f->next) is
+ *    checked, and the rest of the chain walked if that one is not timed.
+ * By induction every filter below a timed one is timed before it runs.
+ * What is left: a filter that a handler adds at the head of the chain and
+ * calls in the same breath runs its first call untimed (it is wrapped as
+ * soon as the filter below it runs, so its later calls are timed).
+ * Wrapping takes a per-child lock and happens once per filter. */
 static const void *tramp_lo, *tramp_hi;   /* our trampolines' addresses */
 static apr_thread_mutex_t *discover_mutex;  /* NULL unless threaded */
 static apr_pool_t *discover_pool;           /* the child's pool */
+
+/* Functions of filters that are not to be wrapped (ours, or no room):
+ * looked up without the lock, appended under it. */
+#define N_SKIP 32
+static const void *skip[N_SKIP];
+static int nskip;
 
 static void tramp_range(void)
 {
@@ -309,53 +340,88 @@ static APR_INLINE int is_tramp(const void *fn)
     return fn >= tramp_lo && fn <= tramp_hi;
 }
 
+static int skipped(const void *fn)
+{
+    int i, n = __atomic_load_n(&nskip, __ATOMIC_ACQUIRE);
+    for (i = 0; i < n; i++)
+        if (skip[i] == fn)
+            return 1;
+    return 0;
+}
+
+/* A filter function to wrap: not ours, not one we gave up on. */
+static APR_INLINE int untimed(const ap_filter_t *f)
+{
+    const void *fn = (const void *)f->frec->filter_func.out_func;
+    return fn && !is_tramp(fn) && !skipped(fn);
+}
+
 void reqprof_filters_child_init(apr_pool_t *pchild)
 {
     int threaded = 0;
     discover_pool = pchild;
     discover_mutex = NULL;
+    nskip = 0;
     if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) == APR_SUCCESS && threaded)
         apr_thread_mutex_create(&discover_mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
 }
 
-static int unknown_in_chains(request_rec *r)
+/* Wrap every filter from f down that is not timed yet; input chains with
+ * input 1. Filters are told from each other by the record, so one filter
+ * in both chains (DEFLATE) is wrapped in each role. */
+static void wrap_chain(ap_filter_t *f, int input, request_rec *r)
 {
-    ap_filter_t *f;
-    for (f = r->output_filters; f; f = f->next)
-        if (f->frec->filter_func.out_func
-            && !is_tramp((const void *)f->frec->filter_func.out_func))
-            return 1;
-    for (f = r->input_filters; f; f = f->next)
-        if (f->frec->filter_func.in_func
-            && !is_tramp((const void *)f->frec->filter_func.in_func))
-            return 1;
-    return 0;
+    int locked = 0;
+    for (; f; f = f->next) {
+        const void *fn;
+        if (!untimed(f))
+            continue;
+        if (!locked && discover_mutex)
+            apr_thread_mutex_lock(discover_mutex);
+        locked = 1;
+        fn = (const void *)f->frec->filter_func.out_func;
+        if (is_tramp(fn) || skipped(fn))      /* another thread was first */
+            continue;
+        if (wrap_frec(f->frec, input, r->server, discover_pool)) {
+            reqprof_status_keys_added();
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "RP0006: timing %sfilter %s, met at run time",
+                          input ? "input " : "output ", f->frec->name);
+        }
+        else if (nskip < N_SKIP) {
+            skip[nskip] = fn;
+            __atomic_store_n(&nskip, nskip + 1, __ATOMIC_RELEASE);
+        }
+    }
+    if (locked && discover_mutex)
+        apr_thread_mutex_unlock(discover_mutex);
+}
+
+void reqprof_filters_scan(reqprof_state_t *st, request_rec *r)
+{
+    st->seen_out = r->output_filters;
+    st->seen_in = r->input_filters;
+    if (!discover_pool || !reqprof_registry)
+        return;
+    wrap_chain(r->output_filters, 0, r);
+    wrap_chain(r->input_filters, 1, r);
+}
+
+/* Before a timed filter runs: the filter it passes to is timed too. */
+static APR_INLINE void next_check(reqprof_state_t *st, ap_filter_t *f, int input)
+{
+    if (f->r)
+        chain_check(st, f->r);
+    if (f->next && untimed(f->next))
+        wrap_chain(f->next, input, f->r ? f->r : st->r);
 }
 
 void reqprof_filters_discover(request_rec *r)
 {
-    ap_filter_t *f;
-
-    if (!discover_pool || !reqprof_registry || !unknown_in_chains(r))
+    if (!discover_pool || !reqprof_registry)
         return;
-    if (discover_mutex)
-        apr_thread_mutex_lock(discover_mutex);
-    for (f = r->output_filters; f; f = f->next)
-        if (f->frec->filter_func.out_func
-            && !is_tramp((const void *)f->frec->filter_func.out_func)
-            && wrap_frec(f->frec, 0, r->server, discover_pool))
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                          "RP0006: timing output filter %s, met at run time",
-                          f->frec->name);
-    for (f = r->input_filters; f; f = f->next)
-        if (f->frec->filter_func.in_func
-            && !is_tramp((const void *)f->frec->filter_func.in_func)
-            && wrap_frec(f->frec, 1, r->server, discover_pool))
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                          "RP0006: timing input filter %s, met at run time",
-                          f->frec->name);
-    if (discover_mutex)
-        apr_thread_mutex_unlock(discover_mutex);
+    wrap_chain(r->output_filters, 0, r);
+    wrap_chain(r->input_filters, 1, r);
 }
 
 /* mod_filter keeps the filters it declares (FilterDeclare, FilterProvider

@@ -54,7 +54,7 @@ void reqprof_proxy_reset(void)
  * the worker uses one. */
 static const char *backend_label(request_rec *r, proxy_worker *w, const char *url)
 {
-    const char *p = ap_strstr_c(url, "://"), *host, *end, *at;
+    const char *p = ap_strstr_c(url, "://"), *host, *end, *at, *uds;
     const char *label;
 
     if (!p)
@@ -68,6 +68,10 @@ static const char *backend_label(request_rec *r, proxy_worker *w, const char *ur
                         apr_pstrndup(r->pool, host, (apr_size_t)(end - host)), NULL);
     if (w && w->s && w->s->uds_path[0])
         label = apr_pstrcat(r->pool, label, " via unix:", w->s->uds_path, NULL);
+    else if ((uds = apr_table_get(r->notes, "uds_path")) != NULL)
+        /* SetHandler "proxy:unix:/path|fcgi://..." uses the default worker;
+         * mod_proxy keeps the socket in the request's notes. */
+        label = apr_pstrcat(r->pool, label, " via unix:", uds, NULL);
     return rp_utf8_clean(r->pool, label, BACKEND_MAX);
 }
 
@@ -111,7 +115,7 @@ static APR_INLINE int scheme_call(int i, request_rec *r, proxy_worker *w,
     rv = fn(r, w, conf, url, ph, pp);
     if (frame >= 0 && h.st->gen == h.gen)
         rp_prof_exit(h.st->prof, frame, rp_clock_now());
-    hot_exit(&h);
+    hot_exit_r(&h, r);
     return rv;
 }
 

@@ -47,10 +47,40 @@ static reqprof_state_t *free_list;
 static apr_array_header_t *all_pools;    /* to destroy at child exit */
 static int child_ready;
 
+/* A subrequest's context ends with its pool (ap_destroy_sub_req): the
+ * next subrequest may get the same address (mod_dir's DirectoryIndex
+ * lookups do) and must not be taken for this one. */
+typedef struct sub_gone {
+    reqprof_state_t *st;
+    unsigned gen;
+    const void *req;
+} sub_gone_t;
+
+static apr_status_t forget_sub(void *data)
+{
+    const sub_gone_t *g = data;
+    if (g->st->gen == g->gen)
+        rp_prof_forget(g->st->prof, g->req);
+    return APR_SUCCESS;
+}
+
 static const char *label_of(const void *req, apr_pool_t *p)
 {
     const request_rec *r = req;
-    const char *kind = r->main ? "subrequest " : r->prev ? "redirect " : "request ";
+    const char *kind;
+    reqprof_state_t *st;
+
+    /* Called once per new context. A redirect's request lives in its
+     * parent's pool until the request ends: no cleanup needed. */
+    if (r->main && r->pool != r->main->pool
+        && (st = reqprof_state((request_rec *)r)) != NULL) {
+        sub_gone_t *g = apr_palloc(r->pool, sizeof *g);
+        g->st = st;
+        g->gen = st->gen;
+        g->req = req;
+        apr_pool_cleanup_register(r->pool, g, forget_sub, apr_pool_cleanup_null);
+    }
+    kind = r->main ? "subrequest " : r->prev ? "redirect " : "request ";
     return apr_pstrcat(p, kind, rp_utf8_clean(p, r->uri, LABEL_MAX), NULL);
 }
 
@@ -256,7 +286,6 @@ int reqprof_request_finish(request_rec *r)
     if (selected && reqprof_ctl_slow_enough(st, dc) && (sc->dir || dc->errorlog == 1)) {
         rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
                                           rp_clock_sec_per_tick);
-        reqprof_cgi_finish(top, stats);
         if (sc->dir)
             reqprof_output_write(top, st, stats, sc);
         if (dc->errorlog == 1)

@@ -31,6 +31,10 @@ typedef struct reqprof_state {
     request_rec *r;                 /* the top request while in use */
     const char *path;               /* the path the client asked for, decoded */
     reqprof_ctl_t ctl;              /* sampling and trigger decisions */
+    /* Heads of the last filter chains checked for filters not yet timed
+     * (reqprof_filters.c): a chain whose head moved is walked again. */
+    const void *seen_out, *seen_in;
+    void *cgi;                      /* the CGI run whose handler is running */
     struct reqprof_state *next;     /* free list / all list */
 } reqprof_state_t;
 

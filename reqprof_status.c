@@ -341,3 +341,11 @@ int reqprof_status_hook(request_rec *r, int flags)
         reqprof_status_section(r, snap);
     return OK;
 }
+
+/* Filters wrapped at run time in a child (reqprof_filters.c, under its
+ * lock) added registry ids: give them status keys too, so their time is
+ * on the page as it is in the files. */
+void reqprof_status_keys_added(void)
+{
+    map_keys();
+}

@@ -55,4 +55,7 @@ void reqprof_status_view(request_rec *r, const rp_stats_t *st,
 /* The short HTML section of /server-status. */
 void reqprof_status_section(request_rec *r, const rp_agg_snap_t *s);
 
+/* Registry ids were added at run time (a filter met in a request). */
+void reqprof_status_keys_added(void);
+
 #endif

@@ -79,7 +79,7 @@ static void t_void_r_##a##b##c(request_rec *r) \
     void (*fn)(request_rec *) = (void (*)(request_rec *))s->orig; \
     hot_t h; \
     if (!hot_enter(&h, r, s)) { fn(r); return; } \
-    fn(r); hot_exit(&h); \
+    fn(r); hot_exit_r(&h, r); \
 }
 
 D100(T_INT_R, 0) D100(T_INT_R, 1) D100(T_INT_R, 2) D100(T_INT_R, 3)

@@ -426,6 +426,47 @@ void rp_prof_exit(rp_prof_t *prof, int handle, rp_tick_t now)
     pop(prof, now);
 }
 
+/* Frames of a request that is gone belong to no request any more. */
+static const char gone_req;
+
+void rp_prof_forget(rp_prof_t *prof, const void *req)
+{
+    int i;
+    if (!prof->active || !req)
+        return;
+    for (i = 1; i < prof->depth; i++)
+        if (prof->stack[i].req == req)
+            prof->stack[i].req = &gone_req;
+}
+
+rp_tick_t rp_prof_add_child(rp_prof_t *prof, int handle, const char *file,
+                            int line, const char *label, rp_tick_t ticks,
+                            rp_tick_t now)
+{
+    frame_t *f;
+    rp_tick_t el, avail;
+    int ev_max;
+
+    if (!prof->active || handle < 1 || handle >= prof->depth
+        || prof->depth >= RP_MAX_DEPTH)
+        return 0;
+    /* Lazy frames opened inside the call end with their last child. */
+    while (prof->depth - 1 > handle)
+        pop(prof, prof->stack[prof->depth - 1].last);
+    f = &prof->stack[handle];
+    el = now > f->t0 ? now - f->t0 : 0;
+    avail = el > f->sub ? el - f->sub : 0;
+    if (ticks > avail)
+        ticks = avail;
+    ev_max = prof->ev_max;
+    prof->ev_max = 0;
+    push(prof, FR_HOOK, entry_for_label(prof, file, line, label), -1, f->req,
+         now - ticks);
+    prof->ev_max = ev_max;
+    pop(prof, now);
+    return ticks;
+}
+
 void rp_prof_end(rp_prof_t *prof, rp_tick_t now)
 {
     if (!prof->active)

@@ -92,6 +92,20 @@ int rp_prof_enter_dynamic(rp_prof_t *prof, const void *req, const char *file,
  * closed (lazy phase/request frames) are closed first. */
 void rp_prof_exit(rp_prof_t *prof, int handle, rp_tick_t now);
 
+/* The request context req is gone (a subrequest destroyed): its frames
+ * that are still open lazily no longer match req, so a new request given
+ * the same address (allocators reuse it) is a context of its own. */
+void rp_prof_forget(rp_prof_t *prof, const void *req);
+
+/* A child of the open frame handle that did not run as a call of its own
+ * (the CPU time of a CGI script): an entry (file, line, label) called
+ * once with ticks of time, taken from handle's self time (at most what
+ * it has had up to now). Not written to the event log: it is no slice of
+ * the timeline. Returns the ticks charged. */
+rp_tick_t rp_prof_add_child(rp_prof_t *prof, int handle, const char *file,
+                            int line, const char *label, rp_tick_t ticks,
+                            rp_tick_t now);
+
 /* Close every open frame, the root at now. After this, enter/exit are
  * no-ops until the next rp_prof_begin. */
 void rp_prof_end(rp_prof_t *prof, rp_tick_t now);

@@ -125,6 +125,17 @@ static void recorded(fuzz_in_t *in, apr_pool_t *p, profile_t *out)
             if (fuzz_byte(in) & 1)
                 rp_prof_begin(prof, &fuzz_paths[0], "request GET /again", now);
             break;
+        case 7: {
+            /* a subrequest destroyed; a CGI run's CPU children */
+            unsigned r = fuzz_byte(in);
+            if (r & 1)
+                rp_prof_forget(prof, &fuzz_paths[(r >> 1) % 3]);
+            else if (nh > 0)
+                rp_prof_add_child(prof, handles[nh - 1], "/x.cgi", 1,
+                                  rp_utf8_clean(p, fuzz_str(in, p), 64),
+                                  (rp_tick_t)(r >> 1) * 1000u, now);
+            break;
+        }
         default:
             break;
         }

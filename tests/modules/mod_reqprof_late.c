@@ -7,7 +7,7 @@
  *
  * It also has a handler, "reqprof-late", that adds an output filter whose
  * name appears nowhere in the configuration (REQPROF_LATE_OUT) at run
- * time: mod_reqprof must find and time it (from the next request on).
+ * time: mod_reqprof must find and time it in that same request.
  * Built by the integration tests; never installed.
  */
 #include "httpd.h"

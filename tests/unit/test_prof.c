@@ -515,6 +515,94 @@ static void test_registry_keys_are_cleaned(void **state)
     assert_string_equal(reg->keys[a].name, "filter F\xef\xbf\xbd");
 }
 
+/* mod_dir's DirectoryIndex lookups: a subrequest is destroyed and the
+ * next one gets the same address. Without rp_prof_forget the second
+ * lookup is taken for more calls of the first one's context. */
+static int sub_a_is_b;
+static const char *label_reuse(const void *req, apr_pool_t *p)
+{
+    (void)p;
+    if (req == &sub_req)
+        return sub_a_is_b ? "subrequest /d/index.htm" : "subrequest /d/index.html";
+    return "unknown";
+}
+
+static void test_forgotten_request_address_is_a_new_context(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    rp_prof_t *pr = rp_prof_create(p, i.reg, label_reuse);
+    rp_stats_t *st;
+    const rp_func_t *dir, *a, *b, *tr;
+    int d, h;
+
+    sub_a_is_b = 0;
+    rp_prof_begin(pr, &main_req, "request GET /d/", 0);
+    d = rp_prof_enter(pr, &main_req, i.ph_fix, i.dir, 10);
+    h = rp_prof_enter(pr, &sub_req, i.ph_trans, i.alias, 11);
+    rp_prof_exit(pr, h, 13);
+    rp_prof_forget(pr, &sub_req);          /* ap_destroy_sub_req */
+    sub_a_is_b = 1;                        /* same address, next name */
+    h = rp_prof_enter(pr, &sub_req, i.ph_trans, i.alias, 14);
+    rp_prof_exit(pr, h, 17);
+    rp_prof_exit(pr, d, 20);
+    rp_prof_end(pr, 30);
+    st = rp_prof_stats(pr, p, 1.0);
+    dir = find(st, "mod_dir.c", 1, "fixups");
+    a = find(st, "httpd", 0, "subrequest /d/index.html");
+    b = find(st, "httpd", 0, "subrequest /d/index.htm");
+    tr = find(st, "httpd", 0, "translate_name");
+    assert_int_equal(a->nc, 1);
+    assert_int_equal(b->nc, 1);
+    assert_true(a->ct == 2.0 && b->ct == 3.0);
+    assert_true(edge_from(st, a, dir)->nc == 1);
+    assert_true(edge_from(st, b, dir)->nc == 1);
+    /* each lookup ran its own translate_name phase */
+    assert_int_equal(tr->nc, 2);
+    assert_true(dir->tt == 10.0 - 2.0 - 3.0);
+}
+
+/* CPU time as children of a CGI run: taken from the run's self time, at
+ * most what it has, and the totals still add up to the root. */
+static void test_add_child_takes_from_self(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    rp_prof_t *pr = rp_prof_create(p, i.reg, label);
+    rp_stats_t *st;
+    const rp_func_t *cgi, *u, *s, *f;
+    double sum = 0;
+    int a, b, c, k;
+
+    rp_prof_set_event_log(pr, 16);
+    rp_prof_begin(pr, &main_req, "request GET /cgi", 0);
+    a = rp_prof_enter(pr, &main_req, i.ph_handler, i.core1, 1);
+    b = rp_prof_enter_dynamic(pr, &main_req, "/x.cgi", 1, "cgi", 2);
+    c = rp_prof_enter_dynamic(pr, &main_req, "mod_deflate.c", 1, "filter DEFLATE", 4);
+    rp_prof_exit(pr, c, 8);                /* the run's self so far: 12 - 4 */
+    assert_true(rp_prof_add_child(pr, b, "/x.cgi", 1, "cpu user", 5, 14) == 5);
+    /* only 3 ticks of self left: sys is cut to them */
+    assert_true(rp_prof_add_child(pr, b, "/x.cgi", 1, "cpu sys", 7, 14) == 3);
+    assert_true(rp_prof_add_child(pr, b, "/x.cgi", 1, "exit 0", 0, 14) == 0);
+    rp_prof_exit(pr, b, 14);
+    rp_prof_exit(pr, a, 15);
+    rp_prof_end(pr, 20);
+    st = rp_prof_stats(pr, p, 1.0);
+    cgi = find(st, "/x.cgi", 1, "cgi");
+    u = find(st, "/x.cgi", 1, "cpu user");
+    s = find(st, "/x.cgi", 1, "cpu sys");
+    f = find(st, "/x.cgi", 1, "exit 0");
+    assert_true(cgi->ct == 12.0 && cgi->tt == 0.0);
+    assert_true(u->tt == 5.0 && u->ct == 5.0 && u->nc == 1);
+    assert_true(s->tt == 3.0 && f->nc == 1 && f->ct == 0.0);
+    assert_true(edge_from(st, u, cgi)->ct == 5.0);
+    for (k = 0; k < st->nfuncs; k++)
+        sum += st->funcs[k].tt;
+    assert_true(sum == 20.0);
+    /* not slices of the timeline: the log holds the real calls only */
+    assert_int_equal(rp_prof_trace(pr, p, 1.0)->n, 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -533,6 +621,8 @@ int main(void)
         RP_TEST(test_too_deep_is_dropped_not_corrupted),
         RP_TEST(test_reuse_starts_clean),
         RP_TEST(test_growth_keeps_edges),
+        RP_TEST(test_forgotten_request_address_is_a_new_context),
+        RP_TEST(test_add_child_takes_from_self),
     };
     int rc;
     apr_initialize();
