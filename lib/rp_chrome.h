@@ -19,6 +19,8 @@ typedef struct rp_chrome_meta {
                                 * epoch, for otherData.request_start_us */
     const char *process_name;  /* e.g. "httpd www.example.com" */
     const char *thread_name;   /* e.g. the request's label */
+    const char *trace_id;      /* W3C trace id, otherData.trace_id; NULL: none */
+    const char *span_id;       /* its parent-id, otherData.span_id; NULL: none */
 } rp_chrome_meta_t;
 
 /* Two metadata events ("M": process_name, thread_name) and one complete

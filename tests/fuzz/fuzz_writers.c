@@ -21,10 +21,11 @@
  * caller edge with its count, self costs adding up to the summary.
  * Chrome: one valid JSON object (a parser here, strict: UTF-8, no control
  * characters, JSON numbers); two "M" events, one "X" per logged frame of
- * an existing function with its ts/dur/depth, cat and args.function
- * decoding to the cleaned file and key, a closing "i" event and
- * otherData counting the dropped frames; recorded: X events in start
- * order and nested by depth (children inside their parent).
+ * an existing function, cat the cleaned file, no args, ts/dur whole
+ * microseconds in start order and strictly nested (no slice crosses the
+ * end of an open one), otherData's counts numbers; recorded: each slice
+ * inside its logged parent and after its previous sibling, at its time
+ * within rounding unless clamped.
  * Collapsed: lines "FRAME;FRAME... COUNT", every path starting at the
  * root's name, at most 128 frames, whole counts, zero only for the root's
  * own line; recorded trees: counts add up to the root's time.
@@ -590,16 +591,19 @@ static void check_chrome(const profile_t *pr, apr_pool_t *p)
 {
     const rp_stats_t *st = pr->st;
     const rp_trace_t *tr = pr->tr;
-    rp_chrome_meta_t m = { 42, 7, 0.0, 1.7e15, "httpd \"www\"\n", "GET /\x01\xff" };
+    rp_chrome_meta_t m = { 42, 7, 0.0, 1.7e15, "httpd \"www\"\n", "GET /\x01\xff",
+                           NULL, NULL };
     const char *out = NULL;
     apr_size_t len = 0;
     apr_status_t rv;
     jp_t j;
-    const jv_t *root, *evs, *e;
-    int i, k, nx = 0, stack[128];
-    double last_ts = -1;
+    const jv_t *root, *evs, *e, *other;
+    int i, k, nx = 0, depth_at[128], nopen = 0;
+    double open_s[130], open_e[130], sib_end[130], last_ts = -1;
 
     m.origin_us = (tr->n & 1) ? 1000.5 : 0.0;
+    if (tr->n & 2)
+        m.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     rv = rp_chrome_encode(st, tr, &m, p, &out, &len);
     if (st->nfuncs == 0) {
         FUZZ_CHECK(rv == APR_EINVAL, "empty profile encoded");
@@ -615,9 +619,13 @@ static void check_chrome(const profile_t *pr, apr_pool_t *p)
     FUZZ_CHECK(j_peek(&j) == -1, "bytes after the JSON value at %zu", j.pos);
     evs = j_get(root, "traceEvents", J_ARR);
     FUZZ_CHECK(!strcmp(j_get(root, "displayTimeUnit", J_STR)->str, "ms"), "unit");
-    FUZZ_CHECK(!strcmp(j_get(j_get(root, "otherData", J_OBJ), "dropped_events", J_STR)->str,
-                       apr_ltoa(p, tr->dropped)), "otherData.dropped_events");
-    FUZZ_CHECK(evs->n >= 3, "%d events", evs->n);
+    other = j_get(root, "otherData", J_OBJ);
+    FUZZ_CHECK(j_get(other, "dropped_events", J_NUM)->num == (double)tr->dropped,
+               "otherData.dropped_events");
+    FUZZ_CHECK(j_get(other, "request_start_us", J_NUM)->num == 1.7e15, "request_start_us");
+    if (m.trace_id)
+        FUZZ_CHECK(!strcmp(j_get(other, "trace_id", J_STR)->str, m.trace_id), "trace_id");
+    FUZZ_CHECK(evs->n >= 2, "%d events", evs->n);
     for (i = 0; i < 2; i++) {
         e = evs->vals[i];
         FUZZ_CHECK(!strcmp(j_get(e, "ph", J_STR)->str, "M"), "event %d not M", i);
@@ -630,55 +638,70 @@ static void check_chrome(const profile_t *pr, apr_pool_t *p)
     for (i = 0, k = 2; i < tr->n; i++) {
         const rp_trace_ev_t *te = &tr->ev[i];
         const rp_func_t *f;
-        const jv_t *args;
-        double ts, dur;
+        double ts, dur, want_ts;
+        int x;
 
         if (te->func < 0 || te->func >= st->nfuncs)
             continue;
         f = &st->funcs[te->func];
-        FUZZ_CHECK(k < evs->n - 1, "X event of frame %d missing", i);
+        FUZZ_CHECK(k < evs->n, "X event of frame %d missing", i);
         e = evs->vals[k++];
         nx++;
         FUZZ_CHECK(!strcmp(j_get(e, "ph", J_STR)->str, "X"), "frame %d not X", i);
         (void)j_get(e, "name", J_STR);
         FUZZ_CHECK(!strcmp(j_get(e, "cat", J_STR)->str,
                            rp_utf8_clean(p, f->file, NAME_MAX_BYTES)), "cat of %d", i);
-        args = j_get(e, "args", J_OBJ);
-        FUZZ_CHECK(!strcmp(j_get(args, "function", J_STR)->str,
-                           rp_utf8_clean(p, apr_psprintf(p, "%s:%d(%s)", f->file, f->line,
-                                                         f->name), NAME_MAX_BYTES)),
-                   "args.function of %d", i);
-        FUZZ_CHECK(j_get(args, "depth", J_NUM)->num == te->depth, "depth of %d", i);
+        for (x = 0; x < e->n; x++)
+            FUZZ_CHECK(strcmp(e->keys[x], "args"), "slice %d has args", i);
         FUZZ_CHECK(j_get(e, "pid", J_NUM)->num == 42 && j_get(e, "tid", J_NUM)->num == 7,
                    "pid/tid of %d", i);
         ts = j_get(e, "ts", J_NUM)->num;
         dur = j_get(e, "dur", J_NUM)->num;
-        /* Written with %.3f: good to half a nanosecond (and the double). */
-        FUZZ_CHECK(fabs(ts - (m.origin_us + te->ts)) <= 5e-4 + 1e-12 * ts, "ts of %d", i);
-        FUZZ_CHECK(fabs(dur - te->dur) <= 5e-4 + 1e-12 * dur && dur >= 0, "dur of %d", i);
-        if (!pr->recorded)
-            continue;
-        /* Recorded: in start order, each inside the last frame one level
-         * up (the written numbers, so with 1 ns of slack). */
+        FUZZ_CHECK(ts == floor(ts) && dur == floor(dur) && ts >= 0 && dur >= 0
+                   && ts + dur <= 9007199254740991.0, "ts/dur of %d not whole", i);
+        /* In start order. */
         FUZZ_CHECK(ts >= last_ts, "frame %d starts before the one before it", i);
         last_ts = ts;
+        /* Strict nesting: against the open slices, a slice either lies
+         * inside the innermost or starts at or after its end (then that
+         * one is closed); never across an end. */
+        while (nopen > 0 && ts >= open_e[nopen - 1] && !(ts + dur <= open_e[nopen - 1]
+                                                         && ts >= open_s[nopen - 1]))
+            nopen--;
+        if (nopen > 0)
+            FUZZ_CHECK(ts >= open_s[nopen - 1] && ts + dur <= open_e[nopen - 1],
+                       "frame %d [%f, +%f] crosses [%f, %f]", i, ts, dur,
+                       open_s[nopen - 1], open_e[nopen - 1]);
+        if (nopen < 128) {
+            open_s[nopen] = ts;
+            open_e[nopen] = ts + dur;
+            nopen++;
+        }
+        if (!pr->recorded)
+            continue;
+        /* Recorded: each inside the last frame one level up and after its
+         * previous sibling, as logged; the exact time within a rounding
+         * unless clamped. */
         FUZZ_CHECK(te->depth >= 0 && te->depth < 128, "depth %d", te->depth);
         FUZZ_CHECK((te->depth == 0) == (i == 0), "depth %d at frame %d", te->depth, i);
+        want_ts = m.origin_us + te->ts;
         if (te->depth > 0) {
-            const jv_t *up = evs->vals[stack[te->depth - 1]];
+            const jv_t *up = evs->vals[depth_at[te->depth - 1]];
             double pts = j_get(up, "ts", J_NUM)->num, pdur = j_get(up, "dur", J_NUM)->num;
-            FUZZ_CHECK(ts >= pts - 1e-3 && ts + dur <= pts + pdur + 2e-3,
+            FUZZ_CHECK(ts >= pts && ts + dur <= pts + pdur && ts >= sib_end[te->depth - 1],
                        "frame %d [%f, +%f] outside its parent [%f, +%f]", i, ts, dur,
                        pts, pdur);
+            if (want_ts >= sib_end[te->depth - 1] && want_ts + te->dur <= pts + pdur)
+                FUZZ_CHECK(fabs(ts - want_ts) <= 0.5 + 1e-6 * want_ts, "ts of %d", i);
+            sib_end[te->depth - 1] = ts + dur;
         }
-        stack[te->depth] = k - 1;
+        else
+            FUZZ_CHECK(fabs(ts - want_ts) <= 0.5 + 1e-6 * want_ts, "ts of %d", i);
+        depth_at[te->depth] = k - 1;
+        sib_end[te->depth] = ts;
     }
-    FUZZ_CHECK(k == evs->n - 1, "%d events for %d frames", evs->n, nx);
-    e = evs->vals[k];
-    FUZZ_CHECK(!strcmp(j_get(e, "ph", J_STR)->str, "i"), "last event not i");
-    FUZZ_CHECK(j_get(j_get(e, "args", J_OBJ), "events", J_NUM)->num == tr->n, "events");
-    FUZZ_CHECK(j_get(j_get(e, "args", J_OBJ), "dropped_events", J_NUM)->num == tr->dropped,
-               "dropped_events");
+    FUZZ_CHECK(k == evs->n, "%d events for %d frames", evs->n, nx);
+    FUZZ_CHECK(j_get(other, "events", J_NUM)->num == nx, "otherData.events");
 }
 
 /* ------------------------------------------------------------ collapsed */

@@ -201,7 +201,7 @@ static void test_chrome(void **state)
     rp_prof_t *pr = run(p, &i, 100);
     rp_stats_t *st = rp_prof_stats(pr, p, US);
     rp_chrome_meta_t m = { 7, 9, 1000000.0, 1795226900123456.0, "httpd \"x\"",
-                          "request GET /x" };
+                          "request GET /x", NULL, NULL };
     const char *data, *s;
     apr_size_t len;
     assert_int_equal(rp_chrome_encode(st, rp_prof_trace(pr, p, US), &m, p, &data, &len),
@@ -210,14 +210,66 @@ static void test_chrome(void **state)
     assert_true(!strncmp(s, "{\"traceEvents\":[\n", 17));
     assert_non_null(strstr(s, "{\"name\":\"process_name\",\"ph\":\"M\",\"ts\":0,\"pid\":7,"
                               "\"tid\":9,\"args\":{\"name\":\"httpd \\\"x\\\"\"}}"));
+    /* Whole microseconds, numbers as numbers, no args on slices (speedscope
+     * would append them to the names). */
     assert_non_null(strstr(s, "{\"name\":\"core.c handler\",\"cat\":\"core.c\",\"ph\":\"X\","
-                              "\"ts\":1000030.000,\"dur\":40.000,\"pid\":7,\"tid\":9,"
-                              "\"args\":{\"function\":\"core.c:1(handler)\",\"depth\":2}}"));
+                              "\"ts\":1000030,\"dur\":40,\"pid\":7,\"tid\":9}"));
     assert_non_null(strstr(s, "{\"name\":\"request GET /x\",\"cat\":\"httpd\",\"ph\":\"X\","
-                              "\"ts\":1000000.000,\"dur\":100.000"));
-    assert_non_null(strstr(s, "\"request_start_us\":\"1795226900123456\","
-                              "\"dropped_events\":\"0\"}}\n"));
+                              "\"ts\":1000000,\"dur\":100,"));
+    assert_non_null(strstr(s, "\"otherData\":{\"generator\":\"mod_reqprof\","
+                              "\"request_start_us\":1795226900123456,\"events\":6,"
+                              "\"dropped_events\":0}}\n"));
     assert_null(strstr(s, ",\n]"));                 /* no trailing comma */
+    assert_null(strstr(s, "\"ph\":\"X\",\"ts\":1000000,\"dur\":100,\"pid\":7,\"tid\":9,"));
+    assert_null(strstr(s, "trace_id"));
+}
+
+/* Rounding each end to whole microseconds may push a child past its
+ * parent or before its previous sibling's end: every slice is clamped
+ * into [previous sibling's end, parent's end]; a level deeper than any
+ * open one hangs off the deepest open one. */
+static void test_chrome_clamped(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_func_t f[2] = {
+        { "httpd", 0, "request GET /", 1, 1, 0, 0, 0, NULL },
+        { "mod_x.c", 1, "fixups", 1, 1, 0, 0, 0, NULL },
+    };
+    rp_stats_t st = { 2, f };
+    rp_trace_ev_t ev[] = {
+        { 0, 0, 0.0, 10.4 },    /* [0, 10] */
+        { 1, 1, 0.2, 10.3 },    /* [0, 11] -> [0, 10] */
+        { 1, 2, 5.5, 0.2 },     /* [6, 6] */
+        { 1, 2, 5.6, 0.1 },     /* [6, 6] */
+        { 1, 2, 4.0, 1.0 },     /* [4, 5] -> after its sibling: [6, 6] */
+        { 1, 1, 10.45, 0.1 },   /* [10, 11] -> [10, 10] */
+        { 1, 5, 10.5, 3.0 },    /* depth 2 really; [11, 14] -> [10, 10] */
+        { 0, 0, 10.3, 2.0 },    /* a second root: after the first, [10, 12] */
+    };
+    rp_trace_t tr = { 8, ev, 3 };
+    rp_chrome_meta_t m = { 1, 2, 0.0, 5.0, "p", "t", "4bf92f3577b34da6a3ce929d0e0e4736",
+                           "00f067aa0ba902b7" };
+    static const char *const want[] = {
+        "\"ts\":0,\"dur\":10,", "\"ts\":0,\"dur\":10,", "\"ts\":6,\"dur\":0,",
+        "\"ts\":6,\"dur\":0,", "\"ts\":6,\"dur\":0,", "\"ts\":10,\"dur\":0,",
+        "\"ts\":10,\"dur\":0,", "\"ts\":10,\"dur\":2,",
+    };
+    const char *data, *s;
+    apr_size_t len;
+    int k;
+    assert_int_equal(rp_chrome_encode(&st, &tr, &m, p, &data, &len), APR_SUCCESS);
+    s = apr_pstrndup(p, data, len);
+    for (k = 0; k < 8; k++) {
+        s = strstr(s, "\"ph\":\"X\"");
+        assert_non_null(s);
+        s += 9;
+        if (strncmp(s, want[k], strlen(want[k])))
+            fail_msg("slice %d: %.40s, want %s", k, s, want[k]);
+    }
+    s = apr_pstrndup(p, data, len);
+    assert_non_null(strstr(s, "\"request_start_us\":5,\"events\":8,\"dropped_events\":3,"
+                              "\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\","
+                              "\"span_id\":\"00f067aa0ba902b7\"}}"));
 }
 
 static const struct CMUnitTest tests[] = {
@@ -228,6 +280,7 @@ static const struct CMUnitTest tests[] = {
     RP_TEST(test_collapsed_splits_shared_callee),
     RP_TEST(test_callgrind),
     RP_TEST(test_chrome),
+    RP_TEST(test_chrome_clamped),
 };
 
 RP_TEST_MAIN(tests)
