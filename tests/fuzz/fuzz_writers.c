@@ -17,7 +17,7 @@
  * Callgrind: the header, then one "fl= fn= cost" block per function with
  * its call blocks "cfl= cfn= calls=N LINE" + cost, "totals:" equal to
  * "summary:"; names one line each, valid UTF-8, never starting with '(',
- * fn= the function's display name; recorded profiles: a call line per
+ * fl=/fn= as rp_callgrind.h says (never a path in fl=); recorded profiles: a call line per
  * caller edge with its count, self costs adding up to the summary.
  * Chrome: one valid JSON object (a parser here, strict: UTF-8, no control
  * characters, JSON numbers); two "M" events, one "X" per logged frame of
@@ -317,9 +317,28 @@ static void check_callgrind(const profile_t *pr, apr_pool_t *p)
     for (i = 0; i < st->nfuncs; i++) {
         const rp_func_t *f = &st->funcs[i];
 
-        cg_name(cg_value(next_line(&ls, p), "fl="),
-                rp_utf8_clean(p, f->file, NAME_MAX_BYTES));
-        cg_name(cg_value(next_line(&ls, p), "fn="), rp_func_display(p, f));
+        const char *file = f->file ? f->file : "", *fl;
+
+        /* httpd's nodes fl=httpd fn=NAME; module entries fl=FILE
+         * fn=LINE(NAME); a path (or nothing) as file: fl=??? fn=the
+         * display name. Never a '/' in fl=: no file to open. */
+        fl = cg_value(next_line(&ls, p), "fl=");
+        FUZZ_CHECK(!strchr(fl, '/'), "fl=%s", fl);
+        if (!strcmp(file, "httpd")) {
+            cg_name(fl, "httpd");
+            cg_name(cg_value(next_line(&ls, p), "fn="),
+                    rp_utf8_clean(p, f->name, NAME_MAX_BYTES));
+        }
+        else if (*file && !strchr(file, '/') && strcmp(file, "???")) {
+            cg_name(fl, rp_utf8_clean(p, file, NAME_MAX_BYTES));
+            cg_name(cg_value(next_line(&ls, p), "fn="),
+                    rp_utf8_clean(p, apr_psprintf(p, "%d(%s)", f->line, f->name),
+                                  NAME_MAX_BYTES));
+        }
+        else {
+            cg_name(fl, "???");
+            cg_name(cg_value(next_line(&ls, p), "fn="), rp_func_display(p, f));
+        }
         cg_cost(next_line(&ls, p), &pos, &cost, p);
         FUZZ_CHECK(pos == (f->line > 0 ? f->line : 0), "position %lld of line %d",
                    pos, f->line);

@@ -189,9 +189,33 @@ static void test_callgrind(void **state)
     assert_non_null(strstr(s, "fl=httpd\nfn=request GET /x\n0 50000\n"
                               "cfl=httpd\ncfn=fixups\ncalls=1 0\n0 10000\n"
                               "cfl=httpd\ncfn=handler\ncalls=1 0\n0 40000\n"));
-    assert_non_null(strstr(s, "fl=core.c\nfn=core.c:1(handler)\n1 30000\n"
-                              "cfl=mod_deflate.c\ncfn=mod_deflate.c:1(filter DEFLATE)\n"
+    assert_non_null(strstr(s, "fl=core.c\nfn=1(handler)\n1 30000\n"
+                              "cfl=mod_deflate.c\ncfn=1(filter DEFLATE)\n"
                               "calls=1 1\n1 10000\n"));
+}
+
+/* A CGI run's entry (its file is the script's path) is never a file a
+ * viewer would open: fl=???, the path inside the name. */
+static void test_callgrind_script_path(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_edge_t e1 = { 0, 1, 1, 0.001, 0.003 }, e2 = { 1, 1, 1, 0.002, 0.002 };
+    rp_func_t f[3] = {
+        { "httpd", 0, "request GET /cgi-bin/x.cgi", 1, 1, 0.001, 0.004, 0, NULL },
+        { "mod_cgi.c", 1, "handler", 1, 1, 0.001, 0.003, 1, &e1 },
+        { "/usr/lib/cgi-bin/x.cgi", 1, "cgi (exit 0)", 1, 1, 0.002, 0.002, 1, &e2 },
+    };
+    rp_stats_t st = { 3, f };
+    const char *data, *s;
+    apr_size_t len;
+    assert_int_equal(rp_callgrind_encode(&st, NULL, p, &data, &len), APR_SUCCESS);
+    s = apr_pstrndup(p, data, len);
+    assert_non_null(strstr(s, "fl=mod_cgi.c\nfn=1(handler)\n1 1000000\n"
+                              "cfl=???\ncfn=/usr/lib/cgi-bin/x.cgi:1(cgi (exit 0))\n"
+                              "calls=1 1\n1 2000000\n"));
+    assert_non_null(strstr(s, "fl=???\nfn=/usr/lib/cgi-bin/x.cgi:1(cgi (exit 0))\n"));
+    assert_null(strstr(s, "fl=/"));
+    assert_null(strstr(s, "mod_cgi.c:mod_cgi.c"));
 }
 
 static void test_chrome(void **state)
@@ -279,6 +303,7 @@ static const struct CMUnitTest tests[] = {
     RP_TEST(test_collapsed),
     RP_TEST(test_collapsed_splits_shared_callee),
     RP_TEST(test_callgrind),
+    RP_TEST(test_callgrind_script_path),
     RP_TEST(test_chrome),
     RP_TEST(test_chrome_clamped),
 };
