@@ -8,8 +8,17 @@
  * 2^53: ts + dur is exact in the viewer's doubles too), rounded once from
  * the absolute start and end, then clamped: a slice starts no earlier
  * than its parent and than the end of its previous sibling, and ends no
- * later than its parent. A call shorter than a microsecond is a slice of
- * duration 0 (its exact time is in the other formats).
+ * later than its parent.
+ *
+ * A slice that is 0 us long after that is left out (counted in
+ * otherData.hidden_events; its time shows as its parent's self time, and
+ * is exact in the other formats): speedscope processes an end before a
+ * begin of another name at the same time and sorts slices that start
+ * together longest first, so a zero-length slice starting with its
+ * parent or before a sibling is closed before it opens or nested in the
+ * sibling ("Tried to end ..."). Without them every tie is one speedscope
+ * resolves right: a child starting with its parent is no longer than it,
+ * and a slice starting where its sibling ended comes after that end.
  */
 #include <math.h>
 #include <string.h>
@@ -51,7 +60,7 @@ apr_status_t rp_chrome_encode(const rp_stats_t *st, const rp_trace_t *tr,
     rp_buf_t b;
     const char **label;
     level_t lv[MAX_NEST + 1];
-    int i, top = -1, written = 0, n = tr ? tr->n : 0;
+    int i, top = -1, written = 0, hidden = 0, n = tr ? tr->n : 0;
     int64_t root_floor = 0;
 
     if (!st || st->nfuncs <= 0 || !m)
@@ -106,6 +115,10 @@ apr_status_t rp_chrome_encode(const rp_stats_t *st, const rp_trace_t *tr,
         if (d > 0)
             lv[d - 1].child_end = t;
         top = d;
+        if (t == s && written > 0) {      /* the first (the request) stays */
+            hidden++;
+            continue;
+        }
         rp_buf_add(&b, ",\n{\"name\":", 10);
         rp_buf_json_str(&b, label[e->func]);
         rp_buf_add(&b, ",\"cat\":", 7);
@@ -116,8 +129,9 @@ apr_status_t rp_chrome_encode(const rp_stats_t *st, const rp_trace_t *tr,
     }
     rp_buf_printf(&b, "\n],\n\"displayTimeUnit\":\"ms\",\"otherData\":{\"generator\":"
                   "\"mod_reqprof\",\"request_start_us\":%lld,\"events\":%d,"
-                  "\"dropped_events\":%ld", (long long)whole_us(m->start_epoch_us),
-                  written, tr ? tr->dropped : 0L);
+                  "\"hidden_events\":%d,\"dropped_events\":%ld",
+                  (long long)whole_us(m->start_epoch_us), written, hidden,
+                  tr ? tr->dropped : 0L);
     if (m->trace_id) {
         rp_buf_add(&b, ",\"trace_id\":", 12);
         rp_buf_json_str(&b, m->trace_id);

@@ -445,8 +445,19 @@ static void walk_share(walk_t *w, int fn, int depth, double share,
         const rp_func_t *cf = &w->st->funcs[c->callee];
         double on_path = c->edge->ct * share;
         double cshare = cf->ct > 0 ? on_path / cf->ct : 0.0;
-        if (w->onpath[c->callee])
+        if (w->onpath[c->callee]) {
+            /* Recursion (a phase met again in a subrequest): the inner
+             * call's own time is this edge's tt; what it called is in the
+             * outer call's edges already, so it is not walked again. */
+            if (depth + 2 <= MAX_DEPTH && w->paths < MAX_PATHS) {
+                w->path[depth + 1] = w->loc[c->callee];
+                rp_pprof_add(w->pp, w->path, depth + 2,
+                             round_calls((double)c->edge->nc * share),
+                             round_ns(c->edge->tt * share), w->labels);
+                w->paths++;
+            }
             continue;
+        }
         walk_share(w, c->callee, depth + 1, cshare > 1 ? 1 : cshare,
                    c->edge->tt * share, (double)c->edge->nc * share);
     }

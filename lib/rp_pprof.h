@@ -58,7 +58,10 @@ apr_status_t rp_pprof_encode(rp_pprof_t *pp, int64_t time_nanos,
  * rp_collapsed.c finds them (a walk from the root along the callers
  * graph; a function with several callers has its time below each split
  * by the edge's share): value calls = the calls along the path's last
- * edge, wall = the leaf's self time on the path, in ns. Every sample
+ * edge, wall = the leaf's self time on the path, in ns. A recursive call
+ * (a function already on the path) is a sample of its own with that
+ * edge's self time, not walked further (its callees are counted under
+ * the outer call), so the samples add up to the root's time. Every sample
  * carries labels (as rp_pprof_add). APR_EINVAL for an empty profile. */
 apr_status_t rp_pprof_add_stats(rp_pprof_t *pp, const rp_stats_t *st,
                                 const char *const *labels);

@@ -344,6 +344,40 @@ static void test_from_stats_two_callers(void **state)
     assert_int_equal(calls_core, 4);
 }
 
+/* Recursion: request -> F -> subrequest S -> F again. The inner F is a
+ * sample of its own (the stack holds F twice) and the total is kept. */
+static void test_from_stats_recursion(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_pprof_t *pp = rp_pprof_create(p);
+    rp_edge_t ef[2] = { { 0, 1, 1, 0.001, 0.004 }, { 2, 1, 0, 0.002, 0.002 } };
+    rp_edge_t es = { 1, 1, 1, 0.001, 0.003 };
+    rp_func_t f[3] = {
+        { "httpd", 0, "request GET /", 1, 1, 0.001, 0.005, 0, NULL },
+        { "httpd", 0, "handler", 1, 2, 0.003, 0.004, 2, ef },
+        { "httpd", 0, "subrequest /x", 1, 1, 0.001, 0.003, 1, &es },
+    };
+    rp_stats_t st = { 3, f };
+    dsample_t s[8];
+    const char *out;
+    apr_size_t n;
+    int k, ns;
+    int64_t sum = 0;
+
+    assert_int_equal(rp_pprof_add_stats(pp, &st, NULL), APR_SUCCESS);
+    rp_pprof_encode_raw(pp, 0, 0, p, &out, &n);
+    ns = decode_samples(out, n, s, 8);
+    assert_int_equal(ns, 4);
+    for (k = 0; k < ns; k++)
+        sum += s[k].wall;
+    assert_int_equal(sum, 5000000);
+    assert_int_equal(s[3].n, 4);
+    assert_int_equal(s[3].loc[0], 2);        /* handler, inside ... */
+    assert_int_equal(s[3].loc[1], 3);        /* the subrequest, inside ... */
+    assert_int_equal(s[3].loc[2], 2);        /* handler */
+    assert_int_equal(s[3].wall, 2000000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -355,6 +389,7 @@ int main(void)
         RP_TEST(test_ids_and_labels),
         RP_TEST(test_from_stats),
         RP_TEST(test_from_stats_two_callers),
+        RP_TEST(test_from_stats_recursion),
     };
     int rc;
     apr_initialize();

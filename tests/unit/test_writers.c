@@ -242,7 +242,7 @@ static void test_chrome(void **state)
                               "\"ts\":1000000,\"dur\":100,"));
     assert_non_null(strstr(s, "\"otherData\":{\"generator\":\"mod_reqprof\","
                               "\"request_start_us\":1795226900123456,\"events\":6,"
-                              "\"dropped_events\":0}}\n"));
+                              "\"hidden_events\":0,\"dropped_events\":0}}\n"));
     assert_null(strstr(s, ",\n]"));                 /* no trailing comma */
     assert_null(strstr(s, "\"ph\":\"X\",\"ts\":1000000,\"dur\":100,\"pid\":7,\"tid\":9,"));
     assert_null(strstr(s, "trace_id"));
@@ -250,8 +250,9 @@ static void test_chrome(void **state)
 
 /* Rounding each end to whole microseconds may push a child past its
  * parent or before its previous sibling's end: every slice is clamped
- * into [previous sibling's end, parent's end]; a level deeper than any
- * open one hangs off the deepest open one. */
+ * into [previous sibling's end, parent's end]; one left 0 us long is not
+ * written (hidden_events), except at the root level; a level deeper than
+ * any open one hangs off the deepest open one. */
 static void test_chrome_clamped(void **state)
 {
     apr_pool_t *p = *state;
@@ -261,37 +262,38 @@ static void test_chrome_clamped(void **state)
     };
     rp_stats_t st = { 2, f };
     rp_trace_ev_t ev[] = {
-        { 0, 0, 0.0, 10.4 },    /* [0, 10] */
-        { 1, 1, 0.2, 10.3 },    /* [0, 11] -> [0, 10] */
-        { 1, 2, 5.5, 0.2 },     /* [6, 6] */
-        { 1, 2, 5.6, 0.1 },     /* [6, 6] */
-        { 1, 2, 4.0, 1.0 },     /* [4, 5] -> after its sibling: [6, 6] */
-        { 1, 1, 10.45, 0.1 },   /* [10, 11] -> [10, 10] */
-        { 1, 5, 10.5, 3.0 },    /* depth 2 really; [11, 14] -> [10, 10] */
-        { 0, 0, 10.3, 2.0 },    /* a second root: after the first, [10, 12] */
+        { 0, 0, 0.0, 20.4 },    /* [0, 20] */
+        { 1, 1, 0.2, 20.6 },    /* [0, 21] -> [0, 20] */
+        { 1, 2, 2.6, 5.0 },     /* [3, 8] */
+        { 1, 2, 7.4, 3.0 },     /* [7, 10] -> after its sibling: [8, 10] */
+        { 1, 2, 9.0, 0.3 },     /* [9, 9] -> [10, 10]: hidden */
+        { 1, 1, 19.6, 3.0 },    /* [20, 23] -> [20, 20]: hidden */
+        { 1, 5, 19.7, 3.0 },    /* depth 2 really, inside [20, 20]: hidden */
+        { 0, 0, 20.3, 2.0 },    /* a second root: after the first, [20, 22] */
     };
     rp_trace_t tr = { 8, ev, 3 };
     rp_chrome_meta_t m = { 1, 2, 0.0, 5.0, "p", "t", "4bf92f3577b34da6a3ce929d0e0e4736",
                            "00f067aa0ba902b7" };
     static const char *const want[] = {
-        "\"ts\":0,\"dur\":10,", "\"ts\":0,\"dur\":10,", "\"ts\":6,\"dur\":0,",
-        "\"ts\":6,\"dur\":0,", "\"ts\":6,\"dur\":0,", "\"ts\":10,\"dur\":0,",
-        "\"ts\":10,\"dur\":0,", "\"ts\":10,\"dur\":2,",
+        "\"ts\":0,\"dur\":20,", "\"ts\":0,\"dur\":20,", "\"ts\":3,\"dur\":5,",
+        "\"ts\":8,\"dur\":2,", "\"ts\":20,\"dur\":2,",
     };
     const char *data, *s;
     apr_size_t len;
     int k;
     assert_int_equal(rp_chrome_encode(&st, &tr, &m, p, &data, &len), APR_SUCCESS);
     s = apr_pstrndup(p, data, len);
-    for (k = 0; k < 8; k++) {
+    for (k = 0; k < 5; k++) {
         s = strstr(s, "\"ph\":\"X\"");
         assert_non_null(s);
         s += 9;
         if (strncmp(s, want[k], strlen(want[k])))
             fail_msg("slice %d: %.40s, want %s", k, s, want[k]);
     }
+    assert_null(strstr(s, "\"ph\":\"X\""));
     s = apr_pstrndup(p, data, len);
-    assert_non_null(strstr(s, "\"request_start_us\":5,\"events\":8,\"dropped_events\":3,"
+    assert_non_null(strstr(s, "\"request_start_us\":5,\"events\":5,\"hidden_events\":3,"
+                              "\"dropped_events\":3,"
                               "\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\","
                               "\"span_id\":\"00f067aa0ba902b7\"}}"));
 }
