@@ -54,7 +54,8 @@ FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer -Wl,--wrap=apr_palloc
 
 .PHONY: all deps demo-deps test unit unit-asan integration demo demo-stop install uninstall deb check-layers clean \
-        fuzz fuzz-smoke bench bench-smoke bench-deps bench-perf asan-module
+        fuzz fuzz-smoke bench bench-smoke bench-deps bench-perf asan-module \
+        viewer-deps
 
 all: $(MODULE)
 
@@ -179,7 +180,22 @@ bench-perf: deps $(MODULE)
 	@sh scripts/deps.sh perf
 	$(PYTHON) scripts/bench/perf_split.py
 
-integration: $(MODULE) asan-module
+# The viewers tests/integration/test_viewers.py opens the files in:
+# speedscope (a static web app) and playwright-core (drives Debian's
+# chromium), pinned, from the npm registry into build/node; offline after.
+SPEEDSCOPE_VERSION ?= 1.25.0
+PLAYWRIGHT_VERSION ?= 1.57.0
+VIEWER_STAMP := $(BUILD)/node/.installed-$(SPEEDSCOPE_VERSION)-$(PLAYWRIGHT_VERSION)
+$(VIEWER_STAMP):
+	@command -v npm >/dev/null || sh scripts/deps.sh npm
+	@mkdir -p $(BUILD)/node
+	npm install --prefix $(BUILD)/node --no-audit --no-fund --no-save \
+	    speedscope@$(SPEEDSCOPE_VERSION) playwright-core@$(PLAYWRIGHT_VERSION)
+	@touch $@
+
+viewer-deps: $(VIEWER_STAMP)
+
+integration: $(MODULE) asan-module viewer-deps
 	$(PYTHON) -m pytest -q -ra tests/integration
 
 test: deps

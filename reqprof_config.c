@@ -485,9 +485,18 @@ const char *reqprof_set_trigger(cmd_parms *cmd, void *dcfg, const char *args)
         t.kind = REQPROF_TRIG_COOKIE;
     else if (!strcasecmp(kind, "env"))
         t.kind = REQPROF_TRIG_ENV;
+    else if (!strcasecmp(kind, "traceparent")) {
+        /* No name, no token: the W3C header's sampled flag is the ask. */
+        t.kind = REQPROF_TRIG_TRACEPARENT;
+        if (*t.name)
+            return apr_psprintf(cmd->pool, "ProfileTrigger traceparent: unexpected "
+                                "argument '%s' (it takes none)", t.name);
+        t.name = "traceparent";
+        goto add;
+    }
     else
         return apr_psprintf(cmd->pool, "ProfileTrigger: unknown kind '%s' "
-                            "(expected header, cookie or env)", kind);
+                            "(expected header, cookie, env or traceparent)", kind);
     if (t.kind != REQPROF_TRIG_ENV && !is_http_token(t.name))
         return apr_psprintf(cmd->pool, "ProfileTrigger %s: bad name '%s' (letters, "
                             "digits and !#$%%&'*+-.^_`|~ only)", kind, t.name);
@@ -505,6 +514,7 @@ const char *reqprof_set_trigger(cmd_parms *cmd, void *dcfg, const char *args)
         return apr_psprintf(cmd->pool, "ProfileTrigger %s %s: unexpected argument "
                             "'%s'", kind, t.name,
                             t.kind == REQPROF_TRIG_ENV ? extra : "...");
+add:
     if (!s->triggers)
         s->triggers = apr_array_make(cmd->pool, 2, sizeof(reqprof_trigger_t));
     APR_ARRAY_PUSH(s->triggers, reqprof_trigger_t) = t;
@@ -518,6 +528,7 @@ const char *reqprof_set_format(cmd_parms *cmd, void *dcfg, const char *args)
     static const struct { const char *name; int bit; } fmts[] = {
         { "pstats", REQPROF_FMT_PSTATS }, { "callgrind", REQPROF_FMT_CALLGRIND },
         { "chrome", REQPROF_FMT_CHROME }, { "collapsed", REQPROF_FMT_COLLAPSED },
+        { "pprof", REQPROF_FMT_PPROF },
     };
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
     const char *word;
@@ -531,7 +542,7 @@ const char *reqprof_set_format(cmd_parms *cmd, void *dcfg, const char *args)
             ;
         if (i == n)
             return apr_psprintf(cmd->pool, "ProfileFormat: unknown format '%s' "
-                                "(expected pstats, callgrind, chrome or collapsed)",
+                                "(expected pstats, callgrind, chrome, collapsed or pprof)",
                                 word);
         bits |= fmts[i].bit;
     }

@@ -19,9 +19,11 @@ extern module AP_MODULE_DECLARE_DATA reqprof_module;
 #define REQPROF_FMT_CALLGRIND 0x2
 #define REQPROF_FMT_CHROME    0x4
 #define REQPROF_FMT_COLLAPSED 0x8
+#define REQPROF_FMT_PPROF     0x10
 
 /* One ProfileTrigger. */
-typedef enum { REQPROF_TRIG_HEADER, REQPROF_TRIG_COOKIE, REQPROF_TRIG_ENV } reqprof_trig_e;
+typedef enum { REQPROF_TRIG_HEADER, REQPROF_TRIG_COOKIE, REQPROF_TRIG_ENV,
+               REQPROF_TRIG_TRACEPARENT } reqprof_trig_e;
 typedef struct reqprof_trigger {
     reqprof_trig_e kind;
     const char *name;         /* header, cookie or environment variable */

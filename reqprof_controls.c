@@ -114,6 +114,14 @@ static int header_triggered(request_rec *r, const reqprof_srv_t *sc)
                 apr_table_unset(r->headers_in, t->name);
             }
         }
+        else if (t->kind == REQPROF_TRIG_TRACEPARENT) {
+            /* Left in the request: it must reach the backends. A
+             * malformed value is no ask at all, never an error. */
+            rp_traceparent_t tp;
+            if (rp_traceparent_parse(apr_table_get(r->headers_in, "traceparent"), &tp)
+                && (tp.flags & 1))
+                hit = 1;
+        }
         else if (t->kind == REQPROF_TRIG_COOKIE) {
             const char *c = apr_table_get(r->headers_in, "Cookie"), *rest;
             if (c) {

@@ -24,6 +24,7 @@
 #include "rp_collapsed.h"
 #include "rp_file.h"
 #include "rp_fname.h"
+#include "rp_pprof.h"
 #include "rp_pstats.h"
 #include "rp_ratelimit.h"
 #include "rp_text.h"
@@ -46,6 +47,7 @@ static const format_t formats[] = {
     { REQPROF_FMT_CALLGRIND, "callgrind", "callgrind" },
     { REQPROF_FMT_CHROME, "chrome", "json" },
     { REQPROF_FMT_COLLAPSED, "collapsed", "folded" },
+    { REQPROF_FMT_PPROF, "pprof", "pb.gz" },
 };
 #define NFORMATS (int)(sizeof formats / sizeof formats[0])
 
@@ -83,12 +85,77 @@ static const char *file_name(apr_pool_t *p, const rp_fname_t *fn,
     return apr_pstrcat(p, apr_pstrndup(p, name, n), ".", f->ext, NULL);
 }
 
+/* The request's labels ride on every sample (go tool pprof -tagfocus,
+ * Pyroscope/Parca label queries) and in one comment line (-comments). */
+static apr_status_t encode_pprof(request_rec *top, const rp_stats_t *stats,
+                                 apr_pool_t *p, const char **data, apr_size_t *len)
+{
+    rp_pprof_t *pp = rp_pprof_create(p);
+    request_rec *last = top;
+    const char *labels[13];
+    const char *status, *id = reqprof_request_id(top);
+    const char *traceid = reqprof_trace_id(top);
+    int n = 0;
+    apr_status_t rv;
+
+    while (last->next)
+        last = last->next;
+    status = apr_itoa(p, last->status);
+    labels[n++] = "method";
+    labels[n++] = top->method ? top->method : "";
+    labels[n++] = "path";
+    labels[n++] = top->uri ? top->uri : "";
+    labels[n++] = "vhost";
+    labels[n++] = top->server->server_hostname ? top->server->server_hostname : "";
+    labels[n++] = "status";
+    labels[n++] = status;
+    labels[n++] = "id";
+    labels[n++] = id;
+    if (traceid) {
+        labels[n++] = "traceid";
+        labels[n++] = traceid;
+    }
+    labels[n] = NULL;
+    if ((rv = rp_pprof_add_stats(pp, stats, labels)) != APR_SUCCESS)
+        return rv;
+    rp_pprof_comment(pp, apr_psprintf(p, "%s %s vhost=%s status=%s id=%s%s%s",
+                                      labels[1], labels[3], labels[5], status, id,
+                                      traceid ? " traceid=" : "",
+                                      traceid ? traceid : ""));
+    return rp_pprof_encode(pp, (int64_t)top->request_time * 1000,
+                           stats->nfuncs > 0 ? (int64_t)(stats->funcs[0].ct * 1e9 + 0.5) : 0,
+                           p, data, len);
+}
+
+/* pstats, callgrind and collapsed files have no header to hold a trace
+ * id: the root's name carries it ("request GET /x trace=4bf9..."), only
+ * for requests that came with a valid traceparent. A shallow copy: the
+ * live stats stay as they are for the other formats. */
+static const rp_stats_t *with_trace_root(apr_pool_t *p, const rp_stats_t *stats,
+                                         const char *traceid)
+{
+    rp_stats_t *c;
+    if (!traceid || stats->nfuncs <= 0 || stats->funcs[0].ncallers != 0)
+        return stats;
+    c = apr_palloc(p, sizeof *c);
+    c->nfuncs = stats->nfuncs;
+    c->funcs = apr_pmemdup(p, stats->funcs, sizeof(rp_func_t) * (apr_size_t)stats->nfuncs);
+    c->funcs[0].name = apr_pstrcat(p, stats->funcs[0].name ? stats->funcs[0].name : "",
+                                   " trace=", traceid, NULL);
+    return c;
+}
+
 static apr_status_t encode(request_rec *top, reqprof_state_t *st,
                            const rp_stats_t *stats, const format_t *f,
                            const char **data, apr_size_t *len)
 {
     apr_pool_t *p = top->pool;
-    const char *label = stats->nfuncs > 0 ? stats->funcs[0].name : "request";
+    const char *traceid = reqprof_trace_id(top);
+    const char *label;
+
+    if (f->bit != REQPROF_FMT_CHROME && f->bit != REQPROF_FMT_PPROF)
+        stats = with_trace_root(p, stats, traceid);
+    label = stats->nfuncs > 0 ? stats->funcs[0].name : "request";
 
     switch (f->bit) {
     case REQPROF_FMT_CALLGRIND: {
@@ -106,11 +173,15 @@ static apr_status_t encode(request_rec *top, reqprof_state_t *st,
         m.process_name = apr_psprintf(p, "httpd %s", top->server->server_hostname
                                       ? top->server->server_hostname : "");
         m.thread_name = label;
+        m.trace_id = traceid;
+        m.span_id = reqprof_span_id(top);
         return rp_chrome_encode(stats, rp_prof_trace(st->prof, p, rp_clock_sec_per_tick),
                                 &m, p, data, len);
     }
     case REQPROF_FMT_COLLAPSED:
         return rp_collapsed_encode(stats, p, data, len);
+    case REQPROF_FMT_PPROF:
+        return encode_pprof(top, stats, p, data, len);
     default:
         return rp_pstats_encode(stats, p, data, len);
     }
@@ -133,6 +204,8 @@ static void name_vars(request_rec *top, const reqprof_state_t *st, double elapse
     v->time = (double)top->request_time / 1e6;
     v->status = last->status;
     v->pid = reqprof_pid;
+    v->traceid = reqprof_trace_id(top);
+    v->spanid = reqprof_span_id(top);
 }
 
 /* The notes name the file on the request the client sent and on the one

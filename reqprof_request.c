@@ -27,6 +27,7 @@
 #include "rp_pstats.h"
 #include "rp_report.h"
 #include "rp_text.h"
+#include "rp_trigger.h"
 #include "reqprof_config.h"
 #include "reqprof_cgi.h"
 #include "reqprof_controls.h"
@@ -226,6 +227,33 @@ const char *reqprof_request_id(request_rec *r)
     return r->log_id ? r->log_id : "-";
 }
 
+/* Parsed once per request when first asked for, from the top request as
+ * it arrived; kept in its notes ("" for none), where a LogFormat can
+ * show them too (%{reqprof-traceid}n). */
+static const char *trace_note(request_rec *r, const char *which)
+{
+    request_rec *top = reqprof_top(r);
+    const char *v = apr_table_get(top->notes, which);
+    if (!v) {
+        rp_traceparent_t tp;
+        rp_traceparent_parse(apr_table_get(top->headers_in, "traceparent"), &tp);
+        apr_table_set(top->notes, "reqprof-traceid", tp.traceid);
+        apr_table_set(top->notes, "reqprof-spanid", tp.spanid);
+        v = apr_table_get(top->notes, which);
+    }
+    return v && *v ? v : NULL;
+}
+
+const char *reqprof_trace_id(request_rec *r)
+{
+    return trace_note(r, "reqprof-traceid");
+}
+
+const char *reqprof_span_id(request_rec *r)
+{
+    return trace_note(r, "reqprof-spanid");
+}
+
 typedef struct logctx {
     request_rec *r;
     const char *id;
@@ -260,6 +288,9 @@ static void log_report(request_rec *top, reqprof_state_t *st, const rp_stats_t *
     log_line(&c, apr_pstrcat(p, "PATH: ",
                              rp_py_repr_str(p, rp_utf8_clean(p, st->path, 4 * LABEL_MAX)),
                              NULL));
+    if (reqprof_trace_id(top))
+        log_line(&c, apr_pstrcat(p, "TRACE: ", reqprof_trace_id(top), " SPAN: ",
+                                 reqprof_span_id(top), NULL));
     rp_report(stats, &o, p, log_line, &c);
     log_line(&c, dashes);
 }

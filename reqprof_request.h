@@ -85,6 +85,11 @@ static APR_INLINE void reqprof_call_done(reqprof_state_t *st)
 /* The request's UNIQUE_ID (mod_unique_id), else its error-log id. */
 const char *reqprof_request_id(request_rec *r);
 
+/* The trace id / span id (parent-id) of the W3C traceparent header the
+ * request arrived with, when it is valid; else NULL. */
+const char *reqprof_trace_id(request_rec *r);
+const char *reqprof_span_id(request_rec *r);
+
 /* log_transaction, REALLY_LAST: close the profile and write it out. */
 int reqprof_request_finish(request_rec *r);
 

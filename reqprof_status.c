@@ -206,10 +206,12 @@ void reqprof_status_record(request_rec *top, reqprof_state_t *st,
     rq.when = top->request_time;
     rq.wall_ns = (uint64_t)((double)rp_prof_root_ticks(st->prof) * ns_per_tick);
     rq.stripe = stripe_of();
+    rq.traceid = NULL;
     rp_agg_record(agg, &rq, calls, ncalls);
     if (rp_agg_slow_wants(agg, rq.wall_ns, apr_time_now())) {
         const rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
                                                 rp_clock_sec_per_tick);
+        rq.traceid = reqprof_trace_id(top);     /* only for the slow list */
         rp_agg_slow_add(agg, &rq, stats, apr_time_now());
     }
 }

@@ -133,9 +133,11 @@ void reqprof_status_json(request_rec *r, const rp_agg_snap_t *s)
         ap_rputs(", \"vhost\": ", r);
         json_str(r, w->vhost);
         ap_rprintf(r, ", \"status\": %d, \"seconds\": %s, \"when\": %" APR_INT64_T_FMT
-                   ", \"functions\": %d, \"truncated\": %s}", w->status, sec(p, w->wall_ns),
-                   (apr_int64_t)apr_time_sec(w->when), w->nfuncs,
+                   ", \"functions\": %d, \"truncated\": %s, \"traceid\": ", w->status,
+                   sec(p, w->wall_ns), (apr_int64_t)apr_time_sec(w->when), w->nfuncs,
                    w->truncated ? "true" : "false");
+        json_str(r, w->traceid ? w->traceid : "");
+        ap_rputs("}", r);
     }
     ap_rprintf(r, "],\n \"sizes\": {\"urls\": %d, \"slowest\": %d, \"functions\": %d, "
                "\"vhosts\": %d, \"shm_bytes\": %" APR_SIZE_T_FMT "},\n"
@@ -454,16 +456,18 @@ static void slow_table(request_rec *r, const rp_agg_snap_t *s)
     int i;
     ap_rputs("<h2 id=\"slowest\">Slowest recent requests</h2><table class=\"slowest\">"
              "<tr><th>time ms</th><th>method</th><th>URL</th><th>status</th>"
-             "<th>vhost</th><th>when</th><th></th></tr>\n", r);
+             "<th>vhost</th><th>when</th><th>trace id</th><th></th></tr>\n", r);
     for (i = 0; i < s->nslow; i++) {
         const rp_agg_slowrow_t *w = &s->slow[i];
         ap_rprintf(r, "<tr><td class=\"n\">%s</td><td>%s</td><td>%s</td><td>%d</td>"
-                   "<td>%s</td><td>%s</td><td><a class=\"view\" href=\"?view=%"
+                   "<td>%s</td><td>%s</td><td class=\"trace\">%s</td>"
+                   "<td><a class=\"view\" href=\"?view=%"
                    APR_UINT64_T_FMT "\">flame</a> <a class=\"prof\" href=\"?prof=%"
                    APR_UINT64_T_FMT "\">.prof</a></td></tr>\n",
                    ms(r->pool, w->wall_ns), ap_escape_html(r->pool, w->method),
                    ap_escape_html(r->pool, w->path), w->status,
                    ap_escape_html(r->pool, w->vhost), date(r->pool, w->when),
+                   ap_escape_html(r->pool, w->traceid ? w->traceid : ""),
                    (apr_uint64_t)w->id, (apr_uint64_t)w->id);
     }
     ap_rputs("</table>\n", r);

@@ -389,6 +389,7 @@ uint64_t rp_agg_slow_add(rp_agg_t *a, const rp_agg_req_t *rq,
     rp_agg_copy_str(e->method, rq->method, sizeof e->method);
     rp_agg_copy_str(e->path, rq->path, sizeof e->path);
     rp_agg_copy_str(e->vhost, rq->vhost, sizeof e->vhost);
+    rp_agg_copy_str(e->traceid, rq->traceid ? rq->traceid : "", sizeof e->traceid);
     fill_tree(e, st);
     e->used = 1;
     apr_atomic_set32(&e->seq, seq + 2);

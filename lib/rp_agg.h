@@ -95,6 +95,7 @@ typedef struct rp_agg_req {
     apr_time_t when;    /* the request's start */
     uint64_t wall_ns;   /* its wall time */
     unsigned stripe;    /* any number; taken modulo RP_AGG_STRIPES */
+    const char *traceid; /* W3C trace id (32 hex) for the slow list; NULL: none */
 } rp_agg_req_t;
 
 /* Add a request and its functions' totals. No lock, no allocation. */
@@ -138,6 +139,7 @@ typedef struct rp_agg_slowrow {
     uint64_t wall_ns;
     int nfuncs;
     int truncated;      /* the request had more functions or edges */
+    const char *traceid; /* "" when the request had none */
 } rp_agg_slowrow_t;
 
 typedef struct rp_agg_snap {

@@ -73,6 +73,7 @@ typedef struct slowent {
     char method[16];
     char path[RP_AGG_URL_LEN];
     char vhost[RP_AGG_VHOST_LEN];
+    char traceid[33];               /* "" when none */
     tfunc_t funcs[RP_AGG_TREE_FUNCS];
     tedge_t edges[RP_AGG_TREE_EDGES];
     apr_uint32_t nstrings;

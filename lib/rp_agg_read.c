@@ -115,6 +115,7 @@ static void slow_row(const slowent_t *e, rp_agg_slowrow_t *r, apr_pool_t *p)
     r->method = apr_pstrdup(p, e->method);
     r->path = apr_pstrdup(p, e->path);
     r->vhost = apr_pstrdup(p, e->vhost);
+    r->traceid = apr_pstrdup(p, e->traceid);
     r->status = e->status;
     r->when = e->when;
     r->wall_ns = e->wall_ns;

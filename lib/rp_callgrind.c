@@ -25,6 +25,31 @@ static const char *safe_name(apr_pool_t *p, const char *s)
     return *c == '(' ? apr_pstrcat(p, " ", c, NULL) : *c ? c : "?";
 }
 
+/* callgrind_annotate prints a function as "FILE:FN" and opens FILE as
+ * source, KCachegrind shows FN with FILE as its location. So a module
+ * entry is fl=mod_cgid.c fn=1(handler) (read together as the pstats name,
+ * once), httpd's own nodes fl=httpd fn=handler, and an entry whose file
+ * is a path (a CGI script, a module built with a full __FILE__) is
+ * fl=??? (valgrind's "unknown", never opened) with the whole pstats name
+ * as fn, so the path is part of a name and never a file to annotate. */
+static void split_name(apr_pool_t *p, const rp_func_t *f, const char **fl,
+                       const char **fn)
+{
+    const char *file = f->file ? f->file : "";
+    if (!strcmp(file, "httpd")) {
+        *fl = "httpd";
+        *fn = safe_name(p, f->name ? f->name : "");
+    }
+    else if (*file && !strchr(file, '/') && strcmp(file, "???")) {
+        *fl = safe_name(p, file);
+        *fn = safe_name(p, apr_psprintf(p, "%d(%s)", f->line, f->name ? f->name : ""));
+    }
+    else {
+        *fl = "???";
+        *fn = safe_name(p, rp_func_display(p, f));
+    }
+}
+
 apr_status_t rp_callgrind_encode(const rp_stats_t *st, const rp_callgrind_meta_t *m,
                                  apr_pool_t *p, const char **data, apr_size_t *len)
 {
@@ -38,8 +63,7 @@ apr_status_t rp_callgrind_encode(const rp_stats_t *st, const rp_callgrind_meta_t
     file = apr_palloc(p, sizeof(char *) * (apr_size_t)st->nfuncs);
     name = apr_palloc(p, sizeof(char *) * (apr_size_t)st->nfuncs);
     for (i = 0; i < st->nfuncs; i++) {
-        file[i] = safe_name(p, st->funcs[i].file ? st->funcs[i].file : "");
-        name[i] = safe_name(p, rp_func_display(p, &st->funcs[i]));
+        split_name(p, &st->funcs[i], &file[i], &name[i]);
         total += st->funcs[i].tt;
     }
     rp_buf_init(&b, p, 8192);

@@ -15,8 +15,11 @@ typedef struct rp_callgrind_meta {
 } rp_callgrind_meta_t;
 
 /* One event, "ns" (nanoseconds, whole). Each function is a block: fl= its
- * file (the module's source file, "httpd" for the request, phases and
- * subrequests), fn= its display name (rp_func_display), a cost line with
+ * module's source file and fn= "LINE(NAME)" (callgrind_annotate prints
+ * "mod_cgid.c:1(handler)", the pstats name, once); fl=httpd fn=NAME for
+ * the request, phases and subrequests; fl=??? and fn= the whole pstats
+ * name for an entry whose file is a path (a CGI script: never a file a
+ * viewer opens as source). Then a cost line with
  * its self time at its line number, then one call block per function it
  * called (cfl=, cfn=, calls=COUNT LINE, and the inclusive time of those
  * calls). APR_EINVAL for an empty profile. */

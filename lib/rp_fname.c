@@ -19,7 +19,8 @@ enum { RP_K_STR, RP_K_FLOAT, RP_K_INT };
 /* Placeholder table; the order is the one error messages list. */
 enum {
     RP_V_METHOD, RP_V_PATH, RP_V_ELAPSED, RP_V_TIME, RP_V_STATUS,
-    RP_V_VHOST, RP_V_PID, RP_V_ID, RP_V_EXT, RP_V_COUNT
+    RP_V_VHOST, RP_V_PID, RP_V_ID, RP_V_EXT, RP_V_TRACEID, RP_V_SPANID,
+    RP_V_COUNT
 };
 
 static const struct {
@@ -31,9 +32,11 @@ static const struct {
     { "status", RP_K_INT },  { "vhost", RP_K_STR },
     { "pid", RP_K_INT },     { "id", RP_K_STR },
     { "ext", RP_K_STR },
+    { "traceid", RP_K_STR }, { "spanid", RP_K_STR },
 };
 
-#define RP_VAR_LIST "method, path, elapsed, time, status, vhost, pid, id, ext"
+#define RP_VAR_LIST "method, path, elapsed, time, status, vhost, pid, id, ext, " \
+                    "traceid, spanid"
 
 /* Bytes kept at the end of the name when literal text alone is too long:
  * that is where the extension lives. */
@@ -538,6 +541,9 @@ const char *rp_fname_expand(apr_pool_t *p, const rp_fname_t *f,
         case RP_V_VHOST:  s = v->vhost; break;
         case RP_V_ID:     s = v->id; break;
         case RP_V_EXT:    s = v->ext; break;
+        /* A request without a (valid) traceparent: its id, never "". */
+        case RP_V_TRACEID: s = v->traceid && *v->traceid ? v->traceid : v->id; break;
+        case RP_V_SPANID:  s = v->spanid && *v->spanid ? v->spanid : v->id; break;
         case RP_V_PATH:
             s = v->path ? v->path : "";
             val->copy = RP_C_PATH;

@@ -4,7 +4,9 @@
  *
  * Placeholders: {method} {path} {vhost} {id} (strings), {elapsed} (ms,
  * float), {time} (epoch seconds, float), {status} {pid} (integers),
- * {ext} (string, the file format's extension without the dot, "prof").
+ * {ext} (string, the file format's extension without the dot, "prof"),
+ * {traceid} {spanid} (strings, from a valid W3C traceparent header; the
+ * request's {id} when there is none).
  * Specs after ':' follow Python's mini-language subset
  *   numbers: [0][width][.precision][f|d]   ('d' only for integers)
  *   strings: [.maxlen][s]
@@ -43,6 +45,8 @@ typedef struct rp_fname_vars {
     double time;          /* request start, seconds since the epoch */
     long status;          /* HTTP status */
     long pid;             /* process id */
+    const char *traceid;  /* W3C trace id (32 hex), NULL: none */
+    const char *spanid;   /* the caller's span (parent-id, 16 hex), NULL: none */
 } rp_fname_vars_t;
 
 /* Expand into a single file-name component: {path} becomes the path with

@@ -116,3 +116,62 @@ const char *rp_cookie_strip(apr_pool_t *p, const char *header, const char *name)
         return header;
     return o > out ? out : NULL;
 }
+
+/* ------------------------------------------------------------ traceparent */
+
+static int lowerhex(const char *s, apr_size_t n, unsigned *val, int *nonzero)
+{
+    apr_size_t i;
+    unsigned v = 0;
+    int nz = 0;
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        unsigned d;
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a' + 10);
+        else
+            return 0;           /* uppercase, NUL, anything else */
+        nz |= d != 0;
+        v = (v << 4) | (d & 0xf);
+    }
+    if (val)
+        *val = v;
+    if (nonzero)
+        *nonzero = nz;
+    return 1;
+}
+
+int rp_traceparent_parse(const char *h, rp_traceparent_t *out)
+{
+    const char *end;
+    apr_size_t n;
+    int tnz, snz;
+
+    memset(out, 0, sizeof *out);
+    if (!h)
+        return 0;
+    while (*h == ' ' || *h == '\t')
+        h++;
+    for (end = h; *end; end++)
+        ;
+    while (end > h && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    n = (apr_size_t)(end - h);
+    if (n < 55)
+        return 0;
+    /* Each lowerhex stops at the first non-hex byte, so no read goes past
+     * a NUL before the length check above has been passed. */
+    if (!lowerhex(h, 2, &out->version, NULL) || out->version == 0xff || h[2] != '-'
+        || !lowerhex(h + 3, 32, NULL, &tnz) || h[35] != '-'
+        || !lowerhex(h + 36, 16, NULL, &snz) || h[52] != '-'
+        || !lowerhex(h + 53, 2, &out->flags, NULL) || !tnz || !snz
+        || (out->version == 0 && n != 55) || (n > 55 && h[55] != '-')) {
+        memset(out, 0, sizeof *out);
+        return 0;
+    }
+    memcpy(out->traceid, h + 3, 32);
+    memcpy(out->spanid, h + 36, 16);
+    return 1;
+}

@@ -27,4 +27,21 @@ int rp_cookie_matches(const char *header, const char *name,
  * nothing is left (or header is NULL). From p. */
 const char *rp_cookie_strip(apr_pool_t *p, const char *header, const char *name);
 
+/* A W3C Trace Context traceparent header (https://www.w3.org/TR/trace-context/
+ * section 3.2): "VV-TRACEID-PARENTID-FF", lowercase hex, the ids not all
+ * zeros, version ff invalid; version 00 exactly 55 characters, a later
+ * version at least 55 with '-' after them (its extra fields ignored).
+ * Blanks around the value are ignored. */
+typedef struct rp_traceparent {
+    char traceid[33];   /* 32 hex digits, NUL-terminated */
+    char spanid[17];    /* the parent-id: the caller's span, 16 hex digits */
+    unsigned version;
+    unsigned flags;     /* bit 0: sampled */
+} rp_traceparent_t;
+
+/* 1 and *out filled when header (NULL: absent) is a valid traceparent;
+ * else 0 and *out zeroed. Never allocates; reads header only up to its
+ * NUL. */
+int rp_traceparent_parse(const char *header, rp_traceparent_t *out);
+
 #endif

@@ -11,7 +11,7 @@
 set -e
 BUILD="apache2 apache2-dev libcmocka-dev gcc make"
 DEMO="$BUILD curl python3"
-TEST="$BUILD apache2-utils curl python3 python3-pytest valgrind php-fpm prometheus chromium clang libclang-rt-14-dev wrk strace dpkg-dev debhelper fakeroot libapache2-mod-security2 modsecurity-crs libapache2-mod-php nghttp2-client openssl"
+TEST="$BUILD apache2-utils curl python3 python3-pytest valgrind php-fpm prometheus chromium clang libclang-rt-14-dev wrk strace dpkg-dev debhelper fakeroot libapache2-mod-security2 modsecurity-crs libapache2-mod-php nghttp2-client openssl golang-go nodejs"
 case "${1:-test}" in
     test)  PKGS="$TEST" ;;
     demo)  PKGS="$DEMO" ;;

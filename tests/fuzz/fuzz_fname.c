@@ -2,7 +2,8 @@
  * fuzz_fname.c - ProfileFilenameFormat: the format parser and the expander.
  *
  * Input: FORMAT \0 METHOD \0 PATH \0 VHOST \0 ID \0 EXT \0, then 8-byte
- * elapsed, time (doubles, any bits: NaN, inf, huge), status, pid.
+ * elapsed, time (doubles, any bits: NaN, inf, huge), status, pid, then
+ * TRACEID \0 SPANID (an empty SPANID is passed as NULL).
  * Whatever the format and the request, an expanded name is one safe file
  * name component: non-empty, at most RP_FNAME_MAX bytes, no '/' (and no
  * NUL inside), never "." or "..", never hidden. A format is only accepted
@@ -13,7 +14,7 @@
 
 static const char *const fuzz_names[] = {
     "method", "path", "elapsed", "time", "status", "vhost", "pid", "id",
-    "ext", "", "nope", "pat",
+    "ext", "traceid", "spanid", "", "nope", "pat",
 };
 
 static void check_name(const char *name, const char *what)
@@ -47,9 +48,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     v.time = fuzz_double(&in);
     v.status = (long)(int64_t)fuzz_u64(&in);
     v.pid = (long)(int64_t)fuzz_u64(&in);
+    v.traceid = fuzz_str(&in, p);
+    v.spanid = fuzz_str(&in, p);
     /* NULL strings are allowed by the contract. */
     if (v.vhost[0] == '\0')
         v.vhost = NULL;
+    if (v.spanid[0] == '\0')
+        v.spanid = NULL;
 
     err = rp_fname_compile(p, fmt, &f);
     if (err == NULL) {

@@ -158,8 +158,8 @@ ProfileStatusSlowest 8
     extra = """\
 ProfileErrorLog On
 ProfileRestrict 8
-ProfileFormat pstats callgrind chrome collapsed
-ProfileMaxFiles 120
+ProfileFormat pstats callgrind chrome collapsed pprof
+ProfileMaxFiles 150
 ProfileServerTiming On
 ProxyPass /backend/ http://127.0.0.1:{port}/
 <Location {status}>
@@ -181,15 +181,16 @@ ProxyPass /backend/ http://127.0.0.1:{port}/
 ProfileErrorLog On
 ProfileTrigger header X-Profile-Token asan-token-0123
 ProfileTrigger env RP_PROFILE
+ProfileTrigger traceparent
 SetEnvIf Request_URI "^/sub/" RP_PROFILE
 ProfileSampleRate 50%
 ProfileMinDuration 10us
 ProfileSortBy cumulative pcalls
 ProfileRestrict "mod_" 0.5
 ProfileTimeUnit us
-ProfileFormat pstats chrome
+ProfileFormat pstats chrome pprof
 ProfileMaxDirSize 64K
-ProfileFilenameFormat {vhost}.{status:d}.{method}.{path:.40}.{elapsed:06.1f}.{time:.3f}.{pid:08d}.{id}.{ext}"""
+ProfileFilenameFormat {vhost}.{status:d}.{method}.{path:.40}.{elapsed:06.1f}.{time:.3f}.{pid:08d}.{id}.{traceid:.8}.{spanid}.{ext}"""
     h.write_config(server=server, vhosts=[VHost("localhost", extra=extra),
                                           VHost("ctl.test", extra=ctl)])
     h.start(timeout=60, env={
@@ -266,7 +267,11 @@ def workload(h):
     for path, headers in [("/static.txt", token), ("/page.shtml", dict(token, **gz)),
                           ("/sub/", None), ("/static.txt", None), ("/nope", token),
                           ("/cgi-bin/sleep.cgi?0.01", token), ("/static.txt", token),
-                          ("/caf%C3%A9/%ff", token)]:
+                          ("/caf%C3%A9/%ff", token),
+                          ("/page.shtml", {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736"
+                                                          "-00f067aa0ba902b7-01"}),
+                          ("/static.txt", {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736"
+                                                          "-00f067aa0ba902b7-0"})]:
         assert h.fetch(path, host="ctl.test", headers=headers).status in (200, 404)
     names = [p.name for p in h.wait_profiles("ctl.test", (), 1)]
     assert names and all(re.match(r"ctl\.test\.\d{3}\.GET\.", x) for x in names), names
@@ -355,7 +360,7 @@ def test_module_under_asan_and_ubsan(asan_httpd):
         files = h.profile_files()
         assert 20 <= len(files), len(files)
         d = h.profile_dir()
-        assert len(list(d.iterdir())) <= 120 + 8, "ProfileMaxFiles 120 not enforced"
+        assert len(list(d.iterdir())) <= 150 + 10, "ProfileMaxFiles 150 not enforced"
         for f in files:
             walk_callers_graph(load_stats(f))
         assert n > 60

@@ -164,12 +164,16 @@ BAD = [
     ("trigger-env-equals", "ProfileTrigger env A=1", "ProfileTrigger", "A=1"),
     ("trigger-env-no-name", "ProfileTrigger env", "ProfileTrigger", None),
     ("trigger-env-extra", "ProfileTrigger env A B", "ProfileTrigger", "B"),
+    ("trigger-traceparent-arg", "ProfileTrigger traceparent 01", "ProfileTrigger", "01"),
+    ("trigger-traceparent-token", "ProfileTrigger traceparent x 0123456789ab",
+     "ProfileTrigger", "x"),
     # a short, missing or trailing token: the message names the directive, not the secret
     ("trigger-header-no-token", "ProfileTrigger header X-Profile", "ProfileTrigger", None),
     ("trigger-short-token", "ProfileTrigger cookie rp short7", "ProfileTrigger", None),
     ("format-unknown", "ProfileFormat pstats svg", "ProfileFormat", "svg"),
     ("format-json", "ProfileFormat json", "ProfileFormat", "json"),
     ("format-none", "ProfileFormat", "ProfileFormat", None),
+    ("format-protobuf", "ProfileFormat pstats protobuf", "ProfileFormat", "protobuf"),
     ("max-files-zero", "ProfileMaxFiles 0", "ProfileMaxFiles", "0"),
     ("max-files-negative", "ProfileMaxFiles -1", "ProfileMaxFiles", "-1"),
     ("max-files-huge", "ProfileMaxFiles 100001", "ProfileMaxFiles", "100001"),
@@ -345,6 +349,9 @@ GOOD = [
     "ProfileTrigger header X-Profile 0123456789abcdef\n"
     "ProfileTrigger cookie rp 0123456789abcdef\nProfileTrigger env RP_PROFILE",
     "ProfileFormat pstats callgrind chrome collapsed",
+    "ProfileFormat pprof",
+    "ProfileTrigger traceparent",
+    'ProfileFilenameFormat "{traceid}.{spanid}.{ext}"',
     "ProfileServerTiming On\nProfileServerTiming Off",
     "ProfileMaxFiles 1000\nProfileMaxDirSize 100M",
     "ProfileStatusURLs 1\nProfileStatusURLs 100000\nProfileStatusSlowest 1\n"

@@ -96,9 +96,10 @@ def test_callgrind_annotate_reads_it(httpd, cgi_files):
     assert p.returncode == 0, p.stdout
     out = p.stdout
     assert "Events shown:" in out and "ns" in out, out
-    # Module names in the function list, the CGI handler among them.
-    assert re.search(r"%s:%s:1\(handler\)" % (re.escape(cgi_module(httpd)),
-                                              re.escape(cgi_module(httpd))), out), out
+    # Module names in the function list, the CGI handler among them, each
+    # once (fl=mod_cgid.c fn=1(handler), read as FILE:FN).
+    assert re.search(r"(?<![\w.:])%s:1\(handler\)" % re.escape(cgi_module(httpd)), out), out
+    assert not re.search(r"([\w.-]+\.c):\1:", out), out
     assert "request GET /cgi-bin/sleep.cgi" in out, out
     # The inclusive cost of the root is the request's wall time (>= 50 ms).
     m = re.search(r"^\s*([\d,]+) \([^)]*\)\s+httpd:request GET /cgi-bin/sleep.cgi", out, re.M)
@@ -118,21 +119,21 @@ def test_chrome_trace_is_a_nested_timeline(httpd, cgi_files):
     for e in slices:
         assert e["dur"] >= 0 and e["name"] and isinstance(e["ts"], (int, float)), e
     root = slices[0]
-    assert root["name"] == "request GET /cgi-bin/sleep.cgi" and root["args"]["depth"] == 0
+    assert root["name"] == "request GET /cgi-bin/sleep.cgi"
     assert root["ts"] == 0
-    assert abs(int(doc["otherData"]["request_start_us"]) / 1e6 - time.time()) < 120
+    assert abs(doc["otherData"]["request_start_us"] / 1e6 - time.time()) < 120
     assert root["dur"] >= 50e3
-    # Slices nest: each lies inside the last open slice one level up.
+    # Slices nest exactly, in whole microseconds: each lies inside the
+    # innermost open slice or starts at or after its end (test_viewers.py
+    # has the full check and speedscope).
     stack = []
-    eps = 0.002
     for e in slices:
-        depth = e["args"]["depth"]
-        del stack[depth:]
-        assert len(stack) == depth, ("depth jumps", e)
-        if stack:
-            parent = stack[-1]
-            assert parent["ts"] - eps <= e["ts"], (parent, e)
-            assert e["ts"] + e["dur"] <= parent["ts"] + parent["dur"] + eps, (parent, e)
+        assert isinstance(e["ts"], int) and isinstance(e["dur"], int) and "args" not in e, e
+        while stack and not (stack[-1]["ts"] <= e["ts"]
+                             and e["ts"] + e["dur"] <= stack[-1]["ts"] + stack[-1]["dur"]):
+            assert e["ts"] >= stack[-1]["ts"] + stack[-1]["dur"], (stack[-1], e)
+            stack.pop()
+        assert stack or e is root, e
         stack.append(e)
     handlers = [e for e in slices if e["cat"] == cgi_module(httpd) and "handler" in e["name"]]
     assert len(handlers) == 1 and handlers[0]["dur"] >= 50e3, handlers

@@ -291,6 +291,8 @@ static void test_slow_ring(void **state)
         /* 10, 50, 20, 40, 30 ms */
         static const int ms[5] = { 10, 50, 20, 40, 30 };
         rp_agg_req_t r = req(apr_psprintf(p, "/r%d", i), (uint64_t)ms[i] * 1000000, 0);
+        if (i == 1)
+            r.traceid = "4bf92f3577b34da6a3ce929d0e0e4736";
         ids[i] = rp_agg_slow_wants(a, r.wall_ns, now)
                  ? rp_agg_slow_add(a, &r, small_profile(p, "request GET /x", ms[i] / 1e3), now)
                  : 0;
@@ -303,6 +305,9 @@ static void test_slow_ring(void **state)
     assert_string_equal(s->slow[0].path, "/r1");
     assert_string_equal(s->slow[1].path, "/r3");
     assert_string_equal(s->slow[2].path, "/r4");
+    /* The trace id rides along with the slow entry; "" when none. */
+    assert_string_equal(s->slow[0].traceid, "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_string_equal(s->slow[1].traceid, "");
     assert_false(rp_agg_slow_wants(a, 5000000, now));
     /* Old entries give way to anything once they leave the window. */
     assert_true(rp_agg_slow_wants(a, 5000000, now + RP_AGG_SLOW_WINDOW + 1));
@@ -405,7 +410,7 @@ static void test_reattach_keeps_counts_and_copy(void **state)
         rp_agg_record(a, &r, &call, 1);
     }
     rp_agg_slow_add(a, &(rp_agg_req_t){ "GET", "/s", "www", 0, 200,
-                                        apr_time_from_sec(1000), 9000, 0 },
+                                        apr_time_from_sec(1000), 9000, 0, NULL },
                     small_profile(p, "request GET /s", 9e-6), apr_time_from_sec(1000));
     /* Same sizes: the next generation takes the region as it is. */
     b = rp_agg_attach(p, base, rp_agg_size(&sz), &sz, apr_time_from_sec(2000), &reused);

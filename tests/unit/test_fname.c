@@ -307,7 +307,7 @@ static void test_compile_errors(void **state)
 {
     static const err_case_t cases[] = {
         { "{foo}", "unknown placeholder {foo}: expected one of method, path, "
-                   "elapsed, time, status, vhost, pid, id, ext" },
+                   "elapsed, time, status, vhost, pid, id, ext, traceid, spanid" },
         { "a.{Method}.prof", "unknown placeholder {Method}" },
         { "{ path }", "unknown placeholder { path }" },
         { "{}", "empty placeholder {}" },
@@ -594,6 +594,23 @@ static void test_every_byte(void **state)
     }
 }
 
+/* {traceid} and {spanid}: the traceparent's ids, or the request id when
+ * the request had none. */
+static void test_trace_ids(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_fname_vars_t v = base_vars();
+    assert_string_equal(expand(p, "{traceid}.{spanid}.prof", &v),
+                        "Zq3x-AAAAAE.Zq3x-AAAAAE.prof");
+    v.traceid = "";
+    assert_string_equal(expand(p, "{traceid}.prof", &v), "Zq3x-AAAAAE.prof");
+    v.traceid = "4bf92f3577b34da6a3ce929d0e0e4736";
+    v.spanid = "00f067aa0ba902b7";
+    assert_string_equal(expand(p, "{method}.{traceid}.{spanid}.{ext}", &v),
+                        "GET.4bf92f3577b34da6a3ce929d0e0e4736.00f067aa0ba902b7.prof");
+    assert_string_equal(expand(p, "{traceid:.8}.prof", &v), "4bf92f35.prof");
+}
+
 static void test_null_vars(void **state)
 {
     apr_pool_t *p = *state;
@@ -623,6 +640,7 @@ static const struct CMUnitTest group[] = {
     RP_TEST(test_long_literal),
     RP_TEST(test_leading_dot_at_limit),
     RP_TEST(test_every_byte),
+    RP_TEST(test_trace_ids),
     RP_TEST(test_null_vars),
 };
 

@@ -75,10 +75,57 @@ static void test_cookie_strip(void **state)
         assert_ptr_equal(strip(state, kept[i]), kept[i]);   /* untouched */
 }
 
+/* W3C Trace Context's examples and the ways a header can be wrong. */
+static void test_traceparent(void **state)
+{
+    static const char *const bad[] = {
+        "",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0",       /* short */
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",     /* 00 + more */
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",      /* uppercase */
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",      /* zero trace */
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",      /* zero span */
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",      /* version ff */
+        "0g-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e473-600f067aa0ba902b7-01",      /* dash moved */
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0z",
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",     /* later, no '-' */
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01, "
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",      /* two merged */
+    };
+    rp_traceparent_t t;
+    size_t i;
+    (void)state;
+    assert_int_equal(rp_traceparent_parse(NULL, &t), 0);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (rp_traceparent_parse(bad[i], &t))
+            fail_msg("accepted \"%s\"", bad[i]);
+        assert_string_equal(t.traceid, "");
+        assert_int_equal(t.flags, 0);
+    }
+    assert_int_equal(rp_traceparent_parse(
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", &t), 1);
+    assert_string_equal(t.traceid, "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_string_equal(t.spanid, "00f067aa0ba902b7");
+    assert_int_equal(t.version, 0);
+    assert_int_equal(t.flags, 1);
+    assert_int_equal(rp_traceparent_parse(
+        " \t00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00 ", &t), 1);
+    assert_int_equal(t.flags, 0);
+    /* A later version: more fields after a '-' are allowed and ignored. */
+    assert_int_equal(rp_traceparent_parse(
+        "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09-what-ever", &t), 1);
+    assert_int_equal(t.version, 0xcc);
+    assert_int_equal(t.flags, 9);
+}
+
 static const struct CMUnitTest tests[] = {
     RP_TEST(test_ct_equal),
     RP_TEST(test_cookie),
     RP_TEST(test_cookie_strip),
+    RP_TEST(test_traceparent),
 };
 
 RP_TEST_MAIN(tests)

@@ -189,9 +189,33 @@ static void test_callgrind(void **state)
     assert_non_null(strstr(s, "fl=httpd\nfn=request GET /x\n0 50000\n"
                               "cfl=httpd\ncfn=fixups\ncalls=1 0\n0 10000\n"
                               "cfl=httpd\ncfn=handler\ncalls=1 0\n0 40000\n"));
-    assert_non_null(strstr(s, "fl=core.c\nfn=core.c:1(handler)\n1 30000\n"
-                              "cfl=mod_deflate.c\ncfn=mod_deflate.c:1(filter DEFLATE)\n"
+    assert_non_null(strstr(s, "fl=core.c\nfn=1(handler)\n1 30000\n"
+                              "cfl=mod_deflate.c\ncfn=1(filter DEFLATE)\n"
                               "calls=1 1\n1 10000\n"));
+}
+
+/* A CGI run's entry (its file is the script's path) is never a file a
+ * viewer would open: fl=???, the path inside the name. */
+static void test_callgrind_script_path(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_edge_t e1 = { 0, 1, 1, 0.001, 0.003 }, e2 = { 1, 1, 1, 0.002, 0.002 };
+    rp_func_t f[3] = {
+        { "httpd", 0, "request GET /cgi-bin/x.cgi", 1, 1, 0.001, 0.004, 0, NULL },
+        { "mod_cgi.c", 1, "handler", 1, 1, 0.001, 0.003, 1, &e1 },
+        { "/usr/lib/cgi-bin/x.cgi", 1, "cgi (exit 0)", 1, 1, 0.002, 0.002, 1, &e2 },
+    };
+    rp_stats_t st = { 3, f };
+    const char *data, *s;
+    apr_size_t len;
+    assert_int_equal(rp_callgrind_encode(&st, NULL, p, &data, &len), APR_SUCCESS);
+    s = apr_pstrndup(p, data, len);
+    assert_non_null(strstr(s, "fl=mod_cgi.c\nfn=1(handler)\n1 1000000\n"
+                              "cfl=???\ncfn=/usr/lib/cgi-bin/x.cgi:1(cgi (exit 0))\n"
+                              "calls=1 1\n1 2000000\n"));
+    assert_non_null(strstr(s, "fl=???\nfn=/usr/lib/cgi-bin/x.cgi:1(cgi (exit 0))\n"));
+    assert_null(strstr(s, "fl=/"));
+    assert_null(strstr(s, "mod_cgi.c:mod_cgi.c"));
 }
 
 static void test_chrome(void **state)
@@ -201,7 +225,7 @@ static void test_chrome(void **state)
     rp_prof_t *pr = run(p, &i, 100);
     rp_stats_t *st = rp_prof_stats(pr, p, US);
     rp_chrome_meta_t m = { 7, 9, 1000000.0, 1795226900123456.0, "httpd \"x\"",
-                          "request GET /x" };
+                          "request GET /x", NULL, NULL };
     const char *data, *s;
     apr_size_t len;
     assert_int_equal(rp_chrome_encode(st, rp_prof_trace(pr, p, US), &m, p, &data, &len),
@@ -210,14 +234,68 @@ static void test_chrome(void **state)
     assert_true(!strncmp(s, "{\"traceEvents\":[\n", 17));
     assert_non_null(strstr(s, "{\"name\":\"process_name\",\"ph\":\"M\",\"ts\":0,\"pid\":7,"
                               "\"tid\":9,\"args\":{\"name\":\"httpd \\\"x\\\"\"}}"));
+    /* Whole microseconds, numbers as numbers, no args on slices (speedscope
+     * would append them to the names). */
     assert_non_null(strstr(s, "{\"name\":\"core.c handler\",\"cat\":\"core.c\",\"ph\":\"X\","
-                              "\"ts\":1000030.000,\"dur\":40.000,\"pid\":7,\"tid\":9,"
-                              "\"args\":{\"function\":\"core.c:1(handler)\",\"depth\":2}}"));
+                              "\"ts\":1000030,\"dur\":40,\"pid\":7,\"tid\":9}"));
     assert_non_null(strstr(s, "{\"name\":\"request GET /x\",\"cat\":\"httpd\",\"ph\":\"X\","
-                              "\"ts\":1000000.000,\"dur\":100.000"));
-    assert_non_null(strstr(s, "\"request_start_us\":\"1795226900123456\","
-                              "\"dropped_events\":\"0\"}}\n"));
+                              "\"ts\":1000000,\"dur\":100,"));
+    assert_non_null(strstr(s, "\"otherData\":{\"generator\":\"mod_reqprof\","
+                              "\"request_start_us\":1795226900123456,\"events\":6,"
+                              "\"hidden_events\":0,\"dropped_events\":0}}\n"));
     assert_null(strstr(s, ",\n]"));                 /* no trailing comma */
+    assert_null(strstr(s, "\"ph\":\"X\",\"ts\":1000000,\"dur\":100,\"pid\":7,\"tid\":9,"));
+    assert_null(strstr(s, "trace_id"));
+}
+
+/* Rounding each end to whole microseconds may push a child past its
+ * parent or before its previous sibling's end: every slice is clamped
+ * into [previous sibling's end, parent's end]; one left 0 us long is not
+ * written (hidden_events), except at the root level; a level deeper than
+ * any open one hangs off the deepest open one. */
+static void test_chrome_clamped(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_func_t f[2] = {
+        { "httpd", 0, "request GET /", 1, 1, 0, 0, 0, NULL },
+        { "mod_x.c", 1, "fixups", 1, 1, 0, 0, 0, NULL },
+    };
+    rp_stats_t st = { 2, f };
+    rp_trace_ev_t ev[] = {
+        { 0, 0, 0.0, 20.4 },    /* [0, 20] */
+        { 1, 1, 0.2, 20.6 },    /* [0, 21] -> [0, 20] */
+        { 1, 2, 2.6, 5.0 },     /* [3, 8] */
+        { 1, 2, 7.4, 3.0 },     /* [7, 10] -> after its sibling: [8, 10] */
+        { 1, 2, 9.0, 0.3 },     /* [9, 9] -> [10, 10]: hidden */
+        { 1, 1, 19.6, 3.0 },    /* [20, 23] -> [20, 20]: hidden */
+        { 1, 5, 19.7, 3.0 },    /* depth 2 really, inside [20, 20]: hidden */
+        { 0, 0, 20.3, 2.0 },    /* a second root: after the first, [20, 22] */
+    };
+    rp_trace_t tr = { 8, ev, 3 };
+    rp_chrome_meta_t m = { 1, 2, 0.0, 5.0, "p", "t", "4bf92f3577b34da6a3ce929d0e0e4736",
+                           "00f067aa0ba902b7" };
+    static const char *const want[] = {
+        "\"ts\":0,\"dur\":20,", "\"ts\":0,\"dur\":20,", "\"ts\":3,\"dur\":5,",
+        "\"ts\":8,\"dur\":2,", "\"ts\":20,\"dur\":2,",
+    };
+    const char *data, *s;
+    apr_size_t len;
+    int k;
+    assert_int_equal(rp_chrome_encode(&st, &tr, &m, p, &data, &len), APR_SUCCESS);
+    s = apr_pstrndup(p, data, len);
+    for (k = 0; k < 5; k++) {
+        s = strstr(s, "\"ph\":\"X\"");
+        assert_non_null(s);
+        s += 9;
+        if (strncmp(s, want[k], strlen(want[k])))
+            fail_msg("slice %d: %.40s, want %s", k, s, want[k]);
+    }
+    assert_null(strstr(s, "\"ph\":\"X\""));
+    s = apr_pstrndup(p, data, len);
+    assert_non_null(strstr(s, "\"request_start_us\":5,\"events\":5,\"hidden_events\":3,"
+                              "\"dropped_events\":3,"
+                              "\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\","
+                              "\"span_id\":\"00f067aa0ba902b7\"}}"));
 }
 
 static const struct CMUnitTest tests[] = {
@@ -227,7 +305,9 @@ static const struct CMUnitTest tests[] = {
     RP_TEST(test_collapsed),
     RP_TEST(test_collapsed_splits_shared_callee),
     RP_TEST(test_callgrind),
+    RP_TEST(test_callgrind_script_path),
     RP_TEST(test_chrome),
+    RP_TEST(test_chrome_clamped),
 };
 
 RP_TEST_MAIN(tests)
