@@ -276,7 +276,8 @@ def to_us(text):
 
 
 def test_speedscope_loads_every_trace_without_warnings(files, speedscope_server):
-    paths = [files[k]["chrome"] for k, *_ in KINDS] + [files["cgi"]["pprof"]]
+    paths = [files[k]["chrome"] for k, *_ in KINDS] + [files["cgi"]["pprof"]] + [
+        files["ssi"]["pprof"], files["cgi"]["callgrind"], files["cgi"]["collapsed"]]
     res = open_in_speedscope(speedscope_server, paths)
     for p in paths:
         r = res[p.name]
@@ -305,6 +306,8 @@ def test_speedscope_loads_every_trace_without_warnings(files, speedscope_server)
         assert checked >= 5, (p.name, sorted(rows), sorted(want))
     cgi = sandwich(res[files["cgi"]["pprof"].name])
     assert "mod_cgid.c:1(handler)" in cgi, sorted(cgi)
+    assert "mod_cgid.c:1(handler)" in sandwich(res[files["cgi"]["collapsed"].name])
+    assert "1(handler)" in sandwich(res[files["cgi"]["callgrind"].name])
 
 
 # ------------------------------------------------------------ callgrind
