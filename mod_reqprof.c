@@ -62,10 +62,11 @@ static const command_rec reqprof_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "RATE (0.01 or 1%): fraction of requests profiled (default 1)"),
     AP_INIT_RAW_ARGS("ProfileTrigger", reqprof_set_trigger, NULL, RSRC_CONF,
-                     "header NAME TOKEN | cookie NAME TOKEN | env VAR: profile "
-                     "requests that carry the token or have VAR set"),
+                     "header NAME TOKEN | cookie NAME TOKEN | env VAR | traceparent: "
+                     "profile requests that carry the token, have VAR set or a "
+                     "sampled W3C traceparent"),
     AP_INIT_RAW_ARGS("ProfileFormat", reqprof_set_format, NULL, RSRC_CONF,
-                     "pstats|callgrind|chrome|collapsed ...: files each "
+                     "pstats|callgrind|chrome|collapsed|pprof ...: files each "
                      "profiled request writes (default pstats)"),
     AP_INIT_TAKE1("ProfileServerTiming", reqprof_set_server_timing, NULL,
                   RSRC_CONF | ACCESS_CONF,

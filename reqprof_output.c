@@ -205,7 +205,7 @@ static void name_vars(request_rec *top, const reqprof_state_t *st, double elapse
     v->status = last->status;
     v->pid = reqprof_pid;
     v->traceid = reqprof_trace_id(top);
-    v->spanid = reqprof_span_id(top);
+    v->spanid = v->traceid ? reqprof_span_id(top) : NULL;
 }
 
 /* The notes name the file on the request the client sent and on the one

@@ -233,7 +233,11 @@ const char *reqprof_request_id(request_rec *r)
 static const char *trace_note(request_rec *r, const char *which)
 {
     request_rec *top = reqprof_top(r);
-    const char *v = apr_table_get(top->notes, which);
+    const char *v;
+    /* Most requests have none: one lookup, nothing stored. */
+    if (!apr_table_get(top->headers_in, "traceparent"))
+        return NULL;
+    v = apr_table_get(top->notes, which);
     if (!v) {
         rp_traceparent_t tp;
         rp_traceparent_parse(apr_table_get(top->headers_in, "traceparent"), &tp);

@@ -156,6 +156,15 @@ static void rp_probe_init(rp_probe_t *pr, apr_pool_t *p, const char *dir,
     pr->name = name;
     pr->namelen = strlen(name);
     pr->dot = strrchr(name, '.');
+    /* A compression suffix keeps the extension before it: "a.pb.gz" ->
+     * "a-1.pb.gz", not "a.pb-1.gz". */
+    if (pr->dot != NULL && pr->dot > name && !strcmp(pr->dot, ".gz")) {
+        const char *prev = pr->dot - 1;
+        while (prev > name && *prev != '.')
+            prev--;
+        if (prev > name)
+            pr->dot = prev;
+    }
     if (pr->dot == name)
         pr->dot = NULL;             /* a leading '.' is not an extension */
     pr->markers = markers;

@@ -16,10 +16,14 @@ traversal/NUL/long/many-slash URLs one request per connection):
   pstats, and nothing appeared anywhere else in the server's tree.
 """
 
+import gzip
 import json
+import os
 import re
 import socket
+import shutil
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -37,7 +41,7 @@ HTTPD_NOISE = (r"AH10244: invalid URI path", r"AH00127: Cannot map",
                r"AH00126: Invalid URI in request", r"AH00128: File does not exist",
                r"AH00566", r"AH00567", r"AH00565", r"AH02429", r"AH10157",
                r"AH00569", r"AH01215", r"AH01264")
-EXTS = (".prof", ".callgrind", ".json", ".folded")
+EXTS = (".prof", ".callgrind", ".json", ".folded", ".pb.gz")
 
 
 @pytest.fixture(scope="module", params=["prefork", "event"])
@@ -46,7 +50,7 @@ def hh(request, make_server):
     extra = """\
 ProfileErrorLog On
 ProfileTimeUnit us
-ProfileFormat pstats callgrind chrome collapsed
+ProfileFormat pstats callgrind chrome collapsed pprof
 <Location {status}>
     SetHandler reqprof-status
     ProfileEngine Off
@@ -153,8 +157,8 @@ def test_query_string_is_never_kept(hh):
         assert statuses(got) and statuses(got)[0] < 500, (t[:60], got[:100])
     wait_counted(h, n0 + len(targets))
     new = [p for p in module_files(h) if p not in before]
-    # four formats per request: the requests were profiled and written
-    assert len(new) == 4 * len(targets), sorted(p.name for p in new)
+    # one file per format per request: the requests were profiled and written
+    assert len(new) == len(EXTS) * len(targets), sorted(p.name for p in new)
     for p in new:
         assert SECRET not in p.name, p.name
         assert SECRET.encode() not in p.read_bytes(), "query string inside %s" % p.name
@@ -297,7 +301,25 @@ def test_everything_stayed_in_profile_dir(hh):
             walk_callers_graph(load_stats(p))
         elif p.name.endswith(".json"):
             json.loads(p.read_bytes().decode("utf-8"))
+        elif p.name.endswith(".pb.gz"):
+            gzip.decompress(p.read_bytes())
         else:
             p.read_bytes().decode("utf-8")
+    # go tool pprof reads every pprof file (merging fails on any it cannot
+    # read) and shows the hostile paths' labels.
+    pb = [str(p) for p in files if p.name.endswith(".pb.gz")]
+    assert pb
+    tmp = tempfile.mkdtemp(prefix="reqprof-pprof-")
+    env = dict(os.environ, HOME=tmp, GOCACHE=os.path.join(tmp, "gocache"),
+               GOTOOLCHAIN="local", PPROF_TMPDIR=tmp)
+    merged = os.path.join(tmp, "merged.pb.gz")
+    r = subprocess.run(["go", "tool", "pprof", "-proto", "-output", merged] + pb,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=120, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = subprocess.run(["go", "tool", "pprof", "-raw", merged], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120, env=env)
+    assert r.returncode == 0 and b"path:[" in r.stdout, r.stderr[-2000:]
+    shutil.rmtree(tmp)
     assert [x.name for x in (h.root / "profiles").iterdir()] == [d.name]
     assert tree(h) == h.tree_before, sorted(str(x) for x in tree(h) ^ h.tree_before)

@@ -61,6 +61,7 @@ KINDS = [
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN = "00f067aa0ba902b7"
 STATUS = "/reqprof-status"
+TOKEN = "viewers-token-0123"
 
 
 def vhosts():
@@ -69,9 +70,12 @@ def vhosts():
         VHost("view.test", extra="ProfileFormat %s\n"
               'ProfileFilenameFormat "{path}.{id}.{ext}"' % FORMATS),
         VHost("tp.test", extra="ProfileTrigger traceparent\n"
-              "ProfileFormat pstats chrome pprof callgrind\n"
+              "ProfileFormat pstats chrome pprof callgrind collapsed\n"
               "ProfileErrorLog On\n"
               'ProfileFilenameFormat "{traceid}.{spanid}.{ext}"'),
+        VHost("tp2.test", extra="ProfileTrigger traceparent\n"
+              "ProfileTrigger header X-Profile-Token %s\n"
+              'ProfileFilenameFormat "{traceid}.{id}.{ext}"' % TOKEN),
     ]
 
 
@@ -272,7 +276,8 @@ def to_us(text):
 
 
 def test_speedscope_loads_every_trace_without_warnings(files, speedscope_server):
-    paths = [files[k]["chrome"] for k, *_ in KINDS] + [files["cgi"]["pprof"]]
+    paths = [files[k]["chrome"] for k, *_ in KINDS] + [files["cgi"]["pprof"]] + [
+        files["ssi"]["pprof"], files["cgi"]["callgrind"], files["cgi"]["collapsed"]]
     res = open_in_speedscope(speedscope_server, paths)
     for p in paths:
         r = res[p.name]
@@ -301,6 +306,8 @@ def test_speedscope_loads_every_trace_without_warnings(files, speedscope_server)
         assert checked >= 5, (p.name, sorted(rows), sorted(want))
     cgi = sandwich(res[files["cgi"]["pprof"].name])
     assert "mod_cgid.c:1(handler)" in cgi, sorted(cgi)
+    assert "mod_cgid.c:1(handler)" in sandwich(res[files["cgi"]["collapsed"].name])
+    assert "1(handler)" in sandwich(res[files["cgi"]["callgrind"].name])
 
 
 # ------------------------------------------------------------ callgrind
@@ -442,9 +449,10 @@ def test_traceparent_trigger_profiles_only_the_sampled(httpd, tmp_path):
     assert wait_new(h, "tp.test", before, 1, timeout=1.0) == []
     r = h.fetch("/cgi-bin/sleep.cgi?0.01", host="tp.test", headers=tp_header("01"))
     assert r.status == 200
-    new = wait_new(h, "tp.test", before, 4)
+    new = wait_new(h, "tp.test", before, 5)
     assert sorted(p.name for p in new) == sorted(
-        "%s.%s.%s" % (TRACE, SPAN, e) for e in ("prof", "json", "pb.gz", "callgrind")), new
+        "%s.%s.%s" % (TRACE, SPAN, e)
+        for e in ("prof", "json", "pb.gz", "callgrind", "folded")), new
     by = {p.name.split(".", 2)[2]: p for p in new}
     # pstats: the root's name carries the trace id.
     st = load_stats(by["prof"])
@@ -458,16 +466,48 @@ def test_traceparent_trigger_profiles_only_the_sampled(httpd, tmp_path):
     samples = raw_samples(pprof(tmp_path, "-raw", by["pb.gz"]))
     assert samples and all(s[3].get("traceid") == TRACE for s in samples)
     assert ("traceid=" + TRACE) in pprof(tmp_path, "-comments", by["pb.gz"])
-    # callgrind: the root's name.
-    assert ("trace=" + TRACE) in by["callgrind"].read_text()
+    # callgrind and collapsed: the root's name.
+    assert re.search(r"^fn=request GET /cgi-bin/sleep.cgi trace=%s$" % TRACE,
+                     by["callgrind"].read_text(), re.M)
+    assert all(l.startswith("request GET /cgi-bin/sleep.cgi trace=%s" % TRACE)
+               for l in by["folded"].read_text().splitlines())
     # The error-log report header.
     rep = h.wait_report("/cgi-bin/sleep.cgi", since=since)
     assert rep.lines[2] == "TRACE: %s SPAN: %s" % (TRACE, SPAN), rep.lines[:4]
     assert len([r for r in h.reports(since) if r.path == "/cgi-bin/sleep.cgi"]) == 1
 
 
+def test_traceparent_composes_with_other_triggers(httpd):
+    """Any trigger selects: the header token alone, the sampled
+    traceparent alone; neither (an unsampled traceparent) selects
+    nothing. A request the token selected keeps its (unsampled) trace id;
+    one without traceparent is named by its request id."""
+    h = httpd
+    d = h.profile_dir("tp2.test")
+    before = set(d.iterdir()) if d.is_dir() else set()
+    tok = {"X-Profile-Token": TOKEN}
+    other = "0af7651916cd43dd8448eb211c80319c"
+    for hdrs in ({}, tp_header("00", trace=other)):
+        assert h.fetch("/static.txt", host="tp2.test", headers=hdrs).status == 200
+    time.sleep(0.5)
+    assert wait_new(h, "tp2.test", before, 1, timeout=0.5) == []
+    assert h.fetch("/static.txt", host="tp2.test", headers=tok).status == 200
+    assert h.fetch("/static.txt", host="tp2.test",
+                   headers=dict(tok, **tp_header("00", trace=other))).status == 200
+    assert h.fetch("/static.txt", host="tp2.test", headers=tp_header("01")).status == 200
+    new = [p.name for p in wait_new(h, "tp2.test", before, 3)]
+    assert len(new) == 3, new
+    assert len([n for n in new if n.startswith(TRACE + ".")]) == 1, new
+    assert len([n for n in new if n.startswith(other + ".")]) == 1, new
+    # The token-only request: {traceid} falls back to the request id, so
+    # the name is "ID.ID.prof".
+    plain = [n for n in new if not n.startswith((TRACE, other))]
+    assert len(plain) == 1 and plain[0].split(".")[0] == plain[0].split(".")[1], new
+
+
 def test_traceparent_in_status_slowest(httpd):
     h = httpd
+    assert h.fetch("/cgi-bin/sleep.cgi?0.05", host="view.test").status == 200
     # A request slower than the others so far enters the slow list.
     r = h.fetch("/cgi-bin/sleep.cgi?0.3", host="tp.test",
                 headers=tp_header("01", span="1111111111111111"))
@@ -481,6 +521,7 @@ def test_traceparent_in_status_slowest(httpd):
             break
         time.sleep(0.1)
     assert rows, page["slowest"]
-    assert all(w["traceid"] == "" for w in page["slowest"] if w["path"] == "/static.txt")
+    assert all(w["traceid"] == "" for w in page["slowest"] if w["vhost"] == "view.test")
+    assert any(w["vhost"] == "view.test" for w in page["slowest"])
     html = h.fetch(STATUS).body.decode()
     assert TRACE in html

@@ -268,6 +268,8 @@ static void test_suffix_placement(void **state)
         { "_.hidden", "_-1.hidden" },
         { "trail.", "trail-1." },
         { "~x", "~x-1" },
+        { "p.pb.gz", "p-1.pb.gz" },     /* ProfileFormat pprof */
+        { "q.gz", "q-1.gz" },
     };
     size_t i;
 
@@ -283,7 +285,7 @@ static void test_suffix_placement(void **state)
                                               cases[i].second, NULL));
         assert_content(fx.p, path, "2");
     }
-    assert_dir_holds(fx.p, fx.dir, 10);
+    assert_dir_holds(fx.p, fx.dir, 14);
 }
 
 /* A trailing '/' on the directory makes no "//" in the path. */
