@@ -128,6 +128,7 @@ Open them with:
   Chrome trace:      load $p.json in https://ui.perfetto.dev or chrome://tracing
                      (or speedscope: npm install -g speedscope; speedscope '$p.json')
   folded stacks:     speedscope '$p.folded'   (or flamegraph.pl from the FlameGraph project)
+  pprof:             go tool pprof -top '$p.pb.gz'   (Debian: golang-go; or speedscope)
 
 The status page: time per module and hook, the slowest requests with a
 flame view of each (only from this machine: Require local):

@@ -771,8 +771,8 @@ def parse_error_log_reports(lines):
 
 
 # The formats make demo writes (ProfileFormat's names).
-DEMO_FORMATS = ("pstats", "callgrind", "chrome", "collapsed")
-DEMO_FORMAT_EXTS = ("prof", "callgrind", "json", "folded")
+DEMO_FORMATS = ("pstats", "callgrind", "chrome", "collapsed", "pprof")
+DEMO_FORMAT_EXTS = ("prof", "callgrind", "json", "folded", "pb.gz")
 
 
 def _cmd_write_config(a):
