@@ -242,8 +242,10 @@ int reqprof_request_finish(request_rec *r)
     const reqprof_srv_t *sc;
     int selected;
 
-    if (!st || st == &reqprof_off)
+    if (!st || st == &reqprof_off) {
+        reqprof_status_count(top, NULL);    /* not sampled: counted only */
         return DECLINED;
+    }
     rp_prof_end(st->prof, rp_clock_now());
     dc = ap_get_module_config(top->per_dir_config, &reqprof_module);
     sc = ap_get_module_config(top->server->module_config, &reqprof_module);
@@ -253,6 +255,8 @@ int reqprof_request_finish(request_rec *r)
     selected = dc && dc->engine == 1 && reqprof_ctl_selected(top, st, dc, sc);
     if (selected)
         reqprof_status_record(top, st, dc);
+    else
+        reqprof_status_count(top, st);
     if (selected && reqprof_ctl_slow_enough(st, dc) && (sc->dir || dc->errorlog == 1)) {
         rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
                                           rp_clock_sec_per_tick);

@@ -14,6 +14,7 @@
  *
  * Output formats live in reqprof_status_out.c.
  */
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "httpd.h"
@@ -63,6 +64,14 @@ static void map_keys(void)
     }
 }
 
+void reqprof_window_init(void)
+{
+    const char *v = getenv("REQPROF_TEST_MINUTE_MS");
+    long ms = v ? strtol(v, NULL, 10) : 0;
+    rp_win_minute_usec = ms >= 10 && ms <= 60000 ? (apr_time_t)ms * 1000
+                                                 : APR_USEC_PER_SEC * 60;
+}
+
 int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
     const reqprof_srv_t *mc = ap_get_module_config(s->module_config, &reqprof_module);
@@ -76,6 +85,7 @@ int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
     int reused = 0, nservers = 0, copied = 0;
     (void)ptemp;
 
+    reqprof_window_init();
     agg = NULL;
     keymap = NULL;
     keymap_n = 0;
@@ -164,13 +174,63 @@ static unsigned stripe_of(void)
 
 #define CALLS_ON_STACK 128
 
+/* What every counted request has, profiled or not. */
+static void fill_req(request_rec *top, const char *path, uint64_t wall_ns,
+                     rp_agg_req_t *rq)
+{
+    const reqprof_srv_t *sc = ap_get_module_config(top->server->module_config,
+                                                   &reqprof_module);
+    request_rec *last = top;
+    apr_size_t plen;
+
+    while (last->next)
+        last = last->next;
+    rq->method = top->method;
+    rq->path = rp_utf8_view(top->pool, path, RP_AGG_URL_LEN - 1, &plen);
+    rq->vhost = top->server->server_hostname ? top->server->server_hostname : "";
+    rq->vhost_idx = sc->status_vhost;
+    rq->status = last->status;
+    rq->when = top->request_time;
+    rq->wall_ns = wall_ns;
+    rq->stripe = stripe_of();
+}
+
+void reqprof_status_count(request_rec *top, reqprof_state_t *st)
+{
+    const reqprof_dir_t *dc;
+    rp_agg_req_t rq;
+    uint64_t wall_ns;
+    const char *path;
+
+    if (!agg || !top->the_request || is_status_request(top))
+        return;
+    dc = ap_get_module_config(top->per_dir_config, &reqprof_module);
+    if (!dc || dc->engine != 1)
+        return;
+    if (st && st->prof && st->path) {
+        /* Profiled, then not chosen: its root already timed it. */
+        wall_ns = (uint64_t)((double)rp_prof_root_ticks(st->prof)
+                             * rp_clock_sec_per_tick * 1e9);
+        path = st->path;
+    }
+    else {
+        apr_time_t age = apr_time_now() - top->request_time;
+        wall_ns = age > 0 ? (uint64_t)age * 1000 : 0;
+        /* The path as the client asked for it, as profiled requests keep it. */
+        char *p = apr_pstrdup(top->pool, top->parsed_uri.path ? top->parsed_uri.path
+                                         : top->uri ? top->uri : "");
+        ap_unescape_url(p);
+        path = p;
+    }
+    fill_req(top, path, wall_ns, &rq);
+    rp_agg_count(agg, &rq);
+}
+
 void reqprof_status_record(request_rec *top, reqprof_state_t *st,
                            const reqprof_dir_t *dc)
 {
-    const reqprof_srv_t *sc;
     rp_agg_call_t stack_calls[CALLS_ON_STACK], *calls = stack_calls;
     rp_agg_req_t rq;
-    request_rec *last = top;
     int i, n, ncalls = 0;
     double ns_per_tick = rp_clock_sec_per_tick * 1e9;
 
@@ -192,20 +252,8 @@ void reqprof_status_record(request_rec *top, reqprof_state_t *st,
         calls[ncalls].ct_ns = (uint64_t)((double)total * ns_per_tick);
         ncalls++;
     }
-    while (last->next)
-        last = last->next;
-    sc = ap_get_module_config(top->server->module_config, &reqprof_module);
-    rq.method = top->method;
-    {
-        apr_size_t plen;
-        rq.path = rp_utf8_view(top->pool, st->path, RP_AGG_URL_LEN - 1, &plen);
-    }
-    rq.vhost = top->server->server_hostname ? top->server->server_hostname : "";
-    rq.vhost_idx = sc->status_vhost;
-    rq.status = last->status;
-    rq.when = top->request_time;
-    rq.wall_ns = (uint64_t)((double)rp_prof_root_ticks(st->prof) * ns_per_tick);
-    rq.stripe = stripe_of();
+    fill_req(top, st->path,
+             (uint64_t)((double)rp_prof_root_ticks(st->prof) * ns_per_tick), &rq);
     rp_agg_record(agg, &rq, calls, ncalls);
     if (rp_agg_slow_wants(agg, rq.wall_ns, apr_time_now())) {
         const rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
@@ -277,7 +325,7 @@ int reqprof_status_handler(request_rec *r)
     const char *v;
     rp_agg_snap_t *snap;
     uint64_t id;
-    int reset_allowed;
+    int reset_allowed, window = 0;
 
     if (!r->handler || strcmp(r->handler, REQPROF_STATUS_HANDLER) != 0)
         return DECLINED;
@@ -315,7 +363,16 @@ int reqprof_status_handler(request_rec *r)
     if ((v = arg_of(r->pool, r->args, "view")) != NULL)
         return parse_id(v, &id) ? send_view(r, id) : HTTP_BAD_REQUEST;
 
-    snap = rp_agg_read(agg, r->pool);
+    if ((v = arg_of(r->pool, r->args, "window")) != NULL
+        && (window = rp_win_parse(v)) < 0) {
+        r->status = HTTP_BAD_REQUEST;
+        ap_set_content_type(r, "text/plain; charset=utf-8");
+        ap_rputs("bad window: give window=1m, 5m, 15m or 60m, or none for "
+                 "since start\n", r);
+        return OK;
+    }
+    snap = window > 0 ? rp_agg_read_window(agg, r->pool, window, apr_time_now())
+                      : rp_agg_read(agg, r->pool);
     if (arg_of(r->pool, r->args, "json"))
         reqprof_status_json(r, snap);
     else if (arg_of(r->pool, r->args, "prometheus"))
@@ -324,8 +381,15 @@ int reqprof_status_handler(request_rec *r)
         ap_set_content_type(r, "text/plain; charset=utf-8");
         reqprof_status_auto(r, snap);
     }
-    else
-        reqprof_status_html(r, snap, reset_allowed);
+    else {
+        int refresh = 0;
+        if ((v = arg_of(r->pool, r->args, "refresh")) != NULL) {
+            refresh = atoi(v);
+            refresh = refresh < 1 ? 0 : refresh > 3600 ? 3600 : refresh;
+        }
+        reqprof_status_html(r, snap, reset_allowed, arg_of(r->pool, r->args, "window"),
+                            arg_of(r->pool, r->args, "sort"), refresh, NULL);
+    }
     return OK;
 }
 

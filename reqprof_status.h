@@ -9,6 +9,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "rp_agg.h"
+#include "rp_window.h"
 #include "reqprof_config.h"
 #include "reqprof_request.h"
 
@@ -34,6 +35,15 @@ void reqprof_status_child_init(apr_pool_t *pchild, server_rec *s);
 void reqprof_status_record(request_rec *top, reqprof_state_t *st,
                            const reqprof_dir_t *dc);
 
+/* The end of a request that was not profiled, or was profiled and then
+ * not chosen (st, else NULL): count it (time, status class, histogram,
+ * virtual host, URL, window) when ProfileEngine is On for it. */
+void reqprof_status_count(request_rec *top, reqprof_state_t *st);
+
+/* The length of a window minute: 60 s, or REQPROF_TEST_MINUTE_MS from the
+ * environment (tests; 10 .. 60000). Called at post_config. */
+void reqprof_window_init(void);
+
 /* The "reqprof-status" handler. */
 int reqprof_status_handler(request_rec *r);
 
@@ -48,7 +58,21 @@ rp_agg_t *reqprof_status_agg(void);
 void reqprof_status_json(request_rec *r, const rp_agg_snap_t *s);
 void reqprof_status_prometheus(request_rec *r, const rp_agg_snap_t *s);
 void reqprof_status_auto(request_rec *r, const rp_agg_snap_t *s);
-void reqprof_status_html(request_rec *r, const rp_agg_snap_t *s, int reset_allowed);
+/* One request being served now (see reqprof_status_inflight). */
+typedef struct reqprof_inflight_row {
+    const char *method, *path, *vhost;
+    double elapsed;         /* seconds */
+    long pid;
+    int profiled;           /* a profiled request: stack is where it is */
+    int nstack;
+    const char **stack;     /* outermost first, as the profile names them */
+} reqprof_inflight_row_t;
+
+/* The main page; window/sort: as asked (kept in links), refresh: seconds
+ * (0: none), inflight: reqprof_inflight_row_t rows or NULL. */
+void reqprof_status_html(request_rec *r, const rp_agg_snap_t *s, int reset_allowed,
+                         const char *window, const char *sort, int refresh,
+                         const apr_array_header_t *inflight);
 /* The flame page of one slow request. */
 void reqprof_status_view(request_rec *r, const rp_stats_t *st,
                          const rp_agg_slowrow_t *info);

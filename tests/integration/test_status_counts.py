@@ -1,0 +1,157 @@
+"""The status page counts every request, not only the profiled ones
+(issue 16): totals under sampling, status classes per server, virtual
+host and URL (exact under prefork children and event threads), recent
+windows (&window=) that count what was just sent and let it age out."""
+
+import json
+import re
+import time
+
+import pytest
+
+import httpd as H
+from conftest import stop_and_check
+from test_status import LOCATION, MANY_CHILDREN, STATUS, blast, children
+
+pytestmark = pytest.mark.needs_module
+
+
+def wait_total(h, n, query="", timeout=15.0):
+    """The page's "requests" reaches n (counted in log_transaction, after
+    the response) and stays there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        j = status_json_q(h, query)
+        assert j["requests"] <= n, "counted %d, sent %d" % (j["requests"], n)
+        if j["requests"] == n:
+            break
+        assert time.monotonic() < deadline, "counted %d of %d" % (j["requests"], n)
+        time.sleep(0.05)
+    time.sleep(0.3)
+    j = status_json_q(h, query)
+    assert j["requests"] == n
+    return j
+
+
+def status_json_q(h, query=""):
+    r = h.fetch(STATUS + "?json" + query)
+    assert r.status == 200, r
+    return json.loads(r.body)
+
+
+def test_every_request_counted_under_sampling(make_server):
+    """200 requests at ProfileSampleRate 10%: all 200 counted with their
+    time, status and URL; only the sampled ones have hook figures."""
+    h = make_server("status-sample", mpm="event")
+    h.write_config(vhosts=[H.VHost("localhost", profile_dir="",
+                                   extra=LOCATION + "ProfileSampleRate 10%\n")])
+    h.start()
+    try:
+        blast(h, ["/static.txt"] * 200, expect={200})
+        j = wait_total(h, 200)
+        assert 0 < j["profiled"] < 200, j["profiled"]
+        assert j["sample_rate"] == pytest.approx(j["profiled"] / 200, abs=1e-6)
+        assert j["status"]["2xx"] == 200
+        assert sum(b["count"] for b in j["histogram"]) == 200
+        assert [u["requests"] for u in j["urls"] if u["path"] == "/static.txt"] == [200]
+        assert sum(v["requests"] for v in j["vhosts"]) == 200
+        # Hook figures come from the profiled requests only: one handler
+        # phase per profiled request (a static file has no subrequest).
+        handler = [p for p in j["phases"] if p["phase"] == "handler"]
+        assert handler and handler[0]["calls"] == j["profiled"], (handler, j["profiled"])
+        a = h.fetch(STATUS + "?auto").body.decode()
+        assert re.search(r"^ReqprofRequests: 200$", a, re.M)
+        assert re.search(r"^ReqprofProfiled: %d$" % j["profiled"], a, re.M)
+        page = h.fetch(STATUS).body.decode()
+        assert "sample" in page and "%d of 200" % j["profiled"] in page
+    finally:
+        stop_and_check(h)
+
+
+@pytest.mark.parametrize("mpm", ["prefork", "event"])
+def test_status_classes_exact(make_server, mpm):
+    """180 x 200 and 20 x 404 over several children / threads."""
+    h = make_server("status-classes-" + mpm, mpm=mpm)
+    h.write_config(server=MANY_CHILDREN[mpm],
+                   vhosts=[H.VHost("localhost", profile_dir="", extra=LOCATION)])
+    h.start()
+    h.allow_log(r"AH00128")          # File does not exist
+    try:
+        if mpm == "prefork":
+            deadline = time.monotonic() + 10
+            while len(children(h)) < 4 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert len(children(h)) >= 4
+        paths = ["/static.txt"] * 180 + ["/missing-%d" % (i % 2) for i in range(20)]
+        paths = paths[::2] + paths[1::2]
+        blast(h, paths, clients=8, expect={200, 404})
+        j = wait_total(h, 200)
+        assert j["status"] == {"1xx": 0, "2xx": 180, "3xx": 0, "4xx": 20, "5xx": 0}
+        (v,) = [v for v in j["vhosts"] if v["vhost"] == "localhost"]
+        assert v["status"]["2xx"] == 180 and v["status"]["4xx"] == 20
+        urls = {u["path"]: u for u in j["urls"]}
+        assert urls["/static.txt"]["status"]["2xx"] == 180
+        assert urls["/static.txt"]["status"]["4xx"] == 0
+        assert urls["/missing-0"]["status"]["4xx"] == 10
+        assert urls["/missing-1"]["status"]["4xx"] == 10
+        a = h.fetch(STATUS + "?auto").body.decode()
+        assert re.search(r"^ReqprofStatus4xx: 20$", a, re.M)
+        assert re.search(r"^ReqprofStatus2xx: 180$", a, re.M)
+        prom = h.fetch(STATUS + "?prometheus").body.decode()
+        assert re.search(r'^reqprof_requests_total\{code="4xx"\} 20$', prom, re.M)
+        assert re.search(r'^reqprof_requests_total\{code="2xx"\} 180$', prom, re.M)
+    finally:
+        stop_and_check(h)
+
+
+def test_window_counts_recent(make_server):
+    """window=1m/5m count what was just sent; with a 2 s test "minute"
+    it ages out of window=5m (10 s) while since-start keeps it; a bad
+    window value is a 400 that says what is accepted."""
+    h = make_server("status-window", mpm="event")
+    h.write_config(vhosts=[H.VHost("localhost", profile_dir="", extra=LOCATION)])
+    h.start(env={"REQPROF_TEST_MINUTE_MS": "2000"})
+    h.allow_log(r"AH00128")
+    try:
+        r = h.fetch(STATUS + "?json&window=7m")
+        assert r.status == 400 and b"window=1m, 5m, 15m or 60m" in r.body
+        blast(h, ["/static.txt"] * 30 + ["/nope"] * 5, expect={200, 404})
+        wait_total(h, 35)
+        w = status_json_q(h, "&window=5m")
+        assert w["window"] == "5m" and w["requests"] == 35
+        assert w["status"]["4xx"] == 5 and w["status"]["2xx"] == 30
+        assert {u["path"]: u["requests"] for u in w["urls"]} == {"/static.txt": 30, "/nope": 5}
+        assert sum(b["count"] for b in w["histogram"]) == 35
+        assert any(m["calls"] > 0 for m in w["modules"])
+        # Let the first batch age out of 5 "minutes" (10 s), send another.
+        time.sleep(11)
+        blast(h, ["/static.txt"] * 7, expect={200})
+        wait_total(h, 42)
+        w = status_json_q(h, "&window=5m")
+        assert w["requests"] == 7 and w["status"]["4xx"] == 0, w["status"]
+        assert {u["path"]: u["requests"] for u in w["urls"]} == {"/static.txt": 7}
+        handler = [p for p in w["phases"] if p["phase"] == "handler"]
+        assert handler and handler[0]["calls"] == 7
+        assert status_json_q(h)["status"]["4xx"] == 5
+        assert h.fetch(STATUS + "?window=1m").status == 200
+    finally:
+        stop_and_check(h)
+
+
+def test_window_1m_real_minute(make_server):
+    """With real 60 s minutes, window=1m holds what was just sent (unless
+    a minute boundary passed meanwhile: then window=5m must)."""
+    h = make_server("status-window-real", mpm="event")
+    h.write_config(vhosts=[H.VHost("localhost", profile_dir="", extra=LOCATION)])
+    h.start()
+    try:
+        m0 = int(time.time() // 60)
+        blast(h, ["/static.txt"] * 20, expect={200})
+        wait_total(h, 20)
+        w1 = status_json_q(h, "&window=1m")
+        if int(time.time() // 60) == m0:
+            assert w1["requests"] == 20
+        else:
+            assert status_json_q(h, "&window=5m")["requests"] == 20
+    finally:
+        stop_and_check(h)
