@@ -125,6 +125,7 @@ void reqprof_state_recycle(reqprof_state_t *st)
  * them before anyone else may use it. */
 static void release(reqprof_state_t *st)
 {
+    rp_prof_set_mirror(st->prof, NULL);     /* its in-flight record is done */
     st->gen++;
     st->r = NULL;
     st->path = NULL;
@@ -159,6 +160,8 @@ reqprof_state_t *reqprof_state_begin(request_rec *top)
         || !reqprof_ctl_begin(top, sc, &ctl)       /* sampling, triggers */
         || !(st = acquire())) {
         ap_set_module_config(top->request_config, &reqprof_module, &reqprof_off);
+        if (child_ready && sc->engine_anywhere)
+            reqprof_status_inflight_begin(top, NULL);
         return &reqprof_off;
     }
     /* The path as the client asked for it, before redirects rewrite r->uri. */
@@ -168,6 +171,7 @@ reqprof_state_t *reqprof_state_begin(request_rec *top)
     st->path = path;
     st->r = top;
     reqprof_ctl_attach(st, &ctl, sc);      /* before rp_prof_begin */
+    reqprof_status_inflight_begin(top, st);
 
     /* The root starts when the request line was read, not at the first hook. */
     now = rp_clock_now();
@@ -243,10 +247,12 @@ int reqprof_request_finish(request_rec *r)
     int selected;
 
     if (!st || st == &reqprof_off) {
+        reqprof_status_inflight_end(top, NULL);
         reqprof_status_count(top, NULL);    /* not sampled: counted only */
         return DECLINED;
     }
     rp_prof_end(st->prof, rp_clock_now());
+    reqprof_status_inflight_end(top, st);
     dc = ap_get_module_config(top->per_dir_config, &reqprof_module);
     sc = ap_get_module_config(top->server->module_config, &reqprof_module);
     /* Sampling and triggers decide whether the request counts as profiled

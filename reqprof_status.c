@@ -26,7 +26,10 @@
 #include "apr_shm.h"
 #include "apr_strings.h"
 
+#include "ap_mpm.h"
+#include "scoreboard.h"
 #include "mod_status.h"
+#include "rp_inflight.h"
 #include "rp_pstats.h"
 #include "rp_ratelimit.h"
 #include "rp_text.h"
@@ -42,6 +45,19 @@ typedef struct kept {
     apr_shm_t *shm;
     rp_agg_sizes_t sz;
 } kept_t;
+
+static int is_status_request(const request_rec *r);
+
+#define INFLIGHT_KEY "reqprof-inflight-shm"
+
+/* The in-flight records, kept in the process pool like the aggregates. */
+typedef struct kept_inflight {
+    apr_shm_t *shm;
+    int n;
+} kept_inflight_t;
+
+static void *inflight_base;    /* records [inflight_n], one per scoreboard worker */
+static int inflight_n, inflight_threads;
 
 static rp_agg_t *agg;          /* this generation's handle on the region */
 static int *keymap;            /* registry id -> rp_agg key, -1: none */
@@ -62,6 +78,142 @@ static void map_keys(void)
         const rp_key_t *k = &reg->keys[keymap_n];
         keymap[keymap_n] = rp_agg_key(agg, k->file, k->line, k->name);
     }
+}
+
+/* One record per scoreboard worker (ServerLimit x ThreadLimit), made once
+ * and kept across restarts (the limits cannot change on a restart; when
+ * they do, on a full one, a new region is made). */
+static void inflight_post_config(server_rec *s)
+{
+    apr_pool_t *pproc = s->process->pool;
+    kept_inflight_t *kept = NULL;
+    int daemons = 0, threads = 0, n;
+
+    inflight_base = NULL;
+    inflight_n = 0;
+    if (ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &daemons) != APR_SUCCESS || daemons < 1)
+        daemons = 1;
+    if (ap_mpm_query(AP_MPMQ_HARD_LIMIT_THREADS, &threads) != APR_SUCCESS || threads < 1)
+        threads = 1;
+    n = daemons * threads;
+    apr_pool_userdata_get((void **)&kept, INFLIGHT_KEY, pproc);
+    if (!kept) {
+        kept = apr_pcalloc(pproc, sizeof *kept);
+        apr_pool_userdata_set(kept, INFLIGHT_KEY, apr_pool_cleanup_null, pproc);
+    }
+    if (kept->shm && kept->n != n) {
+        apr_shm_destroy(kept->shm);
+        kept->shm = NULL;
+    }
+    if (!kept->shm) {
+        apr_status_t rv = apr_shm_create(&kept->shm, rp_inflight_size(n), NULL, pproc);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "RP0205: cannot create shared "
+                         "memory for %d in-flight records: the status page will not "
+                         "show what is running", n);
+            kept->shm = NULL;
+            return;
+        }
+        memset(apr_shm_baseaddr_get(kept->shm), 0, rp_inflight_size(n));
+        kept->n = n;
+    }
+    inflight_base = apr_shm_baseaddr_get(kept->shm);
+    inflight_n = n;
+    inflight_threads = threads;
+}
+
+/* The record of the scoreboard worker serving c now, or NULL. */
+static rp_inflight_rec_t *inflight_rec(conn_rec *c)
+{
+    worker_score *ws, *first;
+    long i;
+    if (!inflight_base || !c->sbh || !ap_scoreboard_image
+        || !(ws = ap_get_scoreboard_worker(c->sbh)))
+        return NULL;
+    /* The workers' scores are one array, ServerLimit rows of ThreadLimit. */
+    first = ap_scoreboard_image->servers[0];
+    i = (long)(ws - first);
+    return i >= 0 && i < inflight_n ? rp_inflight_at(inflight_base, (int)i) : NULL;
+}
+
+void reqprof_status_inflight_begin(request_rec *top, reqprof_state_t *st)
+{
+    rp_inflight_rec_t *rec = inflight_rec(top->connection);
+    if (!rec || is_status_request(top))
+        return;
+    rp_inflight_begin(rec, (apr_uint64_t)(uintptr_t)top, reqprof_pid, top->request_time,
+                      top->method, top->parsed_uri.path ? top->parsed_uri.path : top->uri,
+                      top->server->server_hostname, st != NULL);
+    if (st) {
+        rp_inflight_mirror(rec, keymap, keymap_n, &st->mirror);
+        rp_prof_set_mirror(st->prof, &st->mirror);
+    }
+}
+
+void reqprof_status_inflight_end(request_rec *top, reqprof_state_t *st)
+{
+    rp_inflight_rec_t *rec = inflight_rec(top->connection);
+    if (st && st->prof)
+        rp_prof_set_mirror(st->prof, NULL);
+    if (rec)
+        rp_inflight_end(rec, (apr_uint64_t)(uintptr_t)top);
+}
+
+static const char *inflight_name(void *ctx, int code, apr_pool_t *p)
+{
+    const char *file, *name;
+    int line;
+    (void)ctx;
+    if (!agg || !rp_agg_key_name(agg, code, &file, &line, &name))
+        return NULL;
+    if (line == 0 && !strcmp(file, "httpd"))
+        return apr_pstrdup(p, name);
+    return apr_psprintf(p, "%s:%d(%s)", file, line, name);
+}
+
+/* Only workers the scoreboard says are busy (a request that ended without
+ * log_transaction leaves its record behind until the thread's next one),
+ * and not the status request reading. */
+typedef struct keep_ctx {
+    request_rec *self;
+} keep_ctx_t;
+
+static int inflight_keep(void *ctx, int i)
+{
+    keep_ctx_t *k = ctx;
+    worker_score *ws = ap_get_scoreboard_worker_from_indexes(i / inflight_threads,
+                                                             i % inflight_threads);
+    rp_inflight_rec_t *rec = rp_inflight_at(inflight_base, i);
+    if (rec->owner == (apr_uint64_t)(uintptr_t)k->self && rec->pid == reqprof_pid)
+        return 0;
+    return ws && ws->status != SERVER_READY && ws->status != SERVER_DEAD
+           && ws->status != SERVER_STARTING && ws->status != SERVER_IDLE_KILL;
+}
+
+apr_array_header_t *reqprof_status_inflight(request_rec *r)
+{
+    apr_array_header_t *rows, *out;
+    keep_ctx_t k;
+    int i;
+    if (!inflight_base)
+        return NULL;
+    k.self = reqprof_top(r);
+    rows = rp_inflight_read(inflight_base, inflight_n, apr_time_now(), r->pool,
+                            inflight_name, NULL, inflight_keep, &k);
+    out = apr_array_make(r->pool, rows->nelts + 1, sizeof(reqprof_inflight_row_t));
+    for (i = 0; i < rows->nelts; i++) {
+        const rp_inflight_row_t *f = &APR_ARRAY_IDX(rows, i, rp_inflight_row_t);
+        reqprof_inflight_row_t *o = apr_array_push(out);
+        o->method = f->method;
+        o->path = f->path;
+        o->vhost = f->vhost;
+        o->elapsed = f->elapsed;
+        o->pid = f->pid;
+        o->profiled = f->profiled;
+        o->nstack = f->nstack;
+        o->stack = f->stack;
+    }
+    return out;
 }
 
 void reqprof_window_init(void)
@@ -145,6 +297,7 @@ int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
     keymap = apr_palloc(pconf, sizeof(int) * (apr_size_t)(reqprof_registry
                                                           ? reqprof_registry->cap : 1));
     map_keys();
+    inflight_post_config(s);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                  "RP0202: status page: %" APR_SIZE_T_FMT " bytes of shared memory, %s",
                  size, reused ? "kept from the previous generation"
@@ -374,7 +527,7 @@ int reqprof_status_handler(request_rec *r)
     snap = window > 0 ? rp_agg_read_window(agg, r->pool, window, apr_time_now())
                       : rp_agg_read(agg, r->pool);
     if (arg_of(r->pool, r->args, "json"))
-        reqprof_status_json(r, snap);
+        reqprof_status_json(r, snap, reqprof_status_inflight(r));
     else if (arg_of(r->pool, r->args, "prometheus"))
         reqprof_status_prometheus(r, snap);
     else if (arg_of(r->pool, r->args, "auto")) {
@@ -388,7 +541,8 @@ int reqprof_status_handler(request_rec *r)
             refresh = refresh < 1 ? 0 : refresh > 3600 ? 3600 : refresh;
         }
         reqprof_status_html(r, snap, reset_allowed, arg_of(r->pool, r->args, "window"),
-                            arg_of(r->pool, r->args, "sort"), refresh, NULL);
+                            arg_of(r->pool, r->args, "sort"), refresh,
+                            reqprof_status_inflight(r));
     }
     return OK;
 }

@@ -72,10 +72,11 @@ static double sample_share(const rp_agg_snap_t *s)
     return s->requests ? (double)s->profiled / (double)s->requests : 1.0;
 }
 
-void reqprof_status_json(request_rec *r, const rp_agg_snap_t *s)
+void reqprof_status_json(request_rec *r, const rp_agg_snap_t *s,
+                         const apr_array_header_t *inflight)
 {
     apr_pool_t *p = r->pool;
-    int i, first;
+    int i, j, first;
 
     ap_set_content_type(r, "application/json");
     ap_rprintf(r, "{\"version\": 1, \"window\": \"%s\", \"requests\": %" APR_UINT64_T_FMT
@@ -89,7 +90,25 @@ void reqprof_status_json(request_rec *r, const rp_agg_snap_t *s)
                "\"p90\": %.6f, \"p99\": %.6f},\n", sec(p, s->sum_ns), sec(p, s->max_ns),
                rp_agg_percentile(s, 0.5), rp_agg_percentile(s, 0.9),
                rp_agg_percentile(s, 0.99));
-    ap_rputs(" \"histogram\": [", r);
+    ap_rputs(" \"inflight\": [", r);
+    for (i = 0; inflight && i < inflight->nelts; i++) {
+        const reqprof_inflight_row_t *f = &APR_ARRAY_IDX(inflight, i, reqprof_inflight_row_t);
+        ap_rputs(i ? ",\n  {\"method\": " : "\n  {\"method\": ", r);
+        json_str(r, f->method);
+        ap_rputs(", \"path\": ", r);
+        json_str(r, f->path);
+        ap_rputs(", \"vhost\": ", r);
+        json_str(r, f->vhost);
+        ap_rprintf(r, ", \"seconds\": %.3f, \"pid\": %ld, \"profiled\": %s, \"stack\": [",
+                   f->elapsed, f->pid, f->profiled ? "true" : "false");
+        for (j = 0; j < f->nstack; j++) {
+            if (j)
+                ap_rputs(", ", r);
+            json_str(r, f->stack[j]);
+        }
+        ap_rputs("]}", r);
+    }
+    ap_rputs("],\n \"histogram\": [", r);
     for (i = 0; i < RP_AGG_NBUCKETS; i++) {
         if (i < RP_AGG_NBUCKETS - 1)
             ap_rprintf(r, "%s{\"le\": %s, \"count\": %" APR_UINT64_T_FMT "}", i ? ", " : "",

@@ -151,6 +151,21 @@ int rp_agg_key(rp_agg_t *a, const char *file, int line, const char *name)
     return i;
 }
 
+int rp_agg_key_name(const rp_agg_t *a, int i, const char **file, int *line,
+                    const char **name)
+{
+    const keyname_t *k;
+    if (i < 0 || i >= a->sz.nkeys || (apr_uint32_t)i >= apr_atomic_read32(&a->hdr->nkeys_used))
+        return 0;
+    k = &a->keys[i];
+    if (!apr_atomic_read32((volatile apr_uint32_t *)&k->ready))
+        return 0;
+    *file = k->file;
+    *line = k->line;
+    *name = k->name;
+    return 1;
+}
+
 int rp_agg_vhost(rp_agg_t *a, const char *name)
 {
     char v[RP_AGG_VHOST_LEN];

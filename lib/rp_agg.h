@@ -133,6 +133,11 @@ uint64_t rp_agg_slow_add(rp_agg_t *a, const rp_agg_req_t *rq,
 /* Zero every count, URL and slow request (names are kept). */
 void rp_agg_reset(rp_agg_t *a, apr_time_t now);
 
+/* The name of function key i (an rp_agg_key index): 1 and its parts
+ * (pointers into the region), 0 when i is not a ready key. */
+int rp_agg_key_name(const rp_agg_t *a, int i, const char **file, int *line,
+                    const char **name);
+
 /* ---- reading: a merged, consistent-enough copy ---- */
 
 typedef struct rp_agg_keyrow {

@@ -138,6 +138,9 @@ struct rp_prof {
     long dropped;
     rp_tick_t root_ticks;
 
+    /* optional mirror of the open frames (rp_prof_set_mirror) */
+    const rp_prof_mirror_t *mirror;
+
     /* optional event log: off while ev_max is 0 */
     event_t *events;
     int ev_max, ev_cap, nev;
@@ -240,6 +243,42 @@ static int edge_for(rp_prof_t *prof, int callee, int caller)
     return i;
 }
 
+/* Store what the frame at depth d is into the mirror (rare path: the
+ * mirror is set only while the status page keeps an in-flight record). */
+static void mirror_push(rp_prof_t *prof, int d, int entry, int id)
+{
+    const rp_prof_mirror_t *m = prof->mirror;
+    if (d < m->cap) {
+        if (id >= 0)
+            m->code[d] = id < m->nidmap && m->idmap[id] >= 0 ? m->idmap[id]
+                                                            : RP_MIRROR_NONE;
+        else {
+            const entry_t *e = &prof->entries[entry];
+            char *o = m->dyn + (apr_size_t)d * (apr_size_t)m->dyn_len;
+            apr_size_t cap = (apr_size_t)m->dyn_len, n;
+            const char *file = e->file;
+            if (e->line == 0 && strcmp(e->file, "httpd") == 0) {
+                apr_cpystrn(o, e->label, cap);
+            }
+            else {
+                /* Too long: the file's end (the script's name) is what
+                 * tells scripts apart, so its start makes way. */
+                n = strlen(file) + strlen(e->label) + 16;
+                if (n >= cap && strlen(file) > n - cap + 3) {
+                    file += n - cap + 3;
+                    while (((unsigned char)*file & 0xC0) == 0x80)
+                        file++;
+                    apr_snprintf(o, cap, "...%s:%d(%s)", file, e->line, e->label);
+                }
+                else
+                    apr_snprintf(o, cap, "%s:%d(%s)", file, e->line, e->label);
+            }
+            m->code[d] = RP_MIRROR_DYN;
+        }
+    }
+    *m->depth = d + 1;
+}
+
 static void push(rp_prof_t *prof, frame_kind_e kind, int entry, int id,
                  const void *req, rp_tick_t now)
 {
@@ -271,6 +310,8 @@ static void push(rp_prof_t *prof, frame_kind_e kind, int entry, int id,
     else {
         f->edge = -1;
     }
+    if (prof->mirror)
+        mirror_push(prof, prof->depth, entry, id);
     prof->depth++;
 }
 
@@ -279,6 +320,9 @@ static void pop(rp_prof_t *prof, rp_tick_t end)
 {
     frame_t *f = &prof->stack[--prof->depth];
     entry_t *e = &prof->entries[f->entry];
+
+    if (prof->mirror)
+        *prof->mirror->depth = prof->depth;
     rp_tick_t tt = end > f->t0 ? end - f->t0 : 0;
     rp_tick_t it = tt > f->sub ? tt - f->sub : 0;
 
@@ -305,6 +349,13 @@ static void pop(rp_prof_t *prof, rp_tick_t end)
         if (end > parent->last)
             parent->last = end;
     }
+}
+
+void rp_prof_set_mirror(rp_prof_t *prof, const rp_prof_mirror_t *m)
+{
+    prof->mirror = m;
+    if (m)
+        *m->depth = prof->active ? prof->depth : 0;
 }
 
 void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,

@@ -3,6 +3,7 @@
 host and URL (exact under prefork children and event threads), recent
 windows (&window=) that count what was just sent and let it age out."""
 
+import concurrent.futures
 import json
 import re
 import time
@@ -153,5 +154,51 @@ def test_window_1m_real_minute(make_server):
             assert w1["requests"] == 20
         else:
             assert status_json_q(h, "&window=5m")["requests"] == 20
+    finally:
+        stop_and_check(h)
+
+
+@pytest.mark.parametrize("mpm,sampled", [("prefork", True), ("event", True), ("event", False)])
+def test_inflight_cgi(make_server, mpm, sampled):
+    """A CGI sleeping 3 s is in "inflight" after 1 s, with its stack from
+    the request through the handler phase and mod_cgi/mod_cgid into the
+    script (profiled), or with no stack (not sampled); gone when done."""
+    h = make_server("status-inflight-%s-%d" % (mpm, sampled), mpm=mpm)
+    extra = LOCATION + ("" if sampled else "ProfileSampleRate 0\n")
+    h.write_config(vhosts=[H.VHost("localhost", profile_dir="", extra=extra)])
+    h.start()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as ex:
+            t0 = time.monotonic()
+            fut = ex.submit(h.fetch, "/cgi-bin/sleep.cgi?3")
+            time.sleep(1.0)
+            j = status_json_q(h)
+            rows = [f for f in j["inflight"] if f["path"] == "/cgi-bin/sleep.cgi"]
+            assert len(rows) == 1, j["inflight"]
+            f = rows[0]
+            assert f["method"] == "GET" and f["vhost"] == "localhost"
+            assert 0.8 <= f["seconds"] <= time.monotonic() - t0 + 0.1, f
+            assert f["profiled"] is sampled
+            # The status request itself is not listed.
+            assert not [x for x in j["inflight"] if x["path"] == STATUS]
+            if sampled:
+                st = f["stack"]
+                mod = "mod_cgi.c" if mpm == "prefork" else "mod_cgid.c"
+                assert st[0] == "request GET /cgi-bin/sleep.cgi", st
+                assert "handler" in st, st
+                hi = st.index("handler")
+                assert st[hi + 1].startswith(mod + ":") and st[hi + 1].endswith("(handler)"), st
+                assert any(x.endswith("sleep.cgi:1(cgi)") for x in st[hi + 2:]), st
+            else:
+                assert f["stack"] == []
+            page = h.fetch(STATUS).body.decode()
+            assert "/cgi-bin/sleep.cgi" in page.split('id="summary"')[0]
+            assert fut.result(timeout=20).status == 200
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if not status_json_q(h)["inflight"]:
+                break
+            time.sleep(0.1)
+        assert status_json_q(h)["inflight"] == []
     finally:
         stop_and_check(h)
