@@ -30,6 +30,7 @@
 #include "scoreboard.h"
 #include "mod_status.h"
 #include "rp_inflight.h"
+#include "rp_statusfile.h"
 #include "rp_pstats.h"
 #include "rp_ratelimit.h"
 #include "rp_text.h"
@@ -44,6 +45,7 @@ APLOG_USE_MODULE(reqprof);
 typedef struct kept {
     apr_shm_t *shm;
     rp_agg_sizes_t sz;
+    int file_read;              /* ProfileStatusFile was looked at once */
 } kept_t;
 
 static int is_status_request(const request_rec *r);
@@ -60,6 +62,8 @@ static void *inflight_base;    /* records [inflight_n], one per scoreboard worke
 static int inflight_n, inflight_threads;
 
 static rp_agg_t *agg;          /* this generation's handle on the region */
+static const char *status_file; /* ProfileStatusFile, NULL: none */
+static pid_t parent_pid;        /* who writes the file at stop */
 static int *keymap;            /* registry id -> rp_agg key, -1: none */
 static int keymap_n;           /* registry ids mapped so far */
 static rp_ratelimit_t no_shm_faults;   /* RP0204, per child */
@@ -78,6 +82,51 @@ static void map_keys(void)
         const rp_key_t *k = &reg->keys[keymap_n];
         keymap[keymap_n] = rp_agg_key(agg, k->file, k->line, k->name);
     }
+}
+
+/* ProfileStatusFile: counts from before the last stop, when the layout
+ * is the same; otherwise one line and a fresh start. */
+static void status_file_load(server_rec *s, apr_pool_t *ptemp)
+{
+    const char *why = NULL;
+    int rc = rp_statusfile_read(agg, status_file, ptemp, &why);
+    if (rc > 0)
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "RP0206: status page counts "
+                     "read back from %s", status_file);
+    else if (rc < 0)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "RP0207: ProfileStatusFile %s "
+                     "not used: %s; counting afresh", status_file, why);
+}
+
+static void status_file_save(server_rec *s, apr_pool_t *p)
+{
+    apr_status_t rv = rp_statusfile_write(agg, status_file, p);
+    if (rv != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "RP0208: cannot write "
+                     "ProfileStatusFile %s (its directory must be writable by the "
+                     "server's User)", status_file);
+}
+
+/* The parent at stop or restart: the counts as they are (children of a
+ * stop are gone by now, so nothing is lost after this). */
+static apr_status_t status_file_at_exit(void *data)
+{
+    apr_pool_t *p;
+    if (data != agg || !agg || !status_file || getpid() != parent_pid)
+        return APR_SUCCESS;
+    if (apr_pool_create(&p, NULL) == APR_SUCCESS) {
+        status_file_save(NULL, p);
+        apr_pool_destroy(p);
+    }
+    return APR_SUCCESS;
+}
+
+/* Once a window minute, the first request to notice writes the file
+ * (a crash loses at most that minute). */
+static void status_file_tick(request_rec *r)
+{
+    if (status_file && rp_statusfile_due(agg, apr_time_now()))
+        status_file_save(r->server, r->pool);
 }
 
 /* One record per scoreboard worker (ServerLimit x ThreadLimit), made once
@@ -289,6 +338,16 @@ int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
     kept->shm = shm;
     kept->sz = sz;
 
+    status_file = mc->status_file;
+    if (status_file && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        /* Once per start, before names are mapped: the file's names come
+         * first, this generation's are added to them. */
+        if (!kept->file_read && !copied)
+            status_file_load(s, ptemp);
+        kept->file_read = 1;
+        parent_pid = getpid();
+        apr_pool_cleanup_register(pconf, agg, status_file_at_exit, apr_pool_cleanup_null);
+    }
     for (v = s; v; v = v->next) {
         reqprof_srv_t *c = ap_get_module_config(v->module_config, &reqprof_module);
         c->status_vhost = rp_agg_vhost(agg, v->server_hostname ? v->server_hostname
@@ -377,6 +436,7 @@ void reqprof_status_count(request_rec *top, reqprof_state_t *st)
     }
     fill_req(top, path, wall_ns, &rq);
     rp_agg_count(agg, &rq);
+    status_file_tick(top);
 }
 
 void reqprof_status_record(request_rec *top, reqprof_state_t *st,
@@ -408,6 +468,7 @@ void reqprof_status_record(request_rec *top, reqprof_state_t *st,
     fill_req(top, st->path,
              (uint64_t)((double)rp_prof_root_ticks(st->prof) * ns_per_tick), &rq);
     rp_agg_record(agg, &rq, calls, ncalls);
+    status_file_tick(top);
     if (rp_agg_slow_wants(agg, rq.wall_ns, apr_time_now())) {
         const rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
                                                 rp_clock_sec_per_tick);

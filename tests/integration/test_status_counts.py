@@ -5,6 +5,8 @@ windows (&window=) that count what was just sent and let it age out."""
 
 import concurrent.futures
 import json
+import os
+import pwd
 import re
 import time
 
@@ -200,5 +202,65 @@ def test_inflight_cgi(make_server, mpm, sampled):
                 break
             time.sleep(0.1)
         assert status_json_q(h)["inflight"] == []
+    finally:
+        stop_and_check(h)
+
+
+def _state_dir(h):
+    d = h.root / "state"
+    d.mkdir(exist_ok=True)
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam(h.user)
+        os.chown(d, pw.pw_uid, pw.pw_gid)
+    d.chmod(0o755)
+    return d
+
+
+def test_status_file_survives_stop_and_start(make_server):
+    """ProfileStatusFile: the counts (requests, classes, URLs, functions,
+    windows) survive apache2 -k stop and a fresh start; the file is also
+    written every (test) minute while serving; a layout change starts
+    afresh with one log line."""
+    h = make_server("status-file", mpm="event")
+    path = _state_dir(h) / "status.dat"
+    server = 'ProfileStatusFile "%s"\n' % path
+    h.write_config(server=server,
+                   vhosts=[H.VHost("localhost", profile_dir="", extra=LOCATION)])
+    h.start(env={"REQPROF_TEST_MINUTE_MS": "1000"})
+    h.allow_log(r"AH00128")
+    try:
+        blast(h, ["/static.txt"] * 25 + ["/gone"] * 5, expect={200, 404})
+        before = wait_total(h, 30)
+        # Written once a minute by whichever request notices (1 s here).
+        time.sleep(1.2)
+        assert h.fetch("/static.txt").status == 200
+        deadline = time.monotonic() + 5
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert path.exists(), "not written while serving"
+        before = wait_total(h, 31)
+        h.stop()
+        assert path.exists()
+        h.start(env={"REQPROF_TEST_MINUTE_MS": "1000"})
+        after = status_json_q(h)
+        assert after["requests"] == 31 and after["status"] == before["status"]
+        assert after["since"] == before["since"]
+        assert {u["path"]: u["requests"] for u in after["urls"]} == \
+            {"/static.txt": 26, "/gone": 5}
+        mods = {(m["module"], m["hook"]): m["calls"] for m in after["modules"]}
+        assert mods == {(m["module"], m["hook"]): m["calls"] for m in before["modules"]}
+        assert status_json_q(h, "&window=60m")["requests"] == 31
+        blast(h, ["/static.txt"] * 4, expect={200})
+        wait_total(h, 35)
+        h.stop()
+        # Another layout: the file is not used, one line says so.
+        mark = h.log_size()
+        h.write_config(server=server + "ProfileStatusURLs 77\n",
+                       vhosts=[H.VHost("localhost", profile_dir="", extra=LOCATION)])
+        h.allow_log(r"RP0207")
+        h.start()
+        assert status_json_q(h)["requests"] == 0
+        lines = [l for l in h.log_lines(mark) if "RP0207" in l]
+        assert len(lines) == 1 and "another layout" in lines[0], lines
     finally:
         stop_and_check(h)
