@@ -189,6 +189,12 @@ static APR_INLINE urltab_t rp_agg_slot_urls(const rp_agg_t *a, wslot_t *w)
     return t;
 }
 
+/* Make an image read from outside (a status file) safe to read and add
+ * to: every name NUL-terminated, used counts and slow-entry sizes within
+ * their tables, string offsets and edge ends in range, sequence words
+ * even. Counts are taken as they are. */
+void rp_agg_sanitize(rp_agg_t *a);
+
 /* Copy at most cap - 1 bytes of src, never cutting a UTF-8 character. */
 void rp_agg_copy_str(char *dst, const char *src, apr_size_t cap);
 

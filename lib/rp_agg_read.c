@@ -317,6 +317,63 @@ rp_stats_t *rp_agg_slow_stats(const rp_agg_t *a, uint64_t id, apr_pool_t *p,
     return st;
 }
 
+/* ----------------------------------------------------------- sanitize */
+
+static void urls_sanitize(urlent_t *e, int n)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        e[i].path[RP_AGG_URL_LEN - 1] = '\0';
+}
+
+void rp_agg_sanitize(rp_agg_t *a)
+{
+    int i, j;
+    if (a->hdr->nkeys_used > (apr_uint32_t)a->sz.nkeys)
+        a->hdr->nkeys_used = (apr_uint32_t)a->sz.nkeys;
+    if (a->hdr->nvhosts_used > (apr_uint32_t)a->sz.nvhosts)
+        a->hdr->nvhosts_used = (apr_uint32_t)a->sz.nvhosts;
+    for (i = 0; i < a->sz.nkeys; i++) {
+        a->keys[i].file[RP_AGG_KEY_FILE - 1] = '\0';
+        a->keys[i].name[RP_AGG_KEY_NAME - 1] = '\0';
+    }
+    for (i = 0; i < a->sz.nvhosts; i++)
+        a->vhosts[i].name[RP_AGG_VHOST_LEN - 1] = '\0';
+    urls_sanitize(a->urls, a->sz.nurls);
+    for (i = 0; i < RP_WIN_SLOTS; i++)
+        urls_sanitize(wurls(a, wslot_at(a, i)), RP_AGG_WIN_URLS);
+    for (i = 0; i < a->sz.nslow; i++) {
+        slowent_t *e = &a->slow[i];
+        e->seq &= ~1u;
+        e->method[sizeof e->method - 1] = '\0';
+        e->path[sizeof e->path - 1] = '\0';
+        e->vhost[sizeof e->vhost - 1] = '\0';
+        e->strings[RP_AGG_TREE_STRINGS - 1] = '\0';
+        if (e->nstrings > RP_AGG_TREE_STRINGS)
+            e->nstrings = RP_AGG_TREE_STRINGS;
+        if (e->nfuncs < 0 || e->nfuncs > RP_AGG_TREE_FUNCS)
+            e->nfuncs = e->nfuncs < 0 ? 0 : RP_AGG_TREE_FUNCS;
+        if (e->nedges < 0 || e->nedges > RP_AGG_TREE_EDGES)
+            e->nedges = e->nedges < 0 ? 0 : RP_AGG_TREE_EDGES;
+        for (j = 0; j < e->nfuncs; j++) {
+            if (e->funcs[j].file >= RP_AGG_TREE_STRINGS)
+                e->funcs[j].file = RP_AGG_TREE_STRINGS - 1;
+            if (e->funcs[j].name >= RP_AGG_TREE_STRINGS)
+                e->funcs[j].name = RP_AGG_TREE_STRINGS - 1;
+        }
+        for (j = 0; j < e->nedges; j++)
+            if (e->edges[j].caller >= e->nfuncs || e->edges[j].callee >= e->nfuncs) {
+                /* An edge to nowhere: make it a self-edge of function 0
+                 * with nothing in it, or drop the entry's tree. */
+                if (e->nfuncs > 0) {
+                    memset(&e->edges[j], 0, sizeof e->edges[j]);
+                }
+                else
+                    e->nedges = 0;
+            }
+    }
+}
+
 /* ------------------------------------------------------- copy forward */
 
 /* Add src's block sb into dst's block db: columns through colmap,

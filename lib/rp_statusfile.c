@@ -76,7 +76,6 @@ int rp_statusfile_read(rp_agg_t *a, const char *path, apr_pool_t *p, const char 
     apr_file_t *f;
     const hdr_t *ih;
     apr_status_t rv;
-    int i;
 
     rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
     if (APR_STATUS_IS_ENOENT(rv))
@@ -121,9 +120,9 @@ int rp_statusfile_read(rp_agg_t *a, const char *path, apr_pool_t *p, const char 
         return -1;
     }
     memcpy(a->hdr, img, bytes);
-    /* Nobody was writing the image's slow entries any more. */
-    for (i = 0; i < a->sz.nslow; i++)
-        a->slow[i].seq &= ~1u;
+    /* Nobody writes the image's entries any more; and whatever the file
+     * holds, reading it must stay within its tables. */
+    rp_agg_sanitize(a);
     a->hdr->saved = 0;
     return 1;
 }
