@@ -31,11 +31,11 @@ static const char *const STYLE =
     "vertical-align:top}th{background:#eef2f8;white-space:nowrap}"
     "th a{color:inherit;text-decoration:none}th.n,td.n{text-align:right;"
     "font-variant-numeric:tabular-nums;white-space:nowrap}"
-    "td.path{word-break:break-all;min-width:10em;max-width:42em}"
+    "td.path{word-break:break-all;min-width:10em;max-width:42em}td.t{white-space:nowrap}"
     "td.stack{font-family:monospace;font-size:92%;word-break:break-all}"
     ".cards{display:flex;flex-wrap:wrap;gap:.6em}"
     ".card{background:#fff;border:1px solid #dde3ee;border-radius:6px;padding:.4em .8em;"
-    "min-width:8.5em}.card b{display:block;font-size:1.35em;"
+    "flex:1 1 7em;max-width:12em}.card b{display:block;font-size:1.35em;"
     "font-variant-numeric:tabular-nums}.card small{color:#5a6475}"
     ".bad b{color:#b3261e}.note{color:#5a6475;font-size:88%;margin:.3em 0}"
     ".bar{display:flex;height:24px;width:100%;border:1px solid #99a;margin:.4em 0}"
@@ -46,7 +46,7 @@ static const char *const STYLE =
     "vertical-align:middle;border:1px solid #99a}"
     ".h{background:#6f93c6;height:11px;display:inline-block}"
     ".e4{color:#8a5a00}.e5{color:#b3261e;font-weight:bold}"
-    "@media (max-width:600px){body{padding:.3em .5em}.card{min-width:6.5em}}"
+    "@media (max-width:600px){body{padding:.3em .5em}.card{flex-basis:6em}}"
     "</style>";
 
 static const char *const COLOURS[] = { "#8dd3c7", "#ffffb3", "#bebada", "#fb8072",
@@ -225,7 +225,8 @@ static void slow_table(request_rec *r, const rp_agg_snap_t *s)
     for (i = 0; i < s->nslow; i++) {
         const rp_agg_slowrow_t *w = &s->slow[i];
         ap_rprintf(r, "<tr><td class=\"n\">%s</td><td>%s</td><td class=\"path\">%s</td>"
-                   "<td class=\"n\">%d</td><td>%s</td><td>%s</td><td><a class=\"view\" "
+                   "<td class=\"n\">%d</td><td>%s</td><td class=\"t\">%s</td><td class=\"t\">"
+                   "<a class=\"view\" "
                    "href=\"?view=%" APR_UINT64_T_FMT "\">flame</a> <a class=\"prof\" "
                    "href=\"?prof=%" APR_UINT64_T_FMT "\">.prof</a></td></tr>\n",
                    ms(r->pool, w->wall_ns), ap_escape_html(r->pool, w->method),
@@ -419,7 +420,7 @@ static void urls_table(const view_t *v, const rp_agg_snap_t *s)
         ap_rprintf(r, "<tr><td class=\"path\">%s</td><td class=\"n\">%" APR_UINT64_T_FMT
                    "</td><td class=\"n e4\">%" APR_UINT64_T_FMT "</td><td class=\"n e5\">%"
                    APR_UINT64_T_FMT "</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
-                   "<td class=\"n\">%s</td><td>%s</td></tr>\n",
+                   "<td class=\"n\">%s</td><td class=\"t\">%s</td></tr>\n",
                    ap_escape_html(r->pool, u->path), (apr_uint64_t)u->count,
                    (apr_uint64_t)u->status[3], (apr_uint64_t)u->status[4],
                    ms(r->pool, u->count ? u->sum_ns / u->count : 0),

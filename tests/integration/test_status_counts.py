@@ -9,6 +9,7 @@ import os
 import pwd
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -195,7 +196,7 @@ def test_inflight_cgi(make_server, mpm, sampled):
                 assert f["stack"] == []
             page = h.fetch(STATUS).body.decode()
             assert "/cgi-bin/sleep.cgi" in page.split('id="summary"')[0]
-            assert fut.result(timeout=20).status == 200
+            assert all(f.result(timeout=30).status == 200 for f in futs)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             if not status_json_q(h)["inflight"]:
@@ -262,5 +263,64 @@ def test_status_file_survives_stop_and_start(make_server):
         assert status_json_q(h)["requests"] == 0
         lines = [l for l in h.log_lines(mark) if "RP0207" in l]
         assert len(lines) == 1 and "another layout" in lines[0], lines
+    finally:
+        stop_and_check(h)
+
+
+def test_page_in_chromium(make_server):
+    """Headless Chromium renders the page at 1400 px and 420 px with no
+    console errors (the CSP forbids scripts and outside resources: a
+    violation is a console error), with the in-flight table, summary and
+    tables present, and nothing painted into the right margin (no
+    horizontal overflow), even with a 300-byte URL in the tables."""
+    from test_status import _chromium, _png_pixels
+    h = make_server("status-chromium", mpm="event")
+    h.write_config(vhosts=[H.VHost("localhost", profile_dir="",
+                                   extra=LOCATION + "ProfileSampleRate 50%\n"),
+                           H.VHost("other.test", profile_dir="", extra=LOCATION)])
+    h.start()
+    h.allow_log(r"AH00128")
+    long_path = "/" + "very-long-segment/" * 17
+    try:
+        blast(h, ["/static.txt"] * 30 + ["/", "/sub/", "/page.shtml"] * 5 + ["/nope"] * 4
+              + [long_path], expect={200, 404})
+        assert h.fetch("/cgi-bin/sleep.cgi?0.2").status == 200
+        assert h.fetch("/static.txt", host="other.test").status == 200
+        wait_total(h, 52)
+        work = h.root / "chromium"
+        work.mkdir(exist_ok=True)
+        shots = Path(os.environ.get("REQPROF_SHOTS", work))
+        shots.mkdir(parents=True, exist_ok=True)
+        with concurrent.futures.ThreadPoolExecutor(3) as ex:
+            futs = [ex.submit(h.fetch, "/cgi-bin/sleep.cgi?10")]
+            time.sleep(1.0)
+            url = "http://127.0.0.1:%d%s?sort=errors" % (h.port, STATUS)
+            dom = _chromium(["--dump-dom", url], work)
+            assert dom.returncode == 0, dom.stderr[-2000:]
+            assert not [l for l in dom.stderr.splitlines() if "CONSOLE" in l]
+            body = dom.stdout
+            for needle in ('id="inflight"', "/cgi-bin/sleep.cgi", 'id="summary"',
+                           'class="note sample"', 'id="modules"', 'id="urls"',
+                           'id="latency"', 'id="vhosts"', "other.test"):
+                assert needle in body, needle
+            assert body.index('id="inflight"') < body.index('id="summary"')
+            for width in (1400, 420):
+                # A slow CGI in flight in each picture.
+                futs.append(ex.submit(h.fetch, "/cgi-bin/sleep.cgi?10"))
+                time.sleep(0.5)
+                shot = shots / ("status-%d.png" % width)
+                r = _chromium(["--screenshot=%s" % shot, "--window-size=%d,1800" % width,
+                               "--hide-scrollbars", url], work)
+                assert shot.exists(), r.stderr[-2000:]
+                assert not [l for l in r.stderr.splitlines() if "CONSOLE" in l]
+                w, hh, rows = _png_pixels(shot)
+                assert w == width
+                margin = 16 if width == 1400 else 4
+                bg = rows[5][w - 1]
+                painted = [(x, y) for y in range(hh) for x in range(w - margin, w)
+                           if rows[y][x] != bg]
+                assert not painted, "something drawn in the right margin at %d px: %r" % (
+                    width, painted[:5])
+            assert all(f.result(timeout=30).status == 200 for f in futs)
     finally:
         stop_and_check(h)
