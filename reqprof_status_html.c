@@ -35,9 +35,9 @@ static const char *const STYLE =
     "td.stack{font-family:monospace;font-size:92%;word-break:break-all}"
     ".cards{display:flex;flex-wrap:wrap;gap:.6em}"
     ".card{background:#fff;border:1px solid #dde3ee;border-radius:6px;padding:.4em .8em;"
-    "flex:1 1 7em;max-width:12em}.card b{display:block;font-size:1.35em;"
+    "flex:1 1 7em;max-width:12em}.card .v{display:block;font-size:1.35em;font-weight:bold;"
     "font-variant-numeric:tabular-nums}.card small{color:#5a6475}"
-    ".bad b{color:#b3261e}.note{color:#5a6475;font-size:88%;margin:.3em 0}"
+    ".bad .v{color:#b3261e}.note{color:#5a6475;font-size:88%;margin:.3em 0}"
     ".bar{display:flex;height:24px;width:100%;border:1px solid #99a;margin:.4em 0}"
     ".bar div{overflow:hidden;white-space:nowrap;font-size:75%;line-height:24px;"
     "padding-left:3px;border-right:1px solid #fff;box-sizing:border-box}"
@@ -164,7 +164,8 @@ static void inflight_table(const view_t *v, const apr_array_header_t *rows)
 
 static void card(request_rec *r, const char *cls, const char *value, const char *label)
 {
-    ap_rprintf(r, "<div class=\"card%s\"><b>%s</b><small>%s</small></div>", cls, value, label);
+    ap_rprintf(r, "<div class=\"card%s\"><span class=\"v\">%s</span><small>%s</small></div>",
+               cls, value, label);
 }
 
 static void summary(request_rec *r, const rp_agg_snap_t *s, int full)
@@ -172,7 +173,7 @@ static void summary(request_rec *r, const rp_agg_snap_t *s, int full)
     apr_pool_t *p = r->pool;
     uint64_t errs = s->status[4];
     ap_rputs("<div class=\"cards\">", r);
-    ap_rprintf(r, "<div class=\"card\"><b id=\"requests\">%" APR_UINT64_T_FMT "</b>"
+    ap_rprintf(r, "<div class=\"card\"><span class=\"v\" id=\"requests\">%" APR_UINT64_T_FMT "</span>"
                "<small>requests</small></div>", (apr_uint64_t)s->requests);
     card(r, errs ? " bad" : "", pct(p, errs, s->requests), "5xx errors");
     card(r, "", pct(p, s->status[3], s->requests), "4xx");
