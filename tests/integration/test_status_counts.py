@@ -104,6 +104,22 @@ def test_status_classes_exact(make_server, mpm):
         prom = h.fetch(STATUS + "?prometheus").body.decode()
         assert re.search(r'^reqprof_requests_total\{code="4xx"\} 20$', prom, re.M)
         assert re.search(r'^reqprof_requests_total\{code="2xx"\} 180$', prom, re.M)
+        # The HTML: classes in the summary, the URL table sorted as asked
+        # (by requests by default, by 4xx+5xx with sort=errors), links
+        # keeping the choice, ms only, ?refresh=N.
+        def url_order(page):
+            table = page.split('<table class="urls">')[1].split("</table>")[0]
+            return re.findall(r'<td class="path">([^<]*)</td>', table)
+        page = h.fetch(STATUS).body.decode()
+        assert url_order(page)[0] == "/static.txt"
+        assert re.search(r'<td class="n e4">20</td>', page), "4xx count not in the summary"
+        page = h.fetch(STATUS + "?sort=errors&refresh=5").body.decode()
+        assert url_order(page)[:2] == ["/missing-0", "/missing-1"], url_order(page)
+        assert '<meta http-equiv="refresh" content="5">' in page
+        assert 'href="?window=5m&amp;refresh=5&amp;sort=errors"' in page
+        assert ">s per call<" not in page and "cumtime s<" not in page and "ms per call" in page
+        page = h.fetch(STATUS + "?sort=max").body.decode()
+        assert url_order(page)[0] in ("/static.txt", "/missing-0", "/missing-1")
     finally:
         stop_and_check(h)
 
@@ -137,7 +153,9 @@ def test_window_counts_recent(make_server):
         handler = [p for p in w["phases"] if p["phase"] == "handler"]
         assert handler and handler[0]["calls"] == 7
         assert status_json_q(h)["status"]["4xx"] == 5
-        assert h.fetch(STATUS + "?window=1m").status == 200
+        page = h.fetch(STATUS + "?window=5m").body.decode()
+        assert "Figures of the last 5 minutes" in page
+        assert '<span class="sel">5 min</span>' in page
     finally:
         stop_and_check(h)
 
