@@ -7,6 +7,7 @@ import concurrent.futures
 import json
 import os
 import pwd
+import signal
 import re
 import time
 from pathlib import Path
@@ -340,5 +341,47 @@ def test_page_in_chromium(make_server):
                 assert not painted, "something drawn in the right margin at %d px: %r" % (
                     width, painted[:5])
             assert all(f.result(timeout=30).status == 200 for f in futs)
+    finally:
+        stop_and_check(h)
+
+
+def test_status_file_after_a_crash(make_server):
+    """Killed without a stop (SIGKILL to the parent and its children), the
+    server starts again with the counts of the last once-a-minute write:
+    a crash loses at most that minute (1 s here)."""
+    h = make_server("status-file-crash", mpm="prefork")
+    path = _state_dir(h) / "status.dat"
+    h.write_config(server='ProfileStatusFile "%s"\n' % path,
+                   vhosts=[H.VHost("localhost", profile_dir="", extra=LOCATION)])
+    env = {"REQPROF_TEST_MINUTE_MS": "1000"}
+    h.start(env=env)
+    h.allow_log(r"AH00098", r"AH00170", r"pid file .* overwritten")
+    try:
+        blast(h, ["/static.txt"] * 12, expect={200})
+        wait_total(h, 12)
+        time.sleep(1.2)
+        assert h.fetch("/static.txt").status == 200    # its end writes the file
+        deadline = time.monotonic() + 5
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert path.exists()
+        written = path.stat().st_mtime
+        time.sleep(0.3)
+        kids = children(h)
+        os.kill(h.pid(), signal.SIGKILL)           # our own server, by pid
+        for k in kids:
+            try:
+                os.kill(k, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        h.proc.wait(10)
+        h.proc = None
+        deadline = time.monotonic() + 10
+        while any(os.path.exists("/proc/%d" % k) for k in kids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert path.stat().st_mtime == written      # nobody wrote at the end
+        h.start(env=env)
+        n = status_json_q(h)["requests"]
+        assert 12 <= n <= 13, n
     finally:
         stop_and_check(h)
