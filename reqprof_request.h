@@ -32,7 +32,6 @@ typedef struct reqprof_state {
     const char *path;               /* the path the client asked for, decoded */
     reqprof_ctl_t ctl;              /* sampling and trigger decisions */
     struct reqprof_state *next;     /* free list / all list */
-    rp_prof_mirror_t mirror;        /* open frames -> the in-flight record */
 } reqprof_state_t;
 
 /* Stored in request_config for requests decided not to be profiled. */

@@ -194,8 +194,9 @@ void reqprof_status_inflight_begin(request_rec *top, reqprof_state_t *st)
                       top->method, top->parsed_uri.path ? top->parsed_uri.path : top->uri,
                       top->server->server_hostname, st != NULL);
     if (st) {
-        rp_inflight_mirror(rec, keymap, keymap_n, &st->mirror);
-        rp_prof_set_mirror(st->prof, &st->mirror);
+        rp_prof_mirror_t m;
+        rp_inflight_mirror(rec, keymap, keymap_n, &m);
+        rp_prof_set_mirror(st->prof, &m);      /* copied */
     }
 }
 

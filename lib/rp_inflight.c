@@ -124,6 +124,7 @@ apr_array_header_t *rp_inflight_read(void *base, int n, apr_time_t now, apr_pool
             }
             else if (copy->code[j] >= 0 && name)
                 nm = name(name_ctx, copy->code[j], p);
+            /* Negative codes: a function the map does not show. */
             row->stack[row->nstack++] = nm ? nm : "?";
         }
     }

@@ -151,11 +151,12 @@ rp_tick_t rp_prof_self_now(const rp_prof_t *prof, rp_tick_t now, rp_tick_t *out)
  * and the depth word follows the stack: plain stores into memory the
  * request's thread owns (another process reads it, tolerating a torn
  * view), no lock. A static function (registry id i < nidmap) stores
- * idmap[i]; a dynamic one (the request, a subrequest, a CGI script, a
- * backend) stores RP_MIRROR_DYN and copies its name, "file:line(name)"
+ * idmap[i] (negative: not shown) or RP_MIRROR_NONE beyond nidmap; a
+ * dynamic one (the request, a subrequest, a CGI script, a backend)
+ * stores RP_MIRROR_DYN and copies its name, "file:line(name)"
  * (just the name for "httpd", 0), cut to dyn_len - 1 bytes, into
  * dyn + depth * dyn_len. Frames deeper than cap are counted only. */
-#define RP_MIRROR_DYN  (-1)
+#define RP_MIRROR_DYN  (-2147483647 - 1)   /* INT32_MIN */
 #define RP_MIRROR_NONE (-2)     /* a static function idmap does not cover */
 
 typedef struct rp_prof_mirror {
@@ -167,9 +168,9 @@ typedef struct rp_prof_mirror {
     int nidmap;
 } rp_prof_mirror_t;
 
-/* Mirror the following frames into m (NULL: stop). m must stay valid
- * until it is replaced or the mirror is stopped. Sets *m->depth to the
- * current depth. */
+/* Mirror the following frames into m (NULL: stop). What m points to
+ * must stay valid until the mirror is replaced or stopped (m itself is
+ * copied). Sets *m->depth to the current depth. */
 void rp_prof_set_mirror(rp_prof_t *prof, const rp_prof_mirror_t *m);
 
 #endif
