@@ -247,8 +247,11 @@ int reqprof_request_finish(request_rec *r)
     int selected;
 
     if (!st || st == &reqprof_off) {
-        reqprof_status_inflight_end(top, NULL);
-        reqprof_status_count(top, NULL);    /* not sampled: counted only */
+        sc = ap_get_module_config(top->server->module_config, &reqprof_module);
+        if (sc->engine_anywhere) {          /* else nothing to count or clear */
+            reqprof_status_inflight_end(top, NULL);
+            reqprof_status_count(top, NULL);    /* not sampled: counted only */
+        }
         return DECLINED;
     }
     rp_prof_end(st->prof, rp_clock_now());
