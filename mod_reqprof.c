@@ -80,6 +80,8 @@ static const command_rec reqprof_cmds[] = {
                   "URL paths the status page keeps (default 512)"),
     AP_INIT_TAKE1("ProfileStatusSlowest", reqprof_set_status_slowest, NULL, RSRC_CONF,
                   "slowest recent requests the status page keeps (default 16)"),
+    AP_INIT_TAKE1("ProfileStatusFile", reqprof_set_status_file, NULL, RSRC_CONF,
+                  "a file that keeps the status page's counts across a stop and start"),
     AP_INIT_TAKE1("ProfileStatusReset", reqprof_set_status_reset, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "On|Off: the status page may be reset by a POST (default Off)"),

@@ -74,6 +74,7 @@ void *reqprof_merge_srv(apr_pool_t *p, void *basev, void *addv)
     /* Global: only the main server's values are used. */
     c->status_urls = base->status_urls;
     c->status_slowest = base->status_slowest;
+    c->status_file = base->status_file;
     c->status_vhost = -1;
     return c;
 }
@@ -302,6 +303,36 @@ const char *reqprof_set_status_slowest(cmd_parms *cmd, void *dcfg, const char *a
     (void)dcfg;
     return err ? err : count_arg(cmd, arg, REQPROF_STATUS_SLOWEST_MAX,
                                  &srv_of(cmd)->status_slowest);
+}
+
+/* Where the status page's counts are kept across a stop and start: a file
+ * (made if absent) in a directory that exists. */
+const char *reqprof_set_status_file(cmd_parms *cmd, void *dcfg, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY), *path, *slash;
+    apr_finfo_t fi;
+    (void)dcfg;
+    if (err)
+        return err;
+    if (!*arg)
+        return "ProfileStatusFile: an empty path";
+    path = ap_server_root_relative(cmd->pool, arg);
+    if (!path)
+        return apr_psprintf(cmd->pool, "ProfileStatusFile: invalid path '%s'", arg);
+    slash = strrchr(path, '/');
+    if (!slash || !slash[1])
+        return apr_psprintf(cmd->pool, "ProfileStatusFile: '%s' names a directory, "
+                            "not a file", arg);
+    if (apr_stat(&fi, apr_pstrndup(cmd->pool, path, (apr_size_t)(slash - path) + 1),
+                 APR_FINFO_TYPE, cmd->pool) != APR_SUCCESS || fi.filetype != APR_DIR)
+        return apr_psprintf(cmd->pool, "ProfileStatusFile: the directory of '%s' "
+                            "does not exist", arg);
+    if (apr_stat(&fi, path, APR_FINFO_TYPE, cmd->pool) == APR_SUCCESS
+        && fi.filetype != APR_REG)
+        return apr_psprintf(cmd->pool, "ProfileStatusFile: '%s' exists and is not a "
+                            "regular file", arg);
+    srv_of(cmd)->status_file = path;
+    return NULL;
 }
 
 const char *reqprof_set_status_reset(cmd_parms *cmd, void *dcfg, const char *arg)

@@ -52,6 +52,7 @@ typedef struct reqprof_srv {
     struct reqprof_retention *retention; /* post_config: ProfileDir limits */
     int status_urls;          /* ProfileStatusURLs (main server only) */
     int status_slowest;       /* ProfileStatusSlowest (main server only) */
+    const char *status_file;  /* ProfileStatusFile (main server only), NULL: none */
     int status_vhost;         /* this server's row in the status page's
                                * shared memory (set in post_config) */
 } reqprof_srv_t;
@@ -92,6 +93,7 @@ const char *reqprof_set_max_dir_size(cmd_parms *cmd, void *dcfg, const char *arg
 const char *reqprof_set_status_urls(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_status_slowest(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_status_reset(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *reqprof_set_status_file(cmd_parms *cmd, void *dcfg, const char *arg);
 
 /* Defaults and limits of the status page's table sizes. */
 #define REQPROF_STATUS_URLS_DEFAULT     512

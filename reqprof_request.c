@@ -156,6 +156,7 @@ void reqprof_state_recycle(reqprof_state_t *st)
  * them before anyone else may use it. */
 static void release(reqprof_state_t *st)
 {
+    rp_prof_set_mirror(st->prof, NULL);     /* its in-flight record is done */
     st->gen++;
     st->r = NULL;
     st->path = NULL;
@@ -190,6 +191,8 @@ reqprof_state_t *reqprof_state_begin(request_rec *top)
         || !reqprof_ctl_begin(top, sc, &ctl)       /* sampling, triggers */
         || !(st = acquire())) {
         ap_set_module_config(top->request_config, &reqprof_module, &reqprof_off);
+        if (child_ready && sc->engine_anywhere)
+            reqprof_status_inflight_begin(top, NULL);
         return &reqprof_off;
     }
     /* The path as the client asked for it, before redirects rewrite r->uri. */
@@ -199,6 +202,7 @@ reqprof_state_t *reqprof_state_begin(request_rec *top)
     st->path = path;
     st->r = top;
     reqprof_ctl_attach(st, &ctl, sc);      /* before rp_prof_begin */
+    reqprof_status_inflight_begin(top, st);
 
     /* The root starts when the request line was read, not at the first hook. */
     now = rp_clock_now();
@@ -307,9 +311,16 @@ int reqprof_request_finish(request_rec *r)
     const reqprof_srv_t *sc;
     int selected;
 
-    if (!st || st == &reqprof_off)
+    if (!st || st == &reqprof_off) {
+        sc = ap_get_module_config(top->server->module_config, &reqprof_module);
+        if (sc->engine_anywhere) {          /* else nothing to count or clear */
+            reqprof_status_inflight_end(top, NULL);
+            reqprof_status_count(top, NULL);    /* not sampled: counted only */
+        }
         return DECLINED;
+    }
     rp_prof_end(st->prof, rp_clock_now());
+    reqprof_status_inflight_end(top, st);
     dc = ap_get_module_config(top->per_dir_config, &reqprof_module);
     sc = ap_get_module_config(top->server->module_config, &reqprof_module);
     /* Sampling and triggers decide whether the request counts as profiled
@@ -318,6 +329,8 @@ int reqprof_request_finish(request_rec *r)
     selected = dc && dc->engine == 1 && reqprof_ctl_selected(top, st, dc, sc);
     if (selected)
         reqprof_status_record(top, st, dc);
+    else
+        reqprof_status_count(top, st);
     if (selected && reqprof_ctl_slow_enough(st, dc) && (sc->dir || dc->errorlog == 1)) {
         rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
                                           rp_clock_sec_per_tick);

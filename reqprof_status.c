@@ -14,6 +14,7 @@
  *
  * Output formats live in reqprof_status_out.c.
  */
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "httpd.h"
@@ -25,7 +26,11 @@
 #include "apr_shm.h"
 #include "apr_strings.h"
 
+#include "ap_mpm.h"
+#include "scoreboard.h"
 #include "mod_status.h"
+#include "rp_inflight.h"
+#include "rp_statusfile.h"
 #include "rp_pstats.h"
 #include "rp_ratelimit.h"
 #include "rp_text.h"
@@ -40,9 +45,25 @@ APLOG_USE_MODULE(reqprof);
 typedef struct kept {
     apr_shm_t *shm;
     rp_agg_sizes_t sz;
+    int file_read;              /* ProfileStatusFile was looked at once */
 } kept_t;
 
+static int is_status_request(const request_rec *r);
+
+#define INFLIGHT_KEY "reqprof-inflight-shm"
+
+/* The in-flight records, kept in the process pool like the aggregates. */
+typedef struct kept_inflight {
+    apr_shm_t *shm;
+    int n;
+} kept_inflight_t;
+
+static void *inflight_base;    /* records [inflight_n], one per scoreboard worker */
+static int inflight_n, inflight_threads;
+
 static rp_agg_t *agg;          /* this generation's handle on the region */
+static const char *status_file; /* ProfileStatusFile, NULL: none */
+static pid_t parent_pid;        /* who writes the file at stop */
 static int *keymap;            /* registry id -> rp_agg key, -1: none */
 static int keymap_n;           /* registry ids mapped so far */
 static rp_ratelimit_t no_shm_faults;   /* RP0204, per child */
@@ -63,6 +84,196 @@ static void map_keys(void)
     }
 }
 
+/* ProfileStatusFile: counts from before the last stop, when the layout
+ * is the same; otherwise one line and a fresh start. */
+static void status_file_load(server_rec *s, apr_pool_t *ptemp)
+{
+    const char *why = NULL;
+    int rc = rp_statusfile_read(agg, status_file, ptemp, &why);
+    if (rc > 0)
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "RP0206: status page counts "
+                     "read back from %s", status_file);
+    else if (rc < 0)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "RP0207: ProfileStatusFile %s "
+                     "not used: %s; counting afresh", status_file, why);
+}
+
+static void status_file_save(server_rec *s, apr_pool_t *p)
+{
+    apr_status_t rv = rp_statusfile_write(agg, status_file, p);
+    if (rv != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "RP0208: cannot write "
+                     "ProfileStatusFile %s (its directory must be writable by the "
+                     "server's User)", status_file);
+}
+
+/* The parent at stop or restart: the counts as they are (children of a
+ * stop are gone by now, so nothing is lost after this). */
+static apr_status_t status_file_at_exit(void *data)
+{
+    apr_pool_t *p;
+    if (data != agg || !agg || !status_file || getpid() != parent_pid)
+        return APR_SUCCESS;
+    if (apr_pool_create(&p, NULL) == APR_SUCCESS) {
+        status_file_save(NULL, p);
+        apr_pool_destroy(p);
+    }
+    return APR_SUCCESS;
+}
+
+/* Once a window minute, the first request to notice writes the file
+ * (a crash loses at most that minute). */
+static void status_file_tick(request_rec *r)
+{
+    if (status_file && rp_statusfile_due(agg, apr_time_now()))
+        status_file_save(r->server, r->pool);
+}
+
+/* One record per scoreboard worker (ServerLimit x ThreadLimit), made once
+ * and kept across restarts (the limits cannot change on a restart; when
+ * they do, on a full one, a new region is made). */
+static void inflight_post_config(server_rec *s)
+{
+    apr_pool_t *pproc = s->process->pool;
+    kept_inflight_t *kept = NULL;
+    int daemons = 0, threads = 0, n;
+
+    inflight_base = NULL;
+    inflight_n = 0;
+    if (ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &daemons) != APR_SUCCESS || daemons < 1)
+        daemons = 1;
+    if (ap_mpm_query(AP_MPMQ_HARD_LIMIT_THREADS, &threads) != APR_SUCCESS || threads < 1)
+        threads = 1;
+    n = daemons * threads;
+    apr_pool_userdata_get((void **)&kept, INFLIGHT_KEY, pproc);
+    if (!kept) {
+        kept = apr_pcalloc(pproc, sizeof *kept);
+        apr_pool_userdata_set(kept, INFLIGHT_KEY, apr_pool_cleanup_null, pproc);
+    }
+    if (kept->shm && kept->n != n) {
+        apr_shm_destroy(kept->shm);
+        kept->shm = NULL;
+    }
+    if (!kept->shm) {
+        apr_status_t rv = apr_shm_create(&kept->shm, rp_inflight_size(n), NULL, pproc);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "RP0205: cannot create shared "
+                         "memory for %d in-flight records: the status page will not "
+                         "show what is running", n);
+            kept->shm = NULL;
+            return;
+        }
+        memset(apr_shm_baseaddr_get(kept->shm), 0, rp_inflight_size(n));
+        kept->n = n;
+    }
+    inflight_base = apr_shm_baseaddr_get(kept->shm);
+    inflight_n = n;
+    inflight_threads = threads;
+}
+
+/* The record of the scoreboard worker serving c now, or NULL. */
+static rp_inflight_rec_t *inflight_rec(conn_rec *c)
+{
+    worker_score *ws, *first;
+    long i;
+    if (!inflight_base || !c->sbh || !ap_scoreboard_image
+        || !(ws = ap_get_scoreboard_worker(c->sbh)))
+        return NULL;
+    /* The workers' scores are one array, ServerLimit rows of ThreadLimit. */
+    first = ap_scoreboard_image->servers[0];
+    i = (long)(ws - first);
+    return i >= 0 && i < inflight_n ? rp_inflight_at(inflight_base, (int)i) : NULL;
+}
+
+void reqprof_status_inflight_begin(request_rec *top, reqprof_state_t *st)
+{
+    rp_inflight_rec_t *rec = inflight_rec(top->connection);
+    if (!rec || is_status_request(top))
+        return;
+    rp_inflight_begin(rec, (apr_uint64_t)(uintptr_t)top, reqprof_pid, top->request_time,
+                      top->method, top->parsed_uri.path ? top->parsed_uri.path : top->uri,
+                      top->server->server_hostname, st != NULL);
+    if (st) {
+        rp_prof_mirror_t m;
+        rp_inflight_mirror(rec, keymap, keymap_n, &m);
+        rp_prof_set_mirror(st->prof, &m);      /* copied */
+    }
+}
+
+void reqprof_status_inflight_end(request_rec *top, reqprof_state_t *st)
+{
+    rp_inflight_rec_t *rec = inflight_rec(top->connection);
+    if (st && st->prof)
+        rp_prof_set_mirror(st->prof, NULL);
+    if (rec)
+        rp_inflight_end(rec, (apr_uint64_t)(uintptr_t)top);
+}
+
+static const char *inflight_name(void *ctx, int code, apr_pool_t *p)
+{
+    const char *file, *name;
+    int line;
+    (void)ctx;
+    if (!agg || !rp_agg_key_name(agg, code, &file, &line, &name))
+        return NULL;
+    if (line == 0 && !strcmp(file, "httpd"))
+        return apr_pstrdup(p, name);
+    return apr_psprintf(p, "%s:%d(%s)", file, line, name);
+}
+
+/* Only workers the scoreboard says are busy (a request that ended without
+ * log_transaction leaves its record behind until the thread's next one),
+ * and not the status request reading. */
+typedef struct keep_ctx {
+    request_rec *self;
+} keep_ctx_t;
+
+static int inflight_keep(void *ctx, int i)
+{
+    keep_ctx_t *k = ctx;
+    worker_score *ws = ap_get_scoreboard_worker_from_indexes(i / inflight_threads,
+                                                             i % inflight_threads);
+    rp_inflight_rec_t *rec = rp_inflight_at(inflight_base, i);
+    if (rec->owner == (apr_uint64_t)(uintptr_t)k->self && rec->pid == reqprof_pid)
+        return 0;
+    return ws && ws->status != SERVER_READY && ws->status != SERVER_DEAD
+           && ws->status != SERVER_STARTING && ws->status != SERVER_IDLE_KILL;
+}
+
+apr_array_header_t *reqprof_status_inflight(request_rec *r)
+{
+    apr_array_header_t *rows, *out;
+    keep_ctx_t k;
+    int i;
+    if (!inflight_base)
+        return NULL;
+    k.self = reqprof_top(r);
+    rows = rp_inflight_read(inflight_base, inflight_n, apr_time_now(), r->pool,
+                            inflight_name, NULL, inflight_keep, &k);
+    out = apr_array_make(r->pool, rows->nelts + 1, sizeof(reqprof_inflight_row_t));
+    for (i = 0; i < rows->nelts; i++) {
+        const rp_inflight_row_t *f = &APR_ARRAY_IDX(rows, i, rp_inflight_row_t);
+        reqprof_inflight_row_t *o = apr_array_push(out);
+        o->method = f->method;
+        o->path = f->path;
+        o->vhost = f->vhost;
+        o->elapsed = f->elapsed;
+        o->pid = f->pid;
+        o->profiled = f->profiled;
+        o->nstack = f->nstack;
+        o->stack = f->stack;
+    }
+    return out;
+}
+
+void reqprof_window_init(void)
+{
+    const char *v = getenv("REQPROF_TEST_MINUTE_MS");
+    long ms = v ? strtol(v, NULL, 10) : 0;
+    rp_win_minute_usec = ms >= 10 && ms <= 60000 ? (apr_time_t)ms * 1000
+                                                 : APR_USEC_PER_SEC * 60;
+}
+
 int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
     const reqprof_srv_t *mc = ap_get_module_config(s->module_config, &reqprof_module);
@@ -76,6 +287,7 @@ int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
     int reused = 0, nservers = 0, copied = 0;
     (void)ptemp;
 
+    reqprof_window_init();
     agg = NULL;
     keymap = NULL;
     keymap_n = 0;
@@ -127,6 +339,16 @@ int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
     kept->shm = shm;
     kept->sz = sz;
 
+    status_file = mc->status_file;
+    if (status_file && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        /* Once per start, before names are mapped: the file's names come
+         * first, this generation's are added to them. */
+        if (!kept->file_read && !copied)
+            status_file_load(s, ptemp);
+        kept->file_read = 1;
+        parent_pid = getpid();
+        apr_pool_cleanup_register(pconf, agg, status_file_at_exit, apr_pool_cleanup_null);
+    }
     for (v = s; v; v = v->next) {
         reqprof_srv_t *c = ap_get_module_config(v->module_config, &reqprof_module);
         c->status_vhost = rp_agg_vhost(agg, v->server_hostname ? v->server_hostname
@@ -135,6 +357,7 @@ int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
     keymap = apr_palloc(pconf, sizeof(int) * (apr_size_t)(reqprof_registry
                                                           ? reqprof_registry->cap : 1));
     map_keys();
+    inflight_post_config(s);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                  "RP0202: status page: %" APR_SIZE_T_FMT " bytes of shared memory, %s",
                  size, reused ? "kept from the previous generation"
@@ -164,13 +387,65 @@ static unsigned stripe_of(void)
 
 #define CALLS_ON_STACK 128
 
+/* What every counted request has, profiled or not. */
+static void fill_req(request_rec *top, const char *path, uint64_t wall_ns,
+                     rp_agg_req_t *rq)
+{
+    const reqprof_srv_t *sc = ap_get_module_config(top->server->module_config,
+                                                   &reqprof_module);
+    request_rec *last = top;
+    apr_size_t plen;
+
+    while (last->next)
+        last = last->next;
+    rq->method = top->method;
+    rq->path = rp_utf8_view(top->pool, path, RP_AGG_URL_LEN - 1, &plen);
+    rq->vhost = top->server->server_hostname ? top->server->server_hostname : "";
+    rq->vhost_idx = sc->status_vhost;
+    rq->status = last->status;
+    rq->when = top->request_time;
+    rq->wall_ns = wall_ns;
+    rq->stripe = stripe_of();
+    rq->traceid = NULL;         /* read only for the slow list */
+}
+
+void reqprof_status_count(request_rec *top, reqprof_state_t *st)
+{
+    const reqprof_dir_t *dc;
+    rp_agg_req_t rq;
+    uint64_t wall_ns;
+    const char *path;
+
+    if (!agg || !top->the_request || is_status_request(top))
+        return;
+    dc = ap_get_module_config(top->per_dir_config, &reqprof_module);
+    if (!dc || dc->engine != 1)
+        return;
+    if (st && st->prof && st->path) {
+        /* Profiled, then not chosen: its root already timed it. */
+        wall_ns = (uint64_t)((double)rp_prof_root_ticks(st->prof)
+                             * rp_clock_sec_per_tick * 1e9);
+        path = st->path;
+    }
+    else {
+        apr_time_t age = apr_time_now() - top->request_time;
+        wall_ns = age > 0 ? (uint64_t)age * 1000 : 0;
+        /* The path as the client asked for it, as profiled requests keep it. */
+        char *p = apr_pstrdup(top->pool, top->parsed_uri.path ? top->parsed_uri.path
+                                         : top->uri ? top->uri : "");
+        ap_unescape_url(p);
+        path = p;
+    }
+    fill_req(top, path, wall_ns, &rq);
+    rp_agg_count(agg, &rq);
+    status_file_tick(top);
+}
+
 void reqprof_status_record(request_rec *top, reqprof_state_t *st,
                            const reqprof_dir_t *dc)
 {
-    const reqprof_srv_t *sc;
     rp_agg_call_t stack_calls[CALLS_ON_STACK], *calls = stack_calls;
     rp_agg_req_t rq;
-    request_rec *last = top;
     int i, n, ncalls = 0;
     double ns_per_tick = rp_clock_sec_per_tick * 1e9;
 
@@ -192,22 +467,10 @@ void reqprof_status_record(request_rec *top, reqprof_state_t *st,
         calls[ncalls].ct_ns = (uint64_t)((double)total * ns_per_tick);
         ncalls++;
     }
-    while (last->next)
-        last = last->next;
-    sc = ap_get_module_config(top->server->module_config, &reqprof_module);
-    rq.method = top->method;
-    {
-        apr_size_t plen;
-        rq.path = rp_utf8_view(top->pool, st->path, RP_AGG_URL_LEN - 1, &plen);
-    }
-    rq.vhost = top->server->server_hostname ? top->server->server_hostname : "";
-    rq.vhost_idx = sc->status_vhost;
-    rq.status = last->status;
-    rq.when = top->request_time;
-    rq.wall_ns = (uint64_t)((double)rp_prof_root_ticks(st->prof) * ns_per_tick);
-    rq.stripe = stripe_of();
-    rq.traceid = NULL;
+    fill_req(top, st->path,
+             (uint64_t)((double)rp_prof_root_ticks(st->prof) * ns_per_tick), &rq);
     rp_agg_record(agg, &rq, calls, ncalls);
+    status_file_tick(top);
     if (rp_agg_slow_wants(agg, rq.wall_ns, apr_time_now())) {
         const rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
                                                 rp_clock_sec_per_tick);
@@ -279,7 +542,7 @@ int reqprof_status_handler(request_rec *r)
     const char *v;
     rp_agg_snap_t *snap;
     uint64_t id;
-    int reset_allowed;
+    int reset_allowed, window = 0;
 
     if (!r->handler || strcmp(r->handler, REQPROF_STATUS_HANDLER) != 0)
         return DECLINED;
@@ -317,17 +580,34 @@ int reqprof_status_handler(request_rec *r)
     if ((v = arg_of(r->pool, r->args, "view")) != NULL)
         return parse_id(v, &id) ? send_view(r, id) : HTTP_BAD_REQUEST;
 
-    snap = rp_agg_read(agg, r->pool);
+    if ((v = arg_of(r->pool, r->args, "window")) != NULL
+        && (window = rp_win_parse(v)) < 0) {
+        r->status = HTTP_BAD_REQUEST;
+        ap_set_content_type(r, "text/plain; charset=utf-8");
+        ap_rputs("bad window: give window=1m, 5m, 15m or 60m, or none for "
+                 "since start\n", r);
+        return OK;
+    }
+    snap = window > 0 ? rp_agg_read_window(agg, r->pool, window, apr_time_now())
+                      : rp_agg_read(agg, r->pool);
     if (arg_of(r->pool, r->args, "json"))
-        reqprof_status_json(r, snap);
+        reqprof_status_json(r, snap, reqprof_status_inflight(r));
     else if (arg_of(r->pool, r->args, "prometheus"))
         reqprof_status_prometheus(r, snap);
     else if (arg_of(r->pool, r->args, "auto")) {
         ap_set_content_type(r, "text/plain; charset=utf-8");
         reqprof_status_auto(r, snap);
     }
-    else
-        reqprof_status_html(r, snap, reset_allowed);
+    else {
+        int refresh = 0;
+        if ((v = arg_of(r->pool, r->args, "refresh")) != NULL) {
+            refresh = atoi(v);
+            refresh = refresh < 1 ? 0 : refresh > 3600 ? 3600 : refresh;
+        }
+        reqprof_status_html(r, snap, reset_allowed, arg_of(r->pool, r->args, "window"),
+                            arg_of(r->pool, r->args, "sort"), refresh,
+                            reqprof_status_inflight(r));
+    }
     return OK;
 }
 

@@ -9,10 +9,22 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "rp_agg.h"
+#include "rp_window.h"
 #include "reqprof_config.h"
 #include "reqprof_request.h"
 
 #define REQPROF_STATUS_HANDLER "reqprof-status"
+
+/* One request being served now (see reqprof_status_inflight). */
+typedef struct reqprof_inflight_row {
+    const char *method, *path, *vhost;
+    double elapsed;         /* seconds */
+    long pid;
+    int profiled;           /* a profiled request: stack is where it is */
+    int nstack;
+    const char **stack;     /* outermost first, as the profile names them */
+} reqprof_inflight_row_t;
+
 
 /* Functions (phases, hook entries, filters) the shared tables hold. */
 #define REQPROF_STATUS_KEYS    512
@@ -34,6 +46,25 @@ void reqprof_status_child_init(apr_pool_t *pchild, server_rec *s);
 void reqprof_status_record(request_rec *top, reqprof_state_t *st,
                            const reqprof_dir_t *dc);
 
+/* The end of a request that was not profiled, or was profiled and then
+ * not chosen (st, else NULL): count it (time, status class, histogram,
+ * virtual host, URL, window) when ProfileEngine is On for it. */
+void reqprof_status_count(request_rec *top, reqprof_state_t *st);
+
+/* A request starts (st: its profile, NULL when not profiled) / ends: its
+ * thread's in-flight record says what it is, and for a profiled one
+ * where it is (its open frames mirrored into the record). */
+void reqprof_status_inflight_begin(request_rec *top, reqprof_state_t *st);
+void reqprof_status_inflight_end(request_rec *top, reqprof_state_t *st);
+
+/* Every request being served now (reqprof_inflight_row_t), longest first;
+ * NULL when there are no records. */
+apr_array_header_t *reqprof_status_inflight(request_rec *r);
+
+/* The length of a window minute: 60 s, or REQPROF_TEST_MINUTE_MS from the
+ * environment (tests; 10 .. 60000). Called at post_config. */
+void reqprof_window_init(void);
+
 /* The "reqprof-status" handler. */
 int reqprof_status_handler(request_rec *r);
 
@@ -45,10 +76,16 @@ int reqprof_status_hook(request_rec *r, int flags);
 /* The region of this generation, or NULL when it could not be made. */
 rp_agg_t *reqprof_status_agg(void);
 
-void reqprof_status_json(request_rec *r, const rp_agg_snap_t *s);
+void reqprof_status_json(request_rec *r, const rp_agg_snap_t *s,
+                         const apr_array_header_t *inflight);
 void reqprof_status_prometheus(request_rec *r, const rp_agg_snap_t *s);
 void reqprof_status_auto(request_rec *r, const rp_agg_snap_t *s);
-void reqprof_status_html(request_rec *r, const rp_agg_snap_t *s, int reset_allowed);
+
+/* The main page; window/sort: as asked (kept in links), refresh: seconds
+ * (0: none), inflight: reqprof_inflight_row_t rows or NULL. */
+void reqprof_status_html(request_rec *r, const rp_agg_snap_t *s, int reset_allowed,
+                         const char *window, const char *sort, int refresh,
+                         const apr_array_header_t *inflight);
 /* The flame page of one slow request. */
 void reqprof_status_view(request_rec *r, const rp_stats_t *st,
                          const rp_agg_slowrow_t *info);

@@ -1,7 +1,8 @@
 /*
- * reqprof_status_out.c - the status page's formats: HTML (with the flame
- * view of a slow request), JSON, Prometheus text exposition, and the
- * ?auto "Key: value" lines (also used in /server-status?auto).
+ * reqprof_status_out.c - the status page's formats: the flame view of a
+ * slow request, JSON, Prometheus text exposition, and the ?auto
+ * "Key: value" lines (also used in /server-status?auto). The main HTML
+ * page is in reqprof_status_html.c.
  *
  * Every string that came from a request (URL paths, methods, virtual host
  * names) is escaped for the format it goes into: ap_escape_html in HTML,
@@ -53,21 +54,61 @@ static const char *sec(apr_pool_t *p, uint64_t ns)
     return apr_psprintf(p, "%.9f", (double)ns * NS);
 }
 
-void reqprof_status_json(request_rec *r, const rp_agg_snap_t *s)
+static const char *const class_name[RP_AGG_NCLASS] = { "1xx", "2xx", "3xx", "4xx", "5xx" };
+
+/* {"1xx": n, ..., "5xx": n} */
+static const char *json_status(apr_pool_t *p, const uint64_t *st)
+{
+    return apr_psprintf(p, "{\"1xx\": %" APR_UINT64_T_FMT ", \"2xx\": %" APR_UINT64_T_FMT
+                        ", \"3xx\": %" APR_UINT64_T_FMT ", \"4xx\": %" APR_UINT64_T_FMT
+                        ", \"5xx\": %" APR_UINT64_T_FMT "}", (apr_uint64_t)st[0],
+                        (apr_uint64_t)st[1], (apr_uint64_t)st[2], (apr_uint64_t)st[3],
+                        (apr_uint64_t)st[4]);
+}
+
+/* The share of the requests that were profiled (1 when none yet). */
+static double sample_share(const rp_agg_snap_t *s)
+{
+    return s->requests ? (double)s->profiled / (double)s->requests : 1.0;
+}
+
+void reqprof_status_json(request_rec *r, const rp_agg_snap_t *s,
+                         const apr_array_header_t *inflight)
 {
     apr_pool_t *p = r->pool;
-    int i, first;
+    int i, j, first;
 
     ap_set_content_type(r, "application/json");
-    ap_rprintf(r, "{\"version\": 1, \"requests\": %" APR_UINT64_T_FMT ",\n",
-               (apr_uint64_t)s->requests);
+    ap_rprintf(r, "{\"version\": 1, \"window\": \"%s\", \"requests\": %" APR_UINT64_T_FMT
+               ", \"profiled\": %" APR_UINT64_T_FMT ", \"sample_rate\": %.6f,\n"
+               " \"status\": %s,\n", s->window ? apr_psprintf(p, "%dm", s->window) : "all",
+               (apr_uint64_t)s->requests, (apr_uint64_t)s->profiled, sample_share(s),
+               json_status(p, s->status));
     ap_rprintf(r, " \"since\": %" APR_INT64_T_FMT ", \"reset\": %" APR_INT64_T_FMT ",\n",
                (apr_int64_t)apr_time_sec(s->created), (apr_int64_t)apr_time_sec(s->reset));
     ap_rprintf(r, " \"duration\": {\"sum\": %s, \"max\": %s, \"p50\": %.6f, "
                "\"p90\": %.6f, \"p99\": %.6f},\n", sec(p, s->sum_ns), sec(p, s->max_ns),
                rp_agg_percentile(s, 0.5), rp_agg_percentile(s, 0.9),
                rp_agg_percentile(s, 0.99));
-    ap_rputs(" \"histogram\": [", r);
+    ap_rputs(" \"inflight\": [", r);
+    for (i = 0; inflight && i < inflight->nelts; i++) {
+        const reqprof_inflight_row_t *f = &APR_ARRAY_IDX(inflight, i, reqprof_inflight_row_t);
+        ap_rputs(i ? ",\n  {\"method\": " : "\n  {\"method\": ", r);
+        json_str(r, f->method);
+        ap_rputs(", \"path\": ", r);
+        json_str(r, f->path);
+        ap_rputs(", \"vhost\": ", r);
+        json_str(r, f->vhost);
+        ap_rprintf(r, ", \"seconds\": %.3f, \"pid\": %ld, \"profiled\": %s, \"stack\": [",
+                   f->elapsed, f->pid, f->profiled ? "true" : "false");
+        for (j = 0; j < f->nstack; j++) {
+            if (j)
+                ap_rputs(", ", r);
+            json_str(r, f->stack[j]);
+        }
+        ap_rputs("]}", r);
+    }
+    ap_rputs("],\n \"histogram\": [", r);
     for (i = 0; i < RP_AGG_NBUCKETS; i++) {
         if (i < RP_AGG_NBUCKETS - 1)
             ap_rprintf(r, "%s{\"le\": %s, \"count\": %" APR_UINT64_T_FMT "}", i ? ", " : "",
@@ -106,8 +147,10 @@ void reqprof_status_json(request_rec *r, const rp_agg_snap_t *s)
             continue;
         ap_rputs(first ? "\n  {\"vhost\": " : ",\n  {\"vhost\": ", r);
         json_str(r, s->vhost_names[i]);
-        ap_rprintf(r, ", \"requests\": %" APR_UINT64_T_FMT ", \"seconds\": %s}",
-                   (apr_uint64_t)s->vhost_requests[i], sec(p, s->vhost_sum_ns[i]));
+        ap_rprintf(r, ", \"requests\": %" APR_UINT64_T_FMT ", \"seconds\": %s, "
+                   "\"status\": %s}", (apr_uint64_t)s->vhost_requests[i],
+                   sec(p, s->vhost_sum_ns[i]),
+                   json_status(p, s->vhost_status + i * RP_AGG_NCLASS));
         first = 0;
     }
     ap_rputs("],\n \"urls\": [", r);
@@ -116,12 +159,13 @@ void reqprof_status_json(request_rec *r, const rp_agg_snap_t *s)
         ap_rputs(i ? ",\n  {\"path\": " : "\n  {\"path\": ", r);
         json_str(r, u->path);
         ap_rprintf(r, ", \"requests\": %" APR_UINT64_T_FMT ", \"seconds\": %s, \"max\": %s, "
-                   "\"last\": %" APR_INT64_T_FMT "}", (apr_uint64_t)u->count,
-                   sec(p, u->sum_ns), sec(p, u->max_ns), (apr_int64_t)apr_time_sec(u->last));
+                   "\"last\": %" APR_INT64_T_FMT ", \"status\": %s}", (apr_uint64_t)u->count,
+                   sec(p, u->sum_ns), sec(p, u->max_ns), (apr_int64_t)apr_time_sec(u->last),
+                   json_status(p, u->status));
     }
     ap_rprintf(r, "],\n \"urls_other\": {\"requests\": %" APR_UINT64_T_FMT
-               ", \"seconds\": %s},\n", (apr_uint64_t)s->url_other_count,
-               sec(p, s->url_other_sum_ns));
+               ", \"seconds\": %s, \"status\": %s},\n", (apr_uint64_t)s->url_other_count,
+               sec(p, s->url_other_sum_ns), json_status(p, s->url_other_status));
     ap_rputs(" \"slowest\": [", r);
     for (i = 0; i < s->nslow; i++) {
         const rp_agg_slowrow_t *w = &s->slow[i];
@@ -236,11 +280,27 @@ void reqprof_status_prometheus(request_rec *r, const rp_agg_snap_t *s)
     int i;
 
     ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
-    ap_rprintf(r, "# HELP reqprof_requests_total Requests profiled (ProfileEngine On) "
-               "since the server started or the status page was reset.\n"
-               "# TYPE reqprof_requests_total counter\n"
-               "reqprof_requests_total %" APR_UINT64_T_FMT "\n", (apr_uint64_t)s->requests);
-    ap_rputs("# HELP reqprof_request_duration_seconds Wall time of profiled requests.\n"
+    {
+        uint64_t classed = 0;
+        ap_rputs("# HELP reqprof_requests_total Requests served where ProfileEngine is On "
+                 "(profiled or not) since the server started or the status page was "
+                 "reset, by status class.\n# TYPE reqprof_requests_total counter\n", r);
+        for (i = 0; i < RP_AGG_NCLASS; i++) {
+            classed += s->status[i];
+            ap_rprintf(r, "reqprof_requests_total{code=\"%s\"} %" APR_UINT64_T_FMT "\n",
+                       class_name[i], (apr_uint64_t)s->status[i]);
+        }
+        if (s->requests > classed)
+            ap_rprintf(r, "reqprof_requests_total{code=\"other\"} %" APR_UINT64_T_FMT "\n",
+                       (apr_uint64_t)(s->requests - classed));
+    }
+    ap_rprintf(r, "# HELP reqprof_profiled_requests_total Of those, the requests profiled "
+               "(sampling and triggers chose them): the hook figures are theirs.\n"
+               "# TYPE reqprof_profiled_requests_total counter\n"
+               "reqprof_profiled_requests_total %" APR_UINT64_T_FMT "\n",
+               (apr_uint64_t)s->profiled);
+    ap_rputs("# HELP reqprof_request_duration_seconds Wall time of requests "
+             "(profiled or not).\n"
              "# TYPE reqprof_request_duration_seconds histogram\n", r);
     for (i = 0; i < RP_AGG_NBUCKETS; i++) {
         cum += s->hist[i];
@@ -254,7 +314,7 @@ void reqprof_status_prometheus(request_rec *r, const rp_agg_snap_t *s)
     ap_rprintf(r, "reqprof_request_duration_seconds_sum %.9f\n"
                "reqprof_request_duration_seconds_count %" APR_UINT64_T_FMT "\n",
                (double)s->sum_ns * NS, (apr_uint64_t)cum);
-    ap_rputs("# HELP reqprof_vhost_requests_total Profiled requests per virtual host.\n"
+    ap_rputs("# HELP reqprof_vhost_requests_total Requests per virtual host.\n"
              "# TYPE reqprof_vhost_requests_total counter\n", r);
     for (i = 0; i < s->nvhosts; i++)
         if (s->vhost_requests[i])
@@ -277,13 +337,17 @@ void reqprof_status_prometheus(request_rec *r, const rp_agg_snap_t *s)
 void reqprof_status_auto(request_rec *r, const rp_agg_snap_t *s)
 {
     int i;
-    ap_rprintf(r, "ReqprofRequests: %" APR_UINT64_T_FMT "\n"
-               "ReqprofDurationSum: %.6f\nReqprofDurationMax: %.6f\n"
+    ap_rprintf(r, "ReqprofRequests: %" APR_UINT64_T_FMT "\nReqprofProfiled: %"
+               APR_UINT64_T_FMT "\n", (apr_uint64_t)s->requests, (apr_uint64_t)s->profiled);
+    for (i = 0; i < RP_AGG_NCLASS; i++)
+        ap_rprintf(r, "ReqprofStatus%s: %" APR_UINT64_T_FMT "\n", class_name[i],
+                   (apr_uint64_t)s->status[i]);
+    ap_rprintf(r, "ReqprofDurationSum: %.6f\nReqprofDurationMax: %.6f\n"
                "ReqprofDurationP50: %.6f\nReqprofDurationP90: %.6f\n"
                "ReqprofDurationP99: %.6f\n"
                "ReqprofURLs: %d\nReqprofURLsOther: %" APR_UINT64_T_FMT "\n"
                "ReqprofSlowest: %d\n",
-               (apr_uint64_t)s->requests, (double)s->sum_ns * NS, (double)s->max_ns * NS,
+               (double)s->sum_ns * NS, (double)s->max_ns * NS,
                rp_agg_percentile(s, 0.5), rp_agg_percentile(s, 0.9),
                rp_agg_percentile(s, 0.99), s->nurls, (apr_uint64_t)s->url_other_count,
                s->nslow);
@@ -334,212 +398,6 @@ static const char *date(apr_pool_t *p, apr_time_t t)
     return buf;
 }
 
-static int by_module(const void *x, const void *y)
-{
-    const rp_agg_keyrow_t *a = *(rp_agg_keyrow_t * const *)x;
-    const rp_agg_keyrow_t *b = *(rp_agg_keyrow_t * const *)y;
-    int c = strcmp(a->file, b->file);
-    return c ? c : a->line - b->line;
-}
-
-static int by_hook(const void *x, const void *y)
-{
-    const rp_agg_keyrow_t *a = *(rp_agg_keyrow_t * const *)x;
-    const rp_agg_keyrow_t *b = *(rp_agg_keyrow_t * const *)y;
-    int c = strcmp(a->name, b->name);
-    return c ? c : by_module(x, y);
-}
-
-#define DESC(f) \
-    static int by_##f(const void *x, const void *y) \
-    { \
-        const rp_agg_keyrow_t *a = *(rp_agg_keyrow_t * const *)x; \
-        const rp_agg_keyrow_t *b = *(rp_agg_keyrow_t * const *)y; \
-        return a->f == b->f ? by_module(x, y) : a->f > b->f ? -1 : 1; \
-    }
-DESC(calls)
-DESC(tt_ns)
-DESC(ct_ns)
-
-static void modules_table(request_rec *r, const rp_agg_snap_t *s)
-{
-    static const char *const cols[] = { "module", "hook", "calls", "tottime", "cumtime" };
-    const char *sort = NULL;
-    const rp_agg_keyrow_t **rows = apr_palloc(r->pool, sizeof(*rows) * (apr_size_t)(s->nkeys + 1));
-    int i, n = 0, field = 4;
-
-    if (r->args) {
-        const char *a = ap_strstr_c(r->args, "sort=");
-        if (a)
-            sort = a + 5;
-    }
-    for (i = 0; sort && i < 5; i++)
-        if (!strncmp(sort, cols[i], strlen(cols[i])))
-            field = i + 1;
-    for (i = 0; i < s->nkeys; i++)
-        if (!s->keys[i].phase && s->keys[i].calls)
-            rows[n++] = &s->keys[i];
-    {
-        static int (*const cmp[])(const void *, const void *) = {
-            by_module, by_hook, by_calls, by_tt_ns, by_ct_ns };
-        qsort(rows, (size_t)n, sizeof *rows, cmp[field - 1]);
-    }
-    ap_rputs("<h2 id=\"modules\">Modules and hooks</h2><table class=\"modules\"><tr>", r);
-    for (i = 0; i < 5; i++)
-        ap_rprintf(r, "<th><a href=\"?sort=%s#modules\">%s%s</a></th>", cols[i], cols[i],
-                   field == i + 1 ? " &#9660;" : "");
-    ap_rputs("<th>s per call</th></tr>\n", r);
-    for (i = 0; i < n; i++)
-        ap_rprintf(r, "<tr><td>%s:%d</td><td>%s</td><td class=\"n\">%" APR_UINT64_T_FMT
-                   "</td><td class=\"n\">%.6f</td><td class=\"n\">%.6f</td>"
-                   "<td class=\"n\">%.6f</td></tr>\n",
-                   ap_escape_html(r->pool, rows[i]->file), rows[i]->line,
-                   ap_escape_html(r->pool, rows[i]->name), (apr_uint64_t)rows[i]->calls,
-                   (double)rows[i]->tt_ns * NS, (double)rows[i]->ct_ns * NS,
-                   (double)rows[i]->ct_ns * NS / (double)rows[i]->calls);
-    ap_rputs("</table>\n", r);
-}
-
-static void phase_bar(request_rec *r, const rp_agg_snap_t *s)
-{
-    static const char *const colours[] = { "#8dd3c7", "#ffffb3", "#bebada", "#fb8072",
-                                           "#80b1d3", "#fdb462", "#b3de69", "#fccde5" };
-    uint64_t total = 0;
-    int i, n = 0;
-    for (i = 0; i < s->nkeys; i++)
-        if (s->keys[i].phase)
-            total += s->keys[i].ct_ns;
-    ap_rputs("<h2>Time per phase</h2><div class=\"bar phases\">", r);
-    for (i = 0; total && i < s->nkeys; i++) {
-        const rp_agg_keyrow_t *k = &s->keys[i];
-        double share;
-        if (!k->phase || !k->ct_ns)
-            continue;
-        share = 100.0 * (double)k->ct_ns / (double)total;
-        ap_rprintf(r, "<div title=\"%s %.1f%%\" style=\"width:%.2f%%;background:%s\">%s</div>",
-                   ap_escape_html(r->pool, k->name), share, share, colours[n++ % 8],
-                   ap_escape_html(r->pool, k->name));
-    }
-    ap_rputs("</div><table><tr><th>phase</th><th>calls</th><th>cumtime s</th>"
-             "<th>tottime s</th></tr>\n", r);
-    for (i = 0; i < s->nkeys; i++)
-        if (s->keys[i].phase && s->keys[i].calls)
-            ap_rprintf(r, "<tr><td>%s</td><td class=\"n\">%" APR_UINT64_T_FMT "</td>"
-                       "<td class=\"n\">%.6f</td><td class=\"n\">%.6f</td></tr>\n",
-                       ap_escape_html(r->pool, s->keys[i].name),
-                       (apr_uint64_t)s->keys[i].calls, (double)s->keys[i].ct_ns * NS,
-                       (double)s->keys[i].tt_ns * NS);
-    ap_rputs("</table>\n", r);
-}
-
-static void histogram(request_rec *r, const rp_agg_snap_t *s)
-{
-    uint64_t most = 1;
-    int i;
-    for (i = 0; i < RP_AGG_NBUCKETS; i++)
-        if (s->hist[i] > most)
-            most = s->hist[i];
-    ap_rputs("<h2>Latency</h2><table class=\"histogram\"><tr><th>up to</th>"
-             "<th>requests</th><th></th></tr>\n", r);
-    for (i = 0; i < RP_AGG_NBUCKETS; i++) {
-        const char *le = i < RP_AGG_NBUCKETS - 1
-                         ? apr_pstrcat(r->pool, rp_agg_bucket_text[i], " s", NULL) : "more";
-        ap_rprintf(r, "<tr><td>%s</td><td class=\"n\">%" APR_UINT64_T_FMT "</td>"
-                   "<td><span class=\"h\" style=\"width:%dpx\"></span></td></tr>\n",
-                   le, (apr_uint64_t)s->hist[i], (int)(300 * s->hist[i] / most));
-    }
-    ap_rputs("</table>\n", r);
-}
-
-static void slow_table(request_rec *r, const rp_agg_snap_t *s)
-{
-    int i;
-    ap_rputs("<h2 id=\"slowest\">Slowest recent requests</h2><table class=\"slowest\">"
-             "<tr><th>time ms</th><th>method</th><th>URL</th><th>status</th>"
-             "<th>vhost</th><th>when</th><th>trace id</th><th></th></tr>\n", r);
-    for (i = 0; i < s->nslow; i++) {
-        const rp_agg_slowrow_t *w = &s->slow[i];
-        ap_rprintf(r, "<tr><td class=\"n\">%s</td><td>%s</td><td>%s</td><td>%d</td>"
-                   "<td>%s</td><td>%s</td><td class=\"trace\">%s</td>"
-                   "<td><a class=\"view\" href=\"?view=%"
-                   APR_UINT64_T_FMT "\">flame</a> <a class=\"prof\" href=\"?prof=%"
-                   APR_UINT64_T_FMT "\">.prof</a></td></tr>\n",
-                   ms(r->pool, w->wall_ns), ap_escape_html(r->pool, w->method),
-                   ap_escape_html(r->pool, w->path), w->status,
-                   ap_escape_html(r->pool, w->vhost), date(r->pool, w->when),
-                   ap_escape_html(r->pool, w->traceid ? w->traceid : ""),
-                   (apr_uint64_t)w->id, (apr_uint64_t)w->id);
-    }
-    ap_rputs("</table>\n", r);
-}
-
-static void urls_table(request_rec *r, const rp_agg_snap_t *s)
-{
-    int i;
-    ap_rprintf(r, "<h2>URLs</h2><p>%d of at most %d paths kept; %" APR_UINT64_T_FMT
-               " requests of paths that made way for others are under (other).</p>"
-               "<table class=\"urls\"><tr><th>path</th><th>requests</th><th>mean ms</th>"
-               "<th>max ms</th><th>last</th></tr>\n", s->nurls, s->sizes.nurls,
-               (apr_uint64_t)s->url_other_count);
-    for (i = 0; i < s->nurls; i++) {
-        const rp_agg_urlrow_t *u = &s->urls[i];
-        ap_rprintf(r, "<tr><td>%s</td><td class=\"n\">%" APR_UINT64_T_FMT "</td>"
-                   "<td class=\"n\">%s</td><td class=\"n\">%s</td><td>%s</td></tr>\n",
-                   ap_escape_html(r->pool, u->path), (apr_uint64_t)u->count,
-                   ms(r->pool, u->count ? u->sum_ns / u->count : 0),
-                   ms(r->pool, u->max_ns), date(r->pool, u->last));
-    }
-    if (s->url_other_count)
-        ap_rprintf(r, "<tr><td>(other)</td><td class=\"n\">%" APR_UINT64_T_FMT "</td>"
-                   "<td class=\"n\">%s</td><td></td><td></td></tr>\n",
-                   (apr_uint64_t)s->url_other_count,
-                   ms(r->pool, s->url_other_sum_ns / s->url_other_count));
-    ap_rputs("</table>\n", r);
-}
-
-static void summary(request_rec *r, const rp_agg_snap_t *s)
-{
-    ap_rprintf(r, "<table class=\"summary\"><tr><th>requests</th><td class=\"n\" id=\"requests\">%"
-               APR_UINT64_T_FMT "</td></tr><tr><th>mean ms</th><td class=\"n\">%s</td></tr>"
-               "<tr><th>p50 / p90 / p99 ms</th><td class=\"n\">%.3f / %.3f / %.3f</td></tr>"
-               "<tr><th>max ms</th><td class=\"n\">%s</td></tr>"
-               "<tr><th>counting since</th><td>%s</td></tr>"
-               "<tr><th>last reset</th><td>%s</td></tr></table>\n",
-               (apr_uint64_t)s->requests, ms(r->pool, s->requests ? s->sum_ns / s->requests : 0),
-               rp_agg_percentile(s, 0.5) * 1e3, rp_agg_percentile(s, 0.9) * 1e3,
-               rp_agg_percentile(s, 0.99) * 1e3, ms(r->pool, s->max_ns),
-               date(r->pool, s->created), date(r->pool, s->reset));
-}
-
-void reqprof_status_html(request_rec *r, const rp_agg_snap_t *s, int reset_allowed)
-{
-    int i;
-    page_head(r, "mod_reqprof status");
-    ap_rputs("<h1>mod_reqprof status</h1>\n<p>Also as <a href=\"?json\">JSON</a>, "
-             "<a href=\"?prometheus\">Prometheus</a>, <a href=\"?auto\">plain text</a>."
-             "</p>\n", r);
-    summary(r, s);
-    if (reset_allowed)
-        ap_rputs("<form method=\"post\" action=\"\"><button type=\"submit\">Reset "
-                 "counters</button></form>\n", r);
-    slow_table(r, s);
-    phase_bar(r, s);
-    modules_table(r, s);
-    histogram(r, s);
-    ap_rputs("<h2>Virtual hosts</h2><table class=\"vhosts\"><tr><th>vhost</th>"
-             "<th>requests</th><th>mean ms</th></tr>\n", r);
-    for (i = 0; i < s->nvhosts; i++)
-        if (s->vhost_requests[i])
-            ap_rprintf(r, "<tr><td>%s</td><td class=\"n\">%" APR_UINT64_T_FMT "</td>"
-                       "<td class=\"n\">%s</td></tr>\n",
-                       ap_escape_html(r->pool, s->vhost_names[i]),
-                       (apr_uint64_t)s->vhost_requests[i],
-                       ms(r->pool, s->vhost_sum_ns[i] / s->vhost_requests[i]));
-    ap_rputs("</table>\n", r);
-    urls_table(r, s);
-    ap_rprintf(r, "<p>Shared memory: %" APR_SIZE_T_FMT " bytes.</p></body></html>\n", s->bytes);
-}
-
 void reqprof_status_view(request_rec *r, const rp_stats_t *st, const rp_agg_slowrow_t *w)
 {
     page_head(r, apr_psprintf(r->pool, "%s %s - mod_reqprof", w->method, w->path));
@@ -555,10 +413,4 @@ void reqprof_status_view(request_rec *r, const rp_stats_t *st, const rp_agg_slow
     ap_rputs("</div>\n<p>Each bar is a function (phase, hook entry, filter), as wide as "
              "its cumulative time under its caller; hover for the numbers.</p>"
              "</body></html>\n", r);
-}
-
-void reqprof_status_section(request_rec *r, const rp_agg_snap_t *s)
-{
-    ap_rputs("<hr /><h2>mod_reqprof</h2>\n", r);
-    summary(r, s);
 }

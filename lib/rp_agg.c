@@ -3,13 +3,14 @@
  * for the concurrency rules). Everything written by requests is an atomic
  * add, a compare-and-swap or a store; nothing waits for anything.
  */
+#include <stddef.h>
 #include <string.h>
 #include <apr_atomic.h>
 #include <apr_strings.h>
 #include "rp_agg_int.h"
 
 #define MAGIC   0x52504147u     /* "RPAG" */
-#define VERSION 1u
+#define VERSION 2u     /* 2: every request, status classes, windows */
 #define ALIGN(n) (((n) + 63) & ~(apr_size_t)63)
 
 const double rp_agg_bucket_le[RP_AGG_NBUCKETS] = {
@@ -25,7 +26,8 @@ const char *const rp_agg_bucket_text[RP_AGG_NBUCKETS] = {
 /* ------------------------------------------------------------- layout */
 
 typedef struct offsets {
-    apr_size_t keys, vhosts, stripes, stripe_size, urls, slow, total;
+    apr_size_t keys, vhosts, stripes, stripe_size, urls, slow, wslots, wslot_size,
+               wurls_off, total;
 } offsets_t;
 
 static void layout(const rp_agg_sizes_t *sz, offsets_t *o)
@@ -34,11 +36,19 @@ static void layout(const rp_agg_sizes_t *sz, offsets_t *o)
     o->keys = ALIGN(sizeof(hdr_t));
     o->vhosts = o->keys + ALIGN(sizeof(keyname_t) * (apr_size_t)sz->nkeys);
     o->stripes = o->vhosts + ALIGN(sizeof(vhostname_t) * (apr_size_t)sz->nvhosts);
-    o->stripe_size = ALIGN(sizeof(stripe_t) + 2 * sizeof(apr_uint64_t) * ncols
+    o->stripe_size = ALIGN(sizeof(stripe_t)
+                           + (2 + RP_AGG_NCLASS) * sizeof(apr_uint64_t) * ncols
                            + sizeof(kcount_t) * ncols * (apr_size_t)sz->nkeys);
     o->urls = o->stripes + o->stripe_size * RP_AGG_STRIPES;
     o->slow = o->urls + ALIGN(sizeof(urlent_t) * (apr_size_t)sz->nurls);
-    o->total = o->slow + ALIGN(sizeof(slowent_t) * (apr_size_t)sz->nslow);
+    o->wslots = o->slow + ALIGN(sizeof(slowent_t) * (apr_size_t)sz->nslow);
+    /* A slot: its header, the counter block with one function column,
+     * then its URL table. */
+    o->wurls_off = ALIGN(offsetof(wslot_t, c) + sizeof(stripe_t)
+                         + (2 + RP_AGG_NCLASS) * sizeof(apr_uint64_t) * ncols
+                         + sizeof(kcount_t) * (apr_size_t)sz->nkeys);
+    o->wslot_size = ALIGN(o->wurls_off + sizeof(urlent_t) * RP_AGG_WIN_URLS);
+    o->total = o->wslots + o->wslot_size * RP_WIN_SLOTS;
 }
 
 apr_size_t rp_agg_size(const rp_agg_sizes_t *sz)
@@ -77,6 +87,9 @@ rp_agg_t *rp_agg_attach(apr_pool_t *p, void *base, apr_size_t size,
     a->stripe_size = o.stripe_size;
     a->urls = (urlent_t *)((char *)base + o.urls);
     a->slow = (slowent_t *)((char *)base + o.slow);
+    a->wslots = (char *)base + o.wslots;
+    a->wslot_size = o.wslot_size;
+    a->wurls_off = o.wurls_off;
     a->sz = *sz;
     a->ncols = sz->nvhosts + 1;
     return a;
@@ -138,6 +151,21 @@ int rp_agg_key(rp_agg_t *a, const char *file, int line, const char *name)
     return i;
 }
 
+int rp_agg_key_name(const rp_agg_t *a, int i, const char **file, int *line,
+                    const char **name)
+{
+    const keyname_t *k;
+    if (i < 0 || i >= a->sz.nkeys || (apr_uint32_t)i >= apr_atomic_read32(&a->hdr->nkeys_used))
+        return 0;
+    k = &a->keys[i];
+    if (!apr_atomic_read32((volatile apr_uint32_t *)&k->ready))
+        return 0;
+    *file = k->file;
+    *line = k->line;
+    *name = k->name;
+    return 1;
+}
+
 int rp_agg_vhost(rp_agg_t *a, const char *name)
 {
     char v[RP_AGG_VHOST_LEN];
@@ -184,53 +212,63 @@ static apr_uint64_t hash_path(const char *s)
     return h < 2 ? h + 2 : h;
 }
 
+static void add_status(u64v *to, const apr_uint64_t *status)
+{
+    int c;
+    if (status)
+        for (c = 0; c < RP_AGG_NCLASS; c++)
+            if (status[c])
+                apr_atomic_add64(&to[c], status[c]);
+}
+
 /* Publish path in e, whose hash word this writer set to 1 ("being
- * written") and whose count and sum are 0 (a new region, a reset or the
+ * written") and whose counts are 0 (a new region, a reset or the
  * eviction that took it zeroed them). They are added to, not stored: a
  * request that matched the entry's previous path just before it was taken
  * may still be adding to it, and its count must land somewhere (in this
  * row) rather than be overwritten, or the rows and "(other)" would no
  * longer add up to the total. */
 static void url_fill(urlent_t *e, const char *path, apr_uint64_t hash, apr_uint64_t count,
-                     apr_uint64_t sum, apr_uint64_t max, apr_uint64_t last)
+                     apr_uint64_t sum, apr_uint64_t max, apr_uint64_t last,
+                     const apr_uint64_t *status)
 {
     memcpy(e->path, path, RP_AGG_URL_LEN);
     apr_atomic_add64(&e->count, count);
     apr_atomic_add64(&e->sum_ns, sum);
+    add_status(e->status, status);
     apr_atomic_set64(&e->max_ns, max);
     apr_atomic_set64(&e->last, last);
     apr_atomic_set64(&e->hash, hash);    /* publishes the entry */
 }
 
-void rp_agg_url_add(rp_agg_t *a, const char *rawpath, apr_uint64_t count,
-                    apr_uint64_t sum, apr_uint64_t max, apr_uint64_t last)
+/* path: RP_AGG_URL_LEN bytes, cut and zero-padded; h: its hash. */
+static void url_add_h(const urltab_t *t, const char *path, apr_uint64_t h,
+                      apr_uint64_t count, apr_uint64_t sum, apr_uint64_t max,
+                      apr_uint64_t last, const apr_uint64_t *status)
 {
-    char path[RP_AGG_URL_LEN];
-    apr_uint64_t h, victim_hash = 0, vmin = ~(apr_uint64_t)0;
-    int i, probe = a->sz.nurls < RP_AGG_URL_PROBE ? a->sz.nurls : RP_AGG_URL_PROBE;
+    apr_uint64_t victim_hash = 0, vmin = ~(apr_uint64_t)0;
+    int i, c, probe = t->n < RP_AGG_URL_PROBE ? t->n : RP_AGG_URL_PROBE;
     urlent_t *victim = NULL;
 
-    memset(path, 0, sizeof path);
-    rp_agg_copy_str(path, rawpath, sizeof path);
-    h = hash_path(path);
     for (i = 0; i < probe; i++) {
-        urlent_t *e = &a->urls[(h + (apr_uint64_t)i) % (apr_uint64_t)a->sz.nurls];
-        apr_uint64_t eh = apr_atomic_read64(&e->hash), c;
+        urlent_t *e = &t->e[(h + (apr_uint64_t)i) % (apr_uint64_t)t->n];
+        apr_uint64_t eh = apr_atomic_read64(&e->hash), n;
         if (eh == h) {
             apr_atomic_add64(&e->count, count);
             apr_atomic_add64(&e->sum_ns, sum);
+            add_status(e->status, status);
             max64(&e->max_ns, max);
             max64(&e->last, last);
             return;
         }
         if (eh == 0 && apr_atomic_cas64(&e->hash, 1, 0) == 0) {
-            url_fill(e, path, h, count, sum, max, last);
+            url_fill(e, path, h, count, sum, max, last, status);
             return;
         }
         if (eh < 2)
             continue;
-        if ((c = apr_atomic_read64(&e->count)) < vmin) {
-            vmin = c;
+        if ((n = apr_atomic_read64(&e->count)) < vmin) {
+            vmin = n;
             victim = e;
             victim_hash = eh;
         }
@@ -238,27 +276,75 @@ void rp_agg_url_add(rp_agg_t *a, const char *rawpath, apr_uint64_t count,
     /* The window is full: the entry with the fewest requests makes room,
      * its counts go to "(other)" so every row still adds up. */
     if (victim && apr_atomic_cas64(&victim->hash, 1, victim_hash) == victim_hash) {
-        apr_atomic_add64(&a->hdr->other_count, apr_atomic_xchg64(&victim->count, 0));
-        apr_atomic_add64(&a->hdr->other_sum_ns, apr_atomic_xchg64(&victim->sum_ns, 0));
-        url_fill(victim, path, h, count, sum, max, last);
+        apr_atomic_add64(t->other_count, apr_atomic_xchg64(&victim->count, 0));
+        apr_atomic_add64(t->other_sum_ns, apr_atomic_xchg64(&victim->sum_ns, 0));
+        for (c = 0; c < RP_AGG_NCLASS; c++)
+            apr_atomic_add64(&t->other_status[c], apr_atomic_xchg64(&victim->status[c], 0));
+        url_fill(victim, path, h, count, sum, max, last, status);
         return;
     }
-    apr_atomic_add64(&a->hdr->other_count, count);
-    apr_atomic_add64(&a->hdr->other_sum_ns, sum);
+    apr_atomic_add64(t->other_count, count);
+    apr_atomic_add64(t->other_sum_ns, sum);
+    add_status(t->other_status, status);
 }
 
-void rp_agg_record(rp_agg_t *a, const rp_agg_req_t *rq,
-                   const rp_agg_call_t *calls, int ncalls)
+void rp_agg_url_add(const urltab_t *t, const char *rawpath, apr_uint64_t count,
+                    apr_uint64_t sum, apr_uint64_t max, apr_uint64_t last,
+                    const apr_uint64_t *status)
 {
-    stripe_t *s = stripe_at(a, rq->stripe);
-    int col = rq->vhost_idx >= 0 && rq->vhost_idx < a->sz.nvhosts ? rq->vhost_idx
-                                                                   : a->ncols - 1;
-    int i;
+    char path[RP_AGG_URL_LEN];
+    memset(path, 0, sizeof path);
+    rp_agg_copy_str(path, rawpath, sizeof path);
+    url_add_h(t, path, hash_path(path), count, sum, max, last, status);
+}
 
+static void zero64(u64v *p, apr_size_t n)
+{
+    apr_size_t i;
+    for (i = 0; i < n; i++)
+        apr_atomic_set64(&p[i], 0);
+}
+
+/* The window slot of the minute a request ended in, claimed and zeroed
+ * when it still held an older minute. */
+static wslot_t *slot_for(const rp_agg_t *a, apr_time_t end)
+{
+    apr_uint32_t m = rp_win_minute(end);
+    wslot_t *w = wslot_at(a, rp_win_slot(m));
+    if (m == 0)
+        return NULL;
+    if (rp_win_slot_claim(&w->stamp, m))
+        zero64(&w->other_count, (a->wslot_size - offsetof(wslot_t, other_count))
+                                / sizeof(apr_uint64_t));
+    return w;
+}
+
+/* The counters of a request in one block (a stripe or a window slot). */
+static void add_block(const rp_agg_t *a, stripe_t *s, int col, const rp_agg_req_t *rq,
+                      int cls, int profiled)
+{
+    apr_atomic_add64(&vreq(a, s)[col], 1);
+    apr_atomic_add64(&vns(a, s)[col], rq->wall_ns);
+    apr_atomic_add64(&s->hist[bucket_of(rq->wall_ns)], 1);
+    apr_atomic_add64(&s->sum_ns, rq->wall_ns);
+    max64(&s->max_ns, rq->wall_ns);
+    if (cls >= 0) {
+        apr_atomic_add64(&vst(a, s, col)[cls], 1);
+        apr_atomic_add64(&s->status[cls], 1);
+    }
+    if (profiled)
+        apr_atomic_add64(&s->profiled, 1);
+}
+
+static void add_calls(rp_agg_t *a, stripe_t *s, int col, const rp_agg_call_t *calls,
+                      int ncalls, int drop)
+{
+    int i;
     for (i = 0; i < ncalls; i++) {
         kcount_t *k;
         if (calls[i].key < 0 || calls[i].key >= a->sz.nkeys) {
-            apr_atomic_add64(&a->hdr->keys_dropped, calls[i].calls);
+            if (drop)
+                apr_atomic_add64(&a->hdr->keys_dropped, calls[i].calls);
             continue;
         }
         k = kc(a, s, col, calls[i].key);
@@ -266,15 +352,54 @@ void rp_agg_record(rp_agg_t *a, const rp_agg_req_t *rq,
         apr_atomic_add64(&k->tt, calls[i].tt_ns);
         apr_atomic_add64(&k->ct, calls[i].ct_ns);
     }
-    apr_atomic_add64(&vreq(a, s)[col], 1);
-    apr_atomic_add64(&vns(a, s)[col], rq->wall_ns);
-    apr_atomic_add64(&s->hist[bucket_of(rq->wall_ns)], 1);
-    apr_atomic_add64(&s->sum_ns, rq->wall_ns);
-    max64(&s->max_ns, rq->wall_ns);
-    rp_agg_url_add(a, rq->path ? rq->path : "", 1, rq->wall_ns, rq->wall_ns,
-            (apr_uint64_t)rq->when);
+}
+
+static void count(rp_agg_t *a, const rp_agg_req_t *rq, const rp_agg_call_t *calls,
+                  int ncalls, int profiled)
+{
+    stripe_t *s = stripe_at(a, rq->stripe);
+    int col = rq->vhost_idx >= 0 && rq->vhost_idx < a->sz.nvhosts ? rq->vhost_idx
+                                                                   : a->ncols - 1;
+    int cls = rp_agg_class(rq->status);
+    apr_uint64_t st[RP_AGG_NCLASS] = { 0 };
+    char path[RP_AGG_URL_LEN];
+    apr_uint64_t h;
+    wslot_t *w = slot_for(a, rq->when + (apr_time_t)(rq->wall_ns / 1000));
+    urltab_t t;
+
+    if (cls >= 0)
+        st[cls] = 1;
+    memset(path, 0, sizeof path);
+    rp_agg_copy_str(path, rq->path ? rq->path : "", sizeof path);
+    h = hash_path(path);
+    if (profiled)
+        add_calls(a, s, col, calls, ncalls, 1);
+    add_block(a, s, col, rq, cls, profiled);
+    t = rp_agg_main_urls(a);
+    url_add_h(&t, path, h, 1, rq->wall_ns, rq->wall_ns, (apr_uint64_t)rq->when,
+              cls >= 0 ? st : NULL);
+    if (w) {
+        if (profiled)
+            add_calls(a, &w->c, 0, calls, ncalls, 0);
+        add_block(a, &w->c, col, rq, cls, profiled);
+        t = rp_agg_slot_urls(a, w);
+        url_add_h(&t, path, h, 1, rq->wall_ns, rq->wall_ns, (apr_uint64_t)rq->when,
+                  cls >= 0 ? st : NULL);
+        apr_atomic_add64(&w->c.requests, 1);
+    }
     /* Last: a reader that sees the request counted sees its parts too. */
     apr_atomic_add64(&s->requests, 1);
+}
+
+void rp_agg_record(rp_agg_t *a, const rp_agg_req_t *rq,
+                   const rp_agg_call_t *calls, int ncalls)
+{
+    count(a, rq, calls, ncalls, 1);
+}
+
+void rp_agg_count(rp_agg_t *a, const rp_agg_req_t *rq)
+{
+    count(a, rq, NULL, 0, 0);
 }
 
 /* ------------------------------------------------------ slow requests */
@@ -415,13 +540,6 @@ int rp_agg_slow_copy(const rp_agg_t *a, int i, slowent_t *out)
 
 /* ---------------------------------------------------------------- reset */
 
-static void zero64(u64v *p, apr_size_t n)
-{
-    apr_size_t i;
-    for (i = 0; i < n; i++)
-        apr_atomic_set64(&p[i], 0);
-}
-
 void rp_agg_reset(rp_agg_t *a, apr_time_t now)
 {
     int i;
@@ -432,7 +550,14 @@ void rp_agg_reset(rp_agg_t *a, apr_time_t now)
         /* Counts first: url_fill adds to a free entry's counts. */
         apr_atomic_set64(&a->urls[i].count, 0);
         apr_atomic_set64(&a->urls[i].sum_ns, 0);
+        zero64(a->urls[i].status, RP_AGG_NCLASS);
         apr_atomic_set64(&a->urls[i].hash, 0);
+    }
+    for (i = 0; i < RP_WIN_SLOTS; i++) {
+        wslot_t *w = wslot_at(a, i);
+        apr_atomic_set32(&w->stamp, 0);
+        zero64(&w->other_count, (a->wslot_size - offsetof(wslot_t, other_count))
+                                / sizeof(apr_uint64_t));
     }
     for (i = 0; i < a->sz.nslow; i++) {
         slowent_t *e = &a->slow[i];
@@ -444,6 +569,7 @@ void rp_agg_reset(rp_agg_t *a, apr_time_t now)
     }
     apr_atomic_set64(&a->hdr->other_count, 0);
     apr_atomic_set64(&a->hdr->other_sum_ns, 0);
+    zero64(a->hdr->other_status, RP_AGG_NCLASS);
     apr_atomic_set64(&a->hdr->keys_dropped, 0);
     apr_atomic_set64(&a->hdr->reset, (apr_uint64_t)now);
 }

@@ -18,7 +18,15 @@
  *     add up to the total;
  *   - each slow-request entry is guarded by a sequence word: a writer that
  *     cannot take it at once gives up (that request is not kept), a reader
- *     copies the entry and retries if the word changed meanwhile.
+ *     copies the entry and retries if the word changed meanwhile;
+ *   - recent windows: RP_WIN_SLOTS per-minute slots (rp_window.h), each
+ *     with the request counters, one column of function counters and a
+ *     small URL table of its own; the first writer of a new minute claims
+ *     the slot and zeroes it.
+ *
+ * Every request is counted (rp_agg_count: requests, time, histogram,
+ * status class, virtual host, URL); a profiled one also adds its
+ * functions (rp_agg_record), and "profiled" says how many those were.
  *
  * APR only; no httpd types.
  */
@@ -41,6 +49,8 @@
 #define RP_AGG_TREE_EDGES   128   /* caller edges kept of a slow request */
 #define RP_AGG_TREE_STRINGS 4096  /* their names */
 #define RP_AGG_SLOW_WINDOW  apr_time_from_sec(600) /* "recent": 10 minutes */
+#define RP_AGG_NCLASS       5     /* status classes 1xx .. 5xx */
+#define RP_AGG_WIN_URLS     64    /* URL entries of one window minute */
 
 /* Upper bounds of the latency buckets in seconds (the last is +Inf). */
 extern const double rp_agg_bucket_le[RP_AGG_NBUCKETS];
@@ -98,9 +108,19 @@ typedef struct rp_agg_req {
     const char *traceid; /* W3C trace id (32 hex) for the slow list; NULL: none */
 } rp_agg_req_t;
 
-/* Add a request and its functions' totals. No lock, no allocation. */
+/* The class of an HTTP status: 0 for 1xx .. 4 for 5xx, -1 for none. */
+static APR_INLINE int rp_agg_class(int status)
+{
+    return status >= 100 && status <= 599 ? status / 100 - 1 : -1;
+}
+
+/* Add a profiled request and its functions' totals. No lock, no
+ * allocation. The request's end (when + wall) picks its window minute. */
 void rp_agg_record(rp_agg_t *a, const rp_agg_req_t *rq,
                    const rp_agg_call_t *calls, int ncalls);
+
+/* Add a request that was not profiled: everything but functions. */
+void rp_agg_count(rp_agg_t *a, const rp_agg_req_t *rq);
 
 /* Would a request this slow, ending now, enter the slow-request ring? */
 int rp_agg_slow_wants(const rp_agg_t *a, uint64_t wall_ns, apr_time_t now);
@@ -113,6 +133,11 @@ uint64_t rp_agg_slow_add(rp_agg_t *a, const rp_agg_req_t *rq,
 
 /* Zero every count, URL and slow request (names are kept). */
 void rp_agg_reset(rp_agg_t *a, apr_time_t now);
+
+/* The name of function key i (an rp_agg_key index): 1 and its parts
+ * (pointers into the region), 0 when i is not a ready key. */
+int rp_agg_key_name(const rp_agg_t *a, int i, const char **file, int *line,
+                    const char **name);
 
 /* ---- reading: a merged, consistent-enough copy ---- */
 
@@ -129,6 +154,7 @@ typedef struct rp_agg_urlrow {
     const char *path;
     uint64_t count, sum_ns, max_ns;
     apr_time_t last;
+    uint64_t status[RP_AGG_NCLASS];
 } rp_agg_urlrow_t;
 
 typedef struct rp_agg_slowrow {
@@ -144,16 +170,21 @@ typedef struct rp_agg_slowrow {
 
 typedef struct rp_agg_snap {
     apr_time_t created, reset;
+    int window;                      /* minutes; 0: since start */
     uint64_t requests, sum_ns, max_ns;
+    uint64_t profiled;               /* of the requests, how many profiled */
+    uint64_t status[RP_AGG_NCLASS];  /* requests per status class */
     uint64_t hist[RP_AGG_NBUCKETS];  /* per bucket, not cumulative */
     int nkeys;
     rp_agg_keyrow_t *keys;           /* each name once */
     int nvhosts;
     const char **vhost_names;
     uint64_t *vhost_requests, *vhost_sum_ns;
+    uint64_t *vhost_status;          /* [nvhosts][RP_AGG_NCLASS] */
     int nurls;
     rp_agg_urlrow_t *urls;           /* most requests first */
     uint64_t url_other_count, url_other_sum_ns;
+    uint64_t url_other_status[RP_AGG_NCLASS];
     int nslow;
     rp_agg_slowrow_t *slow;          /* slowest first */
     rp_agg_sizes_t sizes;
@@ -162,6 +193,13 @@ typedef struct rp_agg_snap {
 } rp_agg_snap_t;
 
 rp_agg_snap_t *rp_agg_read(const rp_agg_t *a, apr_pool_t *p);
+
+/* The same over the last `minutes` window minutes up to now (1..RP_WIN_MAX):
+ * counts, status classes, histogram, virtual hosts, functions (all virtual
+ * hosts together: the per-virtual-host vcalls etc. are zero), URLs (each
+ * minute's table), slow requests that started in the window. */
+rp_agg_snap_t *rp_agg_read_window(const rp_agg_t *a, apr_pool_t *p, int minutes,
+                                  apr_time_t now);
 
 /* Seconds below which a fraction q (0..1) of the requests finished,
  * interpolated within its bucket and capped at the maximum; 0 when none. */

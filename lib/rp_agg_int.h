@@ -8,6 +8,7 @@
 
 #include <apr_atomic.h>
 #include "rp_agg.h"
+#include "rp_window.h"
 
 typedef volatile apr_uint64_t u64v;
 
@@ -21,6 +22,8 @@ typedef struct hdr {
     u64v slow_next_id;
     u64v keys_dropped;              /* calls of keys < 0 */
     u64v other_count, other_sum_ns; /* evicted and unplaceable URLs */
+    u64v other_status[RP_AGG_NCLASS];
+    u64v saved;                     /* last write of the status file (usec) */
 } hdr_t;
 
 typedef struct keyname {
@@ -39,17 +42,34 @@ typedef struct kcount {
     u64v calls, tt, ct;
 } kcount_t;
 
-/* A stripe: these, then vreq[ncols], vns[ncols], kcount[ncols][nkeys]. */
+/* A block of counters: a stripe (since start) or a window slot. These,
+ * then vreq[ncols], vns[ncols], vstatus[ncols][RP_AGG_NCLASS], then
+ * kcount[kcols][nkeys] (a stripe: one column per virtual host; a window
+ * slot: one column for all). */
 typedef struct stripe {
-    u64v requests, sum_ns, max_ns;
+    u64v requests;                  /* every request, profiled or not */
+    u64v profiled;                  /* of which profiled (functions counted) */
+    u64v sum_ns, max_ns;
     u64v hist[RP_AGG_NBUCKETS];
+    u64v status[RP_AGG_NCLASS];     /* 1xx .. 5xx */
 } stripe_t;
 
 typedef struct urlent {
     u64v hash;                      /* 0 empty, 1 being written, else the path's */
     u64v count, sum_ns, max_ns, last;
+    u64v status[RP_AGG_NCLASS];
     char path[RP_AGG_URL_LEN];
 } urlent_t;
+
+/* A window slot: the minute it holds, its counters (a stripe_t block with
+ * one function column) and its own small URL table. */
+typedef struct wslot {
+    volatile apr_uint32_t stamp;    /* rp_win_minute of its counts, 0: none */
+    apr_uint32_t pad;
+    u64v other_count, other_sum_ns; /* URLs its table had no room for */
+    u64v other_status[RP_AGG_NCLASS];
+    stripe_t c;                     /* then vreq, vns, vstatus, kcount[nkeys] */
+} wslot_t;
 
 typedef struct tfunc {
     apr_uint16_t file, name;        /* offsets in strings */
@@ -88,6 +108,9 @@ struct rp_agg {
     apr_size_t stripe_size;
     urlent_t *urls;
     slowent_t *slow;
+    char *wslots;                   /* RP_WIN_SLOTS window slots */
+    apr_size_t wslot_size;
+    apr_size_t wurls_off;           /* a slot's URL table, from the slot */
     rp_agg_sizes_t sz;
     int ncols;                      /* nvhosts + 1: the last is "(other)" */
 };
@@ -108,18 +131,70 @@ static APR_INLINE u64v *vns(const rp_agg_t *a, stripe_t *s)
     return vreq(a, s) + a->ncols;
 }
 
+static APR_INLINE u64v *vst(const rp_agg_t *a, stripe_t *s, int col)
+{
+    return vns(a, s) + a->ncols + (apr_size_t)col * RP_AGG_NCLASS;
+}
+
 static APR_INLINE kcount_t *kc(const rp_agg_t *a, stripe_t *s, int col, int key)
 {
-    kcount_t *k = (kcount_t *)(vns(a, s) + a->ncols);
+    kcount_t *k = (kcount_t *)(vns(a, s) + a->ncols * (1 + RP_AGG_NCLASS));
     return &k[(apr_size_t)col * (apr_size_t)a->sz.nkeys + (apr_size_t)key];
+}
+
+static APR_INLINE wslot_t *wslot_at(const rp_agg_t *a, int i)
+{
+    return (wslot_t *)(a->wslots + a->wslot_size * (apr_size_t)i);
+}
+
+static APR_INLINE urlent_t *wurls(const rp_agg_t *a, wslot_t *w)
+{
+    return (urlent_t *)((char *)w + a->wurls_off);
 }
 
 /* A stable copy of slow entry i; 0 when it is empty or busy. */
 int rp_agg_slow_copy(const rp_agg_t *a, int i, slowent_t *out);
 
-/* Add count requests of a path to the URL table (evicting as needed). */
-void rp_agg_url_add(rp_agg_t *a, const char *path, apr_uint64_t count,
-                    apr_uint64_t sum, apr_uint64_t max, apr_uint64_t last);
+/* A URL table: its entries and where what does not fit goes. */
+typedef struct urltab {
+    urlent_t *e;
+    int n;
+    u64v *other_count, *other_sum_ns, *other_status;
+} urltab_t;
+
+/* Add count requests of a path to a URL table (evicting as needed);
+ * status: their classes [RP_AGG_NCLASS], NULL for none. */
+void rp_agg_url_add(const urltab_t *t, const char *path, apr_uint64_t count,
+                    apr_uint64_t sum, apr_uint64_t max, apr_uint64_t last,
+                    const apr_uint64_t *status);
+
+static APR_INLINE urltab_t rp_agg_main_urls(const rp_agg_t *a)
+{
+    urltab_t t;
+    t.e = a->urls;
+    t.n = a->sz.nurls;
+    t.other_count = &a->hdr->other_count;
+    t.other_sum_ns = &a->hdr->other_sum_ns;
+    t.other_status = a->hdr->other_status;
+    return t;
+}
+
+static APR_INLINE urltab_t rp_agg_slot_urls(const rp_agg_t *a, wslot_t *w)
+{
+    urltab_t t;
+    t.e = wurls(a, w);
+    t.n = RP_AGG_WIN_URLS;
+    t.other_count = &w->other_count;
+    t.other_sum_ns = &w->other_sum_ns;
+    t.other_status = w->other_status;
+    return t;
+}
+
+/* Make an image read from outside (a status file) safe to read and add
+ * to: every name NUL-terminated, used counts and slow-entry sizes within
+ * their tables, string offsets and edge ends in range, sequence words
+ * even. Counts are taken as they are. */
+void rp_agg_sanitize(rp_agg_t *a);
 
 /* Copy at most cap - 1 bytes of src, never cutting a UTF-8 character. */
 void rp_agg_copy_str(char *dst, const char *src, apr_size_t cap);

@@ -27,7 +27,10 @@ static int cmp_slow(const void *x, const void *y)
     return a->id < b->id ? -1 : a->id > b->id;
 }
 
-static void read_keys(const rp_agg_t *a, rp_agg_snap_t *s, apr_pool_t *p)
+/* The function rows: names from the table, counts summed over the
+ * blocks given (stripes: kcols columns each; window slots: one). */
+static void read_keys(const rp_agg_t *a, rp_agg_snap_t *s, apr_pool_t *p,
+                      stripe_t *const *blocks, int nblocks, int kcols)
 {
     apr_hash_t *seen = apr_hash_make(p);
     int used = (int)apr_atomic_read32(&a->hdr->nkeys_used), i, st, c;
@@ -54,14 +57,16 @@ static void read_keys(const rp_agg_t *a, rp_agg_snap_t *s, apr_pool_t *p)
             row->vct_ns = apr_pcalloc(p, sizeof(uint64_t) * (apr_size_t)a->ncols);
             apr_hash_set(seen, id, APR_HASH_KEY_STRING, row);
         }
-        for (st = 0; st < RP_AGG_STRIPES; st++)
-            for (c = 0; c < a->ncols; c++) {
-                kcount_t *n = kc(a, stripe_at(a, (unsigned)st), c, i);
+        for (st = 0; st < nblocks; st++)
+            for (c = 0; c < kcols; c++) {
+                kcount_t *n = kc(a, blocks[st], c, i);
                 uint64_t calls = apr_atomic_read64(&n->calls);
                 uint64_t tt = apr_atomic_read64(&n->tt), ct = apr_atomic_read64(&n->ct);
-                row->vcalls[c] += calls;
-                row->vtt_ns[c] += tt;
-                row->vct_ns[c] += ct;
+                if (kcols > 1) {
+                    row->vcalls[c] += calls;
+                    row->vtt_ns[c] += tt;
+                    row->vct_ns[c] += ct;
+                }
                 row->calls += calls;
                 row->tt_ns += tt;
                 row->ct_ns += ct;
@@ -69,13 +74,12 @@ static void read_keys(const rp_agg_t *a, rp_agg_snap_t *s, apr_pool_t *p)
     }
 }
 
-static void read_urls(const rp_agg_t *a, rp_agg_snap_t *s, apr_pool_t *p)
+/* Rows of a URL table added to the snapshot's (merging equal paths). */
+static void read_urls(const urltab_t *t, rp_agg_snap_t *s, apr_pool_t *p, apr_hash_t *seen)
 {
-    apr_hash_t *seen = apr_hash_make(p);
-    int i;
-    s->urls = apr_pcalloc(p, sizeof(rp_agg_urlrow_t) * (apr_size_t)a->sz.nurls);
-    for (i = 0; i < a->sz.nurls; i++) {
-        urlent_t *e = &a->urls[i];
+    int i, c;
+    for (i = 0; i < t->n; i++) {
+        urlent_t *e = &t->e[i];
         apr_uint64_t h = apr_atomic_read64(&e->hash);
         rp_agg_urlrow_t r, *row;
         char path[RP_AGG_URL_LEN];
@@ -85,14 +89,19 @@ static void read_urls(const rp_agg_t *a, rp_agg_snap_t *s, apr_pool_t *p)
         r.sum_ns = apr_atomic_read64(&e->sum_ns);
         r.max_ns = apr_atomic_read64(&e->max_ns);
         r.last = (apr_time_t)apr_atomic_read64(&e->last);
+        for (c = 0; c < RP_AGG_NCLASS; c++)
+            r.status[c] = apr_atomic_read64(&e->status[c]);
         memcpy(path, e->path, sizeof path);
         path[sizeof path - 1] = '\0';
         if (apr_atomic_read64(&e->hash) != h)
             continue;               /* replaced while we read it */
         row = apr_hash_get(seen, &h, sizeof h);
-        if (row) {                  /* one path inserted twice at once */
+        if (row) {                  /* one path inserted twice at once, or
+                                     * in several window minutes */
             row->count += r.count;
             row->sum_ns += r.sum_ns;
+            for (c = 0; c < RP_AGG_NCLASS; c++)
+                row->status[c] += r.status[c];
             if (r.max_ns > row->max_ns)
                 row->max_ns = r.max_ns;
             if (r.last > row->last)
@@ -104,9 +113,32 @@ static void read_urls(const rp_agg_t *a, rp_agg_snap_t *s, apr_pool_t *p)
         row->path = apr_pstrdup(p, path);
         apr_hash_set(seen, apr_pmemdup(p, &h, sizeof h), sizeof h, row);
     }
-    qsort(s->urls, (size_t)s->nurls, sizeof *s->urls, cmp_url);
-    s->url_other_count = apr_atomic_read64(&a->hdr->other_count);
-    s->url_other_sum_ns = apr_atomic_read64(&a->hdr->other_sum_ns);
+    s->url_other_count += apr_atomic_read64(t->other_count);
+    s->url_other_sum_ns += apr_atomic_read64(t->other_sum_ns);
+    for (c = 0; c < RP_AGG_NCLASS; c++)
+        s->url_other_status[c] += apr_atomic_read64(&t->other_status[c]);
+}
+
+/* Add a block's request counters to the snapshot. */
+static void read_block(const rp_agg_t *a, stripe_t *st, rp_agg_snap_t *s)
+{
+    apr_uint64_t m = apr_atomic_read64(&st->max_ns);
+    int b, c;
+    s->requests += apr_atomic_read64(&st->requests);
+    s->profiled += apr_atomic_read64(&st->profiled);
+    s->sum_ns += apr_atomic_read64(&st->sum_ns);
+    if (m > s->max_ns)
+        s->max_ns = m;
+    for (b = 0; b < RP_AGG_NBUCKETS; b++)
+        s->hist[b] += apr_atomic_read64(&st->hist[b]);
+    for (c = 0; c < RP_AGG_NCLASS; c++)
+        s->status[c] += apr_atomic_read64(&st->status[c]);
+    for (b = 0; b < a->ncols; b++) {
+        s->vhost_requests[b] += apr_atomic_read64(&vreq(a, st)[b]);
+        s->vhost_sum_ns[b] += apr_atomic_read64(&vns(a, st)[b]);
+        for (c = 0; c < RP_AGG_NCLASS; c++)
+            s->vhost_status[b * RP_AGG_NCLASS + c] += apr_atomic_read64(&vst(a, st, b)[c]);
+    }
 }
 
 static void slow_row(const slowent_t *e, rp_agg_slowrow_t *r, apr_pool_t *p)
@@ -123,12 +155,9 @@ static void slow_row(const slowent_t *e, rp_agg_slowrow_t *r, apr_pool_t *p)
     r->truncated = e->truncated;
 }
 
-rp_agg_snap_t *rp_agg_read(const rp_agg_t *a, apr_pool_t *p)
+static rp_agg_snap_t *snap_new(const rp_agg_t *a, apr_pool_t *p)
 {
     rp_agg_snap_t *s = apr_pcalloc(p, sizeof *s);
-    slowent_t *tmp = apr_palloc(p, sizeof *tmp);
-    int i, b, used;
-
     s->created = (apr_time_t)a->hdr->created;
     s->reset = (apr_time_t)apr_atomic_read64(&a->hdr->reset);
     s->sizes = a->sz;
@@ -138,37 +167,83 @@ rp_agg_snap_t *rp_agg_read(const rp_agg_t *a, apr_pool_t *p)
     s->vhost_names = apr_pcalloc(p, sizeof(char *) * (apr_size_t)a->ncols);
     s->vhost_requests = apr_pcalloc(p, sizeof(uint64_t) * (apr_size_t)a->ncols);
     s->vhost_sum_ns = apr_pcalloc(p, sizeof(uint64_t) * (apr_size_t)a->ncols);
-    /* Requests first: what is read after may only have grown. */
-    for (i = 0; i < RP_AGG_STRIPES; i++) {
-        stripe_t *st = stripe_at(a, (unsigned)i);
-        apr_uint64_t m = apr_atomic_read64(&st->max_ns);
-        s->requests += apr_atomic_read64(&st->requests);
-        s->sum_ns += apr_atomic_read64(&st->sum_ns);
-        if (m > s->max_ns)
-            s->max_ns = m;
-        for (b = 0; b < RP_AGG_NBUCKETS; b++)
-            s->hist[b] += apr_atomic_read64(&st->hist[b]);
-        for (b = 0; b < a->ncols; b++) {
-            s->vhost_requests[b] += apr_atomic_read64(&vreq(a, st)[b]);
-            s->vhost_sum_ns[b] += apr_atomic_read64(&vns(a, st)[b]);
-        }
-    }
-    /* Names after the counts: a column is named before anything is
-     * added to it, so every column counted here has its name (read
-     * before, a virtual host added meanwhile showed as "(other)"). */
-    used = (int)apr_atomic_read32(&a->hdr->nvhosts_used);
+    s->vhost_status = apr_pcalloc(p, sizeof(uint64_t) * RP_AGG_NCLASS
+                                     * (apr_size_t)a->ncols);
+    return s;
+}
+
+/* Names after the counts: a column is named before anything is added to
+ * it, so every column counted has its name (read before, a virtual host
+ * added meanwhile showed as "(other)"). Then the slow requests since
+ * `since` (0: all), slowest first. */
+static void snap_finish(const rp_agg_t *a, rp_agg_snap_t *s, apr_pool_t *p,
+                        apr_time_t since)
+{
+    slowent_t *tmp = apr_palloc(p, sizeof *tmp);
+    int i, used = (int)apr_atomic_read32(&a->hdr->nvhosts_used);
     if (used > a->sz.nvhosts)
         used = a->sz.nvhosts;
     for (i = 0; i < a->ncols; i++)
         s->vhost_names[i] = i < used && apr_atomic_read32(&a->vhosts[i].ready)
                             ? apr_pstrdup(p, a->vhosts[i].name) : "(other)";
-    read_keys(a, s, p);
-    read_urls(a, s, p);
+    qsort(s->urls, (size_t)s->nurls, sizeof *s->urls, cmp_url);
     s->slow = apr_pcalloc(p, sizeof(rp_agg_slowrow_t) * (apr_size_t)a->sz.nslow);
     for (i = 0; i < a->sz.nslow; i++)
-        if (rp_agg_slow_copy(a, i, tmp))
+        if (rp_agg_slow_copy(a, i, tmp) && tmp->when >= since)
             slow_row(tmp, &s->slow[s->nslow++], p);
     qsort(s->slow, (size_t)s->nslow, sizeof *s->slow, cmp_slow);
+}
+
+rp_agg_snap_t *rp_agg_read(const rp_agg_t *a, apr_pool_t *p)
+{
+    rp_agg_snap_t *s = snap_new(a, p);
+    stripe_t *blocks[RP_AGG_STRIPES];
+    urltab_t t = rp_agg_main_urls(a);
+    int i;
+
+    /* Requests first: what is read after may only have grown. */
+    for (i = 0; i < RP_AGG_STRIPES; i++) {
+        blocks[i] = stripe_at(a, (unsigned)i);
+        read_block(a, blocks[i], s);
+    }
+    read_keys(a, s, p, blocks, RP_AGG_STRIPES, a->ncols);
+    s->urls = apr_pcalloc(p, sizeof(rp_agg_urlrow_t) * (apr_size_t)a->sz.nurls);
+    read_urls(&t, s, p, apr_hash_make(p));
+    snap_finish(a, s, p, 0);
+    return s;
+}
+
+rp_agg_snap_t *rp_agg_read_window(const rp_agg_t *a, apr_pool_t *p, int minutes,
+                                  apr_time_t now)
+{
+    rp_agg_snap_t *s = snap_new(a, p);
+    stripe_t *blocks[RP_WIN_SLOTS];
+    wslot_t *slots[RP_WIN_SLOTS];
+    apr_hash_t *seen = apr_hash_make(p);
+    apr_uint32_t m = rp_win_minute(now);
+    int i, n = 0;
+
+    if (minutes < 1)
+        minutes = 1;
+    if (minutes > RP_WIN_MAX)
+        minutes = RP_WIN_MAX;
+    s->window = minutes;
+    for (i = 0; i < RP_WIN_SLOTS; i++) {
+        wslot_t *w = wslot_at(a, i);
+        if (rp_win_in(apr_atomic_read32(&w->stamp), m, minutes)) {
+            slots[n] = w;
+            blocks[n++] = &w->c;
+        }
+    }
+    for (i = 0; i < n; i++)
+        read_block(a, blocks[i], s);
+    read_keys(a, s, p, blocks, n, 1);
+    s->urls = apr_pcalloc(p, sizeof(rp_agg_urlrow_t) * (apr_size_t)(n * RP_AGG_WIN_URLS + 1));
+    for (i = 0; i < n; i++) {
+        urltab_t t = rp_agg_slot_urls(a, slots[i]);
+        read_urls(&t, s, p, seen);
+    }
+    snap_finish(a, s, p, now - (apr_time_t)minutes * rp_win_minute_usec);
     return s;
 }
 
@@ -243,22 +318,137 @@ rp_stats_t *rp_agg_slow_stats(const rp_agg_t *a, uint64_t id, apr_pool_t *p,
     return st;
 }
 
+/* ----------------------------------------------------------- sanitize */
+
+static void urls_sanitize(urlent_t *e, int n)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        e[i].path[RP_AGG_URL_LEN - 1] = '\0';
+}
+
+void rp_agg_sanitize(rp_agg_t *a)
+{
+    int i, j;
+    if (a->hdr->nkeys_used > (apr_uint32_t)a->sz.nkeys)
+        a->hdr->nkeys_used = (apr_uint32_t)a->sz.nkeys;
+    if (a->hdr->nvhosts_used > (apr_uint32_t)a->sz.nvhosts)
+        a->hdr->nvhosts_used = (apr_uint32_t)a->sz.nvhosts;
+    for (i = 0; i < a->sz.nkeys; i++) {
+        a->keys[i].file[RP_AGG_KEY_FILE - 1] = '\0';
+        a->keys[i].name[RP_AGG_KEY_NAME - 1] = '\0';
+    }
+    for (i = 0; i < a->sz.nvhosts; i++)
+        a->vhosts[i].name[RP_AGG_VHOST_LEN - 1] = '\0';
+    urls_sanitize(a->urls, a->sz.nurls);
+    for (i = 0; i < RP_WIN_SLOTS; i++)
+        urls_sanitize(wurls(a, wslot_at(a, i)), RP_AGG_WIN_URLS);
+    for (i = 0; i < a->sz.nslow; i++) {
+        slowent_t *e = &a->slow[i];
+        e->seq &= ~1u;
+        e->method[sizeof e->method - 1] = '\0';
+        e->path[sizeof e->path - 1] = '\0';
+        e->vhost[sizeof e->vhost - 1] = '\0';
+        e->strings[RP_AGG_TREE_STRINGS - 1] = '\0';
+        if (e->nstrings > RP_AGG_TREE_STRINGS)
+            e->nstrings = RP_AGG_TREE_STRINGS;
+        if (e->nfuncs < 0 || e->nfuncs > RP_AGG_TREE_FUNCS)
+            e->nfuncs = e->nfuncs < 0 ? 0 : RP_AGG_TREE_FUNCS;
+        if (e->nedges < 0 || e->nedges > RP_AGG_TREE_EDGES)
+            e->nedges = e->nedges < 0 ? 0 : RP_AGG_TREE_EDGES;
+        for (j = 0; j < e->nfuncs; j++) {
+            if (e->funcs[j].file >= RP_AGG_TREE_STRINGS)
+                e->funcs[j].file = RP_AGG_TREE_STRINGS - 1;
+            if (e->funcs[j].name >= RP_AGG_TREE_STRINGS)
+                e->funcs[j].name = RP_AGG_TREE_STRINGS - 1;
+        }
+        for (j = 0; j < e->nedges; j++)
+            if (e->edges[j].caller >= e->nfuncs || e->edges[j].callee >= e->nfuncs) {
+                /* An edge to nowhere: make it a self-edge of function 0
+                 * with nothing in it, or drop the entry's tree. */
+                if (e->nfuncs > 0) {
+                    memset(&e->edges[j], 0, sizeof e->edges[j]);
+                }
+                else
+                    e->nedges = 0;
+            }
+    }
+}
+
 /* ------------------------------------------------------- copy forward */
+
+/* Add src's block sb into dst's block db: columns through colmap,
+ * functions through keymap (-1: no room), kcols function columns. */
+static void copy_block(rp_agg_t *dst, stripe_t *db, const rp_agg_t *src, stripe_t *sb,
+                       const int *colmap, const int *keymap, int kcols)
+{
+    int b, c, i;
+    db->requests += sb->requests;
+    db->profiled += sb->profiled;
+    db->sum_ns += sb->sum_ns;
+    if (sb->max_ns > db->max_ns)
+        db->max_ns = sb->max_ns;
+    for (b = 0; b < RP_AGG_NBUCKETS; b++)
+        db->hist[b] += sb->hist[b];
+    for (b = 0; b < RP_AGG_NCLASS; b++)
+        db->status[b] += sb->status[b];
+    for (c = 0; c < src->ncols; c++) {
+        vreq(dst, db)[colmap[c]] += vreq(src, sb)[c];
+        vns(dst, db)[colmap[c]] += vns(src, sb)[c];
+        for (b = 0; b < RP_AGG_NCLASS; b++)
+            vst(dst, db, colmap[c])[b] += vst(src, sb, c)[b];
+    }
+    for (i = 0; i < src->sz.nkeys; i++)
+        for (c = 0; c < kcols; c++) {
+            kcount_t *from = kc(src, sb, c, i), *to;
+            if (keymap[i] < 0) {
+                /* No room in the new table: its calls are dropped calls,
+                 * as a request's calls of such a function would be. */
+                if (kcols > 1)
+                    dst->hdr->keys_dropped += from->calls;
+                continue;
+            }
+            to = kc(dst, db, kcols > 1 ? colmap[c] : 0, keymap[i]);
+            to->calls += from->calls;
+            to->tt += from->tt;
+            to->ct += from->ct;
+        }
+}
+
+static void copy_urls(const urltab_t *to, const urltab_t *from)
+{
+    int i, c;
+    for (i = 0; i < from->n; i++) {
+        const urlent_t *e = &from->e[i];
+        apr_uint64_t st[RP_AGG_NCLASS];
+        for (c = 0; c < RP_AGG_NCLASS; c++)
+            st[c] = e->status[c];
+        if (e->hash >= 2)
+            rp_agg_url_add(to, e->path, e->count, e->sum_ns, e->max_ns, e->last, st);
+    }
+    *to->other_count += *from->other_count;
+    *to->other_sum_ns += *from->other_sum_ns;
+    for (c = 0; c < RP_AGG_NCLASS; c++)
+        to->other_status[c] += from->other_status[c];
+}
 
 void rp_agg_copy(rp_agg_t *dst, const rp_agg_t *src)
 {
     stripe_t *d0 = stripe_at(dst, 0);
     int *colmap = calloc((size_t)src->ncols, sizeof(int));
-    int used, i, st, c, b;
+    int *keymap = calloc((size_t)src->sz.nkeys, sizeof(int));
+    urltab_t tfrom, tto;
+    int used, i, st, c;
 
-    if (!colmap)
+    if (!colmap || !keymap) {
+        free(colmap);
+        free(keymap);
         return;
+    }
     dst->hdr->created = src->hdr->created;
     dst->hdr->reset = src->hdr->reset;
     dst->hdr->slow_next_id = src->hdr->slow_next_id;
     dst->hdr->keys_dropped = src->hdr->keys_dropped;
-    dst->hdr->other_count += src->hdr->other_count;
-    dst->hdr->other_sum_ns += src->hdr->other_sum_ns;
     used = (int)src->hdr->nvhosts_used;
     for (c = 0; c < src->ncols; c++)
         colmap[c] = c < used && c < src->sz.nvhosts && src->vhosts[c].ready
@@ -266,45 +456,26 @@ void rp_agg_copy(rp_agg_t *dst, const rp_agg_t *src)
     for (c = 0; c < src->ncols; c++)
         if (colmap[c] < 0)
             colmap[c] = dst->ncols - 1;
-    for (st = 0; st < RP_AGG_STRIPES; st++) {
-        stripe_t *s = stripe_at(src, (unsigned)st);
-        d0->requests += s->requests;
-        d0->sum_ns += s->sum_ns;
-        if (s->max_ns > d0->max_ns)
-            d0->max_ns = s->max_ns;
-        for (b = 0; b < RP_AGG_NBUCKETS; b++)
-            d0->hist[b] += s->hist[b];
-        for (c = 0; c < src->ncols; c++) {
-            vreq(dst, d0)[colmap[c]] += vreq(src, s)[c];
-            vns(dst, d0)[colmap[c]] += vns(src, s)[c];
-        }
-    }
     used = (int)src->hdr->nkeys_used;
-    for (i = 0; i < used && i < src->sz.nkeys; i++) {
+    for (i = 0; i < src->sz.nkeys; i++) {
         const keyname_t *k = &src->keys[i];
-        int dk = k->ready ? rp_agg_key(dst, k->file, k->line, k->name) : -1;
-        if (dk < 0) {
-            /* No room in the new table: its calls are dropped calls, as
-             * a request's calls of such a function would be. */
-            for (st = 0; st < RP_AGG_STRIPES && k->ready; st++)
-                for (c = 0; c < src->ncols; c++)
-                    dst->hdr->keys_dropped
-                        += kc(src, stripe_at(src, (unsigned)st), c, i)->calls;
-            continue;
-        }
-        for (st = 0; st < RP_AGG_STRIPES; st++)
-            for (c = 0; c < src->ncols; c++) {
-                kcount_t *from = kc(src, stripe_at(src, (unsigned)st), c, i);
-                kcount_t *to = kc(dst, d0, colmap[c], dk);
-                to->calls += from->calls;
-                to->tt += from->tt;
-                to->ct += from->ct;
-            }
+        keymap[i] = i < used && k->ready ? rp_agg_key(dst, k->file, k->line, k->name) : -1;
     }
-    for (i = 0; i < src->sz.nurls; i++) {
-        const urlent_t *e = &src->urls[i];
-        if (e->hash >= 2)
-            rp_agg_url_add(dst, e->path, e->count, e->sum_ns, e->max_ns, e->last);
+    for (st = 0; st < RP_AGG_STRIPES; st++)
+        copy_block(dst, d0, src, stripe_at(src, (unsigned)st), colmap, keymap, src->ncols);
+    tfrom = rp_agg_main_urls(src);
+    tto = rp_agg_main_urls(dst);
+    copy_urls(&tto, &tfrom);
+    /* The windows: slot for slot (the same minutes land in the same slots). */
+    for (i = 0; i < RP_WIN_SLOTS; i++) {
+        wslot_t *ws = wslot_at(src, i), *wd = wslot_at(dst, i);
+        if (!ws->stamp)
+            continue;
+        wd->stamp = ws->stamp;
+        copy_block(dst, &wd->c, src, &ws->c, colmap, keymap, 1);
+        tfrom = rp_agg_slot_urls(src, ws);
+        tto = rp_agg_slot_urls(dst, wd);
+        copy_urls(&tto, &tfrom);
     }
     for (i = 0, c = 0; i < src->sz.nslow && c < dst->sz.nslow; i++)
         if (src->slow[i].used && !(src->slow[i].seq & 1)) {
@@ -312,4 +483,5 @@ void rp_agg_copy(rp_agg_t *dst, const rp_agg_t *src)
             dst->slow[c++].seq = 0;
         }
     free(colmap);
+    free(keymap);
 }

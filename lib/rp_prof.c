@@ -138,6 +138,15 @@ struct rp_prof {
     long dropped;
     rp_tick_t root_ticks;
 
+    /* optional mirror of the open frames (rp_prof_set_mirror): a copy,
+     * so that a frame's store needs no pointer chasing; on while
+     * mirror_code is not NULL */
+    int32_t *mirror_code;
+    volatile int32_t *mirror_depth;
+    const int *mirror_idmap;
+    int mirror_nidmap, mirror_cap;
+    rp_prof_mirror_t mirror;
+
     /* optional event log: off while ev_max is 0 */
     event_t *events;
     int ev_max, ev_cap, nev;
@@ -240,6 +249,47 @@ static int edge_for(rp_prof_t *prof, int callee, int caller)
     return i;
 }
 
+/* A dynamic frame's name into the mirror: rare (the request, its
+ * subrequests, a CGI run, a backend call), kept out of push's way. */
+static void __attribute__((noinline, cold))
+mirror_dyn(const rp_prof_mirror_t *m, const entry_t *e, int d)
+{
+    char *o = m->dyn + (apr_size_t)d * (apr_size_t)m->dyn_len;
+    apr_size_t cap = (apr_size_t)m->dyn_len, n;
+    const char *file = e->file;
+    if (e->line == 0 && strcmp(e->file, "httpd") == 0) {
+        apr_cpystrn(o, e->label, cap);
+    }
+    else {
+        /* Too long: the file's end (the script's name) is what tells
+         * scripts apart, so its start makes way. */
+        n = strlen(file) + strlen(e->label) + 16;
+        if (n >= cap && strlen(file) > n - cap + 3) {
+            file += n - cap + 3;
+            while (((unsigned char)*file & 0xC0) == 0x80)
+                file++;
+            apr_snprintf(o, cap, "...%s:%d(%s)", file, e->line, e->label);
+        }
+        else
+            apr_snprintf(o, cap, "%s:%d(%s)", file, e->line, e->label);
+    }
+    m->code[d] = RP_MIRROR_DYN;
+}
+
+/* Store what the frame at depth d is into the mirror: for a static
+ * function one code from the map, then the depth. */
+static APR_INLINE void mirror_push(rp_prof_t *prof, int entry, int d, int id)
+{
+    if (d < prof->mirror_cap) {
+        if (id >= 0)
+            prof->mirror_code[d] = id < prof->mirror_nidmap ? prof->mirror_idmap[id]
+                                                            : RP_MIRROR_NONE;
+        else
+            mirror_dyn(&prof->mirror, &prof->entries[entry], d);
+    }
+    *prof->mirror_depth = d + 1;
+}
+
 static void push(rp_prof_t *prof, frame_kind_e kind, int entry, int id,
                  const void *req, rp_tick_t now)
 {
@@ -272,6 +322,9 @@ static void push(rp_prof_t *prof, frame_kind_e kind, int entry, int id,
         f->edge = -1;
     }
     prof->depth++;
+    /* Last, as in pop. */
+    if (prof->mirror_code)
+        mirror_push(prof, entry, prof->depth - 1, id);
 }
 
 /* Close the top frame at end (cf. _lsprof's Stop()). */
@@ -305,6 +358,25 @@ static void pop(rp_prof_t *prof, rp_tick_t end)
         if (end > parent->last)
             parent->last = end;
     }
+    /* Last: a store through the mirror may alias the profile's fields as
+     * far as the compiler knows, so nothing of them is read after it. */
+    if (prof->mirror_code)
+        *prof->mirror_depth = prof->depth;
+}
+
+void rp_prof_set_mirror(rp_prof_t *prof, const rp_prof_mirror_t *m)
+{
+    if (!m) {
+        prof->mirror_code = NULL;
+        return;
+    }
+    prof->mirror = *m;
+    prof->mirror_depth = m->depth;
+    prof->mirror_idmap = m->idmap;
+    prof->mirror_nidmap = m->nidmap;
+    prof->mirror_cap = m->cap;
+    *m->depth = prof->active ? prof->depth : 0;
+    prof->mirror_code = m->code;
 }
 
 void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,

@@ -159,4 +159,32 @@ void rp_prof_func_key(const rp_prof_t *prof, int i, const char **file,
  * far (0 when no request is active). */
 rp_tick_t rp_prof_self_now(const rp_prof_t *prof, rp_tick_t now, rp_tick_t *out);
 
+/* ---- optional: the open frames mirrored for another process ----
+ * The status page's in-flight table shows where a running request is.
+ * While a mirror is set, each frame opened stores one code at its depth
+ * and the depth word follows the stack: plain stores into memory the
+ * request's thread owns (another process reads it, tolerating a torn
+ * view), no lock. A static function (registry id i < nidmap) stores
+ * idmap[i] (negative: not shown) or RP_MIRROR_NONE beyond nidmap; a
+ * dynamic one (the request, a subrequest, a CGI script, a backend)
+ * stores RP_MIRROR_DYN and copies its name, "file:line(name)"
+ * (just the name for "httpd", 0), cut to dyn_len - 1 bytes, into
+ * dyn + depth * dyn_len. Frames deeper than cap are counted only. */
+#define RP_MIRROR_DYN  (-2147483647 - 1)   /* INT32_MIN */
+#define RP_MIRROR_NONE (-2)     /* a static function idmap does not cover */
+
+typedef struct rp_prof_mirror {
+    volatile int32_t *depth;    /* open frames, including those past cap */
+    int32_t *code;              /* [cap] */
+    char *dyn;                  /* [cap][dyn_len] */
+    int cap, dyn_len;
+    const int *idmap;
+    int nidmap;
+} rp_prof_mirror_t;
+
+/* Mirror the following frames into m (NULL: stop). What m points to
+ * must stay valid until the mirror is replaced or stopped (m itself is
+ * copied). Sets *m->depth to the current depth. */
+void rp_prof_set_mirror(rp_prof_t *prof, const rp_prof_mirror_t *m);
+
 #endif

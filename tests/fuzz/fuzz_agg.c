@@ -27,12 +27,17 @@
  * the first functions and edges of what was offered, valid UTF-8, marked
  * truncated exactly when something was left out; percentiles within
  * [0, max] and growing with q. A copy keeps every total; a re-attach with
- * the same sizes keeps everything.
+ * the same sizes keeps everything. Requests are profiled (rp_agg_record)
+ * or only counted (rp_agg_count) with any status: "profiled" and the
+ * status classes (total, per column, URL rows plus "(other)") exactly as
+ * the model has them; every window (1, 4, 16 minutes) adds up within
+ * itself (histogram, columns, URLs) and never holds more than the total.
  */
 #include <math.h>
 #include <apr_strings.h>
 #include "fuzz_common.h"
 #include "rp_agg.h"
+#include "rp_window.h"
 #include "rp_text.h"
 
 #define NNAMES 8
@@ -63,6 +68,8 @@ typedef struct model {
     rp_agg_sizes_t sz;
     uint64_t requests, sum_ns, max_ns, hist[RP_AGG_NBUCKETS], dropped;
     uint64_t vreq[MAX_COLS], vns[MAX_COLS];
+    uint64_t profiled;              /* requests given with their functions */
+    uint64_t status[RP_AGG_NCLASS], vstatus[MAX_COLS][RP_AGG_NCLASS];
     int nvhosts;
     const char *vhosts[MAX_COLS];
     int nkeys;
@@ -270,6 +277,42 @@ static void check_snapshot(const rp_agg_t *a, const model_t *m, apr_pool_t *p)
         vsum += s->vhost_requests[c];
     }
     FUZZ_CHECK(vsum == s->requests, "columns hold %llu", (unsigned long long)vsum);
+    FUZZ_CHECK(s->profiled == m->profiled, "profiled %llu, model %llu",
+               (unsigned long long)s->profiled, (unsigned long long)m->profiled);
+    for (i = 0; i < RP_AGG_NCLASS; i++) {
+        uint64_t vs = 0, us = s->url_other_status[i];
+        FUZZ_CHECK(s->status[i] == m->status[i], "class %d: %llu, model %llu", i,
+                   (unsigned long long)s->status[i], (unsigned long long)m->status[i]);
+        for (c = 0; c < ncols; c++) {
+            FUZZ_CHECK(s->vhost_status[c * RP_AGG_NCLASS + i] == m->vstatus[c][i],
+                       "column %d class %d", c, i);
+            vs += s->vhost_status[c * RP_AGG_NCLASS + i];
+        }
+        for (c = 0; c < s->nurls; c++)
+            us += s->urls[c].status[i];
+        FUZZ_CHECK(vs == s->status[i] && us == s->status[i],
+                   "class %d: columns %llu, URLs %llu, total %llu", i,
+                   (unsigned long long)vs, (unsigned long long)us,
+                   (unsigned long long)s->status[i]);
+    }
+    /* Any window adds up within itself and holds no more than the total. */
+    for (c = 1; c <= RP_WIN_MAX; c *= 4) {
+        rp_agg_snap_t *w = rp_agg_read_window(a, p, c, m->now);
+        uint64_t wh = 0, wv = 0, wu = w->url_other_count, wc = 0;
+        for (i = 0; i < RP_AGG_NBUCKETS; i++)
+            wh += w->hist[i];
+        for (i = 0; i < ncols; i++)
+            wv += w->vhost_requests[i];
+        for (i = 0; i < w->nurls; i++)
+            wu += w->urls[i].count;
+        for (i = 0; i < RP_AGG_NCLASS; i++)
+            wc += w->status[i];
+        FUZZ_CHECK(w->requests <= s->requests && w->profiled <= w->requests,
+                   "window %d: %llu of %llu", c, (unsigned long long)w->requests,
+                   (unsigned long long)s->requests);
+        FUZZ_CHECK(wh == w->requests && wv == w->requests && wu == w->requests
+                   && wc <= w->requests, "window %d does not add up", c);
+    }
 
     FUZZ_CHECK(s->nkeys == m->nkeys, "%d functions, model %d", s->nkeys, m->nkeys);
     for (i = 0; i < s->nkeys; i++) {
@@ -407,7 +450,9 @@ static void model_reset_counts(model_t *m)
 {
     int i;
 
-    m->requests = m->sum_ns = m->max_ns = m->dropped = 0;
+    m->requests = m->sum_ns = m->max_ns = m->dropped = m->profiled = 0;
+    memset(m->status, 0, sizeof m->status);
+    memset(m->vstatus, 0, sizeof m->vstatus);
     memset(m->hist, 0, sizeof m->hist);
     memset(m->vreq, 0, sizeof m->vreq);
     memset(m->vns, 0, sizeof m->vns);
@@ -426,8 +471,9 @@ static void op_record(world_t *w, fuzz_in_t *in)
     model_t *m = &w->m;
     rp_agg_call_t calls[4];
     rp_agg_req_t r;
-    unsigned b = fuzz_byte(in);
-    int ncalls = (int)(b >> 6), i, col;
+    static const int codes[8] = { 200, 404, 503, 301, 101, 0, 99, 600 };
+    unsigned b = fuzz_byte(in), x = fuzz_byte(in);
+    int ncalls = (int)(b >> 6), i, col, cls, profiled = !(x & 8);
 
     memset(&r, 0, sizeof r);
     r.method = "GET";
@@ -439,7 +485,7 @@ static void op_record(world_t *w, fuzz_in_t *in)
     case 2: r.vhost_idx = (int)(fuzz_byte(in) % (unsigned)m->sz.nvhosts); break;
     default: r.vhost_idx = w->nvidx ? w->vidx[fuzz_byte(in) % (unsigned)w->nvidx] : -1;
     }
-    r.status = 200;
+    r.status = codes[x & 7];
     r.when = m->now;
     r.wall_ns = (uint64_t)(fuzz_byte(in) << 8 | fuzz_byte(in)) << (fuzz_byte(in) % 28);
     r.stripe = fuzz_byte(in) * 2654435761u;
@@ -454,9 +500,22 @@ static void op_record(world_t *w, fuzz_in_t *in)
         calls[i].tt_ns = fuzz_byte(in) * 1000u;
         calls[i].ct_ns = calls[i].tt_ns + fuzz_byte(in) * 1000u;
     }
-    rp_agg_record(w->a, &r, calls, ncalls);
+    /* A request that was not profiled is counted without functions. */
+    if (profiled)
+        rp_agg_record(w->a, &r, calls, ncalls);
+    else {
+        rp_agg_count(w->a, &r);
+        ncalls = 0;
+    }
 
     col = r.vhost_idx >= 0 && r.vhost_idx < m->sz.nvhosts ? r.vhost_idx : m->sz.nvhosts;
+    cls = r.status >= 100 && r.status <= 599 ? r.status / 100 - 1 : -1;
+    FUZZ_CHECK(cls == rp_agg_class(r.status), "class of %d", r.status);
+    if (cls >= 0) {
+        m->status[cls]++;
+        m->vstatus[col][cls]++;
+    }
+    m->profiled += (uint64_t)profiled;
     m->requests++;
     m->sum_ns += r.wall_ns;
     if (r.wall_ns > m->max_ns)
@@ -667,9 +726,13 @@ static void op_copy(world_t *w, fuzz_in_t *in)
     m->max_ns = old.max_ns;
     memcpy(m->hist, old.hist, sizeof m->hist);
     m->dropped = old.dropped;
+    m->profiled = old.profiled;
+    memcpy(m->status, old.status, sizeof m->status);
     for (c = 0; c <= old.sz.nvhosts; c++) {
         m->vreq[vmap[c]] += old.vreq[c];
         m->vns[vmap[c]] += old.vns[c];
+        for (i = 0; i < RP_AGG_NCLASS; i++)
+            m->vstatus[vmap[c]][i] += old.vstatus[c][i];
     }
     for (i = 0; i < old.nkeys; i++)
         for (c = 0; c <= old.sz.nvhosts; c++) {

@@ -48,9 +48,10 @@ SAMPLE = {
     "ProfileStatusURLs": "10",
     "ProfileStatusSlowest": "10",
     "ProfileStatusReset": "On",
+    "ProfileStatusFile": '"/tmp/reqprof-config-test-status.dat"',
 }
 # They size the status page's shared memory: main server only.
-GLOBAL_ONLY = {"ProfileStatusURLs", "ProfileStatusSlowest"}
+GLOBAL_ONLY = {"ProfileStatusURLs", "ProfileStatusSlowest", "ProfileStatusFile"}
 
 
 @pytest.fixture(scope="module")
@@ -201,6 +202,13 @@ BAD = [
     ("status-slowest-huge", "ProfileStatusSlowest 1001", "ProfileStatusSlowest", "1001"),
     ("status-slowest-fraction", "ProfileStatusSlowest 1.5", "ProfileStatusSlowest", "1.5"),
     ("status-slowest-word", "ProfileStatusSlowest many", "ProfileStatusSlowest", "many"),
+    ("status-file-empty", 'ProfileStatusFile ""', "ProfileStatusFile", None),
+    ("status-file-no-dir", 'ProfileStatusFile "/nonexistent-reqprof-dir/s.dat"',
+     "ProfileStatusFile", "/nonexistent-reqprof-dir/s.dat"),
+    ("status-file-is-dir", 'ProfileStatusFile "/tmp"', "ProfileStatusFile", "/tmp"),
+    ("status-file-trailing-slash", 'ProfileStatusFile "/tmp/"', "ProfileStatusFile", "/tmp/"),
+    ("status-file-relative-no-dir", 'ProfileStatusFile "no-such-dir/s.dat"',
+     "ProfileStatusFile", "no-such-dir/s.dat"),
 ]
 
 
@@ -356,6 +364,7 @@ GOOD = [
     "ProfileMaxFiles 1000\nProfileMaxDirSize 100M",
     "ProfileStatusURLs 1\nProfileStatusURLs 100000\nProfileStatusSlowest 1\n"
     "ProfileStatusSlowest 1000",
+    'ProfileStatusFile "/tmp/reqprof-status-test.dat"\nProfileStatusFile "logs/status.dat"',
     '<Location "/s">\n    ProfileStatusReset On\n    ProfileStatusReset off\n</Location>',
 ]
 

@@ -293,7 +293,12 @@ def test_promtool_accepts(main):
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
     assert p.returncode == 0, p.stdout
     n = status_json(main)["requests"]
-    assert re.search(r"^reqprof_requests_total %d$" % n, text, re.M)
+    by_code = {m.group(1): int(m.group(2)) for m in
+               re.finditer(r'^reqprof_requests_total\{code="(\w+)"\} (\d+)$', text, re.M)}
+    assert set(by_code) >= {"1xx", "2xx", "3xx", "4xx", "5xx"}, by_code
+    assert sum(by_code.values()) == n, by_code
+    assert by_code["4xx"] >= 1, by_code         # the fixture's 404
+    assert re.search(r"^reqprof_profiled_requests_total %d$" % n, text, re.M)
     assert re.search(r'^reqprof_request_duration_seconds_bucket\{le="\+Inf"\} %d$' % n, text, re.M)
     assert re.search(r'^reqprof_hook_calls_total\{module="mod_mime.c",hook="type_checker",'
                      r'vhost="other.test"\} 1$', text, re.M)
@@ -417,7 +422,8 @@ def test_prometheus_server_scrapes(make_server):
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(
-                        "http://127.0.0.1:%d/api/v1/query?query=reqprof_requests_total" % port,
+                        "http://127.0.0.1:%d/api/v1/query?query=reqprof_requests_total"
+                        "%%7Bcode%%3D%%222xx%%22%%7D" % port,
                         timeout=5) as resp:
                     res = json.load(resp)["data"]["result"]
                 if res:
