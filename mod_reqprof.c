@@ -27,6 +27,7 @@
 #include "reqprof_request.h"
 #include "reqprof_wrap.h"
 #include "reqprof_status.h"
+#include "reqprof_tree.h"
 #include "mod_status.h"
 
 static const command_rec reqprof_cmds[] = {
@@ -79,6 +80,9 @@ static const command_rec reqprof_cmds[] = {
                   "URL paths the status page keeps (default 512)"),
     AP_INIT_TAKE1("ProfileStatusSlowest", reqprof_set_status_slowest, NULL, RSRC_CONF,
                   "slowest recent requests the status page keeps (default 16)"),
+    AP_INIT_TAKE1("ProfileAggregateNodes", reqprof_set_agg_nodes, NULL, RSRC_CONF,
+                  "nodes of the aggregate call tree of all traffic (default 4096, "
+                  "0: off)"),
     AP_INIT_TAKE1("ProfileStatusReset", reqprof_set_status_reset, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "On|Off: the status page may be reset by a POST (default Off)"),
@@ -120,6 +124,7 @@ static int reqprof_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     /* Hooks are sorted by now; wrapping each generation anew. */
     reqprof_wrap_all(pconf, s);
     reqprof_status_post_config(pconf, ptemp, s);
+    reqprof_tree_post_config(pconf, s);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                  "RP0002: timing %d hook entries, clock %s (%.3g ns per tick)",
                  reqprof_wrapped_count(), clock, rp_clock_sec_per_tick * 1e9);

@@ -33,6 +33,7 @@
 #include "reqprof_output.h"
 #include "reqprof_request.h"
 #include "reqprof_status.h"
+#include "reqprof_tree.h"
 #include "reqprof_wrap.h"
 
 APLOG_USE_MODULE(reqprof);
@@ -253,6 +254,8 @@ int reqprof_request_finish(request_rec *r)
     selected = dc && dc->engine == 1 && reqprof_ctl_selected(top, st, dc, sc);
     if (selected)
         reqprof_status_record(top, st, dc);
+    if (selected)
+        reqprof_tree_record(top, st, dc);
     if (selected && reqprof_ctl_slow_enough(st, dc) && (sc->dir || dc->errorlog == 1)) {
         rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
                                           rp_clock_sec_per_tick);

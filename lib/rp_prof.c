@@ -556,6 +556,21 @@ rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_t
     return tr;
 }
 
+int rp_prof_nevents(const rp_prof_t *prof)
+{
+    return prof->ev_max ? prof->nev : 0;
+}
+
+void rp_prof_event(const rp_prof_t *prof, int i, int *func, int *depth,
+                   rp_tick_t *t0, rp_tick_t *t1)
+{
+    const event_t *e = &prof->events[i];
+    *func = e->entry;
+    *depth = e->depth;
+    *t0 = e->t0;
+    *t1 = e->t1 > e->t0 ? e->t1 : e->t0;
+}
+
 void rp_prof_func_key(const rp_prof_t *prof, int i, const char **file,
                       int *line, const char **name)
 {

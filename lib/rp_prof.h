@@ -133,6 +133,16 @@ void rp_prof_set_event_log(rp_prof_t *prof, int max);
  * converted with sec_per_tick. Empty (n = 0) when the log was off. */
 rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_tick);
 
+/* The raw event log of the last request (after rp_prof_end), without
+ * allocating: how many frames were logged, and the i-th (in the order
+ * opened): its local function index (as rp_prof_func_totals), nesting
+ * depth (0: the root) and open/close ticks. Frames past the log's size are
+ * not logged (rp_prof_trace's dropped); their time stays in the logged
+ * frames that contain them. The aggregate call tree reads this. */
+int rp_prof_nevents(const rp_prof_t *prof);
+void rp_prof_event(const rp_prof_t *prof, int i, int *func, int *depth,
+                   rp_tick_t *t0, rp_tick_t *t1);
+
 /* (rp_prof_nfuncs, above: functions met so far in the current request,
  * local indexes 0 .. n-1, the same indexes rp_prof_stats() lists them by.) */
 

@@ -1,0 +1,436 @@
+"""The aggregate call tree of all traffic (ProfileAggregateNodes, the
+status page's ?prof, ?pprof, ?collapsed and ?flame) against real httpd
+servers under prefork and event with several children.
+
+After a mix of static, gzip, SSI, directory-index and CGI requests from
+concurrent clients, the aggregate's root has exactly the requests sent,
+its time is the sum of the requests' own profiles (the per-request .prof
+files, read by pstats), and every function's self time and calls are the
+sums of theirs; pstats loads ?prof, go tool pprof reads ?pprof, the folded
+stacks add up; ?pprof&seconds=2 holds only what finished in those two
+seconds; &window=1m forgets requests older than a (shortened) minute; a
+full node table keeps the totals exact; headless Chromium draws ?flame,
+and its links re-root it.
+"""
+
+import concurrent.futures
+import gzip
+import io
+import os
+import pstats
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import httpd as H
+from conftest import stop_and_check
+
+pytestmark = pytest.mark.needs_module
+
+STATUS = "/reqprof-status"
+LOCATION = """<Location /reqprof-status>
+    SetHandler reqprof-status
+    ProfileEngine Off
+    Require ip 127.0.0.1
+</Location>
+"""
+MINUTE_MS = 3000        # the window "minute" of these servers
+ROOT = ("httpd", 0, "all requests")
+MIX = [
+    ("/static.txt", {}),
+    ("/", {"Accept-Encoding": "gzip"}),             # index.html through DEFLATE
+    ("/page.shtml", {}),                            # SSI with a subrequest
+    ("/sub/", {}),                                  # mod_dir's index lookup
+    ("/cgi-bin/sleep.cgi?0.02", {}),                # a CGI run
+]
+MANY_CHILDREN = {
+    "prefork": """<IfModule mpm_prefork_module>
+    StartServers 4
+    MinSpareServers 4
+    MaxSpareServers 8
+</IfModule>""",
+    "event": """<IfModule mpm_event_module>
+    StartServers 2
+    ServerLimit 8
+    MaxRequestWorkers 64
+</IfModule>""",
+}
+
+
+def make(make_server, name, mpm, server_extra="", vhost_extra="", profile_dir=None):
+    h = make_server(name, mpm=mpm)
+    h.write_config(server=MANY_CHILDREN[mpm] + "\n" + server_extra,
+                   vhosts=[H.VHost("localhost", extra=LOCATION + vhost_extra,
+                                   profile_dir=profile_dir)])
+    h.start(env={"REQPROF_TEST_MINUTE_MS": str(MINUTE_MS)})
+    return h
+
+
+def blast(h, reqs, clients=8):
+    def one(req):
+        path, headers = req
+        r = h.fetch(path, headers=headers)
+        assert r.status == 200, (path, r.status)
+        return r
+    with concurrent.futures.ThreadPoolExecutor(clients) as ex:
+        return list(ex.map(one, reqs))
+
+
+def get(h, query, expect=200):
+    r = h.fetch(STATUS + query)
+    assert r.status == expect, (query, r.status, r.body[:300])
+    return r
+
+
+def load_prof(body):
+    with tempfile.NamedTemporaryFile(suffix=".prof") as f:
+        f.write(body)
+        f.flush()
+        return pstats.Stats(f.name).stats
+
+
+def agg_stats(h, query=""):
+    return load_prof(get(h, "?prof" + query).body)
+
+
+def root_of(stats):
+    roots = [k for k, v in stats.items() if not v[4]]
+    assert roots == [ROOT], roots
+    return stats[ROOT]
+
+
+def wait_root_calls(h, n, query="", timeout=15.0):
+    """Requests are recorded in log_transaction, after the response."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = h.fetch(STATUS + "?prof" + query)
+        calls = root_of(load_prof(r.body))[1] if r.status == 200 else 0
+        assert calls <= n, "recorded %d, sent %d" % (calls, n)
+        if calls == n:
+            return
+        assert time.monotonic() < deadline, "recorded %d of %d" % (calls, n)
+        time.sleep(0.05)
+
+
+def children(h):
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(h.pid())],
+                         stdout=subprocess.PIPE, text=True).stdout
+    return {int(x) for x in out.split()}
+
+
+def collapsed_lines(body):
+    out = {}
+    for line in body.decode("utf-8").splitlines():
+        stack, _, us = line.rpartition(" ")
+        assert stack and us.isdigit(), line
+        out[stack] = out.get(stack, 0) + int(us)
+    return out
+
+
+@pytest.mark.parametrize("mpm", ["prefork", "event"])
+def test_aggregate_is_the_sum_of_the_requests(make_server, mpm):
+    """Root calls = requests sent; root time = the sum of the requests' own
+    profiles; every function's calls and self time = the sum of theirs."""
+    h = make(make_server, "tree-sum-" + mpm, mpm)
+    try:
+        if mpm == "prefork":
+            deadline = time.monotonic() + 10
+            while len(children(h)) < 4 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert len(children(h)) >= 4
+        reqs = [MIX[i % len(MIX)] for i in range(60)]
+        responses = blast(h, reqs)
+        assert any(r.headers.get("Content-Encoding") == "gzip" for r in responses)
+        n = len(reqs)
+        wait_root_calls(h, n)
+        files = h.wait_profiles(count=n)
+        assert len(files) == n
+        agg = agg_stats(h)
+        root = root_of(agg)
+        assert root[0] == root[1] == n
+
+        # The per-request files: their roots are "request GET /x" (one key
+        # per URL), the aggregate's root is one key for all requests.
+        want_ct = 0.0
+        want_tt = {}
+        want_nc = {}
+        for f in files:
+            st = pstats.Stats(str(f)).stats
+            (rkey,) = [k for k, v in st.items() if not v[4]]
+            want_ct += st[rkey][3]
+            for k, v in st.items():
+                k = ROOT if k == rkey else k
+                # A CGI run's file names it "cgi via mod_cgid" (or how it
+                # ended) once it is over; the aggregate keeps the live "cgi".
+                if k[0].endswith(".cgi") and k[2].startswith("cgi"):
+                    k = (k[0], k[1], "cgi")
+                want_tt[k] = want_tt.get(k, 0.0) + v[2]
+                want_nc[k] = want_nc.get(k, 0) + v[1]
+        # ns rounding per frame and tick conversion: well under 1 us a request
+        assert abs(root[3] - want_ct) <= n * 2e-6, (root[3], want_ct)
+        assert abs(sum(v[2] for v in agg.values()) - root[3]) <= n * 2e-6
+        assert set(agg) == set(want_tt), set(agg) ^ set(want_tt)
+        for k in agg:
+            assert agg[k][1] == want_nc[k], (k, agg[k][1], want_nc[k])
+            assert abs(agg[k][2] - want_tt[k]) <= n * 2e-6, (k, agg[k][2], want_tt[k])
+        # Caller edges complete: every caller is a key, edges sum to the calls.
+        for k, v in agg.items():
+            for c, e in v[4].items():
+                assert c in agg, (k, c)
+            if v[4]:
+                assert sum(e[0] for e in v[4].values()) == v[1], k
+        # What each kind of request adds is there, under its caller.
+        names = {k[2] for k in agg}
+        assert "subrequest /static.txt" in names            # SSI include
+        assert "subrequest /sub/index.html" in names        # DirectoryIndex
+        cgi = [k for k in agg if k[0].endswith("sleep.cgi")]
+        assert cgi and agg[cgi[0]][1] == n // len(MIX), cgi
+        assert any("DEFLATE" in k[2] for k in agg), names
+
+        # The same totals in the folded stacks.
+        stacks = collapsed_lines(get(h, "?collapsed").body)
+        assert all(s.split(";")[0] == "all requests" for s in stacks)
+        total_us = sum(stacks.values())
+        assert abs(total_us - root[3] * 1e6) <= len(stacks) + 1, (total_us, root[3])
+        cgi_us = sum(v for s, v in stacks.items() if s.split(";")[-1].startswith(cgi[0][0]))
+        assert abs(cgi_us - agg[cgi[0]][2] * 1e6) <= len(stacks) + 1
+
+        # A graceful restart keeps the tree.
+        h.graceful()
+        assert root_of(agg_stats(h))[1] == n
+    finally:
+        stop_and_check(h)
+
+
+@pytest.fixture(scope="module")
+def tree_server(make_server):
+    """One event server for the views: no ProfileDir (the aggregate alone)."""
+    h = make(make_server, "tree-views", "event", profile_dir="")
+    yield h
+    stop_and_check(h)
+
+
+def gotool():
+    go = shutil.which("go") or "/usr/lib/go/bin/go"
+    if not os.path.exists(go):
+        pytest.skip("go (golang-go) is not installed")
+    return go
+
+
+def pprof_top(body, tmp_path):
+    """go tool pprof -raw and -top on a profile: (total ns of 'wall',
+    the -raw text)."""
+    p = tmp_path / "profile.pb.gz"
+    p.write_bytes(body)
+    env = dict(os.environ, HOME=str(tmp_path), GOCACHE=str(tmp_path / "gocache"),
+               GOPATH=str(tmp_path / "gopath"), GOFLAGS="-mod=mod")
+    raw = subprocess.run([gotool(), "tool", "pprof", "-raw", str(p)], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         timeout=120)
+    assert raw.returncode == 0, raw.stderr
+    top = subprocess.run([gotool(), "tool", "pprof", "-top", "-sample_index=wall",
+                          "-unit=ns", str(p)], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, timeout=120)
+    assert top.returncode == 0, top.stderr
+    m = re.search(r"of ([0-9.]+)ns total", top.stdout)
+    total = float(m.group(1)) if m else 0.0
+    return total, raw.stdout, top.stdout
+
+
+def pprof_available(h):
+    return h.fetch(STATUS + "?pprof").status != 501
+
+
+def test_pprof_totals(tree_server, tmp_path):
+    h = tree_server
+    if not pprof_available(h):
+        pytest.skip("the pprof encoder (lib/rp_pprof.c) is not linked in yet")
+    before = root_of(agg_stats(h))[1] if h.fetch(STATUS + "?prof").status == 200 else 0
+    blast(h, [MIX[i % len(MIX)] for i in range(25)])
+    wait_root_calls(h, before + 25)
+    agg = agg_stats(h)
+    r = get(h, "?pprof")
+    assert r.body[:2] == b"\x1f\x8b"
+    total, raw, top = pprof_top(r.body, tmp_path)
+    assert abs(total - root_of(agg)[3] * 1e9) <= max(1e3, total * 1e-6), (total, top[:500])
+    assert "all requests" in raw
+    assert "sleep.cgi" in raw
+
+
+def test_pprof_seconds_holds_only_that_interval(tree_server, tmp_path):
+    h = tree_server
+    if not pprof_available(h):
+        pytest.skip("the pprof encoder (lib/rp_pprof.c) is not linked in yet")
+    for q in ("0", "61", "-1", "x", ""):
+        get(h, "?pprof&seconds=" + q, expect=400)
+    blast(h, [MIX[0]] * 5)          # before: must not be in it
+    time.sleep(0.5)
+    result = {}
+
+    def scrape():
+        result["r"] = h.fetch(STATUS + "?pprof&seconds=2", timeout=30)
+    t = threading.Thread(target=scrape)
+    t0 = time.monotonic()
+    t.start()
+    time.sleep(0.5)
+    blast(h, [("/cgi-bin/sleep.cgi?0.01", {})] * 7)
+    t.join()
+    assert time.monotonic() - t0 >= 2.0
+    assert result["r"].status == 200
+    total, raw, top = pprof_top(result["r"].body, tmp_path)
+    # Exactly the 7 CGI requests: the root's calls in -raw are 7.
+    calls = 0
+    for line in raw.splitlines():
+        m = re.match(r"\s+(\d+)\s+(\d+): (\d+) ", line)
+        if m and line.rstrip().endswith(": 1") is False:
+            pass
+    assert "sleep.cgi" in raw
+    assert "static.txt" not in raw
+    counts = [int(m.group(1)) for m in re.finditer(r"^\s+(\d+)\s+\d+: 1 ?$", raw, re.M)]
+    assert counts == [7] or sum(counts) == 7, raw[:2000]
+
+
+def test_window_forgets_old_requests(tree_server):
+    h = tree_server
+    get(h, "?prof&window=7m", expect=400)
+    blast(h, [("/page.shtml", {})] * 4)
+    time.sleep(0.3)
+    assert any(k[2] == "subrequest /static.txt" for k in agg_stats(h, "&window=1m"))
+    # Two "minutes" later the 1-minute window holds none of them ...
+    time.sleep(2 * MINUTE_MS / 1000.0 + 0.2)
+    r = h.fetch(STATUS + "?prof&window=1m")
+    assert r.status == 404, "old requests still in the 1m window"
+    # ... the 5-minute window and since-start still do.
+    assert root_of(agg_stats(h, "&window=5m"))[1] >= 4
+    blast(h, [("/static.txt", {})] * 3)
+    time.sleep(0.3)
+    w = agg_stats(h, "&window=1m")
+    assert root_of(w)[1] == 3
+    assert not any(k[2] == "subrequest /static.txt" for k in w)
+    # The folded stacks and the flame view take the window too.
+    assert "page.shtml" not in get(h, "?collapsed&window=1m").body.decode()
+
+
+def test_bad_view_arguments(tree_server):
+    h = tree_server
+    get(h, "?flame&window=2m", expect=400)
+    get(h, "?collapsed&vhost=nosuch.test", expect=404)
+    r = get(h, "?flame&focus=9999.1")       # unknown focus: the whole tree
+    assert b"<svg" in r.body
+
+
+def test_node_cap_keeps_totals_exact(make_server):
+    """ProfileAggregateNodes 256 and 600 distinct subrequest paths: the
+    table fills, new paths go to (other), the totals stay exact."""
+    h = make_server("tree-cap", mpm="event")
+    inc = "".join('<!--#include virtual="/nosuch/%d.txt" -->' % i for i in range(40))
+    h.write_config(server=MANY_CHILDREN["event"] + "\nProfileAggregateNodes 256",
+                   vhosts=[H.VHost("localhost", extra=LOCATION)])
+    for j in range(15):
+        (h.docroot / ("many%d.shtml" % j)).write_text(
+            inc.replace("/nosuch/", "/nosuch/%d/" % j))
+    h.start(env={"REQPROF_TEST_MINUTE_MS": str(MINUTE_MS)})
+    h.allow_log(r"AH00128", r"AH01341", r"unable to include")
+    try:
+        reqs = [("/many%d.shtml" % j, {}) for j in range(15)] * 2 + [MIX[0]] * 10
+        blast(h, reqs, clients=4)
+        n = len(reqs)
+        wait_root_calls(h, n)
+        files = h.wait_profiles(count=n)
+        want = 0.0
+        for f in files:
+            st = pstats.Stats(str(f)).stats
+            (rk,) = [k for k, v in st.items() if not v[4]]
+            want += st[rk][3]
+        agg = agg_stats(h)
+        root = root_of(agg)
+        assert root[1] == n
+        assert abs(root[3] - want) <= n * 2e-6, (root[3], want)
+        assert abs(sum(v[2] for v in agg.values()) - root[3]) <= n * 2e-6
+        other = [k for k in agg if k[2] == "(other)"]
+        assert other, "the table never filled"
+        html = get(h, "?flame").body.decode()
+        assert "256 of 256 nodes" in html or "of 256 nodes in use (full" in html
+    finally:
+        stop_and_check(h)
+
+
+def chromium():
+    for c in ("chromium", "chromium-browser"):
+        p = shutil.which(c) or ("/usr/bin/" + c if os.path.exists("/usr/bin/" + c) else None)
+        if p:
+            return p
+    pytest.skip("chromium is not installed")
+
+
+def headless(url, tmp_path, shot=None):
+    args = [chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+            "--user-data-dir=" + str(tmp_path / "chrome"), "--enable-logging=stderr",
+            "--v=0", "--window-size=1300,900"]
+    if shot:
+        args += ["--screenshot=" + str(shot)]
+    else:
+        args += ["--dump-dom"]
+    p = subprocess.run(args + [url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=120)
+    console = [l for l in p.stderr.splitlines()
+               if "CONSOLE" in l or "Content Security Policy" in l or "Uncaught" in l]
+    return p, console
+
+
+def test_flame_in_chromium(tree_server, tmp_path):
+    h = tree_server
+    blast(h, [MIX[i % len(MIX)] for i in range(10)])
+    time.sleep(0.3)
+    url = "http://127.0.0.1:%d%s?flame" % (h.port, STATUS)
+    r = get(h, "?flame")
+    assert r.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert b"<script" not in r.body
+    p, console = headless(url, tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert not console, console
+    dom = p.stdout
+    assert "<svg" in dom and "all requests" in dom
+    # Labels drawn in bars, hover titles with calls, self and cumulative.
+    labels = re.findall(r"<text[^>]*>([^<]+)</text>", dom)
+    assert "all requests" in labels and "handler" in labels, labels[:20]
+    assert re.search(r"<title>[^<]*\d+ calls, self [0-9.]+ ms, cumulative [0-9.]+ ms "
+                     r"\([0-9.]+%\)</title>", dom)
+    # A bar's link re-roots the view there: the handler phase becomes the root.
+    links = re.findall(r'<a href="([^"]+)"><g class="frame"><title>handler\n', dom)
+    assert links, "no link on the handler bar"
+    focus_url = "http://127.0.0.1:%d%s%s" % (h.port, STATUS, links[0].replace("&amp;", "&"))
+    p2, console2 = headless(focus_url, tmp_path)
+    assert not console2, console2
+    first = re.search(r"<g class=\"frame\"><title>([^\n]*)\n", p2.stdout)
+    assert first and first.group(1) == "httpd:0(handler)", first and first.group(1)
+    assert 'width="1200.00"' in p2.stdout
+    shot = tmp_path / "flame.png"
+    p3, _ = headless(focus_url, tmp_path, shot=shot)
+    assert shot.exists() and shot.stat().st_size > 5000
+    keep = os.environ.get("REQPROF_KEEP_SCREENSHOT")
+    if keep:
+        shutil.copy(shot, keep)
+
+
+def test_slow_request_view_links(tree_server):
+    """The slowest requests' own flame views get the same drawing: links
+    that re-root them."""
+    import json
+    h = tree_server
+    h.fetch("/cgi-bin/sleep.cgi?0.2")
+    time.sleep(0.3)
+    j = json.loads(get(h, "?json").body)
+    sid = j["slow"][0]["id"]
+    body = get(h, "?view=%d" % sid).body.decode()
+    links = re.findall(r'<a href="(\?view=%d&amp;focus=[0-9.]+)">' % sid, body)
+    assert len(links) > 3, body[:1000]
+    deep = max(links, key=lambda s: s.count("."))
+    body2 = get(h, deep.replace("&amp;", "&")).body.decode()
+    assert body2.count("<rect ") < body.count("<rect ")
