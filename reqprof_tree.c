@@ -323,6 +323,19 @@ int reqprof_tree_handler(request_rec *r)
     /* ?prof=ID is one slow request's profile; bare ?prof the aggregate. */
     if (prof && *prof)
         prof = NULL;
+    /* The same views as paths (/reqprof-status/pprof ...): scrapers that
+     * take a path and add ?seconds=N themselves need no query of ours. */
+    if (r->path_info && *r->path_info) {
+        const char *pi = r->path_info;
+        if (!strcmp(pi, "/pprof"))
+            pprof = "";
+        else if (!strcmp(pi, "/prof"))
+            prof = "";
+        else if (!strcmp(pi, "/collapsed"))
+            collapsed = "";
+        else if (!strcmp(pi, "/flame"))
+            flame = "";
+    }
     if (!flame && !prof && !pprof && !collapsed)
         return DECLINED;
     if (!tree) {

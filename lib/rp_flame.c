@@ -98,7 +98,13 @@ static void draw_node(drawing_t *d, int i, double x, double w, int depth)
      * each at font-size 11 monospace), cut with ".." when it is longer. */
     chars = (int)(px / 7.0) - 1;
     if (chars >= 3) {
-        const char *label = rp_utf8_clean(d->p, name, NAME_MAX_BYTES);
+        /* httpd's own nodes by name; a module's entry as "mod_x.c(hook)",
+         * a script by its base name: what tells bars of one name apart. */
+        const char *base = strrchr(file, '/');
+        const char *label = rp_utf8_clean(d->p, strcmp(file, "httpd")
+                                          ? apr_psprintf(d->p, "%s(%s)",
+                                                         base ? base + 1 : file, name)
+                                          : name, NAME_MAX_BYTES);
         const char *t;
         if ((int)strlen(label) > chars) {
             int cut = chars - 2;

@@ -48,9 +48,10 @@ SAMPLE = {
     "ProfileStatusURLs": "10",
     "ProfileStatusSlowest": "10",
     "ProfileStatusReset": "On",
+    "ProfileAggregateNodes": "4096",
 }
 # They size the status page's shared memory: main server only.
-GLOBAL_ONLY = {"ProfileStatusURLs", "ProfileStatusSlowest"}
+GLOBAL_ONLY = {"ProfileStatusURLs", "ProfileStatusSlowest", "ProfileAggregateNodes"}
 
 
 @pytest.fixture(scope="module")
@@ -197,6 +198,15 @@ BAD = [
     ("status-slowest-huge", "ProfileStatusSlowest 1001", "ProfileStatusSlowest", "1001"),
     ("status-slowest-fraction", "ProfileStatusSlowest 1.5", "ProfileStatusSlowest", "1.5"),
     ("status-slowest-word", "ProfileStatusSlowest many", "ProfileStatusSlowest", "many"),
+    ("agg-nodes-word", "ProfileAggregateNodes many", "ProfileAggregateNodes", "many"),
+    ("agg-nodes-negative", "ProfileAggregateNodes -1", "ProfileAggregateNodes", "-1"),
+    ("agg-nodes-small", "ProfileAggregateNodes 255", "ProfileAggregateNodes", "255"),
+    ("agg-nodes-huge", "ProfileAggregateNodes 1000001", "ProfileAggregateNodes", "1000001"),
+    ("agg-nodes-fraction", "ProfileAggregateNodes 4096.5", "ProfileAggregateNodes", "4096.5"),
+    ("agg-nodes-suffix", "ProfileAggregateNodes 4k", "ProfileAggregateNodes", "4k"),
+    ("agg-nodes-empty", 'ProfileAggregateNodes ""', "ProfileAggregateNodes", ""),
+    ("agg-nodes-overflow", "ProfileAggregateNodes 99999999999999999999",
+     "ProfileAggregateNodes", "99999999999999999999"),
 ]
 
 
@@ -350,6 +360,7 @@ GOOD = [
     "ProfileStatusURLs 1\nProfileStatusURLs 100000\nProfileStatusSlowest 1\n"
     "ProfileStatusSlowest 1000",
     '<Location "/s">\n    ProfileStatusReset On\n    ProfileStatusReset off\n</Location>',
+    "ProfileAggregateNodes 0\nProfileAggregateNodes 256\nProfileAggregateNodes 1000000",
 ]
 
 

@@ -328,6 +328,13 @@ def test_window_forgets_old_requests(tree_server):
 
 def test_bad_view_arguments(tree_server):
     h = tree_server
+    blast(h, [MIX[0]] * 2)
+    time.sleep(0.3)
+    # The views also answer as paths (for scrapers that take a path).
+    a = collapsed_lines(get(h, "?collapsed").body)
+    b = collapsed_lines(h.fetch(STATUS + "/collapsed").body)
+    assert a and a == b
+    assert h.fetch(STATUS + "/prof").body[:1] == b"{"
     get(h, "?flame&window=2m", expect=400)
     get(h, "?collapsed&vhost=nosuch.test", expect=404)
     r = get(h, "?flame&focus=9999.1")       # unknown focus: the whole tree
