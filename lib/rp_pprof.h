@@ -49,4 +49,31 @@ apr_status_t rp_pprof_encode(rp_pprof_t *pp, int64_t time_nanos,
                              int64_t duration_nanos, apr_pool_t *p,
                              const char **data, apr_size_t *len);
 
+/* ---- Added by the per-request writer (ProfileFormat pprof). ---- */
+
+#include "rp_pstats.h"
+#include "rp_stats.h"
+
+/* One sample per call path of a finished profile, found as
+ * rp_collapsed.c finds them (a walk from the root along the callers
+ * graph; a function with several callers has its time below each split
+ * by the edge's share): value calls = the calls along the path's last
+ * edge, wall = the leaf's self time on the path, in ns. Every sample
+ * carries labels (as rp_pprof_add). APR_EINVAL for an empty profile. */
+apr_status_t rp_pprof_add_stats(rp_pprof_t *pp, const rp_stats_t *st,
+                                const char *const *labels);
+
+/* The profile.proto bytes before gzip (for tests). */
+apr_status_t rp_pprof_encode_raw(rp_pprof_t *pp, int64_t time_nanos,
+                                 int64_t duration_nanos, apr_pool_t *p,
+                                 const char **data, apr_size_t *len);
+
+/* Wire and gzip primitives (exposed for unit tests): a base-128 varint;
+ * CRC-32 as gzip's (crc 0 to start); a gzip member of stored deflate
+ * blocks holding data, its output from p. */
+void rp_pprof_varint(rp_buf_t *b, uint64_t v);
+uint32_t rp_pprof_crc32(uint32_t crc, const void *data, apr_size_t n);
+void rp_pprof_gzip(const void *data, apr_size_t n, apr_pool_t *p,
+                   const char **out, apr_size_t *outlen);
+
 #endif
