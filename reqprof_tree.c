@@ -400,8 +400,6 @@ int reqprof_tree_handler(request_rec *r)
         apr_time_t to = seconds ? apr_time_now() : start;
         rv = rp_tree_pprof(snap, (int64_t)from * 1000, (int64_t)(to - from) * 1000,
                            r->pool, &data, &len);
-        if (rv == APR_ENOTIMPL)
-            return HTTP_NOT_IMPLEMENTED;
         if (rv != APR_SUCCESS)
             return HTTP_INTERNAL_SERVER_ERROR;
         return send_bytes(r, "application/octet-stream", "profile.pb.gz", data, len);

@@ -151,15 +151,6 @@ apr_status_t rp_tree_collapsed(const rp_tree_snap_t *s, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-/* The pprof encoder (lib/rp_pprof.c) is built on another branch; until
- * it is linked in, these references are weak and ?pprof answers
- * APR_ENOTIMPL instead of the module failing to load. */
-#pragma weak rp_pprof_create
-#pragma weak rp_pprof_location
-#pragma weak rp_pprof_add
-#pragma weak rp_pprof_comment
-#pragma weak rp_pprof_encode
-
 apr_status_t rp_tree_pprof(const rp_tree_snap_t *s, int64_t time_nanos,
                            int64_t duration_nanos, apr_pool_t *p,
                            const char **data, apr_size_t *len)
@@ -170,8 +161,6 @@ apr_status_t rp_tree_pprof(const rp_tree_snap_t *s, int64_t time_nanos,
 
     if (!s)
         return APR_EINVAL;      /* an empty tree is an empty profile */
-    if (!rp_pprof_create || !rp_pprof_encode)
-        return APR_ENOTIMPL;
     pp = rp_pprof_create(p);
     loc = apr_palloc(p, sizeof(uint64_t) * (apr_size_t)(s->nnodes + 1));
     depth = apr_palloc(p, sizeof(int) * (apr_size_t)(s->nnodes + 1));

@@ -28,8 +28,7 @@ apr_status_t rp_tree_collapsed(const rp_tree_snap_t *s, apr_pool_t *p,
 
 /* The gzip'd pprof profile: one sample per node, its path as the stack,
  * values [calls, self ns]; an empty tree gives a profile without samples.
- * time_nanos / duration_nanos: the period. APR_ENOTIMPL when the pprof
- * encoder is not linked in. */
+ * time_nanos / duration_nanos: the period. */
 apr_status_t rp_tree_pprof(const rp_tree_snap_t *s, int64_t time_nanos,
                            int64_t duration_nanos, apr_pool_t *p,
                            const char **data, apr_size_t *len);

@@ -243,14 +243,8 @@ def pprof_top(body, tmp_path):
     return total, raw.stdout, top.stdout
 
 
-def pprof_available(h):
-    return h.fetch(STATUS + "?pprof").status != 501
-
-
 def test_pprof_totals(tree_server, tmp_path):
     h = tree_server
-    if not pprof_available(h):
-        pytest.skip("the pprof encoder (lib/rp_pprof.c) is not linked in yet")
     before = root_of(agg_stats(h))[1] if h.fetch(STATUS + "?prof").status == 200 else 0
     blast(h, [MIX[i % len(MIX)] for i in range(25)])
     wait_root_calls(h, before + 25)
@@ -265,8 +259,6 @@ def test_pprof_totals(tree_server, tmp_path):
 
 def test_pprof_seconds_holds_only_that_interval(tree_server, tmp_path):
     h = tree_server
-    if not pprof_available(h):
-        pytest.skip("the pprof encoder (lib/rp_pprof.c) is not linked in yet")
     for q in ("0", "61", "-1", "x", ""):
         get(h, "?pprof&seconds=" + q, expect=400)
     blast(h, [MIX[0]] * 5)          # before: must not be in it
