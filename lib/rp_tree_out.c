@@ -146,8 +146,9 @@ apr_status_t rp_tree_collapsed(const rp_tree_snap_t *s, apr_pool_t *p,
         rp_buf_add(&b, path[i], strlen(path[i]));
         rp_buf_printf(&b, " %.0f\n", us);
     }
+    rp_buf_add(&b, "", 1);          /* NUL-terminated too, not counted */
     *data = b.data;
-    *len = b.len;
+    *len = b.len - 1;
     return APR_SUCCESS;
 }
 
