@@ -170,7 +170,7 @@ void reqprof_tree_record(request_rec *top, reqprof_state_t *st, const reqprof_di
     const reqprof_srv_t *sc;
     rp_tree_ev_t ev_stack[ON_STACK], *ev = ev_stack;
     rp_tree_rec_t rec_stack[ON_STACK], *rec = rec_stack;
-    int work_stack[3 * ON_STACK], *work = work_stack;
+    int work_stack[5 * ON_STACK], *work = work_stack;
     int local_stack[ON_STACK], *local = local_stack;
     int n, nf, nrec, i;
 
@@ -183,22 +183,22 @@ void reqprof_tree_record(request_rec *top, reqprof_state_t *st, const reqprof_di
     if (n > ON_STACK) {
         ev = apr_palloc(top->pool, sizeof(*ev) * (apr_size_t)n);
         rec = apr_palloc(top->pool, sizeof(*rec) * (apr_size_t)n);
-        work = apr_palloc(top->pool, sizeof(int) * 3 * (apr_size_t)n);
+        work = apr_palloc(top->pool, sizeof(int) * 5 * (apr_size_t)n);
     }
     if (nf > ON_STACK)
         local = apr_palloc(top->pool, sizeof(int) * (apr_size_t)nf);
     for (i = 0; i < nf; i++)
         local[i] = -2;
+    rp_prof_events(st->prof, ev);
     for (i = 0; i < n; i++) {
-        int f, depth;
-        rp_tick_t t0, t1;
-        rp_prof_event(st->prof, i, &f, &depth, &t0, &t1);
-        if (f >= 0 && f < nf && local[f] == -2)
-            local[f] = func_of(st->prof, f);
-        ev[i].func = f >= 0 && f < nf ? local[f] : -1;
-        ev[i].depth = depth;
-        ev[i].t0 = t0;
-        ev[i].t1 = t1;
+        int f = ev[i].func;
+        if (f < 0 || f >= nf)
+            ev[i].func = -1;
+        else {
+            if (local[f] == -2)
+                local[f] = func_of(st->prof, f);
+            ev[i].func = local[f];
+        }
     }
     nrec = rp_tree_fold(ev, n, rp_clock_sec_per_tick * 1e9, rec, work);
     sc = ap_get_module_config(top->server->module_config, &reqprof_module);

@@ -561,6 +561,18 @@ int rp_prof_nevents(const rp_prof_t *prof)
     return prof->ev_max ? prof->nev : 0;
 }
 
+void rp_prof_events(const rp_prof_t *prof, rp_prof_ev_t *out)
+{
+    int i, n = rp_prof_nevents(prof);
+    for (i = 0; i < n; i++) {
+        const event_t *e = &prof->events[i];
+        out[i].func = e->entry;
+        out[i].depth = e->depth;
+        out[i].t0 = e->t0;
+        out[i].t1 = e->t1 > e->t0 ? e->t1 : e->t0;
+    }
+}
+
 void rp_prof_event(const rp_prof_t *prof, int i, int *func, int *depth,
                    rp_tick_t *t0, rp_tick_t *t1)
 {

@@ -140,6 +140,13 @@ rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_t
  * not logged (rp_prof_trace's dropped); their time stays in the logged
  * frames that contain them. The aggregate call tree reads this. */
 int rp_prof_nevents(const rp_prof_t *prof);
+
+/* All of them at once into out (room for rp_prof_nevents()). */
+typedef struct rp_prof_ev {
+    int func, depth;
+    rp_tick_t t0, t1;
+} rp_prof_ev_t;
+void rp_prof_events(const rp_prof_t *prof, rp_prof_ev_t *out);
 void rp_prof_event(const rp_prof_t *prof, int i, int *func, int *depth,
                    rp_tick_t *t0, rp_tick_t *t1);
 

@@ -317,15 +317,18 @@ int rp_tree_vhost(rp_tree_t *t, const char *name)
 
 /* ---------------------------------------------------------- recording */
 
+/* The compiler's atomic add, inlined (apr_atomic_add64 is a call into
+ * libapr per counter: a third of the recording's cost). Relaxed order: the
+ * counts are independent sums, read only by summing. */
 static APR_INLINE void add(cnt_t *c, apr_uint64_t calls, apr_uint64_t self,
                            apr_uint64_t cum)
 {
     if (calls)
-        apr_atomic_add64(&c->calls, calls);
+        __atomic_fetch_add(&c->calls, calls, __ATOMIC_RELAXED);
     if (self)
-        apr_atomic_add64(&c->self, self);
+        __atomic_fetch_add(&c->self, self, __ATOMIC_RELAXED);
     if (cum)
-        apr_atomic_add64(&c->cum, cum);
+        __atomic_fetch_add(&c->cum, cum, __ATOMIC_RELAXED);
 }
 
 void rp_tree_record(rp_tree_t *t, int vhost, const rp_tree_rec_t *rec, int n,
@@ -381,17 +384,32 @@ void rp_tree_record(rp_tree_t *t, int vhost, const rp_tree_rec_t *rec, int n,
 
 /* --------------------------------------------------------------- fold */
 
+static APR_INLINE int new_rec(rp_tree_rec_t *out, int *nrec, int parent, int func)
+{
+    rp_tree_rec_t *o = &out[*nrec];
+    o->parent = parent;
+    o->func = func;
+    o->calls = o->self_ns = o->cum_ns = 0;
+    return (*nrec)++;
+}
+
 int rp_tree_fold(const rp_tree_ev_t *ev, int n, double ns_per_unit,
                  rp_tree_rec_t *out, int *work)
 {
-    /* open[d]: the record of the frame open at depth d; kid/sib: each
-     * record's newest child and next older sibling, so a frame finds its
-     * record among its parent's children (a request has few per parent). */
-    int *open = work, *kid = work + n, *sib = work + 2 * n;
+    /* open[d]: the record of the frame open at depth d; slot: an open-
+     * addressed table of record + 1 by (parent, func), 2 n entries rounded
+     * up to a power of two (at most half full), cleared here: one probe or
+     * two per frame however many children a phase has. */
+    int *open = work, *slot = work + n;
+    apr_uint32_t mask = 1;
     int nrec = 0, i;
 
     if (n < 1 || ev[0].depth != 0)
         return 0;
+    while (mask < (apr_uint32_t)n * 2)
+        mask <<= 1;         /* below 4 n: the room given */
+    memset(slot, 0, sizeof(int) * mask);
+    mask--;
     for (i = 0; i < n; i++) {
         const rp_tree_ev_t *e = &ev[i];
         int parent = -1, r = -1;
@@ -400,33 +418,37 @@ int rp_tree_fold(const rp_tree_ev_t *ev, int n, double ns_per_unit,
         if (e->depth < 0 || e->depth >= n || (e->depth == 0 && i > 0))
             continue;
         if (e->depth > 0) {
+            apr_uint32_t h;
             parent = open[e->depth - 1];
             if (parent < 0)
                 continue;       /* its parent was not logged */
-            for (r = kid[parent]; r >= 0; r = sib[r])
-                if (out[r].func == e->func)
+            h = ((apr_uint32_t)parent * 2654435761u ^ (apr_uint32_t)e->func * 40503u) & mask;
+            while (slot[h]) {
+                const rp_tree_rec_t *o = &out[slot[h] - 1];
+                if (o->parent == parent && o->func == e->func) {
+                    r = slot[h] - 1;
                     break;
+                }
+                h = (h + 1) & mask;
+            }
+            if (r < 0)
+                slot[h] = (r = new_rec(out, &nrec, parent, e->func)) + 1;
         }
-        if (r < 0) {
-            r = nrec++;
-            out[r].parent = parent;
-            out[r].func = e->func;
-            out[r].calls = 0;
-            out[r].self_ns = 0;
-            out[r].cum_ns = 0;
-            kid[r] = -1;
-            sib[r] = parent >= 0 ? kid[parent] : -1;
-            if (parent >= 0)
-                kid[parent] = r;
-        }
+        else
+            r = new_rec(out, &nrec, -1, e->func);
         out[r].calls++;
-        out[r].cum_ns += (uint64_t)((double)dur * ns_per_unit + 0.5);
+        out[r].cum_ns += dur;           /* in the events' unit until the end */
         open[e->depth] = r;
         if (e->depth + 1 < n)
             open[e->depth + 1] = -1;    /* a deeper frame must follow this one */
     }
-    /* Self = cumulative less the children's: sum the children into
-     * self_ns first (children come after their parent), then subtract. */
+    /* To ns once per record rather than per frame; then self =
+     * cumulative less the children's (summed into self_ns first: children
+     * come after their parent), so that in ns too every record is exactly
+     * its self plus its children (unless rounding made them longer). */
+    if (ns_per_unit != 1.0)
+        for (i = 0; i < nrec; i++)
+            out[i].cum_ns = (uint64_t)((double)out[i].cum_ns * ns_per_unit + 0.5);
     for (i = nrec - 1; i >= 1; i--)
         out[out[i].parent].self_ns += out[i].cum_ns;
     for (i = 0; i < nrec; i++)

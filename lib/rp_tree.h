@@ -41,6 +41,7 @@
 #include <stdint.h>
 #include <apr_pools.h>
 #include <apr_time.h>
+#include "rp_prof.h"
 #include "rp_window.h"
 
 #define RP_TREE_FILE_LEN   256    /* bytes kept of a function's file name */
@@ -98,18 +99,16 @@ void rp_tree_record(rp_tree_t *t, int vhost, const rp_tree_rec_t *rec, int n,
 
 /* ---- building a request's records from its timeline ---- */
 
-/* One frame of a request's timeline, in the order opened (rp_prof_event). */
-typedef struct rp_tree_ev {
-    int func;           /* tree function id, -1: none */
-    int depth;          /* 0: the request's root */
-    uint64_t t0, t1;    /* ns, or ticks: any one unit */
-} rp_tree_ev_t;
+/* One frame of a request's timeline, in the order opened, as
+ * rp_prof_events gives it (func then mapped to a tree function id, -1:
+ * none; depth 0 is the request's root; t0/t1 in ticks or any one unit). */
+typedef rp_prof_ev_t rp_tree_ev_t;
 
 /* Fold a timeline into records (at most n, the number of events): frames
  * with the same path become one record with their calls and cumulative
  * time summed; self time is cumulative less the children's (never below
  * zero). ns_per_unit converts the events' unit. Returns the records
- * written (0 when ev[0] is not a root at depth 0). work holds 3 n ints. */
+ * written (0 when ev[0] is not a root at depth 0). work holds 5 n ints. */
 int rp_tree_fold(const rp_tree_ev_t *ev, int n, double ns_per_unit,
                  rp_tree_rec_t *out, int *work);
 

@@ -111,7 +111,7 @@ static void record(fuzz_in_t *in, world_t *w)
 {
     rp_tree_ev_t ev[MAX_EV];
     rp_tree_rec_t rec[MAX_EV];
-    int work[3 * MAX_EV], n, nrec, i, v = (int)(fuzz_byte(in) % (unsigned)w->sz.nvhosts);
+    int work[5 * MAX_EV], n, nrec, i, v = (int)(fuzz_byte(in) % (unsigned)w->sz.nvhosts);
     apr_hash_t *want = apr_hash_make(w->p);
     uint64_t sum_calls = 0;
 

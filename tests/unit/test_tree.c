@@ -47,7 +47,7 @@ static void test_fold(void **state)
     apr_pool_t *p = *state;
     rp_tree_t *t = make(p, 256, 1);
     rp_tree_rec_t rec[5];
-    int work[15], n = fold_example(t, rec, work);
+    int work[25], n = fold_example(t, rec, work);
 
     assert_int_equal(n, 3);
     assert_int_equal(rec[0].parent, -1);
@@ -74,7 +74,7 @@ static void test_record_and_read(void **state)
     rp_tree_t *t = make(p, 256, 2);
     int va = rp_tree_vhost(t, "a.test"), vb = rp_tree_vhost(t, "b.test");
     rp_tree_rec_t rec[5];
-    int work[15], n = fold_example(t, rec, work);
+    int work[25], n = fold_example(t, rec, work);
     rp_tree_snap_t *s;
     rp_stats_t *st;
     int i;
@@ -119,7 +119,7 @@ static void test_windows(void **state)
     apr_pool_t *p = *state;
     rp_tree_t *t = make(p, 256, 1);
     rp_tree_rec_t rec[5];
-    int work[15], n = fold_example(t, rec, work), v = rp_tree_vhost(t, "a");
+    int work[25], n = fold_example(t, rec, work), v = rp_tree_vhost(t, "a");
     rp_tree_snap_t *s;
 
     rp_tree_record(t, v, rec, n, T0, work);
@@ -146,7 +146,7 @@ static void test_counts_sub(void **state)
     apr_pool_t *p = *state;
     rp_tree_t *t = make(p, 256, 1);
     rp_tree_rec_t rec[5];
-    int work[15], n = fold_example(t, rec, work), v = rp_tree_vhost(t, "a");
+    int work[25], n = fold_example(t, rec, work), v = rp_tree_vhost(t, "a");
     rp_tree_counts_t *before, *after;
     rp_tree_snap_t *s;
 
@@ -167,7 +167,7 @@ static void test_cap_keeps_totals(void **state)
 {
     apr_pool_t *p = *state;
     rp_tree_t *t = make(p, 256, 1);
-    int v = rp_tree_vhost(t, "a"), i, work[12];
+    int v = rp_tree_vhost(t, "a"), i, work[20];
     uint64_t self_sum = 0, want = 0;
     rp_tree_snap_t *s;
     rp_stats_t *st;
@@ -215,7 +215,7 @@ static void test_stats_recursion(void **state)
 {
     apr_pool_t *p = *state;
     rp_tree_t *t = make(p, 256, 1);
-    int v = rp_tree_vhost(t, "a"), f = rp_tree_func(t, "m.c", 1, "f"), work[12], n;
+    int v = rp_tree_vhost(t, "a"), f = rp_tree_func(t, "m.c", 1, "f"), work[20], n;
     rp_tree_ev_t ev[] = { { 0, 0, 0, 100 }, { f, 1, 0, 80 }, { f, 2, 10, 50 } };
     rp_tree_rec_t rec[3];
     rp_stats_t *st;
@@ -237,7 +237,7 @@ static void test_reattach_keeps(void **state)
     rp_tree_sizes_t sz = { 300, 1 }, other = { 400, 1 };
     apr_size_t size = rp_tree_size(&sz);
     void *base = apr_pcalloc(p, rp_tree_size(&other));
-    int reused, v, work[15], n;
+    int reused, v, work[25], n;
     rp_tree_rec_t rec[5];
     rp_tree_t *t = rp_tree_attach(p, base, size, &sz, T0, &reused);
 
@@ -260,7 +260,7 @@ static void test_views(void **state)
 {
     apr_pool_t *p = *state;
     rp_tree_t *t = make(p, 256, 1);
-    int v = rp_tree_vhost(t, "a"), work[15], n;
+    int v = rp_tree_vhost(t, "a"), work[25], n;
     rp_tree_rec_t rec[5];
     rp_tree_snap_t *s;
     const char *data, *svg;

@@ -69,7 +69,7 @@ static uint64_t one_request(shared_t *sh, int id, int i, int *work)
 static void *APR_THREAD_FUNC writer_main(apr_thread_t *th, void *arg)
 {
     writer_t *w = arg;
-    int i, work[18];
+    int i, work[30];
     for (i = 0; i < w->sh->nreq; i++)
         one_request(w->sh, w->id, i, work);
     apr_atomic_dec32(&w->sh->writers_left);
@@ -111,7 +111,7 @@ static void run(apr_pool_t *p, int nnodes, int distinct, int expect_other)
     writer_t w[NWRITERS];
     apr_thread_t *th[NWRITERS + NREADERS];
     uint64_t want_ns = 0, self = 0;
-    int i, j, reused, work[18], others = 0;
+    int i, j, reused, work[30], others = 0;
     rp_tree_snap_t *s, *win;
     apr_status_t rv;
 
