@@ -435,8 +435,14 @@ def test_slow_request_view_links(tree_server):
     j = json.loads(get(h, "?json").body)
     sid = j["slowest"][0]["id"]
     body = get(h, "?view=%d" % sid).body.decode()
-    links = re.findall(r'<a href="(\?view=%d&amp;focus=[0-9.]+)">' % sid, body)
-    assert len(links) > 3, body[:1000]
-    deep = max(links, key=lambda s: s.count("."))
-    body2 = get(h, deep.replace("&amp;", "&")).body.decode()
-    assert body2.count("<rect ") < body.count("<rect ")
+    bars = re.findall(r'<a href="(\?view=%d&amp;focus=[0-9.]+)"><g class="frame"><title>'
+                      r'([^\n]*)\n' % sid, body)
+    assert len(bars) > 3, body[:1000]
+    # Zoom into a bar two levels down: it becomes the root of the view,
+    # drawn across the whole width, and the request's root is gone.
+    link, key = [b for b in bars if b[0].count(".") == 2][0]
+    body2 = get(h, link.replace("&amp;", "&")).body.decode()
+    first = re.search(r'<g class="frame"><title>([^\n]*)\n.*?<rect x="[^"]*" y="[^"]*" width="([0-9.]+)"',
+                      body2, re.S)
+    assert first.group(1) == key and first.group(2) == "1200.00", first.groups()
+    assert bars[0][1] not in re.findall(r"<title>([^\n]*)\n", body2)
