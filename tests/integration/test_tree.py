@@ -63,11 +63,13 @@ MANY_CHILDREN = {
 }
 
 
-def make(make_server, name, mpm, server_extra="", vhost_extra="", profile_dir=None):
+def make(make_server, name, mpm, server_extra="", vhost_extra="", profile_dir=None,
+         second_vhost=False):
     h = make_server(name, mpm=mpm)
-    h.write_config(server=MANY_CHILDREN[mpm] + "\n" + server_extra,
-                   vhosts=[H.VHost("localhost", extra=LOCATION + vhost_extra,
-                                   profile_dir=profile_dir)])
+    vhosts = [H.VHost("localhost", extra=LOCATION + vhost_extra, profile_dir=profile_dir)]
+    if second_vhost:
+        vhosts.append(H.VHost("other.test", extra=LOCATION, profile_dir=profile_dir))
+    h.write_config(server=MANY_CHILDREN[mpm] + "\n" + server_extra, vhosts=vhosts)
     h.start(env={"REQPROF_TEST_MINUTE_MS": str(MINUTE_MS)})
     return h
 
@@ -211,7 +213,7 @@ def test_aggregate_is_the_sum_of_the_requests(make_server, mpm):
 @pytest.fixture(scope="module")
 def tree_server(make_server):
     """One event server for the views: no ProfileDir (the aggregate alone)."""
-    h = make(make_server, "tree-views", "event", profile_dir="")
+    h = make(make_server, "tree-views", "event", profile_dir="", second_vhost=True)
     yield h
     stop_and_check(h)
 
@@ -446,3 +448,44 @@ def test_slow_request_view_links(tree_server):
                       body2, re.S)
     assert first.group(1) == key and first.group(2) == "1200.00", first.groups()
     assert bars[0][1] not in re.findall(r"<title>([^\n]*)\n", body2)
+
+
+def test_off_then_on_by_graceful_restart(make_server):
+    """ProfileAggregateNodes 0: no tree, the views say so (503), requests
+    and the rest of the status page go on; a graceful restart with a size
+    makes the tree, which then holds exactly the requests since."""
+    h = make_server("tree-off", mpm="prefork")
+    vh = [H.VHost("localhost", extra=LOCATION)]
+    h.write_config(server="ProfileAggregateNodes 0", vhosts=vh)
+    h.start()
+    try:
+        blast(h, [MIX[0]] * 3, clients=2)
+        r = h.fetch(STATUS + "?flame")
+        assert r.status == 503 and b"ProfileAggregateNodes 0" in r.body
+        assert h.fetch(STATUS + "?json").status == 200
+        h.write_config(server="ProfileAggregateNodes 300", vhosts=vh)
+        h.graceful()
+        blast(h, [MIX[2]] * 4, clients=2)
+        wait_root_calls(h, 4)
+        # and a restart with another size starts the tree afresh
+        h.write_config(server="ProfileAggregateNodes 512", vhosts=vh)
+        h.graceful()
+        assert h.fetch(STATUS + "?prof").status == 404
+        blast(h, [MIX[0]] * 2, clients=2)
+        wait_root_calls(h, 2)
+    finally:
+        stop_and_check(h)
+
+
+def test_vhost_trees(tree_server):
+    """Each virtual host has its own tree; without &vhost= they merge."""
+    h = tree_server
+    total = root_of(agg_stats(h))[1]
+    mine = root_of(agg_stats(h, "&vhost=localhost"))[1]
+    assert h.fetch(STATUS + "?prof&vhost=other.test").status == 404    # nothing yet
+    for _ in range(3):
+        assert h.fetch("/page.shtml", host="other.test").status == 200
+    wait_root_calls(h, 3, "&vhost=other.test")
+    assert root_of(agg_stats(h, "&vhost=localhost"))[1] == mine
+    assert root_of(agg_stats(h))[1] == total + 3
+    assert "other.test" in get(h, "?flame").body.decode()
