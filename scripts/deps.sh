@@ -4,7 +4,7 @@
 # With arguments, installs those packages instead (make bench-deps).
 set -e
 PKGS="$*"
-[ -n "$PKGS" ] || PKGS="apache2 apache2-dev apache2-utils libcmocka-dev curl python3 python3-pytest gcc make valgrind php-fpm prometheus chromium clang libclang-rt-14-dev wrk strace"
+[ -n "$PKGS" ] || PKGS="apache2 apache2-dev apache2-utils libcmocka-dev curl python3 python3-pytest gcc make valgrind php-fpm prometheus chromium clang libclang-rt-14-dev wrk strace golang-go"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
