@@ -75,7 +75,7 @@ start() {
     chmod 0755 "$demo"
     rm -rf "$demo/profiles" "$demo/logs" "$demo/htdocs"   # a fresh run shows only its own
     "$py" "$top/tests/integration/httpd.py" write-config --root "$demo" \
-        --port "$port" --mpm event --error-log >/dev/null
+        --port "$port" --mpm event --error-log --demo >/dev/null
     rm -rf "$demo/profiles"                  # the module creates it (0750, www-data)
     "$apache" -f "$conf" -k start || {
         [ -f "$errlog" ] && tail -n 20 "$errlog" >&2
@@ -105,18 +105,34 @@ sys.exit(1)' "$port" || die "nothing answers on $url; see $errlog"
     "$py" "$top/tests/integration/httpd.py" show-report --log "$errlog" \
         --path /cgi-bin/sleep.cgi || true
     echo
-    echo "demo: one profile file per request in $demo/profiles:"
-    ls -l "$demo/profiles"
-    first=$(ls -t "$demo/profiles" | grep 'sleep\.cgi' | head -n 1)
-    [ -n "$first" ] || first=$(ls -t "$demo/profiles" | head -n 1)
+    echo "demo: the Server-Timing header of GET /cgi-bin/sleep.cgi?0.1 (a"
+    echo "browser's developer tools show it under Timing):"
+    curl -sS -o /dev/null -D - "$url/cgi-bin/sleep.cgi?0.1" | grep -i '^server-timing' \
+        || echo "  (no Server-Timing header: see $errlog)"
+    sleep 0.5
+    echo
+    echo "demo: the status page answers:"
+    curl -sS "$url/reqprof-status?auto" | head -n 4 | sed 's/^/  /'
+    echo
+    echo "demo: the files of one request in $demo/profiles (each format):"
+    base=$(ls -t "$demo/profiles" | grep 'sleep\.cgi.*\.prof$' | head -n 1)
+    base=${base%.prof}
+    ls -l "$demo/profiles" | grep -F "$base" | sed 's/^/  /'
+    p=$demo/profiles/$base
     cat <<EOF
 
-How to read them (any file there; pstats.Stats(a, b, ...) adds several up):
-  $py -c "import pstats; pstats.Stats('$demo/profiles/$first').sort_stats('cumulative').print_stats(20)"
-If you have them installed:
-  snakeviz '$demo/profiles/$first'
-  gprof2dot -f pstats '$demo/profiles/$first' | dot -Tsvg -o profile.svg
-Every request you send to $url/ adds a file there and a report to $errlog.
+Open them with:
+  pstats (python3):  $py -c "import pstats; pstats.Stats('$p.prof').sort_stats('cumulative').print_stats(20)"
+                     (pstats.Stats(a, b, ...) adds several files up)
+  callgrind:         callgrind_annotate '$p.callgrind'    (Debian: valgrind; or kcachegrind)
+  Chrome trace:      load $p.json in https://ui.perfetto.dev or chrome://tracing
+                     (or speedscope: npm install -g speedscope; speedscope '$p.json')
+  folded stacks:     speedscope '$p.folded'   (or flamegraph.pl from the FlameGraph project)
+
+The status page: time per module and hook, the slowest requests with a
+flame view of each (only from this machine: Require local):
+  $url/reqprof-status          (HTML; ?json, ?prometheus, ?auto)
+Every request you send to $url/ adds files there and a report to $errlog.
 Stop the server with: make demo-stop$( [ "$port" = 8080 ] || echo " DEMO_PORT=$port")
 EOF
 }

@@ -1,10 +1,25 @@
 #!/bin/sh
-# Install the Debian packages the build, tests and demo need, when missing.
-# Runs apt-get only if something is missing; needs root for that.
-# With arguments, installs those packages instead (make bench-deps).
+# Install the Debian packages a target needs, when missing (apt-get runs
+# only if something is missing; that needs root).
+#
+#   sh scripts/deps.sh test     the build, unit, fuzz and integration tests
+#   sh scripts/deps.sh demo     make demo: the build, a server, curl, python3
+#   sh scripts/deps.sh bench    make bench: the test list plus the peer's
+#   sh scripts/deps.sh perf     make bench-perf
+#   sh scripts/deps.sh deb      make deb
+#   sh scripts/deps.sh PKG...   those packages
 set -e
-PKGS="$*"
-[ -n "$PKGS" ] || PKGS="apache2 apache2-dev apache2-utils libcmocka-dev curl python3 python3-pytest gcc make valgrind php-fpm prometheus chromium clang libclang-rt-14-dev wrk strace golang-go"
+BUILD="apache2 apache2-dev libcmocka-dev gcc make"
+DEMO="$BUILD curl python3"
+TEST="$BUILD apache2-utils curl python3 python3-pytest valgrind php-fpm prometheus chromium clang libclang-rt-14-dev wrk strace dpkg-dev debhelper fakeroot golang-go"
+case "${1:-test}" in
+    test)  PKGS="$TEST" ;;
+    demo)  PKGS="$DEMO" ;;
+    bench) PKGS="$TEST python3-flask gunicorn" ;;
+    perf)  PKGS="linux-perf" ;;
+    deb)   PKGS="$BUILD dpkg-dev debhelper fakeroot git" ;;
+    *)     PKGS="$*" ;;
+esac
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -63,6 +63,7 @@ REPO = Path(__file__).resolve().parent.parent.parent
 HERE = Path(__file__).resolve().parent
 MODULE = Path(os.environ.get("REQPROF_MODULE", REPO / ".libs" / "mod_reqprof.so"))
 PALLOC_SO = REPO / "build" / "bench" / "palloc_count.so"
+FLOOR = REPO / "build" / "bench" / "floor"
 APACHE = "/usr/sbin/apache2"
 MODDIR = "/usr/lib/apache2/modules"
 
@@ -298,6 +299,19 @@ class Server:
         except FileNotFoundError:
             return 0
 
+    def prof_sizes(self):
+        """Sizes of the .prof files now in the ProfileDir."""
+        if not (self.prof_dir and self.prof_dir.is_dir()):
+            return []
+        out = []
+        for e in os.scandir(self.prof_dir):
+            if e.name.endswith(".prof"):
+                try:
+                    out.append(e.stat().st_size)
+                except FileNotFoundError:
+                    pass
+        return out
+
     def reset_outputs(self):
         """Empty the ProfileDir and the error log between rounds."""
         n = 0
@@ -327,13 +341,43 @@ WRK_RPS = re.compile(r"Requests/sec:\s+([0-9.]+)")
 WRK_TOTAL = re.compile(r"(\d+) requests in")
 WRK_NON2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
 WRK_SOCKERR = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+WRK_LAT = re.compile(r"^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$", re.M)
+LAT_UNIT = {"us": 1.0, "ms": 1e3, "s": 1e6}
+
+
+class WrkResult:
+    """One wrk run: req/s, requests, and latency percentiles in us."""
+
+    def __init__(self, rps, total, p50, p99):
+        self.rps, self.total, self.p50, self.p99 = rps, total, p50, p99
+
+    def __iter__(self):             # rps, total = wrk(...) as before
+        return iter((self.rps, self.total))
+
+
+def tree_cpu_seconds(pgid):
+    """User + system CPU seconds of every live process in process group
+    pgid (an httpd started in its own session: parent and children)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:          # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
 
 
 def wrk(url, seconds, extra=(), conns=None, threads=None, script=None, env=None,
         allow_read_errors=False):
     """Run wrk; returns (req/s, requests). Raises Broken on errors."""
     cmd = ["wrk", "-t%d" % (threads or THREADS), "-c%d" % (conns or CONNS),
-           "-d%ds" % seconds, "--timeout", "10s"] + list(extra)
+           "-d%ds" % seconds, "--timeout", "10s", "--latency"] + list(extra)
     if script:
         cmd += ["-s", str(script)]
     cmd.append(url)
@@ -352,7 +396,9 @@ def wrk(url, seconds, extra=(), conns=None, threads=None, script=None, env=None,
         # shows up as read errors in wrk; anything else is breakage.
         if connect or write or tmo or (read and not allow_read_errors):
             raise Broken("socket errors on %s:\n%s" % (url, out))
-    return float(m.group(1)), int(WRK_TOTAL.search(out).group(1))
+    lat = {q: float(v) * LAT_UNIT[u] for q, v, u in WRK_LAT.findall(out)}
+    return WrkResult(float(m.group(1)), int(WRK_TOTAL.search(out).group(1)),
+                     lat.get("50"), lat.get("99"))
 
 
 def wrk_count(url, n, script, marker, limit_s):
@@ -470,6 +516,9 @@ def throughput(servers, peers):
         groups.append((("flask", "/", [], "Flask hello world, gunicorn"),
                        [c for c, _ in PEER]))
     results = {w[0]: {c: [] for c in cfgs} for w, cfgs in groups}
+    latency = {w[0]: {c: [] for c in cfgs} for w, cfgs in groups}
+    cpu = {w[0]: {c: [] for c in cfgs} for w, cfgs in groups if w[0] != "flask"}
+    prof_bytes = []
     # Warm-up: every server and peer once, 1 s, not counted.
     for (wname, path, extra, _), cfgs in groups:
         for c in cfgs:
@@ -484,8 +533,8 @@ def throughput(servers, peers):
             order = cfgs[k:] + cfgs[:k]           # rotate: no fixed position
             for c in order:
                 if wname == "flask":
-                    rps, total = wrk("http://127.0.0.1:%d%s" % (peers[c][1], path),
-                                     SECONDS, extra, allow_read_errors=True)
+                    res = wrk("http://127.0.0.1:%d%s" % (peers[c][1], path),
+                              SECONDS, extra, allow_read_errors=True)
                     made = len(os.listdir(peers[c][2]))
                     if c == "files" and made == 0:
                         raise Broken("Werkzeug wrote no .prof file")
@@ -493,23 +542,35 @@ def throughput(servers, peers):
                         os.unlink(e.path)
                 else:
                     s = servers[c]
-                    rps, total = wrk("http://127.0.0.1:%d%s" % (s.port, path),
-                                     SECONDS, extra)
+                    cpu0 = tree_cpu_seconds(s.proc.pid)
+                    res = wrk("http://127.0.0.1:%d%s" % (s.port, path),
+                              SECONDS, extra)
+                    cpu[wname][c].append((tree_cpu_seconds(s.proc.pid) - cpu0) / max(res.total, 1))
                     reports = s.report_lines()
+                    if c == "prof" and wname == "static":
+                        prof_bytes.extend(s.prof_sizes())
                     produced = s.reset_outputs()
                     check_outputs(s, wname, produced, reports)
+                rps, total = res
                 results[wname][c].append(rps)
-                log("  round %d %-6s %-7s %10.0f req/s  (%d requests)"
-                    % (rnd + 1, wname, c, rps, total))
-    return groups, results
+                latency[wname][c].append((res.p50, res.p99))
+                log("  round %d %-6s %-7s %10.0f req/s  (%d requests)  p50 %s p99 %s us"
+                    % (rnd + 1, wname, c, rps, total, res.p50, res.p99))
+    return groups, results, latency, cpu, prof_bytes
 
 
-def throughput_table(groups, results):
+def median_of(pairs, i):
+    v = [p[i] for p in pairs if p[i] is not None]
+    return statistics.median(v) if v else float("nan")
+
+
+def throughput_table(groups, results, latency):
     lines = []
     for (wname, _, _, desc), cfgs in groups:
         lines.append("%s (%s):" % (wname, desc))
-        lines.append("  %-8s %-40s %10s %17s %7s %20s" % (
-            "config", "", "median/s", "min..max", "spread", "ratio (round range)"))
+        lines.append("  %-8s %-40s %10s %17s %7s %20s %9s %9s" % (
+            "config", "", "median/s", "min..max", "spread", "ratio (round range)",
+            "p50 us", "p99 us"))
         base = results[wname][cfgs[0]]
         names = dict(CONFIGS + PEER)
         for c in cfgs:
@@ -517,8 +578,9 @@ def throughput_table(groups, results):
             med, lo, hi, sp = spread(v)
             ratios = [a / b for a, b in zip(v, base) if b]
             rmed, rlo, rhi, _ = spread(ratios)
-            lines.append("  %-8s %-40s %10.0f %8.0f..%-8.0f %6.1f%% %6.3f (%.3f..%.3f)" % (
-                c, names[c], med, lo, hi, sp, rmed, rlo, rhi))
+            lines.append("  %-8s %-40s %10.0f %8.0f..%-8.0f %6.1f%% %6.3f (%.3f..%.3f) %9.0f %9.0f" % (
+                c, names[c], med, lo, hi, sp, rmed, rlo, rhi,
+                median_of(latency[wname][c], 0), median_of(latency[wname][c], 1)))
         lines.append("")
     return lines
 
@@ -783,15 +845,50 @@ def rps_part(base, docroot, shm, report, results, servers):
         if not peers:
             log("  (Werkzeug peer skipped: python3-flask or gunicorn missing; "
                 "`make bench-deps` installs them)")
-        groups, rps = throughput(servers, peers)
+        groups, rps, latency, cpu, prof_bytes = throughput(servers, peers)
         for s in servers.values():
             s.stop()
         stop_peer(peers)
         peers = None
-        report += throughput_table(groups, rps)
+        report += throughput_table(groups, rps, latency)
+        report += floor_lines(shm, rps, cpu, prof_bytes, results)
         results["rps"] = rps
+        results["latency_us"] = latency
     finally:
         stop_peer(peers)
+
+
+def floor_lines(shm, rps, cpu, prof_bytes, results):
+    """The kernel's floor for a .prof per request: a bare C loop (floor.c)
+    writes files of the size the prof server wrote, the way rp_file.c
+    does, into the same tmpfs. With C the CPU a static request costs the
+    server without the module (measured during its runs) and F the loop's
+    CPU per file, a server that did nothing but add that file could keep
+    at most C / (C + F) of its req/s."""
+    if not prof_bytes or not cpu.get("static", {}).get("none"):
+        return []
+    size = int(statistics.mean(prof_bytes))
+    d = shm / "floor"
+    d.mkdir(exist_ok=True)
+    n = 2000 if SMOKE else 50000
+    runs = []
+    for _ in range(1 if SMOKE else 3):
+        out = subprocess.run([str(FLOOR), str(d), str(size), str(n)], check=True,
+                             stdout=subprocess.PIPE, text=True).stdout.split()
+        runs.append(float(out[0]))
+    f_us = statistics.median(runs)
+    c_us = statistics.median(cpu["static"]["none"]) * 1e6
+    floor = c_us / (c_us + f_us)
+    ratios = [a / b for a, b in zip(rps["static"]["prof"], rps["static"]["none"]) if b]
+    prof = statistics.median(ratios) if ratios else float("nan")
+    results["floor"] = {"file_bytes": size, "file_cpu_us": f_us, "none_cpu_us": c_us,
+                        "floor_ratio": floor, "prof_ratio": prof}
+    return ["floor of a .prof per request (static file): the server's CPU per",
+            "request without the module %.1f us; a bare C loop writing one %d-byte"
+            % (c_us, size),
+            "file (O_TMPFILE, write, linkat, close) into the same tmpfs %.1f us of CPU;" % f_us,
+            "so at best %.3f of none's req/s. prof keeps %.3f: %.1f%% of the floor."
+            % (floor, prof, 100.0 * prof / floor), ""]
 
 
 def selftime_part(base, docroot, report, results):

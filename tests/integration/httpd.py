@@ -770,6 +770,11 @@ def parse_error_log_reports(lines):
 # Command line, for scripts/demo.sh
 
 
+# The formats make demo writes (ProfileFormat's names).
+DEMO_FORMATS = ("pstats", "callgrind", "chrome", "collapsed")
+DEMO_FORMAT_EXTS = ("prof", "callgrind", "json", "folded")
+
+
 def _cmd_write_config(a):
     root = Path(a.root)
     h = Httpd(root, mpm=a.mpm, port=a.port, with_module=not a.no_module)
@@ -778,6 +783,16 @@ def _cmd_write_config(a):
         extra += "ProfileErrorLog On\n"
     if a.sort:
         extra += "ProfileSortBy %s\n" % a.sort
+    if a.demo:
+        # what make demo shows: every file format, Server-Timing, and the
+        # status page (local clients only, not itself profiled)
+        extra += ("ProfileFormat %s\n"
+                  "ProfileServerTiming On\n"
+                  "<Location /reqprof-status>\n"
+                  "    SetHandler reqprof-status\n"
+                  "    ProfileEngine Off\n"
+                  "    Require local\n"
+                  "</Location>\n" % " ".join(DEMO_FORMATS))
     h.write_config(vhosts=[VHost("localhost", profile_dir=str(root / "profiles"),
                                  extra=extra)])
     print(h.conf)
@@ -803,6 +818,8 @@ def main(argv=None):
     w.add_argument("--error-log", action="store_true", help="ProfileErrorLog On")
     w.add_argument("--sort", help="ProfileSortBy value")
     w.add_argument("--no-module", action="store_true")
+    w.add_argument("--demo", action="store_true",
+                   help="every ProfileFormat, Server-Timing and the status page")
     r = sub.add_parser("show-report", help="print the last report for a path")
     r.add_argument("--log", required=True)
     r.add_argument("--path", required=True)

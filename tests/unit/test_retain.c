@@ -1,0 +1,231 @@
+/* Unit tests for rp_retain, the lock-free ring behind ProfileMaxFiles and
+ * ProfileMaxDirSize: limits by count and by bytes, what is removed and in
+ * which order, names too long, a ring left full, the startup fill, and 8
+ * threads adding at once (every file removed at most once, the survivors
+ * the newest, counts exact). */
+#include "rp_test.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <apr_atomic.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+#include "rp_retain.h"
+
+/* The removals a test saw, in order. */
+typedef struct removed {
+    int n;
+    char names[64][RP_RETAIN_NAME_CAP];
+} removed_t;
+
+static void note_removed(void *ctx, const char *name)
+{
+    removed_t *rm = ctx;
+    if (rm->n < 64)
+        apr_cpystrn(rm->names[rm->n], name, RP_RETAIN_NAME_CAP);
+    rm->n++;
+}
+
+static rp_retain_ring_t *ring(apr_pool_t *p, apr_uint32_t slots, apr_uint32_t files,
+                              apr_uint64_t bytes)
+{
+    return rp_retain_ring_init(apr_palloc(p, rp_retain_ring_bytes(slots)), slots,
+                               files, bytes);
+}
+
+static void test_file_limit_removes_oldest_first(void **state)
+{
+    rp_retain_ring_t *rg = ring(*state, rp_retain_slots_for(3), 3, 0);
+    removed_t rm = { 0 };
+    char name[32];
+    int i;
+    for (i = 0; i < 5; i++) {
+        snprintf(name, sizeof name, "f%d.prof", i);
+        assert_true(rp_retain_add(rg, name, 10, note_removed, &rm));
+    }
+    assert_int_equal(rm.n, 2);
+    assert_string_equal(rm.names[0], "f0.prof");
+    assert_string_equal(rm.names[1], "f1.prof");
+    assert_int_equal(rp_retain_count(rg), 3);
+    assert_int_equal(rp_retain_bytes(rg), 30);
+}
+
+static void test_byte_limit(void **state)
+{
+    rp_retain_ring_t *rg = ring(*state, rp_retain_slots_for(0), 0, 100);
+    removed_t rm = { 0 };
+    assert_true(rp_retain_add(rg, "a.prof", 60, note_removed, &rm));
+    assert_true(rp_retain_add(rg, "b.prof", 40, note_removed, &rm));
+    assert_int_equal(rm.n, 0);                  /* exactly at the limit */
+    assert_true(rp_retain_add(rg, "c.prof", 1, note_removed, &rm));
+    assert_int_equal(rm.n, 1);
+    assert_string_equal(rm.names[0], "a.prof");
+    assert_int_equal(rp_retain_bytes(rg), 41);
+    /* a file larger than the limit on its own goes at once, with all others */
+    assert_true(rp_retain_add(rg, "huge.prof", 500, note_removed, &rm));
+    assert_int_equal(rm.n, 4);
+    assert_string_equal(rm.names[3], "huge.prof");
+    assert_int_equal(rp_retain_count(rg), 0);
+    assert_int_equal(rp_retain_bytes(rg), 0);
+}
+
+static void test_size_only_ring_caps_files(void **state)
+{
+    (void)state;
+    assert_int_equal(rp_retain_slots_for(0), RP_RETAIN_SIZE_ONLY_FILES + RP_RETAIN_SLACK);
+    assert_int_equal(rp_retain_slots_for(10), 10 + RP_RETAIN_SLACK);
+}
+
+static void test_long_name_is_not_recorded(void **state)
+{
+    rp_retain_ring_t *rg = ring(*state, rp_retain_slots_for(2), 2, 0);
+    removed_t rm = { 0 };
+    char *name = apr_palloc(*state, RP_RETAIN_NAME_CAP + 1);
+    memset(name, 'x', RP_RETAIN_NAME_CAP);
+    name[RP_RETAIN_NAME_CAP] = '\0';
+    assert_false(rp_retain_add(rg, name, 1, note_removed, &rm));
+    name[RP_RETAIN_NAME_CAP - 1] = '\0';        /* 255 bytes: fits */
+    assert_true(rp_retain_add(rg, name, 1, note_removed, &rm));
+    assert_int_equal(rp_retain_count(rg), 1);
+    assert_int_equal(rm.n, 0);
+}
+
+static void test_limits_change_applies_on_next_add(void **state)
+{
+    rp_retain_ring_t *rg = ring(*state, rp_retain_slots_for(10), 10, 0);
+    removed_t rm = { 0 };
+    char name[32];
+    int i;
+    for (i = 0; i < 8; i++) {
+        snprintf(name, sizeof name, "f%d.json", i);
+        rp_retain_add(rg, name, 1, note_removed, &rm);
+    }
+    rp_retain_set_limits(rg, 4, 0);
+    rp_retain_add(rg, "last.json", 1, note_removed, &rm);
+    assert_int_equal(rp_retain_count(rg), 4);
+    assert_int_equal(rm.n, 5);
+    assert_string_equal(rm.names[4], "f4.json");
+}
+
+static void test_profile_names(void **state)
+{
+    (void)state;
+    assert_true(rp_retain_is_profile_name("GET.root.1ms.1.prof"));
+    assert_true(rp_retain_is_profile_name("x.callgrind"));
+    assert_true(rp_retain_is_profile_name("x.json"));
+    assert_true(rp_retain_is_profile_name("x.folded"));
+    assert_true(rp_retain_is_profile_name("x.pb.gz"));
+    assert_false(rp_retain_is_profile_name(".x.prof.rsv"));
+    assert_false(rp_retain_is_profile_name(".rp-12-3.tmp"));
+    assert_false(rp_retain_is_profile_name(".hidden.prof"));
+    assert_false(rp_retain_is_profile_name(".prof"));
+    assert_false(rp_retain_is_profile_name("prof"));
+    assert_false(rp_retain_is_profile_name("notes.txt"));
+    assert_false(rp_retain_is_profile_name("x.gz"));
+}
+
+static void test_fill_sorts_oldest_first_and_applies_limits(void **state)
+{
+    rp_retain_ring_t *rg = ring(*state, rp_retain_slots_for(2), 2, 0);
+    removed_t rm = { 0 };
+    rp_retain_found_t found[4] = {
+        { "c.prof", 300, 1 }, { "a.prof", 100, 1 }, { "b2.prof", 200, 1 },
+        { "b1.prof", 200, 1 },
+    };
+    rp_retain_fill(rg, found, 4, note_removed, &rm);
+    assert_int_equal(rm.n, 2);
+    assert_string_equal(rm.names[0], "a.prof");
+    assert_string_equal(rm.names[1], "b1.prof");     /* same mtime: by name */
+    assert_int_equal(rp_retain_count(rg), 2);
+}
+
+/* ---- many threads at once ---- */
+
+#define THREADS 8
+#define PER_THREAD 4000
+#define LIMIT 50
+
+static volatile apr_uint32_t removed_times[THREADS * PER_THREAD];
+
+static void count_removed(void *ctx, const char *name)
+{
+    int id = atoi(name);
+    (void)ctx;
+    if (id >= 0 && id < THREADS * PER_THREAD)
+        apr_atomic_inc32(&removed_times[id]);
+}
+
+typedef struct adder {
+    rp_retain_ring_t *rg;
+    int first;
+    int failed;
+} adder_t;
+
+static void *APR_THREAD_FUNC add_many(apr_thread_t *t, void *data)
+{
+    adder_t *a = data;
+    char name[32];
+    int i;
+    for (i = 0; i < PER_THREAD; i++) {
+        snprintf(name, sizeof name, "%d.prof", a->first + i);
+        if (!rp_retain_add(a->rg, name, 3, count_removed, NULL))
+            a->failed++;
+    }
+    (void)t;
+    return NULL;
+}
+
+static void test_threads_remove_each_file_at_most_once(void **state)
+{
+    rp_retain_ring_t *rg = ring(*state, rp_retain_slots_for(LIMIT), LIMIT, 0);
+    apr_thread_t *th[THREADS];
+    adder_t ad[THREADS];
+    apr_status_t rv;
+    int i, removed = 0, twice = 0, failed = 0;
+
+    for (i = 0; i < THREADS * PER_THREAD; i++)
+        removed_times[i] = 0;
+    for (i = 0; i < THREADS; i++) {
+        ad[i].rg = rg;
+        ad[i].first = i * PER_THREAD;
+        ad[i].failed = 0;
+        assert_int_equal(apr_thread_create(&th[i], NULL, add_many, &ad[i], *state),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < THREADS; i++) {
+        apr_thread_join(&rv, th[i]);
+        failed += ad[i].failed;
+    }
+    for (i = 0; i < THREADS * PER_THREAD; i++) {
+        removed += removed_times[i] > 0;
+        twice += removed_times[i] > 1;
+    }
+    assert_int_equal(failed, 0);
+    assert_int_equal(twice, 0);
+    /* at rest: exactly the limit, and every other file removed */
+    assert_int_equal(rp_retain_count(rg), LIMIT);
+    assert_int_equal(removed, THREADS * PER_THREAD - LIMIT);
+    assert_int_equal(rp_retain_bytes(rg), 3 * LIMIT);
+    /* each thread's last file is newer than all it removed: it survives
+     * unless later files of other threads pushed it out; the newest file
+     * of all threads together is never removed by its own add */
+    for (i = 0; i < THREADS; i++)
+        if (removed_times[ad[i].first + PER_THREAD - 1] == 0)
+            break;
+    assert_true(i < THREADS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        RP_TEST(test_file_limit_removes_oldest_first),
+        RP_TEST(test_byte_limit),
+        RP_TEST(test_size_only_ring_caps_files),
+        RP_TEST(test_long_name_is_not_recorded),
+        RP_TEST(test_limits_change_applies_on_next_add),
+        RP_TEST(test_profile_names),
+        RP_TEST(test_fill_sorts_oldest_first_and_applies_limits),
+        RP_TEST(test_threads_remove_each_file_at_most_once),
+    };
+    apr_initialize();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
