@@ -124,7 +124,7 @@ static int reqprof_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     /* Hooks are sorted by now; wrapping each generation anew. */
     reqprof_wrap_all(pconf, s);
     reqprof_status_post_config(pconf, ptemp, s);
-    reqprof_tree_post_config(pconf, s);
+    reqprof_tree_post_config(pconf, s, reqprof_registry);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                  "RP0002: timing %d hook entries, clock %s (%.3g ns per tick)",
                  reqprof_wrapped_count(), clock, rp_clock_sec_per_tick * 1e9);

@@ -28,7 +28,6 @@
 #include "reqprof_config.h"
 #include "reqprof_cgi.h"
 #include "reqprof_controls.h"
-#include "reqprof_tree.h"
 #include "reqprof_output.h"
 #include "reqprof_request.h"
 
@@ -160,7 +159,7 @@ void reqprof_ctl_attach(reqprof_state_t *st, const reqprof_ctl_t *ctl,
 {
     st->ctl = *ctl;
     rp_prof_set_event_log(st->prof, (sc->formats & REQPROF_FMT_CHROME) && sc->dir
-                                    ? EVENT_LOG_MAX : reqprof_tree_events());
+                                    ? EVENT_LOG_MAX : 0);
 }
 
 int reqprof_ctl_selected(request_rec *top, const reqprof_state_t *st,

@@ -169,6 +169,7 @@ reqprof_state_t *reqprof_state_begin(request_rec *top)
     st->path = path;
     st->r = top;
     reqprof_ctl_attach(st, &ctl, sc);      /* before rp_prof_begin */
+    rp_prof_want_event_log(st->prof, reqprof_tree_events());
 
     /* The root starts when the request line was read, not at the first hook. */
     now = rp_clock_now();
@@ -255,7 +256,7 @@ int reqprof_request_finish(request_rec *r)
     if (selected)
         reqprof_status_record(top, st, dc);
     if (selected)
-        reqprof_tree_record(top, st, dc);
+        reqprof_tree_record(top, st->prof);
     if (selected && reqprof_ctl_slow_enough(st, dc) && (sc->dir || dc->errorlog == 1)) {
         rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
                                           rp_clock_sec_per_tick);

@@ -28,9 +28,7 @@
 #include "rp_pstats.h"
 #include "rp_tree.h"
 #include "rp_tree_out.h"
-#include "reqprof_status.h"
 #include "reqprof_tree.h"
-#include "reqprof_wrap.h"
 
 APLOG_USE_MODULE(reqprof);
 
@@ -57,7 +55,7 @@ static void tree_window_init(void)
         rp_win_minute_usec = (apr_time_t)atol(ms) * 1000;
 }
 
-void reqprof_tree_post_config(apr_pool_t *pconf, server_rec *s)
+void reqprof_tree_post_config(apr_pool_t *pconf, server_rec *s, const rp_registry_t *reg)
 {
     const reqprof_srv_t *mc = ap_get_module_config(s->module_config, &reqprof_module);
     apr_pool_t *pproc = s->process->pool;
@@ -119,7 +117,7 @@ void reqprof_tree_post_config(apr_pool_t *pconf, server_rec *s)
         c->tree_vhost = rp_tree_vhost(tree, v->server_hostname ? v->server_hostname
                                                                : "(none)");
     }
-    funcmap_n = reqprof_registry ? reqprof_registry->cap : 0;
+    funcmap_n = reg ? reg->cap : 0;
     funcmap = apr_palloc(pconf, sizeof(int) * (apr_size_t)(funcmap_n + 1));
     for (i = 0; i < funcmap_n; i++)
         funcmap[i] = -2;
@@ -160,12 +158,14 @@ static int func_of(const rp_prof_t *prof, int i)
     }
 }
 
+/* REQPROF_STATUS_HANDLER, spelled here so that this unit needs nothing
+ * from the status page's (which calls it). */
 static int is_status_request(const request_rec *r)
 {
-    return r->handler && !strcmp(r->handler, REQPROF_STATUS_HANDLER);
+    return r->handler && !strcmp(r->handler, "reqprof-status");
 }
 
-void reqprof_tree_record(request_rec *top, reqprof_state_t *st, const reqprof_dir_t *dc)
+void reqprof_tree_record(request_rec *top, const rp_prof_t *prof)
 {
     const reqprof_srv_t *sc;
     rp_tree_ev_t ev_stack[ON_STACK], *ev = ev_stack;
@@ -174,10 +174,10 @@ void reqprof_tree_record(request_rec *top, reqprof_state_t *st, const reqprof_di
     int local_stack[ON_STACK], *local = local_stack;
     int n, nf, nrec, i;
 
-    if (!tree || !st || !dc || dc->engine != 1 || is_status_request(top))
+    if (!tree || !prof || is_status_request(top))
         return;
-    n = rp_prof_nevents(st->prof);
-    nf = rp_prof_nfuncs(st->prof);
+    n = rp_prof_nevents(prof);
+    nf = rp_prof_nfuncs(prof);
     if (n < 1 || nf < 1)
         return;
     if (n > ON_STACK) {
@@ -189,14 +189,14 @@ void reqprof_tree_record(request_rec *top, reqprof_state_t *st, const reqprof_di
         local = apr_palloc(top->pool, sizeof(int) * (apr_size_t)nf);
     for (i = 0; i < nf; i++)
         local[i] = -2;
-    rp_prof_events(st->prof, ev);
+    rp_prof_events(prof, ev);
     for (i = 0; i < n; i++) {
         int f = ev[i].func;
         if (f < 0 || f >= nf)
             ev[i].func = -1;
         else {
             if (local[f] == -2)
-                local[f] = func_of(st->prof, f);
+                local[f] = func_of(prof, f);
             ev[i].func = local[f];
         }
     }

@@ -8,8 +8,8 @@
 #define REQPROF_TREE_H
 
 #include "httpd.h"
+#include "rp_prof.h"
 #include "reqprof_config.h"
-#include "reqprof_request.h"
 
 /* Frames of a request's timeline the tree reads (rp_prof's event log):
  * frames past this stay in the frame that holds them. */
@@ -17,15 +17,19 @@
 
 /* post_config: make (or keep across a restart) the shared memory, sized
  * by ProfileAggregateNodes, and give each virtual host its tree. */
-void reqprof_tree_post_config(apr_pool_t *pconf, server_rec *s);
+void reqprof_tree_post_config(apr_pool_t *pconf, server_rec *s,
+                              const rp_registry_t *reg);
 
 /* The event log a profiled request needs for the tree (0: tree off). */
 int reqprof_tree_events(void);
 
 /* The end of a profiled request (reqprof_request_finish, when it counts
- * as profiled): add its call tree. Status page requests are left out. */
-void reqprof_tree_record(request_rec *top, reqprof_state_t *st,
-                         const reqprof_dir_t *dc);
+ * as profiled, after rp_prof_end): add its call tree. Status page requests
+ * are left out. */
+void reqprof_tree_record(request_rec *top, const rp_prof_t *prof);
+
+/* This unit sits below the status page and the request code (it
+ * includes neither), which call it. */
 
 /* The status page's aggregate views: DECLINED when the request asks for
  * none of them, else the handler's result. */

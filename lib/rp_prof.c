@@ -533,6 +533,12 @@ void rp_prof_set_event_log(rp_prof_t *prof, int max)
     prof->ev_max = max;
 }
 
+void rp_prof_want_event_log(rp_prof_t *prof, int max)
+{
+    if (max > prof->ev_max)
+        rp_prof_set_event_log(prof, max);
+}
+
 rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_tick)
 {
     rp_trace_t *tr = apr_pcalloc(p, sizeof *tr);

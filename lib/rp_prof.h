@@ -129,6 +129,10 @@ rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
  * comes from the profile's pool, once, when max first grows. */
 void rp_prof_set_event_log(rp_prof_t *prof, int max);
 
+/* The same, but only ever raising the size set for the next request
+ * (another user of the log may have asked for more). */
+void rp_prof_want_event_log(rp_prof_t *prof, int max);
+
 /* The last request's timeline (after rp_prof_end), from p; times are
  * converted with sec_per_tick. Empty (n = 0) when the log was off. */
 rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_tick);
