@@ -27,6 +27,7 @@
 #include "reqprof_request.h"
 #include "reqprof_wrap.h"
 #include "reqprof_status.h"
+#include "reqprof_tree.h"
 #include "mod_status.h"
 
 static const command_rec reqprof_cmds[] = {
@@ -82,6 +83,9 @@ static const command_rec reqprof_cmds[] = {
                   "slowest recent requests the status page keeps (default 16)"),
     AP_INIT_TAKE1("ProfileStatusFile", reqprof_set_status_file, NULL, RSRC_CONF,
                   "a file that keeps the status page's counts across a stop and start"),
+    AP_INIT_TAKE1("ProfileAggregateNodes", reqprof_set_agg_nodes, NULL, RSRC_CONF,
+                  "nodes of the aggregate call tree of all traffic (default 4096, "
+                  "0: off)"),
     AP_INIT_TAKE1("ProfileStatusReset", reqprof_set_status_reset, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "On|Off: the status page may be reset by a POST (default Off)"),
@@ -123,6 +127,7 @@ static int reqprof_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     /* Hooks are sorted by now; wrapping each generation anew. */
     reqprof_wrap_all(pconf, s);
     reqprof_status_post_config(pconf, ptemp, s);
+    reqprof_tree_post_config(pconf, s, reqprof_registry);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                  "RP0002: timing %d hook entries, clock %s (%.3g ns per tick)",
                  reqprof_wrapped_count(), clock, rp_clock_sec_per_tick * 1e9);

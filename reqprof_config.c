@@ -19,6 +19,7 @@
 
 #include "rp_parse.h"
 #include "reqprof_config.h"
+#include "rp_tree.h"
 
 APLOG_USE_MODULE(reqprof);
 
@@ -51,6 +52,8 @@ void *reqprof_create_srv(apr_pool_t *p, server_rec *s)
     c->status_urls = REQPROF_UNSET;
     c->status_slowest = REQPROF_UNSET;
     c->status_vhost = -1;
+    c->agg_nodes = REQPROF_UNSET;
+    c->tree_vhost = -1;
     return c;
 }
 
@@ -76,6 +79,8 @@ void *reqprof_merge_srv(apr_pool_t *p, void *basev, void *addv)
     c->status_slowest = base->status_slowest;
     c->status_file = base->status_file;
     c->status_vhost = -1;
+    c->agg_nodes = base->agg_nodes;
+    c->tree_vhost = -1;
     return c;
 }
 
@@ -332,6 +337,25 @@ const char *reqprof_set_status_file(cmd_parms *cmd, void *dcfg, const char *arg)
         return apr_psprintf(cmd->pool, "ProfileStatusFile: '%s' exists and is not a "
                             "regular file", arg);
     srv_of(cmd)->status_file = path;
+    return NULL;
+}
+
+/* The aggregate call tree's size fixes its shared memory: server-wide.
+ * 0 switches it off; otherwise RP_TREE_MIN_NODES to RP_TREE_MAX_NODES. */
+const char *reqprof_set_agg_nodes(cmd_parms *cmd, void *dcfg, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    char *end;
+    long v;
+    (void)dcfg;
+    if (err)
+        return err;
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    if (!*arg || *end || errno || (v != 0 && (v < RP_TREE_MIN_NODES || v > RP_TREE_MAX_NODES)))
+        return apr_psprintf(cmd->pool, "%s: '%s' is not 0 (off) or a number from %d to %d",
+                            cmd->cmd->name, arg, RP_TREE_MIN_NODES, RP_TREE_MAX_NODES);
+    srv_of(cmd)->agg_nodes = (int)v;
     return NULL;
 }
 

@@ -55,6 +55,10 @@ typedef struct reqprof_srv {
     const char *status_file;  /* ProfileStatusFile (main server only), NULL: none */
     int status_vhost;         /* this server's row in the status page's
                                * shared memory (set in post_config) */
+    int agg_nodes;            /* ProfileAggregateNodes (main server only);
+                               * REQPROF_UNSET: default; 0: off */
+    int tree_vhost;           /* this server's tree in the aggregate call
+                               * tree's shared memory (post_config) */
 } reqprof_srv_t;
 
 /* Directory/Location scope; REQPROF_UNSET (or NULL) means inherited. */
@@ -92,10 +96,12 @@ const char *reqprof_set_max_files(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_max_dir_size(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_status_urls(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_status_slowest(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *reqprof_set_agg_nodes(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_status_reset(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_status_file(cmd_parms *cmd, void *dcfg, const char *arg);
 
 /* Defaults and limits of the status page's table sizes. */
+#define REQPROF_AGG_NODES_DEFAULT       4096
 #define REQPROF_STATUS_URLS_DEFAULT     512
 #define REQPROF_STATUS_URLS_MAX         100000
 #define REQPROF_STATUS_SLOWEST_DEFAULT  16

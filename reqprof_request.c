@@ -34,6 +34,7 @@
 #include "reqprof_output.h"
 #include "reqprof_request.h"
 #include "reqprof_status.h"
+#include "reqprof_tree.h"
 #include "reqprof_wrap.h"
 
 APLOG_USE_MODULE(reqprof);
@@ -203,6 +204,7 @@ reqprof_state_t *reqprof_state_begin(request_rec *top)
     st->r = top;
     reqprof_ctl_attach(st, &ctl, sc);      /* before rp_prof_begin */
     reqprof_status_inflight_begin(top, st);
+    rp_prof_want_event_log(st->prof, reqprof_tree_events());
 
     /* The root starts when the request line was read, not at the first hook. */
     now = rp_clock_now();
@@ -331,6 +333,8 @@ int reqprof_request_finish(request_rec *r)
         reqprof_status_record(top, st, dc);
     else
         reqprof_status_count(top, st);
+    if (selected)
+        reqprof_tree_record(top, st->prof);
     if (selected && reqprof_ctl_slow_enough(st, dc) && (sc->dir || dc->errorlog == 1)) {
         rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
                                           rp_clock_sec_per_tick);

@@ -35,6 +35,7 @@
 #include "rp_ratelimit.h"
 #include "rp_text.h"
 #include "reqprof_status.h"
+#include "reqprof_tree.h"
 #include "reqprof_wrap.h"
 
 APLOG_USE_MODULE(reqprof);
@@ -564,6 +565,11 @@ int reqprof_status_handler(request_rec *r)
     }
     if (r->method_number != M_GET)
         return HTTP_METHOD_NOT_ALLOWED;
+    {   /* the aggregate call tree's views: ?flame, ?prof, ?pprof, ?collapsed */
+        int rv = reqprof_tree_handler(r);
+        if (rv != DECLINED)
+            return rv;
+    }
     if (!agg) {
         apr_uint32_t skipped;
         /* Each scrape would log it again: once a minute per child. */

@@ -17,6 +17,7 @@
 #include "apr_strings.h"
 
 #include "rp_flame.h"
+#include "reqprof_tree.h"
 #include "reqprof_status.h"
 
 #define NS 1e-9
@@ -409,7 +410,9 @@ void reqprof_status_view(request_rec *r, const rp_stats_t *st, const rp_agg_slow
                w->status, ap_escape_html(r->pool, w->vhost), ms(r->pool, w->wall_ns),
                date(r->pool, w->when), w->nfuncs,
                w->truncated ? " (tree cut at its size limit)" : "", (apr_uint64_t)w->id);
-    ap_rputs(rp_flame_svg(st, r->pool), r);
+    ap_rputs(rp_flame_svg_focus(st, apr_psprintf(r->pool, "?view=%" APR_UINT64_T_FMT
+                                                 "&focus=", (apr_uint64_t)w->id),
+                                reqprof_tree_arg(r, "focus"), r->pool), r);
     ap_rputs("</div>\n<p>Each bar is a function (phase, hook entry, filter), as wide as "
              "its cumulative time under its caller; hover for the numbers.</p>"
              "</body></html>\n", r);

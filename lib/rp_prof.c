@@ -646,6 +646,12 @@ void rp_prof_set_event_log(rp_prof_t *prof, int max)
     prof->ev_max = max;
 }
 
+void rp_prof_want_event_log(rp_prof_t *prof, int max)
+{
+    if (max > prof->ev_max)
+        rp_prof_set_event_log(prof, max);
+}
+
 rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_tick)
 {
     rp_trace_t *tr = apr_pcalloc(p, sizeof *tr);
@@ -667,6 +673,33 @@ rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_t
     }
     tr->n = prof->nev;
     return tr;
+}
+
+int rp_prof_nevents(const rp_prof_t *prof)
+{
+    return prof->ev_max ? prof->nev : 0;
+}
+
+void rp_prof_events(const rp_prof_t *prof, rp_prof_ev_t *out)
+{
+    int i, n = rp_prof_nevents(prof);
+    for (i = 0; i < n; i++) {
+        const event_t *e = &prof->events[i];
+        out[i].func = e->entry;
+        out[i].depth = e->depth;
+        out[i].t0 = e->t0;
+        out[i].t1 = e->t1 > e->t0 ? e->t1 : e->t0;
+    }
+}
+
+void rp_prof_event(const rp_prof_t *prof, int i, int *func, int *depth,
+                   rp_tick_t *t0, rp_tick_t *t1)
+{
+    const event_t *e = &prof->events[i];
+    *func = e->entry;
+    *depth = e->depth;
+    *t0 = e->t0;
+    *t1 = e->t1 > e->t0 ? e->t1 : e->t0;
 }
 
 void rp_prof_func_key(const rp_prof_t *prof, int i, const char **file,

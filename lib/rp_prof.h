@@ -143,9 +143,30 @@ rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
  * comes from the profile's pool, once, when max first grows. */
 void rp_prof_set_event_log(rp_prof_t *prof, int max);
 
+/* The same, but only ever raising the size set for the next request
+ * (another user of the log may have asked for more). */
+void rp_prof_want_event_log(rp_prof_t *prof, int max);
+
 /* The last request's timeline (after rp_prof_end), from p; times are
  * converted with sec_per_tick. Empty (n = 0) when the log was off. */
 rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_tick);
+
+/* The raw event log of the last request (after rp_prof_end), without
+ * allocating: how many frames were logged, and the i-th (in the order
+ * opened): its local function index (as rp_prof_func_totals), nesting
+ * depth (0: the root) and open/close ticks. Frames past the log's size are
+ * not logged (rp_prof_trace's dropped); their time stays in the logged
+ * frames that contain them. The aggregate call tree reads this. */
+int rp_prof_nevents(const rp_prof_t *prof);
+
+/* All of them at once into out (room for rp_prof_nevents()). */
+typedef struct rp_prof_ev {
+    int func, depth;
+    rp_tick_t t0, t1;
+} rp_prof_ev_t;
+void rp_prof_events(const rp_prof_t *prof, rp_prof_ev_t *out);
+void rp_prof_event(const rp_prof_t *prof, int i, int *func, int *depth,
+                   rp_tick_t *t0, rp_tick_t *t1);
 
 /* (rp_prof_nfuncs, above: functions met so far in the current request,
  * local indexes 0 .. n-1, the same indexes rp_prof_stats() lists them by.) */

@@ -311,6 +311,15 @@ def status_pages(h):
     prof = h.root / "slowest.prof"
     prof.write_bytes(r.body)
     walk_callers_graph(load_stats(prof))
+    # the aggregate call tree's views, zoomed and windowed too
+    for q in ("?flame", "?flame&window=1m&focus=0.2", "?collapsed", "?pprof",
+              "?pprof&seconds=1", "?collapsed&window=5m", "/flame"):
+        r = h.fetch(STATUS + q)
+        assert r.status == 200 and r.body, q
+    r = h.fetch(STATUS + "?prof")
+    assert r.status == 200
+    prof.write_bytes(r.body)
+    walk_callers_graph(load_stats(prof))
     assert h.fetch(STATUS + "?prof=999999").status == 404
     assert h.fetch(STATUS + "?view=x").status == 400
     for path in ("/server-status", "/server-status?auto"):

@@ -49,9 +49,11 @@ SAMPLE = {
     "ProfileStatusSlowest": "10",
     "ProfileStatusReset": "On",
     "ProfileStatusFile": '"/tmp/reqprof-config-test-status.dat"',
+    "ProfileAggregateNodes": "4096",
 }
 # They size the status page's shared memory: main server only.
-GLOBAL_ONLY = {"ProfileStatusURLs", "ProfileStatusSlowest", "ProfileStatusFile"}
+GLOBAL_ONLY = {"ProfileStatusURLs", "ProfileStatusSlowest", "ProfileStatusFile",
+               "ProfileAggregateNodes"}
 
 
 @pytest.fixture(scope="module")
@@ -209,6 +211,15 @@ BAD = [
     ("status-file-trailing-slash", 'ProfileStatusFile "/tmp/"', "ProfileStatusFile", "/tmp/"),
     ("status-file-relative-no-dir", 'ProfileStatusFile "no-such-dir/s.dat"',
      "ProfileStatusFile", "no-such-dir/s.dat"),
+    ("agg-nodes-word", "ProfileAggregateNodes many", "ProfileAggregateNodes", "many"),
+    ("agg-nodes-negative", "ProfileAggregateNodes -1", "ProfileAggregateNodes", "-1"),
+    ("agg-nodes-small", "ProfileAggregateNodes 255", "ProfileAggregateNodes", "255"),
+    ("agg-nodes-huge", "ProfileAggregateNodes 1000001", "ProfileAggregateNodes", "1000001"),
+    ("agg-nodes-fraction", "ProfileAggregateNodes 4096.5", "ProfileAggregateNodes", "4096.5"),
+    ("agg-nodes-suffix", "ProfileAggregateNodes 4k", "ProfileAggregateNodes", "4k"),
+    ("agg-nodes-empty", 'ProfileAggregateNodes ""', "ProfileAggregateNodes", ""),
+    ("agg-nodes-overflow", "ProfileAggregateNodes 99999999999999999999",
+     "ProfileAggregateNodes", "99999999999999999999"),
 ]
 
 
@@ -366,6 +377,7 @@ GOOD = [
     "ProfileStatusSlowest 1000",
     'ProfileStatusFile "/tmp/reqprof-status-test.dat"\nProfileStatusFile "logs/status.dat"',
     '<Location "/s">\n    ProfileStatusReset On\n    ProfileStatusReset off\n</Location>',
+    "ProfileAggregateNodes 0\nProfileAggregateNodes 256\nProfileAggregateNodes 1000000",
 ]
 
 

@@ -278,7 +278,8 @@ def test_no_shared_memory(make_server, mpm):
     h.write_config(vhosts=[VHost("localhost", extra="ProfileErrorLog On\nProfileMaxFiles 5"
                                  + STATUS_LOCATION)])
     h.allow_log(r"RP0200: cannot create \d+ bytes of shared memory",
-                r"RP0312: cannot create shared memory", r"RP0204: the status page has no")
+                r"RP0312: cannot create shared memory", r"RP0204: the status page has no",
+                r"RP0210: cannot create \d+ bytes of shared memory for the aggregate")
     h.start(env={"LD_PRELOAD": str(shim), "RP_NOSHM": "1"})
     try:
         def lines(tag, since=0):
@@ -302,6 +303,10 @@ def test_no_shared_memory(make_server, mpm):
         for q in ("", "?json", "?prometheus") * 10:
             r = h.fetch("/reqprof-status" + q)
             assert r.status == 503, (q, r.status)
+        # the aggregate call tree's views say why they have nothing
+        for q in ("?flame", "?prof", "?pprof", "?collapsed"):
+            r = h.fetch("/reqprof-status" + q)
+            assert r.status == 503 and b"RP0210" in r.body, (q, r.status)
         assert h.fetch("/static.txt").status == 200
         rp0204 = lines("RP0204", mark)
         assert 1 <= len(rp0204) <= len(child_pids(h)), rp0204

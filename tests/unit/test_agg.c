@@ -512,7 +512,9 @@ static void test_flame_svg(void **state)
     assert_int_equal(count(svg, "<rect "), 3);
     assert_null(strstr(svg, "<script>"));
     assert_non_null(strstr(svg, "&lt;script&gt;"));
-    assert_non_null(strstr(svg, "mod_cgi.c:1(handler) 270.000 ms (90.0%)"));
+    /* hover: key, then calls, self and cumulative ms, share of the total */
+    assert_non_null(strstr(svg, "<title>mod_cgi.c:1(handler)\n"));
+    assert_non_null(strstr(svg, "cumulative 270.000 ms (90.0%)</title>"));
     /* The root spans the whole width, its child 90% of it. */
     assert_non_null(strstr(svg, "width=\"1200.00\""));
     assert_non_null(strstr(svg, "width=\"1080.00\""));
