@@ -20,7 +20,9 @@
 #include "http_request.h"
 #include "http_protocol.h"
 
+#include <stdlib.h>
 #include "rp_clock.h"
+#include "rp_window.h"
 #include "reqprof_cgi.h"
 #include "reqprof_config.h"
 #include "reqprof_controls.h"
@@ -126,6 +128,9 @@ static int reqprof_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     clock = rp_clock_init(1);
     /* Hooks are sorted by now; wrapping each generation anew. */
     reqprof_wrap_all(pconf, s);
+    /* The windows' minute, shortened only by tests (REQPROF_TEST_MINUTE_MS,
+     * 10 to 60000 ms), for the status counters and the tree alike. */
+    rp_win_configure(getenv("REQPROF_TEST_MINUTE_MS"));
     reqprof_status_post_config(pconf, ptemp, s);
     reqprof_tree_post_config(pconf, s, reqprof_registry);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,

@@ -267,14 +267,6 @@ apr_array_header_t *reqprof_status_inflight(request_rec *r)
     return out;
 }
 
-void reqprof_window_init(void)
-{
-    const char *v = getenv("REQPROF_TEST_MINUTE_MS");
-    long ms = v ? strtol(v, NULL, 10) : 0;
-    rp_win_minute_usec = ms >= 10 && ms <= 60000 ? (apr_time_t)ms * 1000
-                                                 : APR_USEC_PER_SEC * 60;
-}
-
 int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
     const reqprof_srv_t *mc = ap_get_module_config(s->module_config, &reqprof_module);
@@ -288,7 +280,6 @@ int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
     int reused = 0, nservers = 0, copied = 0;
     (void)ptemp;
 
-    reqprof_window_init();
     agg = NULL;
     keymap = NULL;
     keymap_n = 0;

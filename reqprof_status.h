@@ -61,10 +61,6 @@ void reqprof_status_inflight_end(request_rec *top, reqprof_state_t *st);
  * NULL when there are no records. */
 apr_array_header_t *reqprof_status_inflight(request_rec *r);
 
-/* The length of a window minute: 60 s, or REQPROF_TEST_MINUTE_MS from the
- * environment (tests; 10 .. 60000). Called at post_config. */
-void reqprof_window_init(void);
-
 /* The "reqprof-status" handler. */
 int reqprof_status_handler(request_rec *r);
 

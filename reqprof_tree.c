@@ -48,13 +48,6 @@ static int funcmap_n;
 /* Tests shorten the window "minute" (REQPROF_TEST_MINUTE_MS). The status
  * page's counters read the same variable; both set rp_win_minute_usec to
  * the same value. */
-static void tree_window_init(void)
-{
-    const char *ms = getenv("REQPROF_TEST_MINUTE_MS");
-    if (ms && atol(ms) > 0)
-        rp_win_minute_usec = (apr_time_t)atol(ms) * 1000;
-}
-
 void reqprof_tree_post_config(apr_pool_t *pconf, server_rec *s, const rp_registry_t *reg)
 {
     const reqprof_srv_t *mc = ap_get_module_config(s->module_config, &reqprof_module);
@@ -69,7 +62,6 @@ void reqprof_tree_post_config(apr_pool_t *pconf, server_rec *s, const rp_registr
     tree = NULL;
     funcmap = NULL;
     funcmap_n = 0;
-    tree_window_init();
     for (v = s; v; v = v->next)
         nservers++;
     memset(&sz, 0, sizeof sz);

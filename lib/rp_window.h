@@ -48,6 +48,11 @@ static APR_INLINE int rp_win_in(apr_uint32_t stamp, apr_uint32_t now, int minute
     return stamp != 0 && stamp <= now && now - stamp < (apr_uint32_t)minutes;
 }
 
+/* Set rp_win_minute_usec from a test setting: ms milliseconds when the
+ * text is a number from 10 to 60000, else the real 60 s (NULL too).
+ * Called once per generation, before any region uses the windows. */
+void rp_win_configure(const char *ms);
+
 /* "1m", "5m", "15m", "60m" -> 1, 5, 15, 60; NULL or "" or "all" -> 0
  * (since start); anything else -> -1. */
 static APR_INLINE int rp_win_parse(const char *s)

@@ -63,6 +63,25 @@ static void test_minute_length_is_settable(void **state)
     assert_int_equal(rp_win_minute(apr_time_from_sec(5)), 0);
 }
 
+static void test_configure_from_text(void **state)
+{
+    (void)state;
+    rp_win_configure("2000");
+    assert_int_equal(rp_win_minute_usec, apr_time_from_sec(2));
+    rp_win_configure("10");
+    assert_int_equal(rp_win_minute_usec, 10000);
+    rp_win_configure("9");             /* out of range: the real minute */
+    assert_int_equal(rp_win_minute_usec, apr_time_from_sec(60));
+    rp_win_configure("60001");
+    assert_int_equal(rp_win_minute_usec, apr_time_from_sec(60));
+    rp_win_configure("2000ms");
+    assert_int_equal(rp_win_minute_usec, apr_time_from_sec(60));
+    rp_win_configure("");
+    assert_int_equal(rp_win_minute_usec, apr_time_from_sec(60));
+    rp_win_configure(NULL);
+    assert_int_equal(rp_win_minute_usec, apr_time_from_sec(60));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -71,6 +90,7 @@ int main(void)
         RP_TEST(test_parse),
         RP_TEST(test_claim_once_per_minute),
         RP_TEST(test_minute_length_is_settable),
+        RP_TEST(test_configure_from_text),
     };
     apr_initialize();
     return cmocka_run_group_tests(tests, NULL, NULL);
