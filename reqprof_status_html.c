@@ -123,7 +123,17 @@ static void nav(const view_t *v, const rp_agg_snap_t *s)
             ap_rprintf(r, " <a href=\"%s\">%s</a>",
                        link_to(v, v->window, refreshes[i], v->sort), label);
     }
-    ap_rputs("</span><span>Also as <a href=\"?json\">JSON</a>, "
+    /* The aggregate call tree of all traffic (reqprof_tree.c), over the
+     * same window. */
+    ap_rprintf(r, "</span><span>All traffic: <a class=\"flame-all\" href=\"?flame%s%s\">"
+               "flame view</a>, <a href=\"?prof%s%s\">.prof</a>, "
+               "<a href=\"?pprof%s%s\">pprof</a>, <a href=\"?collapsed%s%s\">folded</a>"
+               "</span>",
+               *v->window ? "&amp;window=" : "", v->window,
+               *v->window ? "&amp;window=" : "", v->window,
+               *v->window ? "&amp;window=" : "", v->window,
+               *v->window ? "&amp;window=" : "", v->window);
+    ap_rputs("<span>Also as <a href=\"?json\">JSON</a>, "
              "<a href=\"?prometheus\">Prometheus</a>, <a href=\"?auto\">text</a></span>"
              "</nav>\n", r);
     (void)s;

@@ -496,3 +496,20 @@ def test_vhost_trees(tree_server):
     assert root_of(agg_stats(h, "&vhost=localhost"))[1] == mine
     assert root_of(agg_stats(h))[1] == total + 3
     assert "other.test" in get(h, "?flame").body.decode()
+
+
+def test_status_page_links_to_the_aggregate_views(tree_server):
+    """The HTML page leads to the whole server's profile, in its window."""
+    h = tree_server
+    blast(h, [MIX[0]] * 2)
+    time.sleep(0.3)
+    for window in ("", "5m"):
+        html = get(h, "?window=%s" % window if window else "").body.decode()
+        links = re.findall(r'href="(\?(?:flame|prof|pprof|collapsed)(?:&amp;window=\w+)?)"', html)
+        assert {l.split("&")[0] for l in links} == {"?flame", "?prof", "?pprof", "?collapsed"}, links
+        for l in links:
+            assert ("&amp;window=%s" % window in l) == bool(window), l
+            r = h.fetch(STATUS + l.replace("&amp;", "&"))
+            assert r.status == 200, (l, r.status)
+        assert b"<svg" in h.fetch(STATUS + [l for l in links if l.startswith("?flame")][0]
+                                 .replace("&amp;", "&")).body
