@@ -99,9 +99,9 @@ static void status_file_load(server_rec *s, apr_pool_t *ptemp)
                      "not used: %s; counting afresh", status_file, why);
 }
 
-static void status_file_save(server_rec *s, apr_pool_t *p)
+static void status_file_save(server_rec *s, apr_pool_t *p, int sync)
 {
-    apr_status_t rv = rp_statusfile_write(agg, status_file, p);
+    apr_status_t rv = rp_statusfile_write_ex(agg, status_file, p, sync);
     if (rv != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "RP0208: cannot write "
                      "ProfileStatusFile %s (its directory must be writable by the "
@@ -116,18 +116,19 @@ static apr_status_t status_file_at_exit(void *data)
     if (data != agg || !agg || !status_file || getpid() != parent_pid)
         return APR_SUCCESS;
     if (apr_pool_create(&p, NULL) == APR_SUCCESS) {
-        status_file_save(NULL, p);
+        status_file_save(NULL, p, 1);
         apr_pool_destroy(p);
     }
     return APR_SUCCESS;
 }
 
 /* Once a window minute, the first request to notice writes the file
- * (a crash loses at most that minute). */
+ * (a crash of httpd loses at most that minute). Not synced: a request's
+ * thread never waits for the disk (the parent syncs at stop). */
 static void status_file_tick(request_rec *r)
 {
     if (status_file && rp_statusfile_due(agg, apr_time_now()))
-        status_file_save(r->server, r->pool);
+        status_file_save(r->server, r->pool, 0);
 }
 
 /* One record per scoreboard worker (ServerLimit x ThreadLimit), made once

@@ -37,6 +37,12 @@ static void header(unsigned char *h, apr_uint64_t bytes, apr_uint64_t sum)
 
 apr_status_t rp_statusfile_write(const rp_agg_t *a, const char *path, apr_pool_t *p)
 {
+    return rp_statusfile_write_ex(a, path, p, 1);
+}
+
+apr_status_t rp_statusfile_write_ex(const rp_agg_t *a, const char *path, apr_pool_t *p,
+                                    int sync)
+{
     apr_size_t bytes = (apr_size_t)a->hdr->bytes, n;
     unsigned char *img = apr_palloc(p, bytes), h[RP_STATUSFILE_HEADER];
     const char *tmp = apr_psprintf(p, "%s.tmp.%ld", path, (long)getpid());
@@ -55,7 +61,7 @@ apr_status_t rp_statusfile_write(const rp_agg_t *a, const char *path, apr_pool_t
     rv = apr_file_write_full(f, h, n, NULL);
     if (rv == APR_SUCCESS)
         rv = apr_file_write_full(f, img, bytes, NULL);
-    if (rv == APR_SUCCESS)
+    if (rv == APR_SUCCESS && sync)
         rv = apr_file_sync(f);
     if (apr_file_close(f) != APR_SUCCESS && rv == APR_SUCCESS)
         rv = APR_EGENERAL;

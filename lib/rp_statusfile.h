@@ -26,8 +26,16 @@
 
 #define RP_STATUSFILE_HEADER 32
 
-/* Write a's region to path atomically (path.tmp.PID, then rename). */
+/* Write a's region to path atomically (path.tmp.PID, then rename), the
+ * data synced to disk before the rename. */
 apr_status_t rp_statusfile_write(const rp_agg_t *a, const char *path, apr_pool_t *p);
+
+/* The same with the sync optional: without it the rename is still atomic
+ * for every process (a crash of httpd loses nothing written), but a crash
+ * of the machine may find the previous file or none. For writes made on a
+ * request's thread, which must not wait for the disk. */
+apr_status_t rp_statusfile_write_ex(const rp_agg_t *a, const char *path, apr_pool_t *p,
+                                    int sync);
 
 /* Load path into a (which must be freshly made: nothing counted yet).
  * Returns 1 when loaded; 0 when there is no file; -1 when the file was

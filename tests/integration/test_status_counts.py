@@ -8,6 +8,7 @@ import json
 import os
 import pwd
 import signal
+import subprocess
 import re
 import time
 from pathlib import Path
@@ -345,6 +346,29 @@ def test_page_in_chromium(make_server):
         stop_and_check(h)
 
 
+def strace_pids(pids, calls, out):
+    """strace -f on pids for these system calls, once attached to all."""
+    assert pids, "no child processes"
+    cmd = ["strace", "-f", "-qq", "-e", "trace=" + calls, "-o", str(out)]
+    for p in pids:
+        cmd += ["-p", str(p)]
+    st = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def traced(pid):
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                return any(l.startswith("TracerPid:") and l.split()[1] != "0" for l in f)
+        except OSError:
+            return False
+    deadline = time.monotonic() + 10
+    while not all(traced(p) for p in pids):
+        if st.poll() is not None:
+            pytest.fail("strace exited: %s" % st.stderr.read())
+        assert time.monotonic() < deadline, "strace did not attach to %s" % pids
+        time.sleep(0.05)
+    return st
+
+
 def test_status_file_after_a_crash(make_server):
     """Killed without a stop (SIGKILL to the parent and its children), the
     server starts again with the counts of the last once-a-minute write:
@@ -360,11 +384,24 @@ def test_status_file_after_a_crash(make_server):
         blast(h, ["/static.txt"] * 12, expect={200})
         wait_total(h, 12)
         time.sleep(1.2)
-        assert h.fetch("/static.txt").status == 200    # its end writes the file
-        deadline = time.monotonic() + 5
-        while not path.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        # The request that notices the minute writes the file: watched with
+        # strace, it renames the file into place and never waits for the
+        # disk (no fsync on a request's thread).
+        trace = h.root / "statusfile.strace"
+        st = strace_pids(children(h), "rename,renameat,renameat2,fsync,fdatasync,sync_file_range",
+                         trace)
+        try:
+            assert h.fetch("/static.txt").status == 200    # its end writes the file
+            deadline = time.monotonic() + 5
+            while not path.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            st.send_signal(signal.SIGINT)
+            st.wait(timeout=20)
         assert path.exists()
+        calls = trace.read_text()
+        assert re.search(r"rename\w*\(.*status\.dat", calls), calls
+        assert not re.search(r"\b(fsync|fdatasync|sync_file_range)\(", calls), calls
         written = path.stat().st_mtime
         time.sleep(0.3)
         kids = children(h)

@@ -361,6 +361,13 @@ static void test_statusfile_round_trip(void **state)
         rp_agg_count(b, &r);
     }
     assert_int_equal(rp_agg_read(b, p)->requests, 6);
+    /* The unsynced write (a request's thread) gives the same file. */
+    {
+        rp_agg_t *c = make(p, 32);
+        assert_int_equal(rp_statusfile_write_ex(b, path, p, 0), APR_SUCCESS);
+        assert_int_equal(rp_statusfile_read(c, path, p, &why), 1);
+        assert_int_equal(rp_agg_read(c, p)->requests, 6);
+    }
     apr_file_remove(path, p);
 }
 
