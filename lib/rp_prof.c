@@ -107,6 +107,7 @@ typedef struct frame {
 typedef struct event {
     int entry;
     int depth;
+    int acct;            /* rp_prof_add_child's accounting entry: not a moment */
     rp_tick_t t0, t1;
 } event_t;
 
@@ -307,6 +308,7 @@ static void push(rp_prof_t *prof, frame_kind_e kind, int entry, int id,
             event_t *ev = &prof->events[prof->nev];
             ev->entry = entry;
             ev->depth = prof->depth;
+            ev->acct = 0;
             ev->t0 = ev->t1 = now;
             f->ev = prof->nev++;
         }
@@ -517,7 +519,6 @@ rp_tick_t rp_prof_add_child(rp_prof_t *prof, int handle, const char *file,
 {
     frame_t *f;
     rp_tick_t el, avail;
-    int ev_max;
 
     if (!prof->active || handle < 1 || handle >= prof->depth
         || prof->depth >= RP_MAX_DEPTH)
@@ -530,11 +531,12 @@ rp_tick_t rp_prof_add_child(rp_prof_t *prof, int handle, const char *file,
     avail = el > f->sub ? el - f->sub : 0;
     if (ticks > avail)
         ticks = avail;
-    ev_max = prof->ev_max;
-    prof->ev_max = 0;
     push(prof, FR_HOOK, entry_for_label(prof, file, line, label), -1, f->req,
          now - ticks);
-    prof->ev_max = ev_max;
+    /* In the event log (the aggregate tree folds it, so its nodes match the
+     * files) but marked: accounting, not a moment, so no timeline shows it. */
+    if (prof->stack[prof->depth - 1].ev >= 0)
+        prof->events[prof->stack[prof->depth - 1].ev].acct = 1;
     pop(prof, now);
     return ticks;
 }
@@ -663,15 +665,18 @@ rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_t
         return tr;
     origin = prof->events[0].t0;           /* the root, opened first */
     tr->ev = apr_palloc(p, sizeof(rp_trace_ev_t) * (apr_size_t)prof->nev);
+    tr->n = 0;
     for (i = 0; i < prof->nev; i++) {
         const event_t *e = &prof->events[i];
-        rp_trace_ev_t *o = &tr->ev[i];
+        rp_trace_ev_t *o;
+        if (e->acct)
+            continue;       /* CPU time and exit status: no slice of their own */
+        o = &tr->ev[tr->n++];
         o->func = e->entry;
         o->depth = e->depth;
         o->ts = e->t0 > origin ? (double)(e->t0 - origin) * sec_per_tick * 1e6 : 0.0;
         o->dur = e->t1 > e->t0 ? (double)(e->t1 - e->t0) * sec_per_tick * 1e6 : 0.0;
     }
-    tr->n = prof->nev;
     return tr;
 }
 

@@ -100,7 +100,8 @@ void rp_prof_forget(rp_prof_t *prof, const void *req);
 /* A child of the open frame handle that did not run as a call of its own
  * (the CPU time of a CGI script): an entry (file, line, label) called
  * once with ticks of time, taken from handle's self time (at most what
- * it has had up to now). Not written to the event log: it is no slice of
+ * it has had up to now). Logged in the event log (so the aggregate tree
+ * has it) but marked, so rp_prof_trace leaves it out: it is no slice of
  * the timeline. Returns the ticks charged. */
 rp_tick_t rp_prof_add_child(rp_prof_t *prof, int handle, const char *file,
                             int line, const char *label, rp_tick_t ticks,

@@ -599,8 +599,30 @@ static void test_add_child_takes_from_self(void **state)
     for (k = 0; k < st->nfuncs; k++)
         sum += st->funcs[k].tt;
     assert_true(sum == 20.0);
-    /* not slices of the timeline: the log holds the real calls only */
+    /* not slices of the timeline: the trace holds the real calls only */
     assert_int_equal(rp_prof_trace(pr, p, 1.0)->n, 5);
+    /* but the raw event log (the aggregate tree's input) has all eight,
+     * the three children one level under the run, as long as they took */
+    {
+        rp_prof_ev_t ev[8];
+        int kids = 0, run_depth = -1;
+        assert_int_equal(rp_prof_nevents(pr), 8);
+        rp_prof_events(pr, ev);
+        for (k = 0; k < 8; k++) {
+            const char *file, *name;
+            int line;
+            rp_prof_func_key(pr, ev[k].func, &file, &line, &name);
+            if (!strcmp(name, "cgi"))
+                run_depth = ev[k].depth;
+            if (!strncmp(name, "cpu ", 4) || !strcmp(name, "exit 0")) {
+                assert_int_equal(ev[k].depth, run_depth + 1);
+                assert_true(ev[k].t1 - ev[k].t0 == (!strcmp(name, "cpu user") ? 5
+                                                    : !strcmp(name, "cpu sys") ? 3 : 0));
+                kids++;
+            }
+        }
+        assert_int_equal(kids, 3);
+    }
 }
 
 int main(void)
