@@ -69,6 +69,11 @@ int reqprof_status_hook(request_rec *r, int flags);
 
 /* ---- between reqprof_status.c and reqprof_status_out.c ---- */
 
+/* ns as milliseconds ("12.345") and a time as an RFC 822 date ("-" for
+ * none), from p: the units of the HTML pages. */
+const char *reqprof_status_ms(apr_pool_t *p, uint64_t ns);
+const char *reqprof_status_date(apr_pool_t *p, apr_time_t t);
+
 /* The region of this generation, or NULL when it could not be made. */
 rp_agg_t *reqprof_status_agg(void);
 

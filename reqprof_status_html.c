@@ -62,21 +62,6 @@ typedef struct view {
     const char *sort;       /* "" or a column name */
 } view_t;
 
-static const char *ms(apr_pool_t *p, uint64_t ns)
-{
-    return apr_psprintf(p, "%.3f", (double)ns / 1e6);
-}
-
-static const char *date(apr_pool_t *p, apr_time_t t)
-{
-    char *buf;
-    if (!t)
-        return "-";
-    buf = apr_palloc(p, APR_RFC822_DATE_LEN);
-    apr_rfc822_date(buf, t);
-    return buf;
-}
-
 /* A link to the page with one setting changed (the others kept). */
 static const char *link_to(const view_t *v, const char *window, int refresh,
                            const char *sort)
@@ -187,11 +172,11 @@ static void summary(request_rec *r, const rp_agg_snap_t *s, int full)
                "<small>requests</small></div>", (apr_uint64_t)s->requests);
     card(r, errs ? " bad" : "", pct(p, errs, s->requests), "5xx errors");
     card(r, "", pct(p, s->status[3], s->requests), "4xx");
-    card(r, "", ms(p, s->requests ? s->sum_ns / s->requests : 0), "mean ms");
+    card(r, "", reqprof_status_ms(p, s->requests ? s->sum_ns / s->requests : 0), "mean ms");
     card(r, "", apr_psprintf(p, "%.3f", rp_agg_percentile(s, 0.5) * 1e3), "p50 ms");
     card(r, "", apr_psprintf(p, "%.3f", rp_agg_percentile(s, 0.9) * 1e3), "p90 ms");
     card(r, "", apr_psprintf(p, "%.3f", rp_agg_percentile(s, 0.99) * 1e3), "p99 ms");
-    card(r, "", ms(p, s->max_ns), "max ms");
+    card(r, "", reqprof_status_ms(p, s->max_ns), "max ms");
     ap_rputs("</div>\n", r);
     if (!full)
         return;
@@ -219,7 +204,7 @@ static void summary(request_rec *r, const rp_agg_snap_t *s, int full)
                s->window ? apr_psprintf(p, "Figures of the last %d minute%s", s->window,
                                         s->window == 1 ? "" : "s")
                          : "Figures since the start",
-               date(p, s->created), date(p, s->reset));
+               reqprof_status_date(p, s->created), reqprof_status_date(p, s->reset));
 }
 
 static void slow_table(request_rec *r, const rp_agg_snap_t *s)
@@ -241,9 +226,9 @@ static void slow_table(request_rec *r, const rp_agg_snap_t *s)
                    "<a class=\"view\" "
                    "href=\"?view=%" APR_UINT64_T_FMT "\">flame</a> <a class=\"prof\" "
                    "href=\"?prof=%" APR_UINT64_T_FMT "\">.prof</a></td></tr>\n",
-                   ms(r->pool, w->wall_ns), ap_escape_html(r->pool, w->method),
+                   reqprof_status_ms(r->pool, w->wall_ns), ap_escape_html(r->pool, w->method),
                    ap_escape_html(r->pool, w->path), w->status,
-                   ap_escape_html(r->pool, w->vhost), date(r->pool, w->when),
+                   ap_escape_html(r->pool, w->vhost), reqprof_status_date(r->pool, w->when),
                    ap_escape_html(r->pool, w->traceid ? w->traceid : ""),
                    (apr_uint64_t)w->id, (apr_uint64_t)w->id);
     }
@@ -282,7 +267,7 @@ static void phase_bar(request_rec *r, const rp_agg_snap_t *s)
         ap_rprintf(r, "<span><span class=\"sw\" style=\"background:%s\"></span>%s "
                    "%.1f%% (%s ms)</span>", COLOURS[n++ % NCOLOURS],
                    ap_escape_html(r->pool, k->name), 100.0 * (double)k->ct_ns / (double)total,
-                   ms(r->pool, k->ct_ns));
+                   reqprof_status_ms(r->pool, k->ct_ns));
     }
     ap_rputs("</div>\n<div class=\"tw\"><table class=\"phases\"><tr><th>phase</th>"
              "<th class=\"n\">calls</th><th class=\"n\">cumulative ms</th>"
@@ -293,8 +278,8 @@ static void phase_bar(request_rec *r, const rp_agg_snap_t *s)
             ap_rprintf(r, "<tr><td>%s</td><td class=\"n\">%" APR_UINT64_T_FMT "</td>"
                        "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
                        "</tr>\n", ap_escape_html(r->pool, k->name), (apr_uint64_t)k->calls,
-                       ms(r->pool, k->ct_ns), ms(r->pool, k->tt_ns),
-                       ms(r->pool, k->ct_ns / k->calls));
+                       reqprof_status_ms(r->pool, k->ct_ns), reqprof_status_ms(r->pool, k->tt_ns),
+                       reqprof_status_ms(r->pool, k->ct_ns / k->calls));
     }
     ap_rputs("</table></div>\n", r);
 }
@@ -364,7 +349,7 @@ static void modules_table(const view_t *v, const rp_agg_snap_t *s)
                    "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%.4f"
                    "</td>", ap_escape_html(r->pool, rows[i]->file), rows[i]->line,
                    ap_escape_html(r->pool, rows[i]->name), (apr_uint64_t)rows[i]->calls,
-                   ms(r->pool, rows[i]->tt_ns), ms(r->pool, rows[i]->ct_ns),
+                   reqprof_status_ms(r->pool, rows[i]->tt_ns), reqprof_status_ms(r->pool, rows[i]->ct_ns),
                    (double)rows[i]->ct_ns / 1e6 / (double)rows[i]->calls);
         if (scaled)
             ap_rprintf(r, "<td class=\"n\">%.3f</td>", (double)rows[i]->ct_ns / 1e6 * scale);
@@ -436,8 +421,8 @@ static void urls_table(const view_t *v, const rp_agg_snap_t *s)
                    "<td class=\"n\">%s</td><td class=\"t\">%s</td></tr>\n",
                    ap_escape_html(r->pool, u->path), (apr_uint64_t)u->count,
                    (apr_uint64_t)u->status[3], (apr_uint64_t)u->status[4],
-                   ms(r->pool, u->count ? u->sum_ns / u->count : 0),
-                   ms(r->pool, u->max_ns), ms(r->pool, u->sum_ns), date(r->pool, u->last));
+                   reqprof_status_ms(r->pool, u->count ? u->sum_ns / u->count : 0),
+                   reqprof_status_ms(r->pool, u->max_ns), reqprof_status_ms(r->pool, u->sum_ns), reqprof_status_date(r->pool, u->last));
     }
     if (s->url_other_count)
         ap_rprintf(r, "<tr><td>(other)</td><td class=\"n\">%" APR_UINT64_T_FMT "</td>"
@@ -446,8 +431,8 @@ static void urls_table(const view_t *v, const rp_agg_snap_t *s)
                    "<td class=\"n\">%s</td><td></td></tr>\n",
                    (apr_uint64_t)s->url_other_count, (apr_uint64_t)s->url_other_status[3],
                    (apr_uint64_t)s->url_other_status[4],
-                   ms(r->pool, s->url_other_sum_ns / s->url_other_count),
-                   ms(r->pool, s->url_other_sum_ns));
+                   reqprof_status_ms(r->pool, s->url_other_sum_ns / s->url_other_count),
+                   reqprof_status_ms(r->pool, s->url_other_sum_ns));
     ap_rputs("</table></div>\n", r);
 }
 
@@ -485,7 +470,7 @@ static void vhosts_table(request_rec *r, const rp_agg_snap_t *s)
                        (apr_uint64_t)s->vhost_requests[i],
                        (apr_uint64_t)s->vhost_status[i * RP_AGG_NCLASS + 3],
                        (apr_uint64_t)s->vhost_status[i * RP_AGG_NCLASS + 4],
-                       ms(r->pool, s->vhost_sum_ns[i] / s->vhost_requests[i]));
+                       reqprof_status_ms(r->pool, s->vhost_sum_ns[i] / s->vhost_requests[i]));
     ap_rputs("</table></div>\n", r);
 }
 

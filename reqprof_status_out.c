@@ -384,12 +384,14 @@ static void page_head(request_rec *r, const char *title)
                "%s</head><body>\n", ap_escape_html(r->pool, title), STYLE);
 }
 
-static const char *ms(apr_pool_t *p, uint64_t ns)
+/* Milliseconds with three decimals, and an RFC 822 date ("-" for none):
+ * the units the HTML pages show (reqprof_status_html.c uses them too). */
+const char *reqprof_status_ms(apr_pool_t *p, uint64_t ns)
 {
     return apr_psprintf(p, "%.3f", (double)ns / 1e6);
 }
 
-static const char *date(apr_pool_t *p, apr_time_t t)
+const char *reqprof_status_date(apr_pool_t *p, apr_time_t t)
 {
     char *buf;
     if (!t)
@@ -407,8 +409,8 @@ void reqprof_status_view(request_rec *r, const rp_stats_t *st, const rp_agg_slow
                "<a class=\"prof\" href=\"?prof=%" APR_UINT64_T_FMT "\">Download .prof</a> "
                "(pstats, SnakeViz)</p>\n<div class=\"flamebox\">",
                ap_escape_html(r->pool, w->method), ap_escape_html(r->pool, w->path),
-               w->status, ap_escape_html(r->pool, w->vhost), ms(r->pool, w->wall_ns),
-               date(r->pool, w->when), w->nfuncs,
+               w->status, ap_escape_html(r->pool, w->vhost), reqprof_status_ms(r->pool, w->wall_ns),
+               reqprof_status_date(r->pool, w->when), w->nfuncs,
                w->truncated ? " (tree cut at its size limit)" : "", (apr_uint64_t)w->id);
     ap_rputs(rp_flame_svg_focus(st, apr_psprintf(r->pool, "?view=%" APR_UINT64_T_FMT
                                                  "&focus=", (apr_uint64_t)w->id),

@@ -11,16 +11,10 @@
 #define MAX_DEPTH 128
 #define MAX_LINES 100000      /* a bound for pathological graphs */
 
-typedef struct child {
-    int callee;
-    const rp_edge_t *edge;
-    int next;
-} child_t;
-
 typedef struct walk {
     const rp_stats_t *st;
     const char **names;
-    child_t *kids;
+    rp_callee_t *kids;
     int *first;               /* per function: head of its children list */
     char *onpath;
     rp_buf_t *out;
@@ -55,7 +49,7 @@ static void walk_share(walk_t *w, int fn, int depth, double share, double self_s
         return;
     w->onpath[fn] = 1;
     for (k = w->first[fn]; k >= 0; k = w->kids[k].next) {
-        const child_t *c = &w->kids[k];
+        const rp_callee_t *c = &w->kids[k];
         const rp_func_t *cf = &w->st->funcs[c->callee];
         double on_path = c->edge->ct * share;        /* callee time here */
         double cshare = cf->ct > 0 ? on_path / cf->ct : 0.0;
@@ -73,14 +67,13 @@ apr_status_t rp_collapsed_encode(const rp_stats_t *st, apr_pool_t *p,
 {
     walk_t w;
     rp_buf_t b;
-    int i, j, nk = 0, root = -1;
+    int i, root;
 
     if (!st || st->nfuncs <= 0)
         return APR_EINVAL;
     memset(&w, 0, sizeof w);
     w.st = st;
     w.names = apr_palloc(p, sizeof(char *) * (apr_size_t)st->nfuncs);
-    w.first = apr_palloc(p, sizeof(int) * (apr_size_t)st->nfuncs);
     w.onpath = apr_pcalloc(p, (apr_size_t)st->nfuncs);
     for (i = 0; i < st->nfuncs; i++) {
         char *n = apr_pstrdup(p, rp_func_display(p, &st->funcs[i])), *c;
@@ -88,28 +81,8 @@ apr_status_t rp_collapsed_encode(const rp_stats_t *st, apr_pool_t *p,
             if (*c == ';')
                 *c = ':';
         w.names[i] = n;
-        w.first[i] = -1;
-        nk += st->funcs[i].ncallers;
-        if (root < 0 && st->funcs[i].ncallers == 0)
-            root = i;
     }
-    if (root < 0)
-        root = 0;
-    w.kids = apr_palloc(p, sizeof(child_t) * (apr_size_t)(nk + 1));
-    nk = 0;
-    /* Children in reverse so the list reads in funcs[] order. */
-    for (i = st->nfuncs - 1; i >= 0; i--) {
-        const rp_func_t *f = &st->funcs[i];
-        for (j = f->ncallers - 1; j >= 0; j--) {
-            int caller = f->callers[j].caller;
-            if (caller < 0 || caller >= st->nfuncs)
-                continue;
-            w.kids[nk].callee = i;
-            w.kids[nk].edge = &f->callers[j];
-            w.kids[nk].next = w.first[caller];
-            w.first[caller] = nk++;
-        }
-    }
+    root = rp_callees(st, p, &w.first, &w.kids);
     rp_buf_init(&b, p, 4096);
     w.out = &b;
     walk_share(&w, root, 0, 1.0, st->funcs[root].tt);

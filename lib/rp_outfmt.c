@@ -66,3 +66,35 @@ const char *rp_func_display(apr_pool_t *p, const rp_func_t *f)
     return rp_utf8_clean(p, apr_psprintf(p, "%s:%d(%s)", file, f->line, name),
                          NAME_MAX_BYTES);
 }
+
+int rp_callees(const rp_stats_t *st, apr_pool_t *p, int **first, rp_callee_t **kids)
+{
+    int i, j, nk = 0, root = -1;
+    int *fi = apr_palloc(p, sizeof(int) * (apr_size_t)st->nfuncs);
+    rp_callee_t *k;
+
+    for (i = 0; i < st->nfuncs; i++) {
+        fi[i] = -1;
+        nk += st->funcs[i].ncallers;
+        if (root < 0 && st->funcs[i].ncallers == 0)
+            root = i;
+    }
+    k = apr_palloc(p, sizeof(rp_callee_t) * (apr_size_t)(nk + 1));
+    nk = 0;
+    /* Backwards, each pushed on its parent's list: the lists read forwards. */
+    for (i = st->nfuncs - 1; i >= 0; i--) {
+        const rp_func_t *f = &st->funcs[i];
+        for (j = f->ncallers - 1; j >= 0; j--) {
+            int caller = f->callers[j].caller;
+            if (caller < 0 || caller >= st->nfuncs)
+                continue;
+            k[nk].callee = i;
+            k[nk].edge = &f->callers[j];
+            k[nk].next = fi[caller];
+            fi[caller] = nk++;
+        }
+    }
+    *first = fi;
+    *kids = k;
+    return root < 0 ? 0 : root;
+}

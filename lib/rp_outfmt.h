@@ -24,4 +24,17 @@ void rp_buf_json_str(rp_buf_t *b, const char *s);
  * pstats prints them ("mod_cgid.c:1(handler)"). */
 const char *rp_func_display(apr_pool_t *p, const rp_func_t *f);
 
+/* The callers graph turned around, for writers that walk call paths from
+ * the root (collapsed stacks, pprof samples): (*first)[f] is the index in
+ * *kids of f's first callee (-1: none), each linked to the next by next,
+ * in funcs[] order. Returns the root: the first function with no callers
+ * (0 if every function has one). Edges naming no function are left out. */
+typedef struct rp_callee {
+    int callee;               /* index in st->funcs */
+    const rp_edge_t *edge;    /* its caller edge from the parent */
+    int next;                 /* next callee of the same parent, -1: last */
+} rp_callee_t;
+
+int rp_callees(const rp_stats_t *st, apr_pool_t *p, int **first, rp_callee_t **kids);
+
 #endif

@@ -394,18 +394,12 @@ apr_status_t rp_pprof_encode(rp_pprof_t *pp, int64_t time_nanos,
 
 /* ------------------------------------------------- from a finished profile */
 
-typedef struct child {
-    int callee;
-    const rp_edge_t *edge;
-    int next;
-} child_t;
-
 typedef struct walk {
     rp_pprof_t *pp;
     const rp_stats_t *st;
     const char *const *labels;
     uint64_t *loc;            /* per function: its location id */
-    child_t *kids;
+    rp_callee_t *kids;
     int *first;               /* per function: head of its children list */
     char *onpath;
     int paths;
@@ -441,7 +435,7 @@ static void walk_share(walk_t *w, int fn, int depth, double share,
         return;
     w->onpath[fn] = 1;
     for (k = w->first[fn]; k >= 0; k = w->kids[k].next) {
-        const child_t *c = &w->kids[k];
+        const rp_callee_t *c = &w->kids[k];
         const rp_func_t *cf = &w->st->funcs[c->callee];
         double on_path = c->edge->ct * share;
         double cshare = cf->ct > 0 ? on_path / cf->ct : 0.0;
@@ -469,7 +463,7 @@ apr_status_t rp_pprof_add_stats(rp_pprof_t *pp, const rp_stats_t *st,
 {
     walk_t w;
     apr_pool_t *p;
-    int i, j, nk = 0, root = -1;
+    int i, root;
 
     if (!pp || !st || st->nfuncs <= 0)
         return APR_EINVAL;
@@ -479,33 +473,13 @@ apr_status_t rp_pprof_add_stats(rp_pprof_t *pp, const rp_stats_t *st,
     w.st = st;
     w.labels = labels;
     w.loc = apr_palloc(p, sizeof(uint64_t) * (apr_size_t)st->nfuncs);
-    w.first = apr_palloc(p, sizeof(int) * (apr_size_t)st->nfuncs);
     w.onpath = apr_pcalloc(p, (apr_size_t)st->nfuncs);
     for (i = 0; i < st->nfuncs; i++) {
         const rp_func_t *f = &st->funcs[i];
         w.loc[i] = rp_pprof_location(pp, rp_func_display(p, f),
                                      f->file ? f->file : "", f->line);
-        w.first[i] = -1;
-        nk += f->ncallers;
-        if (root < 0 && f->ncallers == 0)
-            root = i;
     }
-    if (root < 0)
-        root = 0;
-    w.kids = apr_palloc(p, sizeof(child_t) * (apr_size_t)(nk + 1));
-    nk = 0;
-    for (i = st->nfuncs - 1; i >= 0; i--) {
-        const rp_func_t *f = &st->funcs[i];
-        for (j = f->ncallers - 1; j >= 0; j--) {
-            int caller = f->callers[j].caller;
-            if (caller < 0 || caller >= st->nfuncs)
-                continue;
-            w.kids[nk].callee = i;
-            w.kids[nk].edge = &f->callers[j];
-            w.kids[nk].next = w.first[caller];
-            w.first[caller] = nk++;
-        }
-    }
+    root = rp_callees(st, p, &w.first, &w.kids);
     walk_share(&w, root, 0, 1.0, st->funcs[root].tt,
                (double)(st->funcs[root].nc > 0 ? st->funcs[root].nc : 1));
     return APR_SUCCESS;
