@@ -8,6 +8,8 @@
 #include <apr_atomic.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
+#include <apr_time.h>
 #include "rp_tree.h"
 
 #define MAGIC   0x52505452u     /* "RPTR" */
@@ -55,7 +57,8 @@ struct rp_tree {
     u32v *fidx;                     /* [hsize]: function id + 1, 0 being written */
     node_t *nodes;                  /* [nnodes] */
     u64v *nhash;                    /* [hsize]: 0 empty, else the node's key */
-    u32v *nidx;                     /* [hsize]: node index + 1, 0 being written */
+    u32v *nidx;                     /* [hsize]: node index + 1, 0 being written,
+                                     * SLOT_FULL: no room was left */
     cnt_t *total;                   /* [nnodes] since start */
     u32v *stamps;                   /* [RP_WIN_SLOTS] the minute of each slot */
     cnt_t *slots;                   /* [RP_WIN_SLOTS][nnodes] */
@@ -204,6 +207,36 @@ rp_tree_t *rp_tree_attach(apr_pool_t *p, void *base, apr_size_t size,
     return t;
 }
 
+/* A hash slot's index word: 0 while its writer is between claiming the
+ * slot and publishing the index (a few stores), SLOT_FULL when the writer
+ * found the table full. A reader that meets 0 waits for the writer rather
+ * than count its request under "(other)": two requests meeting a new path
+ * at the same instant are both counted on it. The wait is bounded (a
+ * writer descheduled in between is waited for with yields, 50 ms at
+ * most); past it the reader gives up and says -1. */
+#define SLOT_FULL 0xFFFFFFFFu
+
+void (*rp_tree_test_unpublished)(void);
+
+static apr_uint32_t published(u32v *slot)
+{
+    apr_uint32_t v;
+    apr_time_t give_up = 0;
+    int spins;
+    for (spins = 0; (v = apr_atomic_read32(slot)) == 0; spins++) {
+        if (spins < 100)
+            continue;
+        /* The writer was descheduled mid-publish: yield to it, 50 ms at
+         * most (a time slice is a few ms). */
+        if (!give_up)
+            give_up = apr_time_now() + apr_time_from_msec(50);
+        else if (apr_time_now() > give_up)
+            return 0;
+        apr_thread_yield();
+    }
+    return v == SLOT_FULL ? 0 : v;
+}
+
 /* ---------------------------------------------------------- functions */
 
 int rp_tree_func(rp_tree_t *t, const char *file, int line, const char *name)
@@ -228,8 +261,12 @@ int rp_tree_func(rp_tree_t *t, const char *file, int line, const char *name)
                 return -1;
             if (apr_atomic_cas64(&t->fhash[i], h, 0) != 0)
                 continue;                       /* taken meanwhile: look again */
-            if ((id = claim(&t->hdr->funcs_used, t->sz.nnodes)) < 0)
-                return -1;                      /* the slot stays unpublished */
+            if ((id = claim(&t->hdr->funcs_used, t->sz.nnodes)) < 0) {
+                apr_atomic_set32(&t->fidx[i], SLOT_FULL);
+                return -1;
+            }
+            if (rp_tree_test_unpublished)
+                rp_tree_test_unpublished();
             memcpy(t->funcs[id].file, f, sizeof f);
             memcpy(t->funcs[id].name, n, sizeof n);
             t->funcs[id].line = line;
@@ -238,9 +275,9 @@ int rp_tree_func(rp_tree_t *t, const char *file, int line, const char *name)
             return id;
         }
         if (cur == h) {
-            apr_uint32_t id1 = apr_atomic_read32(&t->fidx[i]);
+            apr_uint32_t id1 = published(&t->fidx[i]);
             if (id1 == 0)
-                return -1;                      /* being written */
+                return -1;                      /* no room was left for it */
             if (t->funcs[id1 - 1].line == line && !strcmp(t->funcs[id1 - 1].file, f)
                 && !strcmp(t->funcs[id1 - 1].name, n))
                 return (int)id1 - 1;
@@ -269,7 +306,7 @@ static int node_of(rp_tree_t *t, int vhost, int parent, int func, int limit)
     for (probes = 0; probes <= t->hmask; ) {
         apr_uint64_t cur = apr_atomic_read64(&t->nhash[i]);
         if (cur == k) {
-            apr_uint32_t n1 = apr_atomic_read32(&t->nidx[i]);
+            apr_uint32_t n1 = published(&t->nidx[i]);
             return n1 ? (int)n1 - 1 : -1;
         }
         if (cur == 0) {
@@ -278,8 +315,12 @@ static int node_of(rp_tree_t *t, int vhost, int parent, int func, int limit)
                 return -1;
             if (apr_atomic_cas64(&t->nhash[i], k, 0) != 0)
                 continue;
-            if ((n = claim(&t->hdr->nodes_used, limit)) < 0)
+            if ((n = claim(&t->hdr->nodes_used, limit)) < 0) {
+                apr_atomic_set32(&t->nidx[i], SLOT_FULL);
                 return -1;
+            }
+            if (rp_tree_test_unpublished)
+                rp_tree_test_unpublished();
             t->nodes[n].parent = parent;
             t->nodes[n].func = func;
             t->nodes[n].vhost = vhost;

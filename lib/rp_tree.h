@@ -82,6 +82,11 @@ int rp_tree_vhost(rp_tree_t *t, const char *name);
  * than RP_TREE_*_LEN are cut (on a character boundary). */
 int rp_tree_func(rp_tree_t *t, const char *file, int line, const char *name);
 
+/* Test hook: called (when set) by a writer between claiming a function's
+ * or node's hash slot and publishing its index, the window in which other
+ * writers must wait for it. Process-global; NULL removes it. */
+extern void (*rp_tree_test_unpublished)(void);
+
 /* One node of a finished request's own call tree: rec[0] is the request
  * (recorded as its virtual host's root, whatever its func), every other
  * record names its parent by index, parents before children; func -1

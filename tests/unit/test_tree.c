@@ -7,6 +7,8 @@
  * the SVG with links).
  */
 #include "rp_test.h"
+#include <apr_atomic.h>
+#include <apr_thread_proc.h>
 #include <stdio.h>
 #include "rp_tree.h"
 #include "rp_tree_out.h"
@@ -293,6 +295,55 @@ static void test_views(void **state)
                                                     -1, p), p, &data, &len), APR_EINVAL);
 }
 
+/* ---- a writer caught between claiming a slot and publishing it ---- */
+
+static volatile apr_uint32_t in_window, window_done;
+
+/* The first writer stops in the window until the second has looked. */
+static void hold_writer(void)
+{
+    apr_atomic_set32(&in_window, 1);
+    apr_sleep(apr_time_from_msec(10));      /* the second writer looks now */
+    apr_atomic_set32(&window_done, 1);
+}
+
+typedef struct racer {
+    rp_tree_t *t;
+    int id;
+} racer_t;
+
+static void *APR_THREAD_FUNC claim_x(apr_thread_t *th, void *data)
+{
+    racer_t *r = data;
+    (void)th;
+    r->id = rp_tree_func(r->t, "mod_x.c", 1, "handler");
+    return NULL;
+}
+
+static void test_lookup_waits_for_a_writer_publishing(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_tree_t *t = make(p, 256, 1);
+    apr_thread_t *th;
+    apr_status_t rv;
+    racer_t a = { t, -2 };
+    int second;
+
+    in_window = window_done = 0;
+    rp_tree_test_unpublished = hold_writer;
+    assert_int_equal(apr_thread_create(&th, NULL, claim_x, &a, p), APR_SUCCESS);
+    while (!apr_atomic_read32(&in_window))
+        apr_sleep(1000);
+    rp_tree_test_unpublished = NULL;
+    /* The slot is claimed, its index not yet published: this lookup must
+     * wait and find the same function, not give up (and count "(other)"). */
+    second = rp_tree_func(t, "mod_x.c", 1, "handler");
+    assert_true(apr_atomic_read32(&window_done));
+    apr_thread_join(&rv, th);
+    assert_true(a.id >= 0);
+    assert_int_equal(second, a.id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +354,7 @@ int main(void)
         RP_TEST(test_cap_keeps_totals),
         RP_TEST(test_stats_recursion),
         RP_TEST(test_reattach_keeps),
+        RP_TEST(test_lookup_waits_for_a_writer_publishing),
         RP_TEST(test_views),
     };
     int rc;
