@@ -26,6 +26,7 @@
 #include "reqprof_cgi.h"
 #include "reqprof_config.h"
 #include "reqprof_controls.h"
+#include "reqprof_filters.h"
 #include "reqprof_request.h"
 #include "reqprof_wrap.h"
 #include "reqprof_status.h"

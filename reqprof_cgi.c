@@ -86,7 +86,7 @@ typedef struct pending {
 static __thread pending_t *pending;
 
 #define N_CGI 8
-static slot_t slots_cgi[N_CGI];
+static reqprof_slot_t slots_cgi[N_CGI];
 static int kinds[N_CGI];
 static int cgi_used;
 static int atfork_done;
@@ -174,18 +174,18 @@ static void add_run_children(pending_t *pd, rp_tick_t now);
 
 static APR_INLINE int cgi_call(int i, request_rec *r)
 {
-    const slot_t *s = &slots_cgi[i];
+    const reqprof_slot_t *s = &slots_cgi[i];
     int (*fn)(request_rec *) = (int (*)(request_rec *))s->orig;
     pending_t pd, *saved;
     void *saved_cgi;
-    hot_t h;
+    reqprof_hot_t h;
     int rv;
 
-    if (!hot_enter(&h, r, s))
+    if (!reqprof_hot_enter(&h, r, s))
         return fn(r);
     if (!is_cgi_request(r)) {
         rv = fn(r);
-        hot_exit_r(&h, r);
+        reqprof_hot_exit_r(&h, r);
         return rv;
     }
     pd.st = h.st;
@@ -210,17 +210,17 @@ static APR_INLINE int cgi_call(int i, request_rec *r)
             rp_prof_exit(h.st->prof, pd.frame, rp_clock_now());
         }
     }
-    hot_exit_r(&h, r);
+    reqprof_hot_exit_r(&h, r);
     return rv;
 }
 
 #define T_CGI(a, b, c) \
-static int t_cgi_##a##b##c(request_rec *r) { return cgi_call(IDX(a, b, c), r); }
-D10(T_CGI, 0, 0)
+static int t_cgi_##a##b##c(request_rec *r) { return cgi_call(REQPROF_SLOT_IDX(a, b, c), r); }
+REQPROF_T10(T_CGI, 0, 0)
 #define P_CGI(a, b, c) (void (*)(void))t_cgi_##a##b##c,
-static void (*const tramp_cgi[10])(void) = { D10(P_CGI, 0, 0) };
+static void (*const tramp_cgi[10])(void) = { REQPROF_T10(P_CGI, 0, 0) };
 
-int reqprof_cgi_wrap(hook_link_t *e, int hook, int phase, const char *file)
+int reqprof_cgi_wrap(reqprof_hook_link_t *e, int hook, int phase, const char *file)
 {
     if (cgi_used == N_CGI)
         return 0;

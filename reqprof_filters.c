@@ -26,6 +26,7 @@
 #include "apr_thread_mutex.h"
 
 #include "reqprof_cgi.h"
+#include "reqprof_filters.h"
 #include "reqprof_request.h"
 #include "reqprof_status.h"
 #include "reqprof_tramp.h"
@@ -35,8 +36,8 @@ APLOG_USE_MODULE(reqprof);
 
 #define N_OUT 100
 #define N_IN 30
-static slot_t slots_out[N_OUT];
-static slot_t slots_in[N_IN];
+static reqprof_slot_t slots_out[N_OUT];
+static reqprof_slot_t slots_in[N_IN];
 static int out_used, in_used;
 
 typedef struct filter_ctx {
@@ -57,7 +58,7 @@ static APR_INLINE reqprof_state_t *filter_state(ap_filter_t *f)
 
 /* Open a filter's frame; returns the context to restore. */
 static APR_INLINE filter_ctx_t filter_enter(reqprof_state_t *st, ap_filter_t *f,
-                                            const slot_t *s, int *frame)
+                                            const reqprof_slot_t *s, int *frame)
 {
     filter_ctx_t saved = filter_current;
     st->inflight++;
@@ -125,20 +126,20 @@ static APR_INLINE apr_status_t in_call(int i, ap_filter_t *f, apr_bucket_brigade
 #define T_OUT(a, b, c) \
 static apr_status_t t_out_##a##b##c(ap_filter_t *f, apr_bucket_brigade *bb) \
 { \
-    return out_call(IDX(a, b, c), f, bb); \
+    return out_call(REQPROF_SLOT_IDX(a, b, c), f, bb); \
 }
 #define T_IN(a, b, c) \
 static apr_status_t t_in_##a##b##c(ap_filter_t *f, apr_bucket_brigade *bb, \
         ap_input_mode_t m, apr_read_type_e bl, apr_off_t n) \
 { \
-    return in_call(IDX(a, b, c), f, bb, m, bl, n); \
+    return in_call(REQPROF_SLOT_IDX(a, b, c), f, bb, m, bl, n); \
 }
-D100(T_OUT, 0)
-D30(T_IN)
+REQPROF_T100(T_OUT, 0)
+REQPROF_T30(T_IN)
 #define P_OUT(a, b, c) t_out_##a##b##c,
 #define P_IN(a, b, c) t_in_##a##b##c,
-static ap_out_filter_func const tramp_out[N_OUT] = { D100(P_OUT, 0) };
-static ap_in_filter_func const tramp_in[N_IN] = { D30(P_IN) };
+static ap_out_filter_func const tramp_out[N_OUT] = { REQPROF_T100(P_OUT, 0) };
+static ap_in_filter_func const tramp_in[N_IN] = { REQPROF_T30(P_IN) };
 
 void reqprof_filters_reset(void)
 {
@@ -221,7 +222,7 @@ static int take_slot(apr_pool_t *p, void (*fn)(void), const char *fname,
  * trampoline. */
 static int wrap_frec(ap_filter_rec_t *frec, int input, server_rec *s, apr_pool_t *p)
 {
-    slot_t *slot;
+    reqprof_slot_t *slot;
     void (*fn)(void);
     int *used = input ? &in_used : &out_used;
     int id;
@@ -301,7 +302,7 @@ static int wrap_config(ap_directive_t *d, server_rec *s)
  * ModSecurity adds MODSECURITY_OUT/IN from its insert_filter hook and
  * removes them itself, a handler may add one of its own. Such a filter is
  * wrapped before its first call, in the request that adds it:
- *  - when a timed hook returns (chain_check in reqprof_tramp.h) and the
+ *  - when a timed hook returns (reqprof_chain_check in reqprof_tramp.h) and the
  *    head of r's output or input chain moved since it was last walked,
  *    the chains are walked again (reqprof_filters_scan);
  *  - before a timed filter runs, the filter it will pass to (f->next) is
@@ -411,7 +412,7 @@ void reqprof_filters_scan(reqprof_state_t *st, request_rec *r)
 static APR_INLINE void next_check(reqprof_state_t *st, ap_filter_t *f, int input)
 {
     if (f->r)
-        chain_check(st, f->r);
+        reqprof_chain_check(st, f->r);
     if (f->next && untimed(f->next))
         wrap_chain(f->next, input, f->r ? f->r : st->r);
 }

@@ -26,6 +26,7 @@
 #include "mod_proxy.h"
 
 #include "rp_text.h"
+#include "reqprof_proxy.h"
 #include "reqprof_request.h"
 #include "reqprof_tramp.h"
 #include "reqprof_wrap.h"
@@ -40,7 +41,7 @@ typedef enum {
     PX_POST_REQUEST, PX_REQUEST_STATUS, PX_COUNT
 } px_e;
 
-static slot_t slots[PX_COUNT][N_PROXY];
+static reqprof_slot_t slots[PX_COUNT][N_PROXY];
 static int used[PX_COUNT];
 /* Per scheme-handler slot: the schemes its module speaks, "|http|https|". */
 static const char *schemes[N_PROXY];
@@ -97,16 +98,16 @@ static APR_INLINE int scheme_call(int i, request_rec *r, proxy_worker *w,
                                   proxy_server_conf *conf, char *url,
                                   const char *ph, apr_port_t pp)
 {
-    const slot_t *s = &slots[PX_SCHEME][i];
+    const reqprof_slot_t *s = &slots[PX_SCHEME][i];
     int (*fn)(request_rec *, proxy_worker *, proxy_server_conf *, char *,
               const char *, apr_port_t) =
         (int (*)(request_rec *, proxy_worker *, proxy_server_conf *, char *,
                  const char *, apr_port_t))s->orig;
     const char *label;
-    hot_t h;
+    reqprof_hot_t h;
     int rv, frame = -1;
 
-    if (!hot_enter(&h, r, s))
+    if (!reqprof_hot_enter(&h, r, s))
         return fn(r, w, conf, url, ph, pp);
     if (url && speaks(i, r, url) && (label = backend_label(r, w, url)) != NULL)
         frame = rp_prof_enter_dynamic(h.st->prof, r,
@@ -115,7 +116,7 @@ static APR_INLINE int scheme_call(int i, request_rec *r, proxy_worker *w,
     rv = fn(r, w, conf, url, ph, pp);
     if (frame >= 0 && h.st->gen == h.gen)
         rp_prof_exit(h.st->prof, frame, rp_clock_now());
-    hot_exit_r(&h, r);
+    reqprof_hot_exit_r(&h, r);
     return rv;
 }
 
@@ -123,7 +124,7 @@ static APR_INLINE int scheme_call(int i, request_rec *r, proxy_worker *w,
 static int t_scheme_##a##b##c(request_rec *r, proxy_worker *w, \
         proxy_server_conf *conf, char *url, const char *ph, apr_port_t pp) \
 { \
-    return scheme_call(IDX(a, b, c), r, w, conf, url, ph, pp); \
+    return scheme_call(REQPROF_SLOT_IDX(a, b, c), r, w, conf, url, ph, pp); \
 }
 #define T_CANON(a, b, c) TRAMPOLINE(t_canon_, slots[PX_CANON], int, \
     (request_rec *r, char *url), (r, url), r, a, b, c)
@@ -139,8 +140,8 @@ static int t_scheme_##a##b##c(request_rec *r, proxy_worker *w, \
      proxy_server_conf *conf), (w, bal, r, conf), r, a, b, c)
 #define T_STATUS(a, b, c) TRAMPOLINE(t_status_, slots[PX_REQUEST_STATUS], int, \
     (int *status, request_rec *r), (status, r), r, a, b, c)
-D30(T_SCHEME) D30(T_CANON) D30(T_CHECK) D30(T_FIXUPS) D30(T_PRE) D30(T_POST)
-D30(T_STATUS)
+REQPROF_T30(T_SCHEME) REQPROF_T30(T_CANON) REQPROF_T30(T_CHECK)
+REQPROF_T30(T_FIXUPS) REQPROF_T30(T_PRE) REQPROF_T30(T_POST) REQPROF_T30(T_STATUS)
 
 #define P_SCHEME(a, b, c) (void (*)(void))t_scheme_##a##b##c,
 #define P_CANON(a, b, c) (void (*)(void))t_canon_##a##b##c,
@@ -150,8 +151,9 @@ D30(T_STATUS)
 #define P_POST(a, b, c) (void (*)(void))t_post_##a##b##c,
 #define P_STATUS(a, b, c) (void (*)(void))t_status_##a##b##c,
 static void (*const tramps[PX_COUNT][N_PROXY])(void) = {
-    { D30(P_SCHEME) }, { D30(P_CANON) }, { D30(P_CHECK) }, { D30(P_FIXUPS) },
-    { D30(P_PRE) }, { D30(P_POST) }, { D30(P_STATUS) },
+    { REQPROF_T30(P_SCHEME) }, { REQPROF_T30(P_CANON) }, { REQPROF_T30(P_CHECK) },
+    { REQPROF_T30(P_FIXUPS) }, { REQPROF_T30(P_PRE) }, { REQPROF_T30(P_POST) },
+    { REQPROF_T30(P_STATUS) },
 };
 
 static const struct {

@@ -31,6 +31,7 @@
 #include "reqprof_config.h"
 #include "reqprof_cgi.h"
 #include "reqprof_controls.h"
+#include "reqprof_filters.h"
 #include "reqprof_output.h"
 #include "reqprof_request.h"
 #include "reqprof_status.h"

@@ -14,53 +14,51 @@
 #include "rp_clock.h"
 #include "rp_prof.h"
 #include "reqprof_request.h"
+#include "reqprof_filters.h"
 
 /* One wrapped function: the original and the registry ids to charge. */
-typedef struct slot {
+typedef struct reqprof_slot {
     void (*orig)(void);   /* cast back to the signature by its trampoline */
     int hook;             /* registry id of the entry */
     int phase;            /* registry id of its phase node, -1 for none */
-} slot_t;
+} reqprof_slot_t;
 
 /* The layout every APR hook link struct shares (apr_hooks.h). */
-typedef struct hook_link {
+typedef struct reqprof_hook_link {
     void (*pFunc)(void);
     const char *szName;
     const char * const *aszPredecessors;
     const char * const *aszSuccessors;
     int nOrder;
-} hook_link_t;
+} reqprof_hook_link_t;
 
 /* Ten and a hundred trampolines at a time; slot index a*100 + b*10 + c. */
-#define D10(M, a, b) M(a,b,0) M(a,b,1) M(a,b,2) M(a,b,3) M(a,b,4) \
-                     M(a,b,5) M(a,b,6) M(a,b,7) M(a,b,8) M(a,b,9)
-#define D100(M, a) D10(M,a,0) D10(M,a,1) D10(M,a,2) D10(M,a,3) D10(M,a,4) \
-                   D10(M,a,5) D10(M,a,6) D10(M,a,7) D10(M,a,8) D10(M,a,9)
-#define D30(M) D10(M,0,0) D10(M,0,1) D10(M,0,2)
-#define IDX(a, b, c) ((a) * 100 + (b) * 10 + (c))
+#define REQPROF_T10(M, a, b) \
+    M(a,b,0) M(a,b,1) M(a,b,2) M(a,b,3) M(a,b,4) \
+    M(a,b,5) M(a,b,6) M(a,b,7) M(a,b,8) M(a,b,9)
+#define REQPROF_T100(M, a) \
+    REQPROF_T10(M,a,0) REQPROF_T10(M,a,1) REQPROF_T10(M,a,2) REQPROF_T10(M,a,3) \
+    REQPROF_T10(M,a,4) REQPROF_T10(M,a,5) REQPROF_T10(M,a,6) REQPROF_T10(M,a,7) \
+    REQPROF_T10(M,a,8) REQPROF_T10(M,a,9)
+#define REQPROF_T30(M) REQPROF_T10(M,0,0) REQPROF_T10(M,0,1) REQPROF_T10(M,0,2)
+#define REQPROF_SLOT_IDX(a, b, c) ((a) * 100 + (b) * 10 + (c))
 
 /* What every trampoline does around the original call. */
-typedef struct hot {
+typedef struct reqprof_hot {
     reqprof_state_t *st;
     unsigned gen;
     int frame;
-} hot_t;
+} reqprof_hot_t;
 
-/* Filters added at run time (insert_filter hooks, handlers) are timed from
- * their first call: whenever a timed hook returns, a chain whose head moved
- * since it was last walked is walked again and any filter not yet timed is
- * wrapped (reqprof_filters.c); each timed filter checks the next one before
- * it runs. Cheap: two loads and two compares per hook call. */
-void reqprof_filters_scan(reqprof_state_t *st, request_rec *r);
-
-static APR_INLINE void chain_check(reqprof_state_t *st, request_rec *r)
+/* Filters added at run time: see reqprof_filters_scan. */
+static APR_INLINE void reqprof_chain_check(reqprof_state_t *st, request_rec *r)
 {
     if ((const void *)r->output_filters != st->seen_out
         || (const void *)r->input_filters != st->seen_in)
         reqprof_filters_scan(st, r);
 }
 
-static APR_INLINE int hot_enter(hot_t *h, request_rec *r, const slot_t *s)
+static APR_INLINE int reqprof_hot_enter(reqprof_hot_t *h, request_rec *r, const reqprof_slot_t *s)
 {
     h->st = reqprof_state(r);
     if (!h->st)
@@ -71,7 +69,7 @@ static APR_INLINE int hot_enter(hot_t *h, request_rec *r, const slot_t *s)
     return 1;
 }
 
-static APR_INLINE void hot_exit(hot_t *h)
+static APR_INLINE void reqprof_hot_exit(reqprof_hot_t *h)
 {
     rp_tick_t now = rp_clock_now();
     /* The request may have ended inside the call (its pool destroyed):
@@ -81,12 +79,12 @@ static APR_INLINE void hot_exit(hot_t *h)
     reqprof_call_done(h->st);
 }
 
-/* hot_exit, then the chain check for r when its request is still alive. */
-static APR_INLINE void hot_exit_r(hot_t *h, request_rec *r)
+/* reqprof_hot_exit, then the chain check for r when its request is still alive. */
+static APR_INLINE void reqprof_hot_exit_r(reqprof_hot_t *h, request_rec *r)
 {
-    hot_exit(h);
+    reqprof_hot_exit(h);
     if (h->st->gen == h->gen)
-        chain_check(h->st, r);
+        reqprof_chain_check(h->st, r);
 }
 
 /* A trampoline returning RET for a function taking PARAMS, called with
@@ -94,11 +92,11 @@ static APR_INLINE void hot_exit_r(hot_t *h, request_rec *r)
 #define TRAMPOLINE(NAME, SLOTS, RET, PARAMS, ARGS, REQ, a, b, c) \
 static RET NAME##a##b##c PARAMS \
 { \
-    const slot_t *s = &SLOTS[IDX(a, b, c)]; \
+    const reqprof_slot_t *s = &SLOTS[REQPROF_SLOT_IDX(a, b, c)]; \
     RET (*fn) PARAMS = (RET (*) PARAMS)s->orig; \
-    hot_t h; RET rv; \
-    if (!hot_enter(&h, REQ, s)) return fn ARGS; \
-    rv = fn ARGS; hot_exit_r(&h, REQ); return rv; \
+    reqprof_hot_t h; RET rv; \
+    if (!reqprof_hot_enter(&h, REQ, s)) return fn ARGS; \
+    rv = fn ARGS; reqprof_hot_exit_r(&h, REQ); return rv; \
 }
 
 /* ---- shared by the wrapping code (reqprof_wrap.c) ---- */
@@ -114,7 +112,7 @@ extern void *reqprof_own_base;
 const char *reqprof_so_module_file(apr_pool_t *p, void *fn, void **base);
 
 /* The module file to charge a hook entry to. */
-const char *reqprof_entry_file(apr_pool_t *p, const hook_link_t *e, void **base);
+const char *reqprof_entry_file(apr_pool_t *p, const reqprof_hook_link_t *e, void **base);
 
 /* Next free line number for entries of hook in file (1, 2, ...): several
  * entries of one module for one hook are told apart by it. */
@@ -127,20 +125,16 @@ void reqprof_warn_full(server_rec *s, const char *what, const char *who);
  * the trampolines given; returns how many were wrapped. Entries from this
  * DSO are skipped. */
 int reqprof_wrap_links(apr_array_header_t *arr, const char *hookname,
-                       int phase, slot_t *slots, void (*const *tramps)(void),
+                       int phase, reqprof_slot_t *slots, void (*const *tramps)(void),
                        int cap, int *used, server_rec *s);
 
 /* ---- the other wrappers, called by reqprof_wrap_all/rescan ---- */
-void reqprof_filters_reset(void);
-int reqprof_filters_wrap(server_rec *s);     /* returns how many */
-void reqprof_proxy_reset(void);
-int reqprof_proxy_wrap(server_rec *s);
 void reqprof_cgi_reset(void);
 
 /* The handler entries of mod_cgi and mod_cgid get CGI trampolines: true
  * when file names one of them. */
 int reqprof_cgi_module(const char *file);
 /* Wrap one CGI module's handler entry; 0 when out of slots. */
-int reqprof_cgi_wrap(hook_link_t *e, int hook, int phase, const char *file);
+int reqprof_cgi_wrap(reqprof_hook_link_t *e, int hook, int phase, const char *file);
 
 #endif

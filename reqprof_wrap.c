@@ -30,6 +30,8 @@
 #include "apr_strings.h"
 
 #include "reqprof_config.h"
+#include "reqprof_filters.h"
+#include "reqprof_proxy.h"
 #include "reqprof_request.h"
 #include "reqprof_tramp.h"
 #include "reqprof_wrap.h"
@@ -54,12 +56,12 @@ typedef enum {
 #define N_INT_R 400
 #define N_SMALL 30
 
-static slot_t slots_int_r[N_INT_R];
-static slot_t slots_void_r[N_SMALL];
-static slot_t slots_int_r_int[N_SMALL];
-static slot_t slots_int_r_str[N_SMALL];
-static slot_t slots_stat[N_SMALL];
-static slot_t slots_htaccess[N_SMALL];
+static reqprof_slot_t slots_int_r[N_INT_R];
+static reqprof_slot_t slots_void_r[N_SMALL];
+static reqprof_slot_t slots_int_r_int[N_SMALL];
+static reqprof_slot_t slots_int_r_str[N_SMALL];
+static reqprof_slot_t slots_stat[N_SMALL];
+static reqprof_slot_t slots_htaccess[N_SMALL];
 
 #define T_INT_R(a, b, c) TRAMPOLINE(t_int_r_, slots_int_r, int, \
     (request_rec *r), (r), r, a, b, c)
@@ -75,15 +77,17 @@ static slot_t slots_htaccess[N_SMALL];
 #define T_VOID_R(a, b, c) \
 static void t_void_r_##a##b##c(request_rec *r) \
 { \
-    const slot_t *s = &slots_void_r[IDX(a, b, c)]; \
+    const reqprof_slot_t *s = &slots_void_r[REQPROF_SLOT_IDX(a, b, c)]; \
     void (*fn)(request_rec *) = (void (*)(request_rec *))s->orig; \
-    hot_t h; \
-    if (!hot_enter(&h, r, s)) { fn(r); return; } \
-    fn(r); hot_exit_r(&h, r); \
+    reqprof_hot_t h; \
+    if (!reqprof_hot_enter(&h, r, s)) { fn(r); return; } \
+    fn(r); reqprof_hot_exit_r(&h, r); \
 }
 
-D100(T_INT_R, 0) D100(T_INT_R, 1) D100(T_INT_R, 2) D100(T_INT_R, 3)
-D30(T_VOID_R) D30(T_INT_R_INT) D30(T_INT_R_STR) D30(T_STAT) D30(T_HTACCESS)
+REQPROF_T100(T_INT_R, 0) REQPROF_T100(T_INT_R, 1)
+REQPROF_T100(T_INT_R, 2) REQPROF_T100(T_INT_R, 3)
+REQPROF_T30(T_VOID_R) REQPROF_T30(T_INT_R_INT) REQPROF_T30(T_INT_R_STR)
+REQPROF_T30(T_STAT) REQPROF_T30(T_HTACCESS)
 
 #define P_INT_R(a, b, c) (void (*)(void))t_int_r_##a##b##c,
 #define P_VOID_R(a, b, c) (void (*)(void))t_void_r_##a##b##c,
@@ -93,17 +97,18 @@ D30(T_VOID_R) D30(T_INT_R_INT) D30(T_INT_R_STR) D30(T_STAT) D30(T_HTACCESS)
 #define P_HTACCESS(a, b, c) (void (*)(void))t_htaccess_##a##b##c,
 
 static void (*const tramp_int_r[N_INT_R])(void) = {
-    D100(P_INT_R, 0) D100(P_INT_R, 1) D100(P_INT_R, 2) D100(P_INT_R, 3)
+    REQPROF_T100(P_INT_R, 0) REQPROF_T100(P_INT_R, 1)
+    REQPROF_T100(P_INT_R, 2) REQPROF_T100(P_INT_R, 3)
 };
-static void (*const tramp_void_r[N_SMALL])(void) = { D30(P_VOID_R) };
-static void (*const tramp_int_r_int[N_SMALL])(void) = { D30(P_INT_R_INT) };
-static void (*const tramp_int_r_str[N_SMALL])(void) = { D30(P_INT_R_STR) };
-static void (*const tramp_stat[N_SMALL])(void) = { D30(P_STAT) };
-static void (*const tramp_htaccess[N_SMALL])(void) = { D30(P_HTACCESS) };
+static void (*const tramp_void_r[N_SMALL])(void) = { REQPROF_T30(P_VOID_R) };
+static void (*const tramp_int_r_int[N_SMALL])(void) = { REQPROF_T30(P_INT_R_INT) };
+static void (*const tramp_int_r_str[N_SMALL])(void) = { REQPROF_T30(P_INT_R_STR) };
+static void (*const tramp_stat[N_SMALL])(void) = { REQPROF_T30(P_STAT) };
+static void (*const tramp_htaccess[N_SMALL])(void) = { REQPROF_T30(P_HTACCESS) };
 
 /* Per signature: its slots, trampolines, capacity and how many are used. */
 static struct sigtab {
-    slot_t *slots;
+    reqprof_slot_t *slots;
     void (*const *tramps)(void);
     int cap;
     int used;
@@ -206,7 +211,7 @@ const char *reqprof_so_module_file(apr_pool_t *p, void *fn, void **base)
  * was added, which is wrong for entries added outside register_hooks; when
  * the function lives in a mod_*.so whose name disagrees, trust the shared
  * object. */
-const char *reqprof_entry_file(apr_pool_t *p, const hook_link_t *e, void **base)
+const char *reqprof_entry_file(apr_pool_t *p, const reqprof_hook_link_t *e, void **base)
 {
     const char *name = e->szName ? base_name(e->szName) : "unknown";
     const char *so = reqprof_so_module_file(p, (void *)e->pFunc, base);
@@ -232,30 +237,30 @@ void reqprof_warn_full(server_rec *s, const char *what, const char *who)
                      "left untimed", what, who);
 }
 
-static int is_ours(const hook_link_t *e, void *base)
+static int is_ours(const reqprof_hook_link_t *e, void *base)
 {
     return base == reqprof_own_base
            || (e->szName && !strcmp(base_name(e->szName), "mod_reqprof.c"));
 }
 
 int reqprof_wrap_links(apr_array_header_t *arr, const char *hookname,
-                       int phase, slot_t *slots, void (*const *tramps)(void),
+                       int phase, reqprof_slot_t *slots, void (*const *tramps)(void),
                        int cap, int *used, server_rec *s)
 {
-    hook_link_t *links;
+    reqprof_hook_link_t *links;
     int i, n = 0;
 
     if (!arr || arr->nelts == 0)
         return 0;
-    if (arr->elt_size != sizeof(hook_link_t)) {
+    if (arr->elt_size != sizeof(reqprof_hook_link_t)) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     "RP0003: hook %s has entries of %d bytes, expected %d: not timed",
-                     hookname, arr->elt_size, (int)sizeof(hook_link_t));
+                     "RP0005: hook %s has entries of %d bytes, expected %d: not timed",
+                     hookname, arr->elt_size, (int)sizeof(reqprof_hook_link_t));
         return 0;
     }
-    links = (hook_link_t *)arr->elts;
+    links = (reqprof_hook_link_t *)arr->elts;
     for (i = 0; i < arr->nelts; i++) {
-        hook_link_t *e = &links[i];
+        reqprof_hook_link_t *e = &links[i];
         void *base;
         const char *file = reqprof_entry_file(reqprof_gen_pool, e, &base);
         int id;
@@ -348,7 +353,7 @@ static int noop_hook(request_rec *r)
 
 void reqprof_wrap_selftime(request_rec *r, int iterations, double *on, double *off)
 {
-    slot_t *sl = &slots_int_r[N_INT_R - 1];
+    reqprof_slot_t *sl = &slots_int_r[N_INT_R - 1];
     int (*tramp)(request_rec *) = (int (*)(request_rec *))tramp_int_r[N_INT_R - 1];
     apr_time_t t0;
     int i;

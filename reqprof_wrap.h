@@ -21,14 +21,6 @@ int reqprof_wrap_all(apr_pool_t *pconf, server_rec *s);
  * child_init hooks). */
 void reqprof_wrap_rescan(server_rec *s);
 
-/* child_init: what wrapping filters met at run time needs. */
-void reqprof_filters_child_init(apr_pool_t *pchild);
-
-/* After a profiled request: a last sweep of r's chains for filters not
- * timed yet. Filters added at run time are normally wrapped before their
- * first call (reqprof_filters_scan, reqprof_tramp.h's chain_check). */
-void reqprof_filters_discover(request_rec *r);
-
 /* Number of hook entries wrapped so far in this generation. */
 int reqprof_wrapped_count(void);
 

@@ -1,0 +1,34 @@
+/*
+ * reqprof_filters.h - timing output and input filters: the trampolines
+ * put in place of registered filters' functions, at startup and for
+ * filters met at run time (reqprof_filters.c).
+ */
+#ifndef REQPROF_FILTERS_H
+#define REQPROF_FILTERS_H
+
+#include "httpd.h"
+#include "reqprof_request.h"
+
+/* pre_config: forget the previous generation's filter slots. */
+void reqprof_filters_reset(void);
+
+/* post_config (from reqprof_wrap_all): wrap every filter known by name
+ * (the stock ones and every name the configuration uses); returns how
+ * many. */
+int reqprof_filters_wrap(server_rec *s);
+
+/* child_init: what wrapping filters met at run time needs. */
+void reqprof_filters_child_init(apr_pool_t *pchild);
+
+/* Filters added at run time (insert_filter hooks, handlers) are timed from
+ * their first call: whenever a timed hook returns, a chain whose head moved
+ * since it was last walked is walked again and any filter not yet timed is
+ * wrapped; each timed filter checks the next one before it runs
+ * (reqprof_tramp.h's reqprof_chain_check: two loads and two compares). */
+void reqprof_filters_scan(reqprof_state_t *st, request_rec *r);
+
+/* After a profiled request: a last sweep of r's chains for filters not
+ * timed yet. */
+void reqprof_filters_discover(request_rec *r);
+
+#endif
