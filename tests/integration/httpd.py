@@ -767,6 +767,71 @@ def parse_error_log_reports(lines):
 
 
 # ---------------------------------------------------------------------------
+# A private php-fpm (Debian's php-fpm package), for the proxy_fcgi tests.
+
+
+def php_fpm_binary():
+    import glob
+    found = sorted(glob.glob("/usr/sbin/php-fpm*"))
+    if not found:
+        raise RuntimeError("php-fpm is not installed: run `make deps` (Debian package php-fpm)")
+    return found[-1]
+
+
+class PhpFpm:
+    """A private php-fpm, workers as www-data (started as root), listening
+    on a loopback port (self.port) or, with unix=True, on a socket under
+    root that www-data may use (self.sock)."""
+
+    def __init__(self, root, unix=False):
+        self.root = Path(root)
+        self.unix = unix
+        self.port = None if unix else free_port()
+        self.sock = self.root / "php-fpm.sock" if unix else None
+        self.conf = self.root / "php-fpm.conf"
+        self.log = self.root / "php-fpm.log"
+        self.proc = None
+
+    def start(self):
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o755)
+        listen = ("{s}\nlisten.owner = www-data\nlisten.group = www-data\n"
+                  "listen.mode = 0660".format(s=self.sock) if self.unix
+                  else "127.0.0.1:%d" % self.port)
+        self.conf.write_text(
+            "[global]\npid = {r}/php-fpm.pid\nerror_log = {log}\ndaemonize = no\n"
+            "[www]\nlisten = {listen}\nuser = www-data\ngroup = www-data\n"
+            "pm = static\npm.max_children = 2\n".format(
+                r=self.root, log=self.log, listen=listen))
+        self.proc = subprocess.Popen(
+            [php_fpm_binary(), "--nodaemonize", "--fpm-config", str(self.conf)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if self.unix:
+                    with socket.socket(socket.AF_UNIX) as s:
+                        s.connect(str(self.sock))
+                else:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                assert self.proc.poll() is None, "php-fpm exited: %s" % (
+                    self.log.read_text() if self.log.exists() else "")
+                assert time.monotonic() < deadline, "php-fpm did not listen"
+                time.sleep(0.1)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+# ---------------------------------------------------------------------------
 # Command line, for scripts/demo.sh
 
 

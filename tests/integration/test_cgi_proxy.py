@@ -11,9 +11,7 @@
   "backend fcgi://host:port" under mod_proxy_fcgi's.
 """
 
-import glob
 import socket
-import subprocess
 import time
 
 import pytest
@@ -37,62 +35,13 @@ CORE_IN = ("core.c", 1, "input filter CORE_IN")
 REQTIMEOUT_IN = ("mod_reqtimeout.c", 1, "input filter REQTIMEOUT")
 
 
-def php_fpm_binary():
-    found = sorted(glob.glob("/usr/sbin/php-fpm*"))
-    if not found:
-        pytest.fail("php-fpm is not installed: run `make deps` (Debian package php-fpm)")
-    return found[-1]
-
-
-class PhpFpm:
-    """A private php-fpm on a loopback port, workers as www-data."""
-
-    def __init__(self, root):
-        self.root = root
-        self.port = H.free_port()
-        self.conf = root / "php-fpm.conf"
-        self.log = root / "php-fpm.log"
-        self.proc = None
-
-    def start(self):
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.conf.write_text(
-            "[global]\npid = {r}/php-fpm.pid\nerror_log = {log}\ndaemonize = no\n"
-            "[www]\nlisten = 127.0.0.1:{port}\nuser = www-data\ngroup = www-data\n"
-            "pm = static\npm.max_children = 2\n".format(
-                r=self.root, log=self.log, port=self.port))
-        self.proc = subprocess.Popen(
-            [php_fpm_binary(), "--nodaemonize", "--fpm-config", str(self.conf)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                assert self.proc.poll() is None, "php-fpm exited: %s" % (
-                    self.log.read_text() if self.log.exists() else "")
-                assert time.monotonic() < deadline, "php-fpm did not listen"
-                time.sleep(0.1)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 @pytest.fixture(scope="module", params=["prefork", "event"])
 def chttpd(request, make_server, workdir):
     mpm = request.param
     backend = make_server("backend-%s" % mpm, mpm=mpm, with_module=False)
     backend.write_config()
     backend.start()
-    fpm = PhpFpm(workdir / ("php-fpm-%s" % mpm))
+    fpm = H.PhpFpm(workdir / ("php-fpm-%s" % mpm))
     fpm.start()
     h = make_server("cgiproxy-%s" % mpm, mpm=mpm)
     extra = ("ProfileErrorLog On\n"

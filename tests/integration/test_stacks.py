@@ -27,11 +27,9 @@ What each test proves:
 - php-fpm over a unix socket named in the backend entry.
 """
 
-import glob
 import json
 import os
 import pwd
-import socket
 import subprocess
 import time
 
@@ -183,59 +181,6 @@ def pre(make_server):
     stop_and_check(h)
 
 
-def php_fpm_binary():
-    found = sorted(glob.glob("/usr/sbin/php-fpm*"))
-    if not found:
-        pytest.fail("php-fpm is not installed: run `make deps` (Debian package php-fpm)")
-    return found[-1]
-
-
-class PhpFpmUnix:
-    """A private php-fpm listening on a unix socket under the test dir,
-    workers as www-data (started as root), the socket usable by www-data."""
-
-    def __init__(self, root):
-        self.root = root
-        self.sock = root / "php-fpm.sock"
-        self.conf = root / "php-fpm.conf"
-        self.log = root / "php-fpm.log"
-        self.proc = None
-
-    def start(self):
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.root.chmod(0o755)
-        self.conf.write_text(
-            "[global]\npid = {r}/php-fpm.pid\nerror_log = {log}\ndaemonize = no\n"
-            "[www]\nlisten = {sock}\nlisten.owner = www-data\nlisten.group = www-data\n"
-            "listen.mode = 0660\nuser = www-data\ngroup = www-data\n"
-            "pm = static\npm.max_children = 2\n".format(
-                r=self.root, log=self.log, sock=self.sock))
-        self.proc = subprocess.Popen(
-            [php_fpm_binary(), "--nodaemonize", "--fpm-config", str(self.conf)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(str(self.sock))
-                s.close()
-                return
-            except OSError:
-                assert self.proc.poll() is None, "php-fpm exited: %s" % (
-                    self.log.read_text() if self.log.exists() else "")
-                assert time.monotonic() < deadline, "php-fpm did not listen"
-                time.sleep(0.1)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 EV_SERVER = """\
 LoadModule socache_shmcb_module {m}/mod_socache_shmcb.so
 LoadModule ssl_module {m}/mod_ssl.so
@@ -277,7 +222,7 @@ def ev(make_server, workdir):
                     "-out", str(cert)], check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     key.chmod(0o644)
-    fpm = PhpFpmUnix(workdir / "stacks-php-fpm")
+    fpm = H.PhpFpm(workdir / "stacks-php-fpm", unix=True)
     fpm.start()
     h.tls_port = H.free_port()
     h.tls_dir = h.root / "profiles" / "tls"
