@@ -18,6 +18,7 @@
 #include "apr_file_info.h"
 
 #include "rp_parse.h"
+#include "rp_http.h"
 #include "reqprof_config.h"
 #include "rp_tree.h"
 
@@ -511,13 +512,7 @@ const char *reqprof_set_sample_rate(cmd_parms *cmd, void *dcfg, const char *arg)
  * silently never fire. */
 static int is_http_token(const char *s)
 {
-    static const char tchar[] = "!#$%&'*+-.^_`|~";
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (!apr_isalnum(*s) && !strchr(tchar, *s))
-            return 0;
-    return 1;
+    return rp_http_is_token(s);
 }
 
 /* ProfileTrigger header NAME TOKEN | cookie NAME TOKEN | env VAR. The
