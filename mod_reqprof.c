@@ -27,9 +27,11 @@
 #include "reqprof_config.h"
 #include "reqprof_controls.h"
 #include "reqprof_filters.h"
+#include "reqprof_output.h"
 #include "reqprof_request.h"
 #include "reqprof_wrap.h"
 #include "reqprof_status.h"
+#include "reqprof_timing.h"
 #include "reqprof_tree.h"
 #include "mod_status.h"
 
@@ -124,7 +126,8 @@ static int reqprof_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     const char *clock;
     (void)plog;
     if (reqprof_prepare_servers(pconf, ptemp, s) != OK
-        || reqprof_ctl_post_config(pconf, ptemp, s) != OK)
+        || reqprof_ctl_post_config(pconf, ptemp, s) != OK
+        || reqprof_output_post_config(pconf, ptemp, s) != OK)
         return DONE;
     clock = rp_clock_init(1);
     /* Hooks are sorted by now; wrapping each generation anew. */
@@ -157,7 +160,8 @@ static void reqprof_register_hooks(apr_pool_t *p)
     ap_hook_post_config(reqprof_post_config, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_child_init(reqprof_child_init, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_handler(reqprof_selftime_handler, NULL, NULL, APR_HOOK_MIDDLE);
-    reqprof_ctl_register_hooks(p);
+    reqprof_output_register_hooks(p);
+    reqprof_timing_register_hooks(p);
     ap_hook_handler(reqprof_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, reqprof_status_hook, NULL, NULL, APR_HOOK_MIDDLE);
     /* Last, so every other module's logging is inside the profile. */

@@ -1,7 +1,7 @@
 /*
  * reqprof_controls.h - production controls: which requests are profiled
  * (ProfileSampleRate, ProfileTrigger), which leave files and reports
- * (ProfileMinDuration), and the Server-Timing header.
+ * (ProfileMinDuration).
  *
  * How they compose (README "Choosing requests"):
  *   1. At the request's start (first timed hook): a header or cookie
@@ -43,13 +43,10 @@ int reqprof_ctl_selected(request_rec *top, const reqprof_state_t *st,
 /* After rp_prof_end: is the request slow enough for files and reports? */
 int reqprof_ctl_slow_enough(const reqprof_state_t *st, const reqprof_dir_t *dc);
 
-/* post_config: per-server start thresholds; retention set-up. */
+/* post_config: per-server start thresholds. */
 int reqprof_ctl_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 
 /* child_init: seed this child's random numbers. */
 void reqprof_ctl_child_init(apr_pool_t *pchild, server_rec *s);
-
-/* register_hooks: the Server-Timing filter and its insertion. */
-void reqprof_ctl_register_hooks(apr_pool_t *p);
 
 #endif

@@ -14,6 +14,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "http_protocol.h"
 #include "apr_portable.h"
 #include "apr_shm.h"
 #include "apr_strings.h"
@@ -362,6 +363,14 @@ static apr_status_t hints_unshare(void *data)
     (void)data;
     rp_file_share_hints(NULL, 0);
     return APR_SUCCESS;
+}
+
+void reqprof_output_register_hooks(apr_pool_t *p)
+{
+    static const char *const before_logging[] = { "mod_log_config.c", NULL };
+    (void)p;
+    ap_hook_log_transaction(reqprof_output_reserve, NULL, before_logging,
+                            APR_HOOK_FIRST);
 }
 
 int reqprof_output_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)

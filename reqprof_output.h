@@ -25,6 +25,9 @@ void reqprof_output_write(request_rec *top, reqprof_state_t *st,
  * logging. */
 int reqprof_output_reserve(request_rec *r);
 
+/* register_hooks: reqprof_output_reserve, just before mod_log_config. */
+void reqprof_output_register_hooks(apr_pool_t *p);
+
 /* post_config: set up the retention of every ProfileDir with limits. */
 int reqprof_output_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 
