@@ -29,6 +29,7 @@
 #include "reqprof_filters.h"
 #include "reqprof_output.h"
 #include "reqprof_request.h"
+#include "reqprof_state.h"
 #include "reqprof_wrap.h"
 #include "reqprof_status.h"
 #include "reqprof_timing.h"
@@ -145,7 +146,8 @@ static int reqprof_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static void reqprof_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    reqprof_request_child_init(pchild, s);
+    reqprof_state_child_init(pchild, s, reqprof_registry, reqprof_tree_events(),
+                             reqprof_status_inflight_begin);
     reqprof_cgi_child_init();
     reqprof_filters_child_init(pchild);
     reqprof_ctl_child_init(pchild, s);

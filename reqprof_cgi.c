@@ -49,7 +49,7 @@
 
 #include "rp_text.h"
 #include "reqprof_cgi.h"
-#include "reqprof_request.h"
+#include "reqprof_state.h"
 #include "reqprof_tramp.h"
 
 APLOG_USE_MODULE(reqprof);

@@ -24,12 +24,9 @@
 #include "rp_trigger.h"
 #include "reqprof_config.h"
 #include "reqprof_controls.h"
-#include "reqprof_request.h"
 
 APLOG_USE_MODULE(reqprof);
 
-/* Frames logged per request when a timeline (chrome) is written. */
-#define EVENT_LOG_MAX 20000
 
 /* ------------------------------------------------------------ sampling */
 
@@ -155,28 +152,20 @@ int reqprof_ctl_begin(request_rec *top, const reqprof_srv_t *sc, reqprof_ctl_t *
     return ctl->triggered || sc->env_triggers || ctl->draw < sc->begin_threshold;
 }
 
-void reqprof_ctl_attach(reqprof_state_t *st, const reqprof_ctl_t *ctl,
-                        const reqprof_srv_t *sc)
-{
-    st->ctl = *ctl;
-    rp_prof_set_event_log(st->prof, (sc->formats & REQPROF_FMT_CHROME) && sc->dir
-                                    ? EVENT_LOG_MAX : 0);
-}
-
-int reqprof_ctl_selected(request_rec *top, const reqprof_state_t *st,
+int reqprof_ctl_selected(request_rec *top, const reqprof_ctl_t *ctl,
                          const reqprof_dir_t *dc, const reqprof_srv_t *sc)
 {
-    if (st->ctl.triggered || (sc->env_triggers && env_triggered(top, sc)))
+    if (ctl->triggered || (sc->env_triggers && env_triggered(top, sc)))
         return 1;
-    return st->ctl.draw < rp_rate_threshold(untriggered_rate(dc, sc));
+    return ctl->draw < rp_rate_threshold(untriggered_rate(dc, sc));
 }
 
-int reqprof_ctl_slow_enough(const reqprof_state_t *st, const reqprof_dir_t *dc)
+int reqprof_ctl_slow_enough(const rp_prof_t *prof, const reqprof_dir_t *dc)
 {
     double us;
     if (!dc || dc->min_duration <= 0)
         return 1;
-    us = rp_clock_seconds(rp_prof_root_ticks(st->prof)) * 1e6;
+    us = rp_clock_seconds(rp_prof_root_ticks(prof)) * 1e6;
     return us >= (double)dc->min_duration;
 }
 

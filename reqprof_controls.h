@@ -23,25 +23,28 @@
 
 #include "httpd.h"
 #include "reqprof_config.h"
-#include "reqprof_request.h"
+#include "rp_prof.h"
+
+/* What sampling and triggers decided when the request started; the
+ * request's state (reqprof_state.h) keeps it. */
+typedef struct reqprof_ctl {
+    apr_uint32_t draw;              /* uniform sampling draw */
+    int triggered;                  /* a header/cookie trigger matched */
+} reqprof_ctl_t;
 
 /* Request start: 0 when the request is not to be profiled; else fills
  * ctl. Cheap: one PRNG step and, with header/cookie triggers, a table
  * lookup and a constant-time compare each. */
 int reqprof_ctl_begin(request_rec *top, const reqprof_srv_t *sc, reqprof_ctl_t *ctl);
 
-/* Request start, with the state acquired and before rp_prof_begin: store
- * the decision, switch the per-call event log on when a format needs it. */
-void reqprof_ctl_attach(reqprof_state_t *st, const reqprof_ctl_t *ctl,
-                        const reqprof_srv_t *sc);
-
-/* Is this profiled request selected by sampling/triggers, judged with its
- * final per-directory config dc? */
-int reqprof_ctl_selected(request_rec *top, const reqprof_state_t *st,
+/* Is this profiled request (decided ctl at its start) selected by
+ * sampling/triggers, judged with its final per-directory config dc? */
+int reqprof_ctl_selected(request_rec *top, const reqprof_ctl_t *ctl,
                          const reqprof_dir_t *dc, const reqprof_srv_t *sc);
 
-/* After rp_prof_end: is the request slow enough for files and reports? */
-int reqprof_ctl_slow_enough(const reqprof_state_t *st, const reqprof_dir_t *dc);
+/* After rp_prof_end: is the request whose profile is prof slow enough
+ * for files and reports? */
+int reqprof_ctl_slow_enough(const rp_prof_t *prof, const reqprof_dir_t *dc);
 
 /* post_config: per-server start thresholds. */
 int reqprof_ctl_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);

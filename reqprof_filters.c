@@ -27,7 +27,7 @@
 
 #include "reqprof_cgi.h"
 #include "reqprof_filters.h"
-#include "reqprof_request.h"
+#include "reqprof_state.h"
 #include "reqprof_status.h"
 #include "reqprof_tramp.h"
 #include "reqprof_wrap.h"

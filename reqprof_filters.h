@@ -7,7 +7,7 @@
 #define REQPROF_FILTERS_H
 
 #include "httpd.h"
-#include "reqprof_request.h"
+#include "reqprof_state.h"
 
 /* pre_config: forget the previous generation's filter slots. */
 void reqprof_filters_reset(void);

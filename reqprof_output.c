@@ -32,7 +32,7 @@
 #include "reqprof_config.h"
 #include "reqprof_controls.h"
 #include "reqprof_output.h"
-#include "reqprof_request.h"
+#include "reqprof_state.h"
 #include "reqprof_retain.h"
 
 APLOG_USE_MODULE(reqprof);
@@ -281,7 +281,7 @@ int reqprof_output_reserve(request_rec *r)
     dc = ap_get_module_config(top->per_dir_config, &reqprof_module);
     sc = ap_get_module_config(top->server->module_config, &reqprof_module);
     elapsed = apr_time_now() - top->request_time;      /* the root's anchor */
-    if (!sc->dir || !dc || dc->engine != 1 || !reqprof_ctl_selected(top, st, dc, sc)
+    if (!sc->dir || !dc || dc->engine != 1 || !reqprof_ctl_selected(top, &st->ctl, dc, sc)
         || (dc->min_duration > 0 && elapsed < dc->min_duration))
         return DECLINED;
     apr_table_setn(top->notes, "reqprof-reserved", "1");

@@ -10,7 +10,7 @@
 #include "httpd.h"
 #include "rp_stats.h"
 #include "reqprof_config.h"
-#include "reqprof_request.h"
+#include "reqprof_state.h"
 
 /* Write every configured format's file for the finished request (after
  * rp_prof_end). Sets the notes reqprof-file (the first file written) and

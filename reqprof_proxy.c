@@ -27,7 +27,7 @@
 
 #include "rp_text.h"
 #include "reqprof_proxy.h"
-#include "reqprof_request.h"
+#include "reqprof_state.h"
 #include "reqprof_tramp.h"
 #include "reqprof_wrap.h"
 

@@ -11,7 +11,7 @@
 #include "rp_agg.h"
 #include "rp_window.h"
 #include "reqprof_config.h"
-#include "reqprof_request.h"
+#include "reqprof_state.h"
 
 #define REQPROF_STATUS_HANDLER "reqprof-status"
 

@@ -16,7 +16,7 @@
 #include "reqprof_cgi.h"
 #include "reqprof_config.h"
 #include "reqprof_controls.h"
-#include "reqprof_request.h"
+#include "reqprof_state.h"
 #include "reqprof_timing.h"
 
 /* Modules named in a Server-Timing header, besides "total". */
@@ -64,7 +64,7 @@ static apr_status_t timing_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         /* Judged with the config of the request that answers. */
         const reqprof_dir_t *dc = ap_get_module_config(r->per_dir_config, &reqprof_module);
         apr_table_setn(r->notes, "reqprof-timing", "1");
-        if (dc && dc->engine == 1 && reqprof_ctl_selected(top, st, dc, sc))
+        if (dc && dc->engine == 1 && reqprof_ctl_selected(top, &st->ctl, dc, sc))
             apr_table_mergen(r->headers_out, "Server-Timing", timing_value(r, st));
     }
     return ap_pass_brigade(f->next, bb);

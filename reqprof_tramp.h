@@ -13,7 +13,7 @@
 #include "httpd.h"
 #include "rp_clock.h"
 #include "rp_prof.h"
-#include "reqprof_request.h"
+#include "reqprof_state.h"
 #include "reqprof_filters.h"
 
 /* One wrapped function: the original and the registry ids to charge. */

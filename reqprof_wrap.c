@@ -32,7 +32,7 @@
 #include "reqprof_config.h"
 #include "reqprof_filters.h"
 #include "reqprof_proxy.h"
-#include "reqprof_request.h"
+#include "reqprof_state.h"
 #include "reqprof_tramp.h"
 #include "reqprof_wrap.h"
 
@@ -385,4 +385,27 @@ void reqprof_wrap_selftime(request_rec *r, int iterations, double *on, double *o
             tramp(&fake);
         *off = (double)(apr_time_now() - t0) * 1000.0 / iterations;
     }
+}
+
+int reqprof_selftime_handler(request_rec *r)
+{
+    int n = 1000000;
+    double on, off;
+
+    if (!r->handler || strcmp(r->handler, "reqprof-selftime") != 0)
+        return DECLINED;
+    if (r->method_number != M_GET)
+        return HTTP_METHOD_NOT_ALLOWED;
+    if (r->args && !strncmp(r->args, "n=", 2)) {
+        n = atoi(r->args + 2);
+        if (n < 1 || n > 10000000)
+            return HTTP_BAD_REQUEST;
+    }
+    reqprof_wrap_selftime(r, n, &on, &off);
+    ap_set_content_type(r, "text/plain; charset=utf-8");
+    ap_rprintf(r, "iterations: %d\nclock: %s\nprofiled: %s\n"
+               "ns_per_call_profiled: %.1f\nns_per_call_unprofiled: %.1f\n",
+               n, rp_clock_use_tsc ? "tsc" : "monotonic",
+               reqprof_state(r) ? "yes" : "no", on, off);
+    return OK;
 }

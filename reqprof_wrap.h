@@ -28,4 +28,7 @@ int reqprof_wrapped_count(void);
  * wrapped call of a no-op hook, with profiling on (*on) and off (*off). */
 void reqprof_wrap_selftime(request_rec *r, int iterations, double *on, double *off);
 
+/* The "reqprof-selftime" handler: ns per wrapped call, measured here. */
+int reqprof_selftime_handler(request_rec *r);
+
 #endif

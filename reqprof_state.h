@@ -1,0 +1,112 @@
+/*
+ * reqprof_state.h - per-request profiling state: whether a request is
+ * profiled, where its live profile is, the per-child pool of profile
+ * objects, and the request's ids (reqprof_state.c). Below everything that
+ * times calls; what happens when a request ends is reqprof_request.c.
+ */
+#ifndef REQPROF_STATE_H
+#define REQPROF_STATE_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "rp_prof.h"
+#include "reqprof_controls.h"
+
+extern module AP_MODULE_DECLARE_DATA reqprof_module;
+
+/* A reusable profile object. It is never freed while the child lives, so
+ * a trampoline whose call outlived its request (the request pool destroyed
+ * inside a filter, design.md section 3) can still read gen safely and
+ * learn that its request is gone. */
+typedef struct reqprof_state {
+    rp_prof_t *prof;
+    volatile unsigned gen;          /* bumped each time the object is released */
+    int inflight;                   /* timed calls running with this object */
+    int zombie;                     /* released while calls were in flight */
+    request_rec *r;                 /* the top request while in use */
+    const char *path;               /* the path the client asked for, decoded */
+    reqprof_ctl_t ctl;              /* sampling and trigger decisions */
+    /* Heads of the last filter chains checked for filters not yet timed
+     * (reqprof_filters.c): a chain whose head moved is walked again. */
+    const void *seen_out, *seen_in;
+    void *cgi;                      /* the CGI run whose handler is running */
+    struct reqprof_state *next;     /* free list / all list */
+} reqprof_state_t;
+
+/* Stored in request_config for requests decided not to be profiled. */
+extern reqprof_state_t reqprof_off;
+
+/* The first timed call of a request: decide whether it is profiled
+ * (sampling and triggers, reqprof_controls.c) and, if so, take a profile
+ * object and open the root frame. Returns the state, or &reqprof_off. */
+reqprof_state_t *reqprof_state_begin(request_rec *top);
+
+/* The request the client sent: subrequests and internal redirects all
+ * lead back to it through r->main and r->prev. */
+static APR_INLINE request_rec *reqprof_top(request_rec *r)
+{
+    for (;;) {
+        if (r->main)
+            r = r->main;
+        else if (r->prev)
+            r = r->prev;
+        else
+            return r;
+    }
+}
+
+/* The profiling state of r's request, or NULL. The first call for a
+ * request decides (reqprof_state_begin); later ones are two loads. */
+static APR_INLINE reqprof_state_t *reqprof_state(request_rec *r)
+{
+    reqprof_state_t *st;
+    r = reqprof_top(r);
+    if (!r->request_config)     /* fake requests some modules build */
+        return NULL;
+    st = ap_get_module_config(r->request_config, &reqprof_module);
+    if (st == NULL)
+        st = reqprof_state_begin(r);
+    return st == &reqprof_off ? NULL : st;
+}
+
+/* A timed call that saw its request end (gen changed) while it ran has
+ * returned: once no call is in flight the object can be reused. Only the
+ * thread running the request touches these counters. */
+void reqprof_state_recycle(reqprof_state_t *st);
+
+static APR_INLINE void reqprof_call_done(reqprof_state_t *st)
+{
+    if (--st->inflight == 0 && st->zombie)
+        reqprof_state_recycle(st);
+}
+
+/* The request's UNIQUE_ID (mod_unique_id), else its error-log id. */
+const char *reqprof_request_id(request_rec *r);
+
+/* The trace id / span id (parent-id) of the W3C traceparent header the
+ * request arrived with, when it is valid; else NULL. */
+const char *reqprof_trace_id(request_rec *r);
+const char *reqprof_span_id(request_rec *r);
+
+/* The request is over (reqprof_request_finish): the state is taken out
+ * of top's request_config and given back (at once, or when the last timed
+ * call still running with it returns). */
+void reqprof_state_end(request_rec *top, reqprof_state_t *st);
+
+/* Told of each request start in a virtual host with ProfileEngine On in
+ * some scope: st is its profile, NULL when it is not profiled. */
+typedef void (*reqprof_state_begin_fn)(request_rec *top, reqprof_state_t *st);
+
+/* child_init: the per-child pool of profile objects over this
+ * generation's registry (NULL: nothing is timed, no request is
+ * profiled); each profile keeps an event log of tree_events frames (the
+ * aggregate call tree's need, 0: none); on_begin (may be NULL) is told of
+ * each request start. */
+void reqprof_state_child_init(apr_pool_t *pchild, server_rec *s,
+                              const rp_registry_t *registry, int tree_events,
+                              reqprof_state_begin_fn on_begin);
+
+/* This child's pid, set in child_init: getpid() is a system call. */
+extern long reqprof_pid;
+
+#endif
