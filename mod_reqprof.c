@@ -28,11 +28,13 @@
 #include "reqprof_controls.h"
 #include "reqprof_filters.h"
 #include "reqprof_output.h"
+#include "reqprof_proxy.h"
 #include "reqprof_request.h"
 #include "reqprof_state.h"
 #include "reqprof_wrap.h"
 #include "reqprof_status.h"
 #include "reqprof_timing.h"
+#include "reqprof_tramp.h"
 #include "reqprof_tree.h"
 #include "mod_status.h"
 
@@ -104,7 +106,12 @@ static int reqprof_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     const char *err;
     (void)plog;
     (void)ptemp;
+    /* Forget the previous generation's slots, in case a DSO was not
+     * really unloaded. */
     reqprof_wrap_reset();
+    reqprof_filters_reset();
+    reqprof_proxy_reset();
+    reqprof_cgi_reset();
     if ((err = reqprof_config_init(pconf)) != NULL) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, NULL,
                      "RP0001: cannot set up defaults: %s", err);
@@ -125,14 +132,20 @@ static int reqprof_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                apr_pool_t *ptemp, server_rec *s)
 {
     const char *clock;
+    int ntimed;
     (void)plog;
     if (reqprof_prepare_servers(pconf, ptemp, s) != OK
         || reqprof_ctl_post_config(pconf, ptemp, s) != OK
         || reqprof_output_post_config(pconf, ptemp, s) != OK)
         return DONE;
     clock = rp_clock_init(1);
-    /* Hooks are sorted by now; wrapping each generation anew. */
-    reqprof_wrap_all(pconf, s);
+    /* Hooks are sorted by now; wrapping each generation anew: the request
+     * hooks (a new registry), every filter known by name, mod_proxy's
+     * hooks, then the self-test's entry. */
+    ntimed = reqprof_wrap_all(pconf, s);
+    ntimed += reqprof_filters_wrap(s);
+    ntimed += reqprof_proxy_wrap(s);
+    reqprof_wrap_selftime_entry();
     /* The windows' minute, shortened only by tests (REQPROF_TEST_MINUTE_MS,
      * 10 to 60000 ms), for the status counters and the tree alike. */
     rp_win_configure(getenv("REQPROF_TEST_MINUTE_MS"));
@@ -140,7 +153,7 @@ static int reqprof_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     reqprof_tree_post_config(pconf, s, reqprof_registry);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                  "RP0002: timing %d hook entries, clock %s (%.3g ns per tick)",
-                 reqprof_wrapped_count(), clock, rp_clock_sec_per_tick * 1e9);
+                 ntimed, clock, rp_clock_sec_per_tick * 1e9);
     return OK;
 }
 
@@ -149,9 +162,11 @@ static void reqprof_child_init(apr_pool_t *pchild, server_rec *s)
     reqprof_state_child_init(pchild, s, reqprof_registry, reqprof_tree_events(),
                              reqprof_status_inflight_begin);
     reqprof_cgi_child_init();
-    reqprof_filters_child_init(pchild);
+    reqprof_filters_child_init(pchild, reqprof_status_keys_added);
+    reqprof_tramp_set_chain_scan(reqprof_filters_scan);
     reqprof_ctl_child_init(pchild, s);
     reqprof_wrap_rescan(s);
+    reqprof_proxy_wrap(s);
     reqprof_status_child_init(pchild, s);
 }
 

@@ -6,6 +6,17 @@
 
 #include "httpd.h"
 #include "rp_stats.h"
+#include "reqprof_tramp.h"
+
+/* pre_config: forget the previous generation's CGI slots. */
+void reqprof_cgi_reset(void);
+
+/* The handler entries of mod_cgi and mod_cgid get CGI trampolines: true
+ * when file names one of them. */
+int reqprof_cgi_module(const char *file);
+
+/* Wrap one CGI module's handler entry; 0 when out of slots. */
+int reqprof_cgi_wrap(reqprof_hook_link_t *e, int hook, int phase, const char *file);
 
 /* child_init: learn of mod_cgi's forks (pthread_atfork). */
 void reqprof_cgi_child_init(void);

@@ -28,9 +28,7 @@
 #include "reqprof_cgi.h"
 #include "reqprof_filters.h"
 #include "reqprof_state.h"
-#include "reqprof_status.h"
 #include "reqprof_tramp.h"
-#include "reqprof_wrap.h"
 
 APLOG_USE_MODULE(reqprof);
 
@@ -351,14 +349,19 @@ static int skipped(const void *fn)
 }
 
 /* A filter function to wrap: not ours, not one we gave up on. */
+/* Told when a filter met at run time got a registry id (the status page
+ * maps it). */
+static void (*keys_added)(void);
+
 static APR_INLINE int untimed(const ap_filter_t *f)
 {
     const void *fn = (const void *)f->frec->filter_func.out_func;
     return fn && !is_tramp(fn) && !skipped(fn);
 }
 
-void reqprof_filters_child_init(apr_pool_t *pchild)
+void reqprof_filters_child_init(apr_pool_t *pchild, void (*on_keys_added)(void))
 {
+    keys_added = on_keys_added;
     int threaded = 0;
     discover_pool = pchild;
     discover_mutex = NULL;
@@ -384,7 +387,8 @@ static void wrap_chain(ap_filter_t *f, int input, request_rec *r)
         if (is_tramp(fn) || skipped(fn))      /* another thread was first */
             continue;
         if (wrap_frec(f->frec, input, r->server, discover_pool)) {
-            reqprof_status_keys_added();
+            if (keys_added)
+                keys_added();
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "RP0006: timing %sfilter %s, met at run time",
                           input ? "input " : "output ", f->frec->name);
@@ -485,6 +489,8 @@ static int wrap_filter_harnesses(server_rec *s)
 int reqprof_filters_wrap(server_rec *s)
 {
     int i, n = 0;
+    if (!reqprof_registry)      /* nothing is timed in this generation */
+        return 0;
     tramp_range();
     for (i = 0; stock_out[i]; i++)
         n += wrap_out(stock_out[i], s);

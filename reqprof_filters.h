@@ -12,19 +12,21 @@
 /* pre_config: forget the previous generation's filter slots. */
 void reqprof_filters_reset(void);
 
-/* post_config (from reqprof_wrap_all): wrap every filter known by name
+/* post_config, after reqprof_wrap_all: wrap every filter known by name
  * (the stock ones and every name the configuration uses); returns how
- * many. */
+ * many (0 when nothing is timed in this generation). */
 int reqprof_filters_wrap(server_rec *s);
 
-/* child_init: what wrapping filters met at run time needs. */
-void reqprof_filters_child_init(apr_pool_t *pchild);
+/* child_init: what wrapping filters met at run time needs;
+ * on_keys_added (may be NULL) is called when one got a registry id. */
+void reqprof_filters_child_init(apr_pool_t *pchild, void (*on_keys_added)(void));
 
 /* Filters added at run time (insert_filter hooks, handlers) are timed from
  * their first call: whenever a timed hook returns, a chain whose head moved
  * since it was last walked is walked again and any filter not yet timed is
  * wrapped; each timed filter checks the next one before it runs
- * (reqprof_tramp.h's reqprof_chain_check: two loads and two compares). */
+ * (reqprof_tramp.h's reqprof_chain_check: two loads and two compares,
+ * then this function through reqprof_chain_scan). */
 void reqprof_filters_scan(reqprof_state_t *st, request_rec *r);
 
 /* After a profiled request: a last sweep of r's chains for filters not

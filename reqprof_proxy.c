@@ -29,7 +29,6 @@
 #include "reqprof_proxy.h"
 #include "reqprof_state.h"
 #include "reqprof_tramp.h"
-#include "reqprof_wrap.h"
 
 APLOG_USE_MODULE(reqprof);
 
@@ -194,6 +193,8 @@ int reqprof_proxy_wrap(server_rec *s)
 {
     int h, n = 0;
 
+    if (!reqprof_registry)      /* nothing is timed in this generation */
+        return 0;
     for (h = 0; h < PX_COUNT; h++) {
         apr_array_header_t *(*get)(void);
         int before = used[h], i;
@@ -201,7 +202,7 @@ int reqprof_proxy_wrap(server_rec *s)
         if (!get)
             continue;
         n += reqprof_wrap_links(get(), proxy_hooks[h].name, -1, slots[h],
-                                tramps[h], N_PROXY, &used[h], s);
+                                tramps[h], N_PROXY, &used[h], NULL, s);
         if (h == PX_SCHEME)
             for (i = before; i < used[h]; i++)
                 schemes[i] = module_schemes(reqprof_registry->keys[slots[h][i].hook].file);

@@ -11,8 +11,9 @@
 /* pre_config: forget the previous generation's proxy slots. */
 void reqprof_proxy_reset(void);
 
-/* post_config and child_init (from reqprof_wrap.c): wrap mod_proxy's hook
- * entries; returns how many. */
+/* post_config and child_init, after reqprof_wrap_all/rescan: wrap
+ * mod_proxy's hook entries; returns how many (0 when nothing is timed in
+ * this generation). */
 int reqprof_proxy_wrap(server_rec *s);
 
 #endif

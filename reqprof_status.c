@@ -36,7 +36,7 @@
 #include "rp_text.h"
 #include "reqprof_status.h"
 #include "reqprof_tree.h"
-#include "reqprof_wrap.h"
+#include "reqprof_tramp.h"
 
 APLOG_USE_MODULE(reqprof);
 

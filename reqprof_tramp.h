@@ -5,7 +5,8 @@
  *
  * Internal to the glue: reqprof_wrap.c (request hooks), reqprof_filters.c
  * (output and input filters), reqprof_proxy.c (mod_proxy's hooks) and
- * reqprof_cgi.c (CGI runs).
+ * reqprof_cgi.c (CGI runs). The functions declared here are in
+ * reqprof_tramp.c.
  */
 #ifndef REQPROF_TRAMP_H
 #define REQPROF_TRAMP_H
@@ -14,7 +15,6 @@
 #include "rp_clock.h"
 #include "rp_prof.h"
 #include "reqprof_state.h"
-#include "reqprof_filters.h"
 
 /* One wrapped function: the original and the registry ids to charge. */
 typedef struct reqprof_slot {
@@ -50,12 +50,20 @@ typedef struct reqprof_hot {
     int frame;
 } reqprof_hot_t;
 
-/* Filters added at run time: see reqprof_filters_scan. */
+/* Filters added at run time are wrapped by reqprof_filters_scan, which
+ * sits above every trampoline (it needs the filter trampolines): it is
+ * handed down with reqprof_tramp_set_chain_scan (mod_reqprof.c, at
+ * child_init) and called through this pointer only when a chain's head
+ * moved. */
+typedef void (*reqprof_chain_scan_fn)(reqprof_state_t *st, request_rec *r);
+extern reqprof_chain_scan_fn reqprof_chain_scan;
+void reqprof_tramp_set_chain_scan(reqprof_chain_scan_fn fn);
+
 static APR_INLINE void reqprof_chain_check(reqprof_state_t *st, request_rec *r)
 {
     if ((const void *)r->output_filters != st->seen_out
         || (const void *)r->input_filters != st->seen_in)
-        reqprof_filters_scan(st, r);
+        reqprof_chain_scan(st, r);
 }
 
 static APR_INLINE int reqprof_hot_enter(reqprof_hot_t *h, request_rec *r, const reqprof_slot_t *s)
@@ -99,7 +107,17 @@ static RET NAME##a##b##c PARAMS \
     rv = fn ARGS; reqprof_hot_exit_r(&h, REQ); return rv; \
 }
 
-/* ---- shared by the wrapping code (reqprof_wrap.c) ---- */
+/* ---- shared by the wrapping code of every timing unit ---- */
+
+/* This generation's functions (phases, hook entries, filters, ...). */
+extern rp_registry_t *reqprof_registry;
+
+/* pre_config: forget the previous generation's registry and pool. */
+void reqprof_tramp_reset(void);
+
+/* post_config, before anything is wrapped: a new registry and line
+ * numbering from pconf. */
+void reqprof_tramp_generation(apr_pool_t *pconf);
 
 /* The pool of this generation (pconf) while wrapping. */
 extern apr_pool_t *reqprof_gen_pool;
@@ -121,20 +139,18 @@ int reqprof_next_line(const char *hook, const char *file);
 /* Log once per generation that something could not be timed. */
 void reqprof_warn_full(server_rec *s, const char *what, const char *who);
 
-/* Wrap every entry of a module-defined hook array (e.g. mod_proxy's) with
- * the trampolines given; returns how many were wrapped. Entries from this
- * DSO are skipped. */
+/* A wrapper's own way with some entries (mod_cgi's handler): 1 when it
+ * took entry e (registry id, phase id, module file), 0 to wrap it as
+ * usual. */
+typedef int (*reqprof_wrap_special_fn)(reqprof_hook_link_t *e, int id, int phase,
+                                       const char *file);
+
+/* Wrap every entry of a hook array with the trampolines given; returns
+ * how many were wrapped. Entries from this DSO are skipped; special (may
+ * be NULL) is asked first about each. */
 int reqprof_wrap_links(apr_array_header_t *arr, const char *hookname,
                        int phase, reqprof_slot_t *slots, void (*const *tramps)(void),
-                       int cap, int *used, server_rec *s);
-
-/* ---- the other wrappers, called by reqprof_wrap_all/rescan ---- */
-void reqprof_cgi_reset(void);
-
-/* The handler entries of mod_cgi and mod_cgid get CGI trampolines: true
- * when file names one of them. */
-int reqprof_cgi_module(const char *file);
-/* Wrap one CGI module's handler entry; 0 when out of slots. */
-int reqprof_cgi_wrap(reqprof_hook_link_t *e, int hook, int phase, const char *file);
+                       int cap, int *used, reqprof_wrap_special_fn special,
+                       server_rec *s);
 
 #endif

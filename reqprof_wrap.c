@@ -14,10 +14,6 @@
  * post_config; pre_config forgets the old slots explicitly in case a DSO
  * was not really unloaded.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE      /* dladdr */
-#endif
-#include <dlfcn.h>
 #include <string.h>
 
 #include "httpd.h"
@@ -26,21 +22,15 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
-#include "apr_hash.h"
 #include "apr_strings.h"
 
 #include "reqprof_config.h"
-#include "reqprof_filters.h"
-#include "reqprof_proxy.h"
+#include "reqprof_cgi.h"
 #include "reqprof_state.h"
 #include "reqprof_tramp.h"
 #include "reqprof_wrap.h"
 
 APLOG_USE_MODULE(reqprof);
-
-rp_registry_t *reqprof_registry;
-
-#define REGISTRY_CAP 2048
 
 typedef enum {
     SIG_INT_R,        /* int (request_rec *) */
@@ -159,149 +149,38 @@ static const hookdesc_t hooks[] = {
 #define NHOOKS (int)(sizeof hooks / sizeof hooks[0])
 
 static int phase_ids[NHOOKS];
-static apr_hash_t *entry_counts;   /* "hook|file" -> int*: next line number */
 static int wrapped;
-static int warned_full;
 static int selftime_id = -1;
-apr_pool_t *reqprof_gen_pool;
-void *reqprof_own_base;
 
 void reqprof_wrap_reset(void)
 {
     int i;
     for (i = 0; i < SIG_COUNT; i++)
         sigs[i].used = 0;
-    reqprof_filters_reset();
-    reqprof_proxy_reset();
-    reqprof_cgi_reset();
-    reqprof_registry = NULL;
-    entry_counts = NULL;
-    reqprof_gen_pool = NULL;
+    reqprof_tramp_reset();
     wrapped = 0;
-    warned_full = 0;
     selftime_id = -1;
 }
 
-int reqprof_wrapped_count(void)
+/* mod_cgi's and mod_cgid's handlers time the script run too. */
+static int cgi_entry(reqprof_hook_link_t *e, int id, int phase, const char *file)
 {
-    return wrapped;
-}
-
-static const char *base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
-
-const char *reqprof_so_module_file(apr_pool_t *p, void *fn, void **base)
-{
-    Dl_info di;
-    *base = NULL;
-    if (dladdr(fn, &di) && di.dli_fname) {
-        const char *so = base_name(di.dli_fname);
-        apr_size_t n = strlen(so);
-        *base = di.dli_fbase;
-        if (n > 7 && strncmp(so, "mod_", 4) == 0 && strcmp(so + n - 3, ".so") == 0)
-            return apr_pstrcat(p, apr_pstrndup(p, so, n - 3), ".c", NULL);
-    }
-    return NULL;
-}
-
-/* szName is the __FILE__ of the module that was registering when the entry
- * was added, which is wrong for entries added outside register_hooks; when
- * the function lives in a mod_*.so whose name disagrees, trust the shared
- * object. */
-const char *reqprof_entry_file(apr_pool_t *p, const reqprof_hook_link_t *e, void **base)
-{
-    const char *name = e->szName ? base_name(e->szName) : "unknown";
-    const char *so = reqprof_so_module_file(p, (void *)e->pFunc, base);
-    return so && strcmp(so, name) != 0 ? so : name;
-}
-
-int reqprof_next_line(const char *hook, const char *file)
-{
-    const char *key = apr_pstrcat(reqprof_gen_pool, hook, "|", file, NULL);
-    int *n = apr_hash_get(entry_counts, key, APR_HASH_KEY_STRING);
-    if (!n) {
-        n = apr_pcalloc(reqprof_gen_pool, sizeof *n);
-        apr_hash_set(entry_counts, key, APR_HASH_KEY_STRING, n);
-    }
-    return ++*n;
-}
-
-void reqprof_warn_full(server_rec *s, const char *what, const char *who)
-{
-    if (!warned_full++)
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     "RP0004: no room to time %s of %s (and maybe others): "
-                     "left untimed", what, who);
-}
-
-static int is_ours(const reqprof_hook_link_t *e, void *base)
-{
-    return base == reqprof_own_base
-           || (e->szName && !strcmp(base_name(e->szName), "mod_reqprof.c"));
-}
-
-int reqprof_wrap_links(apr_array_header_t *arr, const char *hookname,
-                       int phase, reqprof_slot_t *slots, void (*const *tramps)(void),
-                       int cap, int *used, server_rec *s)
-{
-    reqprof_hook_link_t *links;
-    int i, n = 0;
-
-    if (!arr || arr->nelts == 0)
-        return 0;
-    if (arr->elt_size != sizeof(reqprof_hook_link_t)) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     "RP0005: hook %s has entries of %d bytes, expected %d: not timed",
-                     hookname, arr->elt_size, (int)sizeof(reqprof_hook_link_t));
-        return 0;
-    }
-    links = (reqprof_hook_link_t *)arr->elts;
-    for (i = 0; i < arr->nelts; i++) {
-        reqprof_hook_link_t *e = &links[i];
-        void *base;
-        const char *file = reqprof_entry_file(reqprof_gen_pool, e, &base);
-        int id;
-
-        if (is_ours(e, base))     /* our trampolines (already wrapped), our hooks */
-            continue;
-        if (*used == cap
-            || (id = rp_registry_add(reqprof_registry, file,
-                                     reqprof_next_line(hookname, file),
-                                     hookname)) < 0) {
-            reqprof_warn_full(s, apr_pstrcat(reqprof_gen_pool, hookname,
-                                             " entry", NULL), file);
-            continue;
-        }
-        /* mod_cgi's and mod_cgid's handlers time the script run too. */
-        if (phase >= 0 && !strcmp(hookname, "handler") && reqprof_cgi_module(file)
-            && reqprof_cgi_wrap(e, id, phase, file)) {
-            n++;
-            continue;
-        }
-        slots[*used].orig = e->pFunc;
-        slots[*used].hook = id;
-        slots[*used].phase = phase;
-        e->pFunc = tramps[*used];
-        (*used)++;
-        n++;
-    }
-    return n;
+    return reqprof_cgi_module(file) && reqprof_cgi_wrap(e, id, phase, file);
 }
 
 static void wrap_hook(int h, server_rec *s)
 {
     const hookdesc_t *d = &hooks[h];
     struct sigtab *t = &sigs[d->sig];
-    wrapped += reqprof_wrap_links(d->get(), d->name, d->inner ? -1 : phase_ids[h],
-                                  t->slots, t->tramps, t->cap, &t->used, s);
+    int phase = d->inner ? -1 : phase_ids[h];
+    wrapped += reqprof_wrap_links(d->get(), d->name, phase,
+                                  t->slots, t->tramps, t->cap, &t->used,
+                                  phase >= 0 && !strcmp(d->name, "handler")
+                                  ? cgi_entry : NULL, s);
 }
 
 int reqprof_wrap_all(apr_pool_t *pconf, server_rec *s)
 {
-    Dl_info di;
     server_rec *v;
     int h, any = 0;
 
@@ -316,21 +195,21 @@ int reqprof_wrap_all(apr_pool_t *pconf, server_rec *s)
     if (!any) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "RP0003: ProfileEngine is On "
                      "nowhere in this configuration: no hook is timed");
-        return OK;
+        return 0;
     }
-    reqprof_gen_pool = pconf;
-    entry_counts = apr_hash_make(pconf);
-    reqprof_registry = rp_registry_create(pconf, REGISTRY_CAP);
-    reqprof_own_base = dladdr((void *)&reqprof_module, &di) ? di.dli_fbase : NULL;
+    reqprof_tramp_generation(pconf);
     for (h = 0; h < NHOOKS; h++)
         phase_ids[h] = hooks[h].inner ? -1
                        : rp_registry_add(reqprof_registry, "httpd", 0, hooks[h].name);
     for (h = 0; h < NHOOKS; h++)
         wrap_hook(h, s);
-    wrapped += reqprof_filters_wrap(s);
-    wrapped += reqprof_proxy_wrap(s);
-    selftime_id = rp_registry_add(reqprof_registry, "mod_reqprof.c", 1, "selftime");
-    return OK;
+    return wrapped;
+}
+
+void reqprof_wrap_selftime_entry(void)
+{
+    if (reqprof_registry)
+        selftime_id = rp_registry_add(reqprof_registry, "mod_reqprof.c", 1, "selftime");
 }
 
 void reqprof_wrap_rescan(server_rec *s)
@@ -340,7 +219,6 @@ void reqprof_wrap_rescan(server_rec *s)
         return;
     for (h = 0; h < NHOOKS; h++)
         wrap_hook(h, s);
-    wrapped += reqprof_proxy_wrap(s);
 }
 
 /* A hook entry that does nothing, timed like any other, for measuring the

@@ -8,21 +8,25 @@
 #include "httpd.h"
 #include "rp_prof.h"
 
-/* This generation's functions (phases and hook entries). */
-extern rp_registry_t *reqprof_registry;
-
-/* pre_config: forget the previous generation's slots. */
+/* pre_config: forget the previous generation's slots (and, through
+ * reqprof_tramp_reset, its registry). */
 void reqprof_wrap_reset(void);
 
-/* post_config (REALLY_LAST, hooks sorted): wrap every entry. */
+/* post_config (REALLY_LAST, hooks sorted): start this generation's
+ * registry (reqprof_tramp_generation) and wrap every request hook entry,
+ * mod_cgi's and mod_cgid's handlers with CGI trampolines
+ * (reqprof_cgi_wrap); returns how many. Nothing (0) when ProfileEngine
+ * is On nowhere: then reqprof_registry stays NULL and the other units
+ * wrap nothing either. */
 int reqprof_wrap_all(apr_pool_t *pconf, server_rec *s);
+
+/* post_config, after every unit wrapped its entries: the registry entry
+ * of the self-test (reqprof_wrap_selftime). */
+void reqprof_wrap_selftime_entry(void);
 
 /* child_init: wrap entries added after the sort (by later post_config or
  * child_init hooks). */
 void reqprof_wrap_rescan(server_rec *s);
-
-/* Number of hook entries wrapped so far in this generation. */
-int reqprof_wrapped_count(void);
 
 /* Microbenchmark of the hot path, for make bench and the README: ns per
  * wrapped call of a no-op hook, with profiling on (*on) and off (*off). */
