@@ -1,8 +1,9 @@
 # mod_reqprof: build, test, demo. See README for what each target does.
 #
 #   make            build mod_reqprof.so with apxs
-#   make test       install missing Debian packages (as root), build, run
-#                   unit tests (plain and ASan/UBSan) and integration tests
+#   make test       install missing Debian packages (as root), build, check
+#                   the glue's layers, run unit tests (plain and ASan/UBSan)
+#                   and integration tests
 #   make demo       start a private httpd on 127.0.0.1:$(DEMO_PORT) with the
 #                   module on a demo site, send requests, show the profiles
 #   make demo-stop  stop it
@@ -200,6 +201,7 @@ integration: $(MODULE) asan-module viewer-deps
 
 test: deps
 	$(MAKE) all WERROR=-Werror
+	$(MAKE) check-layers
 	$(MAKE) unit
 	$(MAKE) unit-asan
 	$(MAKE) fuzz-smoke
@@ -247,8 +249,10 @@ deb:
 	    || { tail -40 ../build.log; exit 1; }
 	@ls $(BUILD)/deb/*.deb
 
-# The glue's files must form layers (no include cycles) and lib/ must stay
-# APR-only. Not yet part of make test: the glue still has cycles to break.
+# The glue's files must form layers (no include cycles), each header must
+# declare only its own unit's functions, each RP tag must start one
+# message, and lib/ must stay APR-only (scripts/check_includes.py; part of
+# make test, right after the build).
 check-layers:
 	$(PYTHON) scripts/check_includes.py .
 
