@@ -1,17 +1,26 @@
 /*
  * mod_reqprof.c - deterministic request profiler for Apache httpd 2.4.
  *
- * The module record, the directive table and hook registration. The work
- * lives in:
- *   reqprof_config.c   directives, merging, ProfileDir checks
- *   reqprof_wrap.c     timing every module's hook entries (trampolines)
- *   reqprof_filters.c  timing output and input filters
- *   reqprof_proxy.c    timing mod_proxy's hooks and backend calls
- *   reqprof_cgi.c      CGI runs: wall time, CPU time, exit status
- *   reqprof_request.c  per-request state, pstats files, error-log reports
- *   reqprof_status*.c  the status page: shared aggregates and its formats
- *   lib/               APR-only: profile accounting, pstats format, report,
- *                      file names, atomic file writes
+ * The module record, the directive table, and each unit's pre_config,
+ * post_config, child_init and hook registration, called from here and
+ * nowhere else. The work lives in layers (docs/internals, "Files"; make
+ * check-layers), each unit using only those below it:
+ *   reqprof_config.c    directives, merging, ProfileDir checks
+ *   reqprof_controls.c  sampling, triggers, ProfileMinDuration
+ *   reqprof_state.c     per-request state, its free list, request ids
+ *   reqprof_tramp.h/.c  the timed call; the wrapping all timers share
+ *   reqprof_cgi.c       CGI runs: wall time, CPU time, exit status
+ *   reqprof_filters.c   timing output and input filters
+ *   reqprof_proxy.c     timing mod_proxy's hooks and backend calls
+ *   reqprof_wrap.c      timing every module's hook entries; selftime
+ *   reqprof_retain.c    ProfileMaxFiles, ProfileMaxDirSize
+ *   reqprof_output.c    the files of each ProfileFormat
+ *   reqprof_tree.c      the aggregate call tree of all traffic
+ *   reqprof_status*.c   the status page: shared aggregates and its formats
+ *   reqprof_timing.c    the Server-Timing header
+ *   reqprof_request.c   the end of a request: counts, files, report
+ *   lib/                APR-only: profile accounting, file formats,
+ *                       report, file names, atomic file writes, ...
  * See README for what each directive does and how to read a profile.
  */
 #include "httpd.h"
