@@ -244,28 +244,12 @@ static int inflight_keep(void *ctx, int i)
 
 apr_array_header_t *reqprof_status_inflight(request_rec *r)
 {
-    apr_array_header_t *rows, *out;
     keep_ctx_t k;
-    int i;
     if (!inflight_base)
         return NULL;
     k.self = reqprof_top(r);
-    rows = rp_inflight_read(inflight_base, inflight_n, apr_time_now(), r->pool,
+    return rp_inflight_read(inflight_base, inflight_n, apr_time_now(), r->pool,
                             inflight_name, NULL, inflight_keep, &k);
-    out = apr_array_make(r->pool, rows->nelts + 1, sizeof(reqprof_inflight_row_t));
-    for (i = 0; i < rows->nelts; i++) {
-        const rp_inflight_row_t *f = &APR_ARRAY_IDX(rows, i, rp_inflight_row_t);
-        reqprof_inflight_row_t *o = apr_array_push(out);
-        o->method = f->method;
-        o->path = f->path;
-        o->vhost = f->vhost;
-        o->elapsed = f->elapsed;
-        o->pid = f->pid;
-        o->profiled = f->profiled;
-        o->nstack = f->nstack;
-        o->stack = f->stack;
-    }
-    return out;
 }
 
 int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
