@@ -153,30 +153,26 @@ static const char *on_off(cmd_parms *cmd, const char *arg, int *out)
     return NULL;
 }
 
+/* On|Off into *out; On also marks the server (*anywhere), so that the
+ * hooks know some scope of it wants the work. */
+static const char *on_off_noted(cmd_parms *cmd, const char *arg, int *out, int *anywhere)
+{
+    const char *err = on_off(cmd, arg, out);
+    if (!err && *out)
+        *anywhere = 1;
+    return err;
+}
+
 const char *reqprof_set_engine(cmd_parms *cmd, void *dcfg, const char *arg)
 {
-    reqprof_dir_t *d = dcfg;
-    int on = 0;
-    const char *err = on_off(cmd, arg, &on);
-    if (err)
-        return err;
-    d->engine = on;
-    if (on)
-        srv_of(cmd)->engine_anywhere = 1;
-    return NULL;
+    return on_off_noted(cmd, arg, &((reqprof_dir_t *)dcfg)->engine,
+                        &srv_of(cmd)->engine_anywhere);
 }
 
 const char *reqprof_set_errorlog(cmd_parms *cmd, void *dcfg, const char *arg)
 {
-    reqprof_dir_t *d = dcfg;
-    int on = 0;
-    const char *err = on_off(cmd, arg, &on);
-    if (err)
-        return err;
-    d->errorlog = on;
-    if (on)
-        srv_of(cmd)->errorlog_anywhere = 1;
-    return NULL;
+    return on_off_noted(cmd, arg, &((reqprof_dir_t *)dcfg)->errorlog,
+                        &srv_of(cmd)->errorlog_anywhere);
 }
 
 const char *reqprof_set_dir(cmd_parms *cmd, void *dcfg, const char *arg)

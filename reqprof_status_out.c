@@ -21,9 +21,18 @@
 #include "reqprof_status.h"
 
 /* The page's formats are written by lib/rp_status_fmt.c into a buffer;
- * here they get their content type and are sent. */
-static void send_buf(request_rec *r, const rp_buf_t *b)
+ * here they get their content type (NULL: the caller's) and are sent. */
+static rp_buf_t *new_buf(request_rec *r)
 {
+    rp_buf_t *b = apr_palloc(r->pool, sizeof *b);
+    rp_buf_init(b, r->pool, 16384);
+    return b;
+}
+
+static void send_buf(request_rec *r, const char *content_type, const rp_buf_t *b)
+{
+    if (content_type)
+        ap_set_content_type(r, content_type);
     if (b->len)
         ap_rwrite(b->data, (int)b->len, r);
 }
@@ -31,28 +40,23 @@ static void send_buf(request_rec *r, const rp_buf_t *b)
 void reqprof_status_json(request_rec *r, const rp_agg_snap_t *s,
                          const apr_array_header_t *inflight)
 {
-    rp_buf_t b;
-    rp_buf_init(&b, r->pool, 16384);
-    rp_status_json(&b, s, inflight);
-    ap_set_content_type(r, "application/json");
-    send_buf(r, &b);
+    rp_buf_t *b = new_buf(r);
+    rp_status_json(b, s, inflight);
+    send_buf(r, "application/json", b);
 }
 
 void reqprof_status_prometheus(request_rec *r, const rp_agg_snap_t *s)
 {
-    rp_buf_t b;
-    rp_buf_init(&b, r->pool, 16384);
-    rp_status_prometheus(&b, s);
-    ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
-    send_buf(r, &b);
+    rp_buf_t *b = new_buf(r);
+    rp_status_prometheus(b, s);
+    send_buf(r, "text/plain; version=0.0.4; charset=utf-8", b);
 }
 
 void reqprof_status_auto(request_rec *r, const rp_agg_snap_t *s)
 {
-    rp_buf_t b;
-    rp_buf_init(&b, r->pool, 1024);
-    rp_status_auto(&b, s);
-    send_buf(r, &b);
+    rp_buf_t *b = new_buf(r);
+    rp_status_auto(b, s);
+    send_buf(r, NULL, b);
 }
 
 /* ------------------------------------------------------------------ HTML */

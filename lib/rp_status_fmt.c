@@ -288,12 +288,18 @@ static apr_array_header_t *hook_rows(apr_pool_t *p, const rp_agg_snap_t *s, int 
     return rows;
 }
 
+/* A metric family's two comment lines. */
+static void prom_head(rp_buf_t *b, const char *name, const char *type, const char *help)
+{
+    put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
 /* One counter family; field: 0 calls, 1 self seconds, 2 cumulative. */
 static void prom_family(rp_buf_t *b, const char *name, const char *help,
                         const apr_array_header_t *rows, int field)
 {
     int i;
-    put(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    prom_head(b, name, "counter", help);
     for (i = 0; i < rows->nelts; i++) {
         const prom_row_t *row = &APR_ARRAY_IDX(rows, i, prom_row_t);
         if (field == 0)
@@ -309,9 +315,9 @@ static void prom_requests(rp_buf_t *b, const rp_agg_snap_t *s)
 {
     uint64_t classed = 0;
     int i;
-    puts_(b, "# HELP reqprof_requests_total Requests served where ProfileEngine is On "
-          "(profiled or not) since the server started or the status page was "
-          "reset, by status class.\n# TYPE reqprof_requests_total counter\n");
+    prom_head(b, "reqprof_requests_total", "counter", "Requests served where ProfileEngine "
+              "is On (profiled or not) since the server started or the status page was "
+              "reset, by status class.");
     for (i = 0; i < RP_AGG_NCLASS; i++) {
         classed += s->status[i];
         put(b, "reqprof_requests_total{code=\"%s\"} %" APR_UINT64_T_FMT "\n",
@@ -320,10 +326,9 @@ static void prom_requests(rp_buf_t *b, const rp_agg_snap_t *s)
     if (s->requests > classed)
         put(b, "reqprof_requests_total{code=\"other\"} %" APR_UINT64_T_FMT "\n",
             (apr_uint64_t)(s->requests - classed));
-    put(b, "# HELP reqprof_profiled_requests_total Of those, the requests profiled "
-        "(sampling and triggers chose them): the hook figures are theirs.\n"
-        "# TYPE reqprof_profiled_requests_total counter\n"
-        "reqprof_profiled_requests_total %" APR_UINT64_T_FMT "\n",
+    prom_head(b, "reqprof_profiled_requests_total", "counter", "Of those, the requests "
+              "profiled (sampling and triggers chose them): the hook figures are theirs.");
+    put(b, "reqprof_profiled_requests_total %" APR_UINT64_T_FMT "\n",
         (apr_uint64_t)s->profiled);
 }
 
@@ -331,9 +336,8 @@ static void prom_histogram(rp_buf_t *b, const rp_agg_snap_t *s)
 {
     uint64_t cum = 0;
     int i;
-    puts_(b, "# HELP reqprof_request_duration_seconds Wall time of requests "
-          "(profiled or not).\n"
-          "# TYPE reqprof_request_duration_seconds histogram\n");
+    prom_head(b, "reqprof_request_duration_seconds", "histogram",
+              "Wall time of requests (profiled or not).");
     for (i = 0; i < RP_AGG_NBUCKETS; i++) {
         cum += s->hist[i];
         put(b, "reqprof_request_duration_seconds_bucket{le=\"%s\"} %" APR_UINT64_T_FMT "\n",
@@ -351,8 +355,7 @@ void rp_status_prometheus(rp_buf_t *b, const rp_agg_snap_t *s)
 
     prom_requests(b, s);
     prom_histogram(b, s);
-    puts_(b, "# HELP reqprof_vhost_requests_total Requests per virtual host.\n"
-          "# TYPE reqprof_vhost_requests_total counter\n");
+    prom_head(b, "reqprof_vhost_requests_total", "counter", "Requests per virtual host.");
     for (i = 0; i < s->nvhosts; i++)
         if (s->vhost_requests[i])
             put(b, "reqprof_vhost_requests_total{vhost=\"%s\"} %" APR_UINT64_T_FMT "\n",

@@ -159,45 +159,66 @@ static void count_removed(void *ctx, const char *name)
 
 typedef struct adder {
     rp_retain_ring_t *rg;
-    int first;
+    int first, count;                   /* files first .. first + count - 1 */
+    apr_uint64_t (*size)(int id);       /* each file's bytes */
     int failed;
 } adder_t;
+
+static apr_uint64_t three_bytes(int id)
+{
+    (void)id;
+    return 3;
+}
 
 static void *APR_THREAD_FUNC add_many(apr_thread_t *t, void *data)
 {
     adder_t *a = data;
     char name[32];
     int i;
-    for (i = 0; i < PER_THREAD; i++) {
+    for (i = 0; i < a->count; i++) {
         snprintf(name, sizeof name, "%d.prof", a->first + i);
-        if (!rp_retain_add(a->rg, name, 3, count_removed, NULL))
+        if (!rp_retain_add(a->rg, name, a->size(a->first + i), count_removed, NULL))
             a->failed++;
     }
     (void)t;
     return NULL;
 }
 
-static void test_threads_remove_each_file_at_most_once(void **state)
+/* n threads, thread i adding files i * per .. (i + 1) * per - 1 of
+ * size(id) bytes (removed_times cleared first); returns the adds that
+ * failed. */
+static int run_adders(apr_pool_t *p, rp_retain_ring_t *rg, apr_uint64_t (*size)(int),
+                      int n, int per, adder_t *ad)
 {
-    rp_retain_ring_t *rg = ring(*state, rp_retain_slots_for(LIMIT), LIMIT, 0);
     apr_thread_t *th[THREADS];
-    adder_t ad[THREADS];
     apr_status_t rv;
-    int i, removed = 0, twice = 0, failed = 0;
+    int i, failed = 0;
 
-    for (i = 0; i < THREADS * PER_THREAD; i++)
+    for (i = 0; i < n * per; i++)
         removed_times[i] = 0;
-    for (i = 0; i < THREADS; i++) {
+    for (i = 0; i < n; i++) {
         ad[i].rg = rg;
-        ad[i].first = i * PER_THREAD;
+        ad[i].first = i * per;
+        ad[i].count = per;
+        ad[i].size = size;
         ad[i].failed = 0;
-        assert_int_equal(apr_thread_create(&th[i], NULL, add_many, &ad[i], *state),
+        assert_int_equal(apr_thread_create(&th[i], NULL, add_many, &ad[i], p),
                          APR_SUCCESS);
     }
-    for (i = 0; i < THREADS; i++) {
+    for (i = 0; i < n; i++) {
         apr_thread_join(&rv, th[i]);
         failed += ad[i].failed;
     }
+    return failed;
+}
+
+static void test_threads_remove_each_file_at_most_once(void **state)
+{
+    rp_retain_ring_t *rg = ring(*state, rp_retain_slots_for(LIMIT), LIMIT, 0);
+    adder_t ad[THREADS];
+    int i, removed = 0, twice = 0;
+    int failed = run_adders(*state, rg, three_bytes, THREADS, PER_THREAD, ad);
+
     for (i = 0; i < THREADS * PER_THREAD; i++) {
         removed += removed_times[i] > 0;
         twice += removed_times[i] > 1;
@@ -322,43 +343,14 @@ static apr_uint64_t bsize(int id)
     return (apr_uint64_t)((id * 2654435761u) >> 7) % 1500;
 }
 
-static void *APR_THREAD_FUNC add_sized(apr_thread_t *t, void *data)
-{
-    adder_t *a = data;
-    char name[32];
-    int i;
-    for (i = 0; i < BPER; i++) {
-        snprintf(name, sizeof name, "%d.prof", a->first + i);
-        if (!rp_retain_add(a->rg, name, bsize(a->first + i), count_removed, NULL))
-            a->failed++;
-    }
-    (void)t;
-    return NULL;
-}
-
 static void test_threads_both_limits_random_sizes(void **state)
 {
     rp_retain_ring_t *rg = ring(*state, rp_retain_slots_for(BFILES), BFILES, BBYTES);
-    apr_thread_t *th[BTHREADS];
     adder_t ad[BTHREADS];
-    apr_status_t rv;
     apr_uint64_t kept_bytes = 0;
-    int i, j, kept = 0, failed = 0;
+    int i, j, kept = 0;
 
-    for (i = 0; i < BTHREADS * BPER; i++)
-        removed_times[i] = 0;
-    for (i = 0; i < BTHREADS; i++) {
-        ad[i].rg = rg;
-        ad[i].first = i * BPER;
-        ad[i].failed = 0;
-        assert_int_equal(apr_thread_create(&th[i], NULL, add_sized, &ad[i], *state),
-                         APR_SUCCESS);
-    }
-    for (i = 0; i < BTHREADS; i++) {
-        apr_thread_join(&rv, th[i]);
-        failed += ad[i].failed;
-    }
-    assert_int_equal(failed, 0);
+    assert_int_equal(run_adders(*state, rg, bsize, BTHREADS, BPER, ad), 0);
     for (i = 0; i < BTHREADS; i++) {
         int seen_kept = 0;
         for (j = 0; j < BPER; j++) {
