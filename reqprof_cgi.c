@@ -47,6 +47,7 @@
 #include "http_log.h"
 #include "apr_strings.h"
 
+#include "rp_parse.h"
 #include "rp_text.h"
 #include "reqprof_cgi.h"
 #include "reqprof_state.h"
@@ -105,7 +106,7 @@ int reqprof_cgi_module(const char *file)
 /* The children of this thread, from /proc; -1 when unreadable. */
 static int thread_children(pid_t *pids, int max)
 {
-    char path[64], buf[1024], *p, *end;
+    char path[64], buf[1024], *tok, *last;
     FILE *f;
     size_t n;
     int count = 0;
@@ -116,9 +117,10 @@ static int thread_children(pid_t *pids, int max)
     n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
-    for (p = buf; count < max; p = end) {
-        long v = strtol(p, &end, 10);
-        if (end == p)
+    for (tok = apr_strtok(buf, " \n", &last); tok && count < max;
+         tok = apr_strtok(NULL, " \n", &last)) {
+        apr_int64_t v;
+        if (rp_parse_int64(tok, 1, INT32_MAX, &v) != RP_INT_OK)
             break;
         pids[count++] = (pid_t)v;
     }

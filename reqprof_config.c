@@ -154,30 +154,26 @@ static const char *on_off(cmd_parms *cmd, const char *arg, int *out)
     return NULL;
 }
 
+/* On|Off into *out; On also marks the server (*anywhere), so that the
+ * hooks know some scope of it wants the work. */
+static const char *on_off_noted(cmd_parms *cmd, const char *arg, int *out, int *anywhere)
+{
+    const char *err = on_off(cmd, arg, out);
+    if (!err && *out)
+        *anywhere = 1;
+    return err;
+}
+
 const char *reqprof_set_engine(cmd_parms *cmd, void *dcfg, const char *arg)
 {
-    reqprof_dir_t *d = dcfg;
-    int on = 0;
-    const char *err = on_off(cmd, arg, &on);
-    if (err)
-        return err;
-    d->engine = on;
-    if (on)
-        srv_of(cmd)->engine_anywhere = 1;
-    return NULL;
+    return on_off_noted(cmd, arg, &((reqprof_dir_t *)dcfg)->engine,
+                        &srv_of(cmd)->engine_anywhere);
 }
 
 const char *reqprof_set_errorlog(cmd_parms *cmd, void *dcfg, const char *arg)
 {
-    reqprof_dir_t *d = dcfg;
-    int on = 0;
-    const char *err = on_off(cmd, arg, &on);
-    if (err)
-        return err;
-    d->errorlog = on;
-    if (on)
-        srv_of(cmd)->errorlog_anywhere = 1;
-    return NULL;
+    return on_off_noted(cmd, arg, &((reqprof_dir_t *)dcfg)->errorlog,
+                        &srv_of(cmd)->errorlog_anywhere);
 }
 
 const char *reqprof_set_dir(cmd_parms *cmd, void *dcfg, const char *arg)
@@ -280,18 +276,26 @@ const char *reqprof_set_unit(cmd_parms *cmd, void *dcfg, const char *arg)
     return NULL;
 }
 
-/* A whole decimal number in [1, max], or an error naming the directive. */
+/* A whole number in [min, max] (rp_parse_int64), or an error naming the
+ * directive, the value, what is wrong with it and what is expected. */
+static const char *int_arg(cmd_parms *cmd, const char *arg, apr_int64_t min,
+                           apr_int64_t max, apr_int64_t *out)
+{
+    rp_int_err_t e = rp_parse_int64(arg, min, max, out);
+    if (e == RP_INT_OK)
+        return NULL;
+    return apr_psprintf(cmd->pool, "%s: '%s': %s (expected a whole number from %"
+                        APR_INT64_T_FMT " to %" APR_INT64_T_FMT ")", cmd->cmd->name, arg,
+                        rp_int_err_text(cmd->temp_pool, e, arg, min, max), min, max);
+}
+
 static const char *count_arg(cmd_parms *cmd, const char *arg, int max, int *out)
 {
-    char *end;
-    long v;
-    errno = 0;
-    v = strtol(arg, &end, 10);
-    if (!*arg || *end || errno || v < 1 || v > max)
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a number from 1 to %d",
-                            cmd->cmd->name, arg, max);
-    *out = (int)v;
-    return NULL;
+    apr_int64_t v;
+    const char *err = int_arg(cmd, arg, 1, max, &v);
+    if (!err)
+        *out = (int)v;
+    return err;
 }
 
 /* The status page's table sizes fix its shared memory: server-wide only. */
@@ -346,14 +350,12 @@ const char *reqprof_set_status_file(cmd_parms *cmd, void *dcfg, const char *arg)
 const char *reqprof_set_agg_nodes(cmd_parms *cmd, void *dcfg, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    char *end;
-    long v;
+    apr_int64_t v = -1;
     (void)dcfg;
     if (err)
         return err;
-    errno = 0;
-    v = strtol(arg, &end, 10);
-    if (!*arg || *end || errno || (v != 0 && (v < RP_TREE_MIN_NODES || v > RP_TREE_MAX_NODES)))
+    if (rp_parse_int64(arg, 0, RP_TREE_MAX_NODES, &v) != RP_INT_OK
+        || (v != 0 && v < RP_TREE_MIN_NODES))
         return apr_psprintf(cmd->pool, "%s: '%s' is not 0 (off) or a number from %d to %d",
                             cmd->cmd->name, arg, RP_TREE_MIN_NODES, RP_TREE_MAX_NODES);
     srv_of(cmd)->agg_nodes = (int)v;
@@ -610,13 +612,13 @@ const char *reqprof_set_server_timing(cmd_parms *cmd, void *dcfg, const char *ar
 const char *reqprof_set_max_files(cmd_parms *cmd, void *dcfg, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
-    long n;
+    apr_int64_t n;
     (void)dcfg;
     if (err)
         return err;
-    if ((err = rp_parse_count(cmd->temp_pool, arg, 1, 100000, &n)) != NULL)
-        return apr_psprintf(cmd->pool, "ProfileMaxFiles: '%s': %s", arg, err);
-    srv_of(cmd)->max_files = n;
+    if ((err = int_arg(cmd, arg, 1, 100000, &n)) != NULL)
+        return err;
+    srv_of(cmd)->max_files = (long)n;
     return NULL;
 }
 

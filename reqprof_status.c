@@ -30,6 +30,7 @@
 #include "scoreboard.h"
 #include "mod_status.h"
 #include "rp_inflight.h"
+#include "rp_parse.h"
 #include "rp_statusfile.h"
 #include "rp_pstats.h"
 #include "rp_ratelimit.h"
@@ -244,28 +245,12 @@ static int inflight_keep(void *ctx, int i)
 
 apr_array_header_t *reqprof_status_inflight(request_rec *r)
 {
-    apr_array_header_t *rows, *out;
     keep_ctx_t k;
-    int i;
     if (!inflight_base)
         return NULL;
     k.self = reqprof_top(r);
-    rows = rp_inflight_read(inflight_base, inflight_n, apr_time_now(), r->pool,
+    return rp_inflight_read(inflight_base, inflight_n, apr_time_now(), r->pool,
                             inflight_name, NULL, inflight_keep, &k);
-    out = apr_array_make(r->pool, rows->nelts + 1, sizeof(reqprof_inflight_row_t));
-    for (i = 0; i < rows->nelts; i++) {
-        const rp_inflight_row_t *f = &APR_ARRAY_IDX(rows, i, rp_inflight_row_t);
-        reqprof_inflight_row_t *o = apr_array_push(out);
-        o->method = f->method;
-        o->path = f->path;
-        o->vhost = f->vhost;
-        o->elapsed = f->elapsed;
-        o->pid = f->pid;
-        o->profiled = f->profiled;
-        o->nstack = f->nstack;
-        o->stack = f->stack;
-    }
-    return out;
 }
 
 int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
@@ -474,19 +459,6 @@ void reqprof_status_record(request_rec *top, reqprof_state_t *st,
 
 /* The value of name in a query string of name[=value] pairs: "" for a
  * bare name, NULL when absent. */
-static const char *arg_of(apr_pool_t *p, const char *args, const char *name)
-{
-    apr_size_t n = strlen(name);
-    while (args && *args) {
-        const char *end = strchr(args, '&');
-        apr_size_t len = end ? (apr_size_t)(end - args) : strlen(args);
-        if (len >= n && !strncmp(args, name, n) && (len == n || args[n] == '='))
-            return len == n ? "" : apr_pstrndup(p, args + n + 1, len - n - 1);
-        args = end ? end + 1 : NULL;
-    }
-    return NULL;
-}
-
 static int send_prof(request_rec *r, uint64_t id)
 {
     rp_agg_slowrow_t info;
@@ -518,12 +490,8 @@ static int send_view(request_rec *r, uint64_t id)
 
 static int parse_id(const char *v, uint64_t *id)
 {
-    char *end;
     apr_int64_t n;
-    if (!v || !*v)
-        return 0;
-    n = apr_strtoi64(v, &end, 10);
-    if (*end || n <= 0)
+    if (rp_parse_int64(v, 1, INT64_MAX, &n) != RP_INT_OK)
         return 0;
     *id = (uint64_t)n;
     return 1;
@@ -573,12 +541,12 @@ int reqprof_status_handler(request_rec *r)
         return HTTP_SERVICE_UNAVAILABLE;
     }
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    if ((v = arg_of(r->pool, r->args, "prof")) != NULL)
+    if ((v = rp_query_arg(r->pool, r->args, "prof")) != NULL)
         return parse_id(v, &id) ? send_prof(r, id) : HTTP_BAD_REQUEST;
-    if ((v = arg_of(r->pool, r->args, "view")) != NULL)
+    if ((v = rp_query_arg(r->pool, r->args, "view")) != NULL)
         return parse_id(v, &id) ? send_view(r, id) : HTTP_BAD_REQUEST;
 
-    if ((v = arg_of(r->pool, r->args, "window")) != NULL
+    if ((v = rp_query_arg(r->pool, r->args, "window")) != NULL
         && (window = rp_win_parse(v)) < 0) {
         r->status = HTTP_BAD_REQUEST;
         ap_set_content_type(r, "text/plain; charset=utf-8");
@@ -588,22 +556,25 @@ int reqprof_status_handler(request_rec *r)
     }
     snap = window > 0 ? rp_agg_read_window(agg, r->pool, window, apr_time_now())
                       : rp_agg_read(agg, r->pool);
-    if (arg_of(r->pool, r->args, "json"))
+    if (rp_query_arg(r->pool, r->args, "json"))
         reqprof_status_json(r, snap, reqprof_status_inflight(r));
-    else if (arg_of(r->pool, r->args, "prometheus"))
+    else if (rp_query_arg(r->pool, r->args, "prometheus"))
         reqprof_status_prometheus(r, snap);
-    else if (arg_of(r->pool, r->args, "auto")) {
+    else if (rp_query_arg(r->pool, r->args, "auto")) {
         ap_set_content_type(r, "text/plain; charset=utf-8");
         reqprof_status_auto(r, snap);
     }
     else {
         int refresh = 0;
-        if ((v = arg_of(r->pool, r->args, "refresh")) != NULL) {
-            refresh = atoi(v);
-            refresh = refresh < 1 ? 0 : refresh > 3600 ? 3600 : refresh;
+        apr_int64_t n;
+        /* Seconds; past an hour is an hour, anything else none. */
+        switch (rp_parse_int64(rp_query_arg(r->pool, r->args, "refresh"), 1, 3600, &n)) {
+        case RP_INT_OK: refresh = (int)n; break;
+        case RP_INT_ABOVE: refresh = 3600; break;
+        default: break;
         }
-        reqprof_status_html(r, snap, reset_allowed, arg_of(r->pool, r->args, "window"),
-                            arg_of(r->pool, r->args, "sort"), refresh,
+        reqprof_status_html(r, snap, reset_allowed, rp_query_arg(r->pool, r->args, "window"),
+                            rp_query_arg(r->pool, r->args, "sort"), refresh,
                             reqprof_status_inflight(r));
     }
     return OK;

@@ -9,21 +9,13 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "rp_agg.h"
+#include "rp_inflight.h"
 #include "rp_window.h"
 #include "reqprof_config.h"
 #include "reqprof_state.h"
 
 #define REQPROF_STATUS_HANDLER "reqprof-status"
 
-/* One request being served now (see reqprof_status_inflight). */
-typedef struct reqprof_inflight_row {
-    const char *method, *path, *vhost;
-    double elapsed;         /* seconds */
-    long pid;
-    int profiled;           /* a profiled request: stack is where it is */
-    int nstack;
-    const char **stack;     /* outermost first, as the profile names them */
-} reqprof_inflight_row_t;
 
 
 /* Functions (phases, hook entries, filters) the shared tables hold. */
@@ -57,7 +49,7 @@ void reqprof_status_count(request_rec *top, reqprof_state_t *st);
 void reqprof_status_inflight_begin(request_rec *top, reqprof_state_t *st);
 void reqprof_status_inflight_end(request_rec *top, reqprof_state_t *st);
 
-/* Every request being served now (reqprof_inflight_row_t), longest first;
+/* Every request being served now (rp_inflight_row_t), longest first;
  * NULL when there are no records. */
 apr_array_header_t *reqprof_status_inflight(request_rec *r);
 
@@ -77,13 +69,15 @@ const char *reqprof_status_date(apr_pool_t *p, apr_time_t t);
 /* The region of this generation, or NULL when it could not be made. */
 rp_agg_t *reqprof_status_agg(void);
 
+/* The machine-readable formats (lib/rp_status_fmt.c) sent as the
+ * response; json and prometheus set their content type. */
 void reqprof_status_json(request_rec *r, const rp_agg_snap_t *s,
                          const apr_array_header_t *inflight);
 void reqprof_status_prometheus(request_rec *r, const rp_agg_snap_t *s);
 void reqprof_status_auto(request_rec *r, const rp_agg_snap_t *s);
 
 /* The main page; window/sort: as asked (kept in links), refresh: seconds
- * (0: none), inflight: reqprof_inflight_row_t rows or NULL. */
+ * (0: none), inflight: rp_inflight_row_t rows or NULL. */
 void reqprof_status_html(request_rec *r, const rp_agg_snap_t *s, int reset_allowed,
                          const char *window, const char *sort, int refresh,
                          const apr_array_header_t *inflight);

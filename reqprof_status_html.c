@@ -142,7 +142,7 @@ static void inflight_table(const view_t *v, const apr_array_header_t *rows)
     ap_rputs("<div class=\"tw\"><table class=\"inflight\"><tr><th class=\"n\">elapsed ms</th>"
              "<th>method</th><th>path</th><th>vhost</th><th>pid</th><th>now in</th></tr>\n", r);
     for (i = 0; i < rows->nelts; i++) {
-        const reqprof_inflight_row_t *f = &APR_ARRAY_IDX(rows, i, reqprof_inflight_row_t);
+        const rp_inflight_row_t *f = &APR_ARRAY_IDX(rows, i, rp_inflight_row_t);
         ap_rprintf(r, "<tr><td class=\"n\">%.1f</td><td>%s</td><td class=\"path\">%s</td>"
                    "<td>%s</td><td class=\"n\">%ld</td><td class=\"stack\">",
                    f->elapsed * 1e3, ap_escape_html(r->pool, f->method),

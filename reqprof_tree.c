@@ -25,6 +25,7 @@
 #include "apr_strings.h"
 
 #include "rp_clock.h"
+#include "rp_parse.h"
 #include "rp_pstats.h"
 #include "rp_tree.h"
 #include "rp_tree_out.h"
@@ -201,24 +202,16 @@ void reqprof_tree_record(request_rec *top, const rp_prof_t *prof)
 
 const char *reqprof_tree_arg(request_rec *r, const char *name)
 {
-    const char *args = r->args;
-    apr_size_t n = strlen(name);
-    while (args && *args) {
-        const char *end = strchr(args, '&');
-        apr_size_t len = end ? (apr_size_t)(end - args) : strlen(args);
-        if (len >= n && !strncmp(args, name, n) && (len == n || args[n] == '=')) {
-            char *v = len == n ? apr_pstrdup(r->pool, "")
-                               : apr_pstrndup(r->pool, args + n + 1, len - n - 1);
-            char *c;
-            for (c = v; *c; c++)
-                if (*c == '+')
-                    *c = ' ';
-            ap_unescape_url(v);
-            return v;
-        }
-        args = end ? end + 1 : NULL;
-    }
-    return NULL;
+    const char *raw = rp_query_arg(r->pool, r->args, name);
+    char *v, *c;
+    if (!raw)
+        return NULL;
+    v = apr_pstrdup(r->pool, raw);
+    for (c = v; *c; c++)
+        if (*c == '+')
+            *c = ' ';
+    ap_unescape_url(v);
+    return v;
 }
 
 /* The query string naming this vhost and window, for links. */
@@ -343,9 +336,8 @@ int reqprof_tree_handler(request_rec *r)
     if ((win = rp_win_parse(window)) < 0)
         return HTTP_BAD_REQUEST;
     if ((secs = reqprof_tree_arg(r, "seconds")) != NULL) {
-        char *end;
-        long n = strtol(secs, &end, 10);
-        if (!*secs || *end || n < 1 || n > 60)
+        apr_int64_t n;
+        if (rp_parse_int64(secs, 1, 60, &n) != RP_INT_OK)
             return HTTP_BAD_REQUEST;
         seconds = (int)n;
     }

@@ -37,21 +37,37 @@ void rp_buf_printf(rp_buf_t *b, const char *fmt, ...)
 
 void rp_buf_json_str(rp_buf_t *b, const char *s)
 {
-    const char *c = rp_utf8_clean(b->pool, s, NAME_MAX_BYTES);
-    const char *run = c;
+    const char *c = s ? s : "", *run = c;
+    apr_size_t kept = 0;        /* bytes of text so far (U+FFFD counts 3) */
+
     rp_buf_add(b, "\"", 1);
-    for (; *c; c++) {
+    while (*c) {
         unsigned char u = (unsigned char)*c;
-        if (u == '"' || u == '\\' || u < 0x20) {
-            rp_buf_add(b, run, (apr_size_t)(c - run));
-            if (u < 0x20)
-                rp_buf_printf(b, "\\u%04x", u);
-            else {
-                char esc[2] = { '\\', (char)u };
-                rp_buf_add(b, esc, 2);
-            }
-            run = c + 1;
+        unsigned cp = u;
+        apr_size_t n = u < 0x80 ? 1 : rp_utf8_next(c, &cp);
+        apr_size_t width = cp == RP_UTF8_BAD ? 3 : n;
+        const char *esc = NULL;
+        char hex[8];
+
+        if (kept + width > RP_JSON_STR_MAX)
+            break;              /* before the character, never inside */
+        kept += width;
+        if (cp == RP_UTF8_BAD)
+            esc = "\xEF\xBF\xBD";
+        else if (u == '"')
+            esc = "\\\"";
+        else if (u == '\\')
+            esc = "\\\\";
+        else if (u < 0x20 || u == 0x7f || u == '<' || u == '>' || u == '&') {
+            snprintf(hex, sizeof hex, "\\u%04x", u);
+            esc = hex;
         }
+        if (esc) {
+            rp_buf_add(b, run, (apr_size_t)(c - run));
+            rp_buf_add(b, esc, strlen(esc));
+            run = c + n;
+        }
+        c += n;
     }
     rp_buf_add(b, run, (apr_size_t)(c - run));
     rp_buf_add(b, "\"", 1);

@@ -14,8 +14,22 @@
 void rp_buf_printf(rp_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* A JSON string literal of s (quotes included); s is made valid UTF-8
- * first. */
+/* The project's one JSON string escaper (files and the status page): a
+ * JSON string literal of s, quotes included, that is valid JSON and valid
+ * UTF-8 for any bytes:
+ *   - " and \ as \" and \\;
+ *   - control characters (below 0x20) and DEL as \u00XX, so nothing is
+ *     lost;
+ *   - < > & as \u003c \u003e \u0026: the text stays inert wherever it
+ *     is pasted (an HTML page, a <script> block);
+ *   - each invalid UTF-8 sequence (stray or truncated bytes, overlong
+ *     forms, surrogates, past U+10FFFF) as one U+FFFD, as Python's
+ *     decode(errors='replace') does;
+ *   - the rest of valid UTF-8 as it is.
+ * At most RP_JSON_STR_MAX bytes of s's text are kept (an invalid sequence
+ * counting as the 3 bytes of its U+FFFD), cut before a character, never
+ * inside one. NULL is "". */
+#define RP_JSON_STR_MAX 1024
 void rp_buf_json_str(rp_buf_t *b, const char *s);
 
 /* A function's display name, valid UTF-8 without control characters:

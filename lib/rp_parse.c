@@ -1,9 +1,11 @@
 /*
  * rp_parse.c - durations, sizes, rates and counts for the production
- * directives. Hand-written scanners rather than strtod: they accept only
- * plain decimal text (no exponents, hex, "inf", "nan", signs or blanks),
- * so what an administrator sees is exactly what is used.
+ * directives, and whole numbers. Hand-written scanners rather than strtod
+ * and strtol: they accept only plain decimal text (no exponents, hex,
+ * "inf", "nan", '+' or blanks; '-' only before a whole number), so what
+ * an administrator sees is exactly what is used.
  */
+#include <stdint.h>
 #include <string.h>
 #include <apr_strings.h>
 #include "rp_parse.h"
@@ -144,30 +146,79 @@ const char *rp_parse_rate(apr_pool_t *p, const char *s, double *rate)
     return NULL;
 }
 
-const char *rp_parse_count(apr_pool_t *p, const char *s, long min, long max,
-                           long *out)
+rp_int_err_t rp_parse_int64(const char *s, apr_int64_t min, apr_int64_t max,
+                            apr_int64_t *out)
 {
-    apr_uint64_t v = 0;
+    apr_uint64_t mag = 0;            /* the magnitude, capped past 2^63 */
+    const apr_uint64_t cap = (apr_uint64_t)1 << 63;
+    apr_int64_t v;
+    int neg;
     apr_size_t i;
-    int big = 0;
 
-    /* Any number of digits (leading zeros too); past 2^63 v stops growing
-     * and the count is too big for any max. */
-    for (i = 0; s[i]; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return "not a whole number";
-        if (v > ((apr_uint64_t)1 << 63) / 10)
-            big = 1;
-        else
-            v = v * 10 + (apr_uint64_t)(s[i] - '0');
+    if (!s)
+        return RP_INT_NOT_NUMBER;
+    neg = s[0] == '-';
+    for (i = (apr_size_t)neg; s[i] >= '0' && s[i] <= '9'; i++) {
+        if (mag > cap / 10)
+            mag = cap + 1;          /* beyond any bound, and stays there */
+        else if ((mag = mag * 10 + (apr_uint64_t)(s[i] - '0')) > cap)
+            mag = cap + 1;
     }
-    if (i == 0)
+    if (i == (apr_size_t)neg)
+        return RP_INT_NOT_NUMBER;
+    if (s[i])
+        return RP_INT_TRAILING;
+    /* Compare in magnitudes first: no signed overflow on the way. */
+    if (neg) {
+        if (mag > cap)
+            return RP_INT_BELOW;
+        v = mag == cap ? INT64_MIN : -(apr_int64_t)mag;
+    }
+    else {
+        if (mag >= cap)
+            return RP_INT_ABOVE;
+        v = (apr_int64_t)mag;
+    }
+    if (v < min)
+        return RP_INT_BELOW;
+    if (v > max)
+        return RP_INT_ABOVE;
+    *out = v;
+    return RP_INT_OK;
+}
+
+const char *rp_int_err_text(apr_pool_t *p, rp_int_err_t e, const char *s,
+                            apr_int64_t min, apr_int64_t max)
+{
+    const char *rest;
+    switch (e) {
+    case RP_INT_OK:
+        return "a whole number";
+    case RP_INT_TRAILING:
+        rest = s + (s[0] == '-');
+        while (*rest >= '0' && *rest <= '9')
+            rest++;
+        return apr_psprintf(p, "not a whole number (it goes on with '%.16s')", rest);
+    case RP_INT_BELOW:
+        return apr_psprintf(p, "less than %" APR_INT64_T_FMT, min);
+    case RP_INT_ABOVE:
+        return apr_psprintf(p, "more than %" APR_INT64_T_FMT, max);
+    case RP_INT_NOT_NUMBER:
+    default:
         return "not a whole number";
-    if (min > 0 && !big && v < (apr_uint64_t)min)
-        return apr_psprintf(p, "less than %ld", min);
-    if (big || max < 0 || v > (apr_uint64_t)max)
-        return apr_psprintf(p, "more than %ld", max);
-    *out = (long)v;
+    }
+}
+
+const char *rp_query_arg(apr_pool_t *p, const char *args, const char *name)
+{
+    apr_size_t n = strlen(name);
+    while (args && *args) {
+        const char *end = strchr(args, '&');
+        apr_size_t len = end ? (apr_size_t)(end - args) : strlen(args);
+        if (len >= n && !strncmp(args, name, n) && (len == n || args[n] == '='))
+            return len == n ? "" : apr_pstrndup(p, args + n + 1, len - n - 1);
+        args = end ? end + 1 : NULL;
+    }
     return NULL;
 }
 

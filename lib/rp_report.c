@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <limits.h>
 #include <apr_strings.h>
+#include "rp_parse.h"
 #include "rp_report.h"
 #include "rp_text.h"
 
@@ -162,8 +164,13 @@ const char *rp_restrict_parse(apr_pool_t *p, const char *arg, rp_restrict_t *out
         if (num != arg)
             return apr_psprintf(p, "negative count: '%s'", arg);
         out->kind = RP_RESTRICT_COUNT;
-        /* A count beyond LONG_MAX cuts nothing, exactly like LONG_MAX. */
-        out->count = strtol(arg, NULL, 10);
+        /* Digits only here. A count beyond the largest cuts nothing,
+         * exactly like the largest (left in n when it is above). */
+        {
+            apr_int64_t n = LONG_MAX;
+            (void)rp_parse_int64(arg, 0, LONG_MAX, &n);
+            out->count = (long)n;
+        }
         return NULL;
     }
     out->kind = RP_RESTRICT_FRACTION;

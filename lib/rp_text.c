@@ -312,3 +312,10 @@ const char *rp_py_repr_float(apr_pool_t *p, double x)
     rp_py_layout(out, x < 0, digits, n, e, 16);
     return apr_pstrdup(p, out);
 }
+
+/* The decoder above, for the other escapers of lib/ (rp_outfmt.c's JSON
+ * strings): one notion of "invalid UTF-8" everywhere. */
+apr_size_t rp_utf8_next(const char *s, unsigned *cp)
+{
+    return utf8_next((const unsigned char *)s, cp);    /* RP_BAD_CP == RP_UTF8_BAD */
+}

@@ -46,4 +46,11 @@ int rp_py_float_digits(double x, char *digits, int *exp10);
 int rp_py_layout(char *buf, int negative, const char *digits, int nd,
                  int exp10, int threshold);
 
+/* Decode one character at s (not at its NUL): returns the bytes it takes
+ * and sets *cp to its code point, or to RP_UTF8_BAD for an invalid
+ * sequence, which then takes its "maximal subpart" (one U+FFFD's worth,
+ * as Python's decode(errors='replace') and rp_utf8_clean count it). */
+#define RP_UTF8_BAD 0xFFFFFFFFu
+apr_size_t rp_utf8_next(const char *s, unsigned *cp);
+
 #endif

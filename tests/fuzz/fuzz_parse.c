@@ -279,28 +279,39 @@ static void check_threshold(double rate)
                (unsigned long long)t, (unsigned long long)up, rate);
 }
 
-/* --------------------------------------------------------------- counts */
+/* ------------------------------------------------------- whole numbers */
 
-static void check_count(apr_pool_t *p, const char *text, long min, long max)
+/* rp_parse_int64 against a reference in 128 bits: the verdict, the value,
+ * and the value written back reads the same. */
+static void check_int(apr_pool_t *p, const char *text, long min, long max)
 {
-    long v = ABSENT, back = ABSENT;
-    const char *err = rp_parse_count(p, text, min, max, &v);
-    int ok;
-    u128 n = digits_value(text, &ok);
+    apr_int64_t v = ABSENT, back = ABSENT;
+    rp_int_err_t e = rp_parse_int64(text, min, max, &v), want;
+    int neg = text[0] == '-', digits_ok;
+    const char *d = text + neg;
+    u128 n = digits_value(d, &digits_ok);          /* capped at 2^100 */
+    __int128 x = neg ? -(__int128)n : (__int128)n;
 
-    /* Digits only: the value is >= 0, so a negative min is no bound. */
-    ok = ok && max >= 0 && n <= (u128)max && (min <= 0 || n >= (u128)min);
-    if (!ok) {
-        FUZZ_CHECK(err != NULL, "count '%s' in [%ld, %ld] accepted as %ld", text,
-                   min, max, v);
-        FUZZ_CHECK(v == ABSENT, "count '%s' refused but written", text);
-        check_message(err, "count", text);
+    if (!(*d >= '0' && *d <= '9'))
+        want = RP_INT_NOT_NUMBER;
+    else if (!digits_ok)
+        want = RP_INT_TRAILING;
+    else if (x < (__int128)min || x < (__int128)INT64_MIN)
+        want = RP_INT_BELOW;
+    else if (x > (__int128)max || x > (__int128)INT64_MAX)
+        want = RP_INT_ABOVE;
+    else
+        want = RP_INT_OK;
+    FUZZ_CHECK(e == want, "int '%s' in [%ld, %ld]: %d, expected %d", text, min, max,
+               (int)e, (int)want);
+    if (e != RP_INT_OK) {
+        FUZZ_CHECK(v == ABSENT, "int '%s' refused but written", text);
+        check_message(rp_int_err_text(p, e, text, min, max), "int", text);
         return;
     }
-    FUZZ_CHECK(err == NULL, "count '%s' in [%ld, %ld] refused: %s", text, min, max, err);
-    FUZZ_CHECK((u128)v == n, "count '%s' is %ld", text, v);
-    err = rp_parse_count(p, fmt(p, "%ld", v), min, max, &back);
-    FUZZ_CHECK(err == NULL && back == v, "count %ld does not read back", v);
+    FUZZ_CHECK((__int128)v == x, "int '%s' is %lld", text, (long long)v);
+    e = rp_parse_int64(fmt(p, "%lld", (long long)v), min, max, &back);
+    FUZZ_CHECK(e == RP_INT_OK && back == v, "int %lld does not read back", (long long)v);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -322,7 +333,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_duration(p, text);
     check_size(p, text);
     check_rate(p, text);
-    check_count(p, text, min, max);
+    check_int(p, text, min, max);
     check_threshold(r);
     /* And the rate this text gives, when it is one. */
     if (rp_parse_rate(p, text, &r) == NULL)

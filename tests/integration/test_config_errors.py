@@ -184,6 +184,7 @@ BAD = [
      "99999999999999999999"),
     ("max-files-fraction", "ProfileMaxFiles 1.5", "ProfileMaxFiles", "1.5"),
     ("max-files-word", "ProfileMaxFiles many", "ProfileMaxFiles", "many"),
+    ("max-files-hex", "ProfileMaxFiles 0x10", "ProfileMaxFiles", "0x10"),
     ("max-dir-size-unit", "ProfileMaxDirSize 10X", "ProfileMaxDirSize", "10X"),
     ("max-dir-size-mib", "ProfileMaxDirSize 10MiB", "ProfileMaxDirSize", "10MiB"),
     ("max-dir-size-zero", "ProfileMaxDirSize 0", "ProfileMaxDirSize", "0"),
@@ -199,6 +200,7 @@ BAD = [
     ("status-urls-overflow", "ProfileStatusURLs 99999999999999999999", "ProfileStatusURLs",
      "99999999999999999999"),
     ("status-urls-suffix", "ProfileStatusURLs 10k", "ProfileStatusURLs", "10k"),
+    ("status-urls-plus", "ProfileStatusURLs +5", "ProfileStatusURLs", "+5"),
     ("status-slowest-0", "ProfileStatusSlowest 0", "ProfileStatusSlowest", "0"),
     ("status-slowest-negative", "ProfileStatusSlowest -1", "ProfileStatusSlowest", "-1"),
     ("status-slowest-huge", "ProfileStatusSlowest 1001", "ProfileStatusSlowest", "1001"),
@@ -217,6 +219,7 @@ BAD = [
     ("agg-nodes-huge", "ProfileAggregateNodes 1000001", "ProfileAggregateNodes", "1000001"),
     ("agg-nodes-fraction", "ProfileAggregateNodes 4096.5", "ProfileAggregateNodes", "4096.5"),
     ("agg-nodes-suffix", "ProfileAggregateNodes 4k", "ProfileAggregateNodes", "4k"),
+    ("agg-nodes-plus", "ProfileAggregateNodes +4096", "ProfileAggregateNodes", "+4096"),
     ("agg-nodes-empty", 'ProfileAggregateNodes ""', "ProfileAggregateNodes", ""),
     ("agg-nodes-overflow", "ProfileAggregateNodes 99999999999999999999",
      "ProfileAggregateNodes", "99999999999999999999"),
@@ -267,6 +270,30 @@ def test_readme_contexts_match_the_table():
 @pytest.mark.parametrize("text,directive,value", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
 def test_bad_value_fails_config_test(checker, text, directive, value):
     _assert_fails(checker, text, directive, value)
+
+
+# The whole-number directives share one parser (lib/rp_parse.c's
+# rp_parse_int64) and one message: the directive, the value, why, and the
+# range expected.
+INT_REASONS = [
+    ("ProfileStatusURLs 0", "less than 1", 100000),
+    ("ProfileStatusURLs 100001", "more than 100000", 100000),
+    ("ProfileStatusSlowest many", "not a whole number", 1000),
+    ("ProfileStatusSlowest 1.5", "not a whole number (it goes on with '.5')", 1000),
+    ("ProfileMaxFiles 10k", "not a whole number (it goes on with 'k')", 100000),
+    ("ProfileMaxFiles -1", "less than 1", 100000),
+    ("ProfileMaxFiles 99999999999999999999", "more than 100000", 100000),
+]
+
+
+@pytest.mark.parametrize("text,reason,top", INT_REASONS, ids=[t[0] for t in INT_REASONS])
+def test_whole_number_messages_say_why(checker, text, reason, top):
+    directive, value = text.split(" ", 1)
+    rc, out = checker.config_test(server=text)
+    assert rc != 0, out
+    want = "%s: '%s': %s (expected a whole number from 1 to %d)" % (directive, value,
+                                                                   reason, top)
+    assert want in out, "%r not in:\n%s" % (want, out)
 
 
 @pytest.mark.parametrize("kind", ["absolute", "relative", "under-a-file", "device"])

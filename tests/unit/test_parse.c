@@ -147,21 +147,69 @@ static void test_threshold(void **state)
     assert_true(rp_rate_threshold(1e-9) == 4);
 }
 
-static void test_count(void **state)
+static void test_int64(void **state)
+{
+    apr_int64_t v = 0;
+    (void)state;
+    assert_int_equal(rp_parse_int64("1", 1, 1000, &v), RP_INT_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(rp_parse_int64("1000", 1, 1000, &v), RP_INT_OK);
+    assert_int_equal(v, 1000);
+    assert_int_equal(rp_parse_int64("-7", -10, 10, &v), RP_INT_OK);
+    assert_int_equal(v, -7);
+    assert_int_equal(rp_parse_int64("-0", 0, 0, &v), RP_INT_OK);
+    assert_int_equal(v, 0);
+    v = 77;
+    assert_int_equal(rp_parse_int64("0", 1, 1000, &v), RP_INT_BELOW);
+    assert_int_equal(rp_parse_int64("-5", 1, 1000, &v), RP_INT_BELOW);
+    assert_int_equal(rp_parse_int64("1001", 1, 1000, &v), RP_INT_ABOVE);
+    assert_int_equal(rp_parse_int64("", 1, 1000, &v), RP_INT_NOT_NUMBER);
+    assert_int_equal(rp_parse_int64(NULL, 1, 1000, &v), RP_INT_NOT_NUMBER);
+    assert_int_equal(rp_parse_int64("-", 1, 1000, &v), RP_INT_NOT_NUMBER);
+    assert_int_equal(rp_parse_int64("many", 1, 1000, &v), RP_INT_NOT_NUMBER);
+    /* what strtol took and this does not */
+    assert_int_equal(rp_parse_int64(" 5", 1, 1000, &v), RP_INT_NOT_NUMBER);
+    assert_int_equal(rp_parse_int64("+5", 1, 1000, &v), RP_INT_NOT_NUMBER);
+    assert_int_equal(rp_parse_int64("0x10", 0, 1000, &v), RP_INT_TRAILING);
+    assert_int_equal(rp_parse_int64("5 ", 1, 1000, &v), RP_INT_TRAILING);
+    assert_int_equal(rp_parse_int64("1.0", 1, 1000, &v), RP_INT_TRAILING);
+    assert_int_equal(rp_parse_int64("10k", 1, 1000, &v), RP_INT_TRAILING);
+    assert_int_equal(rp_parse_int64("--5", -10, 10, &v), RP_INT_NOT_NUMBER);
+    assert_int_equal(rp_parse_int64("99999999999999999999", 1, 1000, &v), RP_INT_ABOVE);
+    assert_int_equal(rp_parse_int64("-99999999999999999999", 1, 1000, &v), RP_INT_BELOW);
+    assert_int_equal(v, 77);        /* untouched by every refusal */
+}
+
+static void test_int64_limits(void **state)
+{
+    apr_int64_t v = 0;
+    (void)state;
+    assert_int_equal(rp_parse_int64("9223372036854775807", INT64_MIN, INT64_MAX, &v),
+                     RP_INT_OK);
+    assert_true(v == INT64_MAX);
+    assert_int_equal(rp_parse_int64("-9223372036854775808", INT64_MIN, INT64_MAX, &v),
+                     RP_INT_OK);
+    assert_true(v == INT64_MIN);
+    assert_int_equal(rp_parse_int64("9223372036854775808", INT64_MIN, INT64_MAX, &v),
+                     RP_INT_ABOVE);
+    assert_int_equal(rp_parse_int64("-9223372036854775809", INT64_MIN, INT64_MAX, &v),
+                     RP_INT_BELOW);
+    assert_int_equal(rp_parse_int64("18446744073709551616", INT64_MIN, INT64_MAX, &v),
+                     RP_INT_ABOVE);
+    assert_true(v == INT64_MIN);
+}
+
+static void test_int64_messages(void **state)
 {
     apr_pool_t *p = *state;
-    long v = 0;
-    assert_null(rp_parse_count(p, "1", 1, 1000, &v));
-    assert_int_equal(v, 1);
-    assert_null(rp_parse_count(p, "1000", 1, 1000, &v));
-    assert_int_equal(v, 1000);
-    assert_non_null(rp_parse_count(p, "0", 1, 1000, &v));
-    assert_non_null(rp_parse_count(p, "1001", 1, 1000, &v));
-    assert_non_null(rp_parse_count(p, "", 1, 1000, &v));
-    assert_non_null(rp_parse_count(p, "-5", 1, 1000, &v));
-    assert_non_null(rp_parse_count(p, "1.0", 1, 1000, &v));
-    assert_non_null(rp_parse_count(p, "99999999999999999999", 1, 1000, &v));
-    assert_int_equal(v, 1000);
+    assert_string_equal(rp_int_err_text(p, RP_INT_NOT_NUMBER, "many", 1, 9),
+                        "not a whole number");
+    assert_string_equal(rp_int_err_text(p, RP_INT_TRAILING, "10k", 1, 9),
+                        "not a whole number (it goes on with 'k')");
+    assert_string_equal(rp_int_err_text(p, RP_INT_TRAILING, "-1.5", -9, 9),
+                        "not a whole number (it goes on with '.5')");
+    assert_string_equal(rp_int_err_text(p, RP_INT_BELOW, "0", 1, 9), "less than 1");
+    assert_string_equal(rp_int_err_text(p, RP_INT_ABOVE, "10", 1, 9), "more than 9");
 }
 
 /* Found by tests/fuzz/fuzz_parse.c: the fraction went through a double,
@@ -207,23 +255,37 @@ static void test_size_any_digits(void **state)
     assert_true(v == 1024);
 }
 
-/* Found by fuzz_parse: 16 digits with leading zeros were "more than max"
- * whatever their value. */
-static void test_count_leading_zeros(void **state)
+static void test_query_arg(void **state)
 {
     apr_pool_t *p = *state;
-    long v = 0;
-    const char *err;
-    assert_null(rp_parse_count(p, "0000000000000000000005", 1, 100000, &v));
+    const char *q = "json&window=5m&prof=12&flame&profile=x&=y&seconds=";
+    assert_string_equal(rp_query_arg(p, q, "window"), "5m");
+    assert_string_equal(rp_query_arg(p, q, "prof"), "12");        /* not "profile" */
+    assert_string_equal(rp_query_arg(p, q, "json"), "");
+    assert_string_equal(rp_query_arg(p, q, "flame"), "");
+    assert_string_equal(rp_query_arg(p, q, "seconds"), "");
+    assert_string_equal(rp_query_arg(p, q, "profile"), "x");
+    assert_null(rp_query_arg(p, q, "pro"));
+    assert_null(rp_query_arg(p, q, "auto"));
+    assert_null(rp_query_arg(p, NULL, "json"));
+    assert_null(rp_query_arg(p, "", "json"));
+    /* the first of two, as written (no unescaping) */
+    assert_string_equal(rp_query_arg(p, "a=%41+b&a=2", "a"), "%41+b");
+}
+
+/* Found by fuzz_parse (in the count parser this one replaced): 16 digits
+ * with leading zeros were "more than max" whatever their value. */
+static void test_int64_leading_zeros(void **state)
+{
+    apr_int64_t v = 0;
+    (void)state;
+    assert_int_equal(rp_parse_int64("0000000000000000000005", 1, 100000, &v), RP_INT_OK);
     assert_int_equal(v, 5);
-    err = rp_parse_count(p, "00000000000000000000000", 1, 100000, &v);
-    assert_non_null(err);
-    assert_string_equal(err, "less than 1");
-    assert_null(rp_parse_count(p, "9223372036854775807", 0, 0x7fffffffffffffffL, &v));
-    assert_true(v == 0x7fffffffffffffffL);
-    assert_non_null(rp_parse_count(p, "9223372036854775808", 0, 0x7fffffffffffffffL, &v));
-    assert_non_null(rp_parse_count(p, "99999999999999999999999", 0, 0x7fffffffffffffffL, &v));
-    assert_true(v == 0x7fffffffffffffffL);
+    assert_int_equal(rp_parse_int64("00000000000000000000000", 1, 100000, &v),
+                     RP_INT_BELOW);
+    assert_int_equal(rp_parse_int64("-0000000000000000000000000000007", -9, 0, &v),
+                     RP_INT_OK);
+    assert_int_equal(v, -7);
 }
 
 static const struct CMUnitTest tests[] = {
@@ -235,11 +297,14 @@ static const struct CMUnitTest tests[] = {
     RP_TEST(test_rate),
     RP_TEST(test_rate_refused),
     RP_TEST(test_threshold),
-    RP_TEST(test_count),
+    RP_TEST(test_int64),
+    RP_TEST(test_int64_limits),
+    RP_TEST(test_int64_messages),
     RP_TEST(test_duration_ties_round_up),
     RP_TEST(test_too_many_digits_said),
     RP_TEST(test_size_any_digits),
-    RP_TEST(test_count_leading_zeros),
+    RP_TEST(test_int64_leading_zeros),
+    RP_TEST(test_query_arg),
 };
 
 RP_TEST_MAIN(tests)
