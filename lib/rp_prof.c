@@ -152,6 +152,8 @@ struct rp_prof {
     event_t *events;
     int ev_max, ev_cap, nev;
     long ev_dropped;
+
+    void *user;                /* rp_prof_user */
 };
 
 rp_prof_t *rp_prof_create(apr_pool_t *p, const rp_registry_t *reg,
@@ -584,6 +586,35 @@ void rp_prof_func_totals(const rp_prof_t *prof, int i, int *id, int64_t *calls,
     *calls = e->nc;
     *self = e->it;
     *total = e->tt;
+}
+
+void rp_prof_func_ids(const rp_prof_t *prof, int *ids)
+{
+    int i;
+    for (i = 0; i < prof->nentries; i++)
+        ids[i] = prof->entries[i].id;
+}
+
+void rp_prof_funcs(const rp_prof_t *prof, rp_prof_fn_t *out)
+{
+    int i;
+    for (i = 0; i < prof->nentries; i++) {
+        const entry_t *e = &prof->entries[i];
+        out[i].id = e->id;
+        out[i].calls = e->nc;
+        out[i].self = e->it;
+        out[i].total = e->tt;
+    }
+}
+
+void **rp_prof_user(rp_prof_t *prof)
+{
+    return &prof->user;
+}
+
+apr_pool_t *rp_prof_pool(const rp_prof_t *prof)
+{
+    return prof->pool;
 }
 
 rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
