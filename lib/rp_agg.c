@@ -349,20 +349,24 @@ static void add_block(const rp_agg_t *a, stripe_t *s, int col, const rp_agg_req_
 static void add_calls(rp_agg_t *a, stripe_t *s, int col, const rp_agg_call_t *calls,
                       int ncalls, int drop)
 {
-    int i;
+    /* Locals: the adds below write memory that may alias *a as far as the
+     * compiler knows, so it would reload these per key otherwise. */
+    kcount_t *base = kc(a, s, col, 0);
+    int i, nkeys = a->sz.nkeys;
     for (i = 0; i < ncalls; i++) {
+        const rp_agg_call_t *c = &calls[i];
         kcount_t *k;
-        if (calls[i].key < 0 || calls[i].key >= a->sz.nkeys) {
+        if (c->key < 0 || c->key >= nkeys) {
             if (drop)
-                apr_atomic_add64(&a->hdr->keys_dropped, calls[i].calls);
+                apr_atomic_add64(&a->hdr->keys_dropped, c->calls);
             continue;
         }
-        k = kc(a, s, col, calls[i].key);
-        inc(&k->calls, calls[i].calls);
-        if (calls[i].tt_ns)
-            inc(&k->tt, calls[i].tt_ns);
-        if (calls[i].ct_ns)
-            inc(&k->ct, calls[i].ct_ns);
+        k = &base[c->key];
+        inc(&k->calls, c->calls);
+        if (c->tt_ns)
+            inc(&k->tt, c->tt_ns);
+        if (c->ct_ns)
+            inc(&k->ct, c->ct_ns);
     }
 }
 
