@@ -84,7 +84,7 @@ typedef struct pending {
     pid_t before[MAX_CHILDREN];
     cgi_run_t runrec;
 } pending_t;
-static __thread pending_t *pending;
+static __thread pending_t *pending __attribute__((tls_model("initial-exec")));
 
 #define N_CGI 8
 static reqprof_slot_t slots_cgi[N_CGI];

@@ -32,7 +32,7 @@ APLOG_USE_MODULE(reqprof);
 
 static apr_uint64_t child_seed;
 static apr_uint32_t thread_seq;
-static __thread apr_uint64_t rng_state;
+static __thread apr_uint64_t rng_state __attribute__((tls_model("initial-exec")));
 
 static apr_uint64_t splitmix64(apr_uint64_t x)
 {

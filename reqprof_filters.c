@@ -42,7 +42,7 @@ typedef struct filter_ctx {
     reqprof_state_t *st;
     unsigned gen;
 } filter_ctx_t;
-static __thread filter_ctx_t filter_current;
+static __thread filter_ctx_t filter_current __attribute__((tls_model("initial-exec")));
 
 /* The state to charge a call of filter f to, or NULL. */
 static APR_INLINE reqprof_state_t *filter_state(ap_filter_t *f)

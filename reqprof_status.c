@@ -423,6 +423,7 @@ void reqprof_status_record(request_rec *top, reqprof_state_t *st,
                            const reqprof_dir_t *dc)
 {
     rp_agg_call_t stack_calls[CALLS_ON_STACK], *calls = stack_calls;
+    rp_prof_fn_t stack_fns[CALLS_ON_STACK], *fns = stack_fns;
     rp_agg_req_t rq;
     int i, n, ncalls = 0;
     double ns_per_tick = rp_clock_sec_per_tick * 1e9;
@@ -430,19 +431,19 @@ void reqprof_status_record(request_rec *top, reqprof_state_t *st,
     if (!agg || !st || !dc || dc->engine != 1 || is_status_request(top))
         return;
     n = rp_prof_nfuncs(st->prof);
-    if (n > CALLS_ON_STACK)
+    if (n > CALLS_ON_STACK) {
         calls = apr_palloc(top->pool, sizeof(rp_agg_call_t) * (apr_size_t)n);
+        fns = apr_palloc(top->pool, sizeof(rp_prof_fn_t) * (apr_size_t)n);
+    }
+    rp_prof_funcs(st->prof, fns);
     for (i = 0; i < n; i++) {
-        int id;
-        int64_t nc;
-        rp_tick_t self, total;
-        rp_prof_func_totals(st->prof, i, &id, &nc, &self, &total);
+        int id = fns[i].id;
         if (id < 0)
             continue;       /* the request itself, subrequests, redirects */
         calls[ncalls].key = id < keymap_n ? keymap[id] : -1;
-        calls[ncalls].calls = (uint64_t)nc;
-        calls[ncalls].tt_ns = (uint64_t)((double)self * ns_per_tick);
-        calls[ncalls].ct_ns = (uint64_t)((double)total * ns_per_tick);
+        calls[ncalls].calls = (uint64_t)fns[i].calls;
+        calls[ncalls].tt_ns = (uint64_t)((double)fns[i].self * ns_per_tick);
+        calls[ncalls].ct_ns = (uint64_t)((double)fns[i].total * ns_per_tick);
         ncalls++;
     }
     fill_req(top, st->path,

@@ -125,30 +125,25 @@ int reqprof_tree_events(void)
     return tree ? REQPROF_TREE_EVENTS : 0;
 }
 
-/* The tree function of the profile's local function i. Hook entries,
- * phases and filters (registry ids) are looked up once per child; the
- * few per-request names (subrequests, CGI scripts, backends) each time. */
-static int func_of(const rp_prof_t *prof, int i)
+/* The tree function of the profile's local function i, whose registry id
+ * is id. Hook entries, phases and filters (registry ids) are looked up
+ * once per child; the few per-request names (subrequests, CGI scripts,
+ * backends) each time. */
+static int func_of(const rp_prof_t *prof, int i, int id)
 {
-    int id;
-    int64_t calls;
-    rp_tick_t self, total;
     const char *file, *name;
-    int line;
+    int line, f;
 
     if (i == 0)
         return RP_TREE_FUNC_ROOT;
-    rp_prof_func_totals(prof, i, &id, &calls, &self, &total);
     if (id >= 0 && id < funcmap_n && funcmap[id] >= 0)
         return funcmap[id];
     rp_prof_func_key(prof, i, &file, &line, &name);
-    {
-        int f = rp_tree_func(tree, file, line, name);
-        /* A store of the same value by several threads at once is harmless. */
-        if (id >= 0 && id < funcmap_n && f >= 0)
-            funcmap[id] = f;
-        return f;
-    }
+    f = rp_tree_func(tree, file, line, name);
+    /* A store of the same value by several threads at once is harmless. */
+    if (id >= 0 && id < funcmap_n && f >= 0)
+        funcmap[id] = f;
+    return f;
 }
 
 /* REQPROF_STATUS_HANDLER, spelled here so that this unit needs nothing
@@ -158,14 +153,15 @@ static int is_status_request(const request_rec *r)
     return r->handler && !strcmp(r->handler, "reqprof-status");
 }
 
-void reqprof_tree_record(request_rec *top, const rp_prof_t *prof)
+void reqprof_tree_record(request_rec *top, rp_prof_t *prof)
 {
     const reqprof_srv_t *sc;
     rp_tree_ev_t ev_stack[ON_STACK], *ev = ev_stack;
     rp_tree_rec_t rec_stack[ON_STACK], *rec = rec_stack;
     int work_stack[5 * ON_STACK], *work = work_stack;
     int local_stack[ON_STACK], *local = local_stack;
-    int n, nf, nrec, i;
+    rp_tree_cache_t **cache;
+    int n, nf, i;
 
     if (!tree || !prof || is_status_request(top))
         return;
@@ -180,22 +176,22 @@ void reqprof_tree_record(request_rec *top, const rp_prof_t *prof)
     }
     if (nf > ON_STACK)
         local = apr_palloc(top->pool, sizeof(int) * (apr_size_t)nf);
+    /* Every local function to its tree function, once per request. */
+    rp_prof_func_ids(prof, local);
     for (i = 0; i < nf; i++)
-        local[i] = -2;
+        local[i] = func_of(prof, i, local[i]);
     rp_prof_events(prof, ev);
     for (i = 0; i < n; i++) {
         int f = ev[i].func;
-        if (f < 0 || f >= nf)
-            ev[i].func = -1;
-        else {
-            if (local[f] == -2)
-                local[f] = func_of(prof, f);
-            ev[i].func = local[f];
-        }
+        ev[i].func = f < 0 || f >= nf ? -1 : local[f];
     }
-    nrec = rp_tree_fold(ev, n, rp_clock_sec_per_tick * 1e9, rec, work);
+    /* The path cache hangs on the profile object: one thread at a time. */
+    cache = (rp_tree_cache_t **)rp_prof_user(prof);
+    if (!*cache)
+        *cache = rp_tree_cache_create(rp_prof_pool(prof), ON_STACK);
     sc = ap_get_module_config(top->server->module_config, &reqprof_module);
-    rp_tree_record(tree, sc->tree_vhost, rec, nrec, apr_time_now(), work);
+    rp_tree_record_events(tree, *cache, sc->tree_vhost, ev, n, rp_clock_sec_per_tick * 1e9,
+                          apr_time_now(), rec, work);
 }
 
 /* ------------------------------------------------------------ the views */

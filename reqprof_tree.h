@@ -26,7 +26,7 @@ int reqprof_tree_events(void);
 /* The end of a profiled request (reqprof_request_finish, when it counts
  * as profiled, after rp_prof_end): add its call tree. Status page requests
  * are left out. */
-void reqprof_tree_record(request_rec *top, const rp_prof_t *prof);
+void reqprof_tree_record(request_rec *top, rp_prof_t *prof);
 
 /* This unit sits below the status page and the request code (it
  * includes neither), which call it. */

@@ -184,10 +184,20 @@ int rp_agg_vhost(rp_agg_t *a, const char *name)
 
 /* ----------------------------------------------------------- recording */
 
+/* The compiler's atomic add, inlined (apr_atomic_add64 is a call into
+ * libapr per counter). Relaxed: the counters are independent sums; the
+ * one add that publishes a request (its stripe's requests) stays
+ * apr_atomic_add64, a full barrier, and comes last. */
+static APR_INLINE void inc(u64v *c, apr_uint64_t v)
+{
+    __atomic_fetch_add(c, v, __ATOMIC_RELAXED);
+}
+
 static void max64(u64v *m, apr_uint64_t v)
 {
-    apr_uint64_t cur;
-    while ((cur = apr_atomic_read64(m)) < v && apr_atomic_cas64(m, v, cur) != cur)
+    apr_uint64_t cur = __atomic_load_n(m, __ATOMIC_RELAXED);
+    while (cur < v && !__atomic_compare_exchange_n(m, &cur, v, 0, __ATOMIC_RELAXED,
+                                                   __ATOMIC_RELAXED))
         ;
 }
 
@@ -218,7 +228,7 @@ static void add_status(u64v *to, const apr_uint64_t *status)
     if (status)
         for (c = 0; c < RP_AGG_NCLASS; c++)
             if (status[c])
-                apr_atomic_add64(&to[c], status[c]);
+                inc(&to[c], status[c]);
 }
 
 /* Publish path in e, whose hash word this writer set to 1 ("being
@@ -254,8 +264,8 @@ static void url_add_h(const urltab_t *t, const char *path, apr_uint64_t h,
         urlent_t *e = &t->e[(h + (apr_uint64_t)i) % (apr_uint64_t)t->n];
         apr_uint64_t eh = apr_atomic_read64(&e->hash), n;
         if (eh == h) {
-            apr_atomic_add64(&e->count, count);
-            apr_atomic_add64(&e->sum_ns, sum);
+            inc(&e->count, count);
+            inc(&e->sum_ns, sum);
             add_status(e->status, status);
             max64(&e->max_ns, max);
             max64(&e->last, last);
@@ -323,34 +333,40 @@ static wslot_t *slot_for(const rp_agg_t *a, apr_time_t end)
 static void add_block(const rp_agg_t *a, stripe_t *s, int col, const rp_agg_req_t *rq,
                       int cls, int profiled)
 {
-    apr_atomic_add64(&vreq(a, s)[col], 1);
-    apr_atomic_add64(&vns(a, s)[col], rq->wall_ns);
-    apr_atomic_add64(&s->hist[bucket_of(rq->wall_ns)], 1);
-    apr_atomic_add64(&s->sum_ns, rq->wall_ns);
+    inc(&vreq(a, s)[col], 1);
+    inc(&vns(a, s)[col], rq->wall_ns);
+    inc(&s->hist[bucket_of(rq->wall_ns)], 1);
+    inc(&s->sum_ns, rq->wall_ns);
     max64(&s->max_ns, rq->wall_ns);
     if (cls >= 0) {
-        apr_atomic_add64(&vst(a, s, col)[cls], 1);
-        apr_atomic_add64(&s->status[cls], 1);
+        inc(&vst(a, s, col)[cls], 1);
+        inc(&s->status[cls], 1);
     }
     if (profiled)
-        apr_atomic_add64(&s->profiled, 1);
+        inc(&s->profiled, 1);
 }
 
 static void add_calls(rp_agg_t *a, stripe_t *s, int col, const rp_agg_call_t *calls,
                       int ncalls, int drop)
 {
-    int i;
+    /* Locals: the adds below write memory that may alias *a as far as the
+     * compiler knows, so it would reload these per key otherwise. */
+    kcount_t *base = kc(a, s, col, 0);
+    int i, nkeys = a->sz.nkeys;
     for (i = 0; i < ncalls; i++) {
+        const rp_agg_call_t *c = &calls[i];
         kcount_t *k;
-        if (calls[i].key < 0 || calls[i].key >= a->sz.nkeys) {
+        if (c->key < 0 || c->key >= nkeys) {
             if (drop)
-                apr_atomic_add64(&a->hdr->keys_dropped, calls[i].calls);
+                apr_atomic_add64(&a->hdr->keys_dropped, c->calls);
             continue;
         }
-        k = kc(a, s, col, calls[i].key);
-        apr_atomic_add64(&k->calls, calls[i].calls);
-        apr_atomic_add64(&k->tt, calls[i].tt_ns);
-        apr_atomic_add64(&k->ct, calls[i].ct_ns);
+        k = &base[c->key];
+        inc(&k->calls, c->calls);
+        if (c->tt_ns)
+            inc(&k->tt, c->tt_ns);
+        if (c->ct_ns)
+            inc(&k->ct, c->ct_ns);
     }
 }
 

@@ -152,6 +152,8 @@ struct rp_prof {
     event_t *events;
     int ev_max, ev_cap, nev;
     long ev_dropped;
+
+    void *user;                /* rp_prof_user */
 };
 
 rp_prof_t *rp_prof_create(apr_pool_t *p, const rp_registry_t *reg,
@@ -183,15 +185,32 @@ static void *grow(apr_pool_t *p, void *old, int *cap, apr_size_t elt, int used)
     return n;
 }
 
-static int new_entry(rp_prof_t *prof, int id, const char *file, int line,
-                     const char *label)
+/* The arrays grow in their own function: rare, and kept out of the way
+ * of the inlined paths below. */
+static void __attribute__((noinline, cold)) grow_entries(rp_prof_t *prof)
+{
+    prof->entries = grow(prof->pool, prof->entries, &prof->entries_cap,
+                         sizeof(entry_t), prof->nentries);
+}
+
+static void __attribute__((noinline, cold)) grow_edges(rp_prof_t *prof)
+{
+    prof->edges = grow(prof->pool, prof->edges, &prof->edges_cap,
+                       sizeof(edge_t), prof->nedges);
+}
+
+/* Field by field rather than memset: this runs for nearly every frame
+ * (each hook entry is new in its request). */
+static APR_INLINE int new_entry(rp_prof_t *prof, int id, const char *file, int line,
+                                const char *label)
 {
     entry_t *e;
     if (prof->nentries == prof->entries_cap)
-        prof->entries = grow(prof->pool, prof->entries, &prof->entries_cap,
-                             sizeof(entry_t), prof->nentries);
+        grow_entries(prof);
     e = &prof->entries[prof->nentries];
-    memset(e, 0, sizeof *e);
+    e->nc = e->rc = 0;
+    e->it = e->tt = 0;
+    e->reclevel = 0;
     e->first_edge = -1;
     e->id = id;
     e->file = file;
@@ -200,10 +219,10 @@ static int new_entry(rp_prof_t *prof, int id, const char *file, int line,
     return prof->nentries++;
 }
 
-static int entry_for_id(rp_prof_t *prof, int id)
+static APR_INLINE __attribute__((always_inline)) int entry_for_id(rp_prof_t *prof, int id)
 {
     map_slot_t *m;
-    if (id < 0 || id >= prof->map_cap || id >= prof->reg->n)
+    if ((unsigned)id >= (unsigned)prof->map_cap || id >= prof->reg->n)
         return -1;
     m = &prof->map[id];
     if (m->stamp != prof->serial) {
@@ -230,7 +249,7 @@ static int entry_for_label(rp_prof_t *prof, const char *file, int line,
                      apr_pstrdup(prof->scratch, label));
 }
 
-static int edge_for(rp_prof_t *prof, int callee, int caller)
+static APR_INLINE int edge_for(rp_prof_t *prof, int callee, int caller)
 {
     entry_t *e = &prof->entries[callee];
     edge_t *g;
@@ -239,13 +258,14 @@ static int edge_for(rp_prof_t *prof, int callee, int caller)
         if (prof->edges[i].caller == caller)
             return i;
     if (prof->nedges == prof->edges_cap)
-        prof->edges = grow(prof->pool, prof->edges, &prof->edges_cap,
-                           sizeof(edge_t), prof->nedges);
+        grow_edges(prof);
     i = prof->nedges++;
     g = &prof->edges[i];
-    memset(g, 0, sizeof *g);
     g->caller = caller;
     g->next = e->first_edge;
+    g->nc = g->rc = 0;
+    g->it = g->tt = 0;
+    g->reclevel = 0;
     e->first_edge = i;
     return i;
 }
@@ -291,8 +311,9 @@ static APR_INLINE void mirror_push(rp_prof_t *prof, int entry, int d, int id)
     *prof->mirror_depth = d + 1;
 }
 
-static void push(rp_prof_t *prof, frame_kind_e kind, int entry, int id,
-                 const void *req, rp_tick_t now)
+static APR_INLINE __attribute__((always_inline)) void
+push_inline(rp_prof_t *prof, frame_kind_e kind, int entry, int id, const void *req,
+            rp_tick_t now)
 {
     frame_t *f = &prof->stack[prof->depth];
     f->kind = kind;
@@ -329,8 +350,16 @@ static void push(rp_prof_t *prof, frame_kind_e kind, int entry, int id,
         mirror_push(prof, entry, prof->depth - 1, id);
 }
 
+/* push_inline where a call costs less than the code (the rarer frames). */
+static void __attribute__((noinline)) push(rp_prof_t *prof, frame_kind_e kind, int entry,
+                                           int id, const void *req, rp_tick_t now)
+{
+    push_inline(prof, kind, entry, id, req, now);
+}
+
 /* Close the top frame at end (cf. _lsprof's Stop()). */
-static void pop(rp_prof_t *prof, rp_tick_t end)
+static APR_INLINE __attribute__((always_inline)) void pop_inline(rp_prof_t *prof,
+                                                                 rp_tick_t end)
 {
     frame_t *f = &prof->stack[--prof->depth];
     entry_t *e = &prof->entries[f->entry];
@@ -364,6 +393,11 @@ static void pop(rp_prof_t *prof, rp_tick_t end)
      * far as the compiler knows, so nothing of them is read after it. */
     if (prof->mirror_code)
         *prof->mirror_depth = prof->depth;
+}
+
+static void __attribute__((noinline)) pop(rp_prof_t *prof, rp_tick_t end)
+{
+    pop_inline(prof, end);
 }
 
 void rp_prof_set_mirror(rp_prof_t *prof, const rp_prof_mirror_t *m)
@@ -413,7 +447,8 @@ static int on_stack(const rp_prof_t *prof, const void *req)
     return 0;
 }
 
-static int settle(rp_prof_t *prof, const void *req, int phase, rp_tick_t now)
+static int __attribute__((noinline)) settle(rp_prof_t *prof, const void *req, int phase,
+                                            rp_tick_t now)
 {
     frame_t *top;
     int need, newreq;
@@ -462,15 +497,28 @@ int rp_prof_enter(rp_prof_t *prof, const void *req, int phase, int hook,
     if (!prof->active)
         return -1;
     /* req NULL: a call on the request's behalf with no request of its own
-     * (a connection filter carrying its data): nest it in what is open. */
-    if ((req && settle(prof, req, phase, now) < 0) || prof->depth >= RP_MAX_DEPTH
-        || (he = entry_for_id(prof, hook)) < 0) {
+     * (a connection filter carrying its data): nest it in what is open.
+     * Nothing to settle either, as settle itself would find, when the top
+     * frame is of the same request and is a timed call and this call has
+     * no phase (a filter), or is this call's phase: the usual cases, here
+     * without the call. */
+    if (req) {
+        const frame_t *top = &prof->stack[prof->depth - 1];
+        if (!(top->req == req
+              && ((top->kind == FR_HOOK && phase < 0)
+                  || (top->kind == FR_PHASE && phase >= 0 && top->id == phase)))
+            && settle(prof, req, phase, now) < 0) {
+            prof->dropped++;
+            return -1;
+        }
+    }
+    if (prof->depth >= RP_MAX_DEPTH || (he = entry_for_id(prof, hook)) < 0) {
         prof->dropped++;
         return -1;
     }
     /* A request-less call belongs to the request it runs inside, so calls
      * nested in it for that request are not taken for another request. */
-    push(prof, FR_HOOK, he, hook, req ? req : prof->stack[prof->depth - 1].req, now);
+    push_inline(prof, FR_HOOK, he, hook, req ? req : prof->stack[prof->depth - 1].req, now);
     return prof->depth - 1;
 }
 
@@ -497,7 +545,7 @@ void rp_prof_exit(rp_prof_t *prof, int handle, rp_tick_t now)
     /* Lazy frames opened inside this call end with their last child. */
     while (prof->depth - 1 > handle)
         pop(prof, prof->stack[prof->depth - 1].last);
-    pop(prof, now);
+    pop_inline(prof, now);
 }
 
 /* Frames of a request that is gone belong to no request any more. */
@@ -584,6 +632,35 @@ void rp_prof_func_totals(const rp_prof_t *prof, int i, int *id, int64_t *calls,
     *calls = e->nc;
     *self = e->it;
     *total = e->tt;
+}
+
+void rp_prof_func_ids(const rp_prof_t *prof, int *ids)
+{
+    int i;
+    for (i = 0; i < prof->nentries; i++)
+        ids[i] = prof->entries[i].id;
+}
+
+void rp_prof_funcs(const rp_prof_t *prof, rp_prof_fn_t *out)
+{
+    int i;
+    for (i = 0; i < prof->nentries; i++) {
+        const entry_t *e = &prof->entries[i];
+        out[i].id = e->id;
+        out[i].calls = e->nc;
+        out[i].self = e->it;
+        out[i].total = e->tt;
+    }
+}
+
+void **rp_prof_user(rp_prof_t *prof)
+{
+    return &prof->user;
+}
+
+apr_pool_t *rp_prof_pool(const rp_prof_t *prof)
+{
+    return prof->pool;
 }
 
 rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,

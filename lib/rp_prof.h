@@ -129,6 +129,23 @@ int rp_prof_nfuncs(const rp_prof_t *prof);
 void rp_prof_func_totals(const rp_prof_t *prof, int i, int *id, int64_t *calls,
                          rp_tick_t *self, rp_tick_t *total);
 
+/* The registry id of every function (-1: dynamic) into ids, which has
+ * room for rp_prof_nfuncs(); and all totals at once into out. */
+void rp_prof_func_ids(const rp_prof_t *prof, int *ids);
+typedef struct rp_prof_fn {
+    int id;
+    int64_t calls;
+    rp_tick_t self, total;
+} rp_prof_fn_t;
+void rp_prof_funcs(const rp_prof_t *prof, rp_prof_fn_t *out);
+
+/* One pointer a later stage may hang state on per profile object (the
+ * aggregate tree's path cache), NULL at first; and the object's pool for
+ * it. The object is used by one thread at a time: that state needs no
+ * lock, and lives as long as the object. */
+void **rp_prof_user(rp_prof_t *prof);
+apr_pool_t *rp_prof_pool(const rp_prof_t *prof);
+
 /* The finished profile in pstats terms, from p; ticks converted with
  * sec_per_tick. Functions are listed in the order they were first met
  * (root first). */

@@ -372,19 +372,32 @@ static APR_INLINE void add(cnt_t *c, apr_uint64_t calls, apr_uint64_t self,
         __atomic_fetch_add(&c->cum, cum, __ATOMIC_RELAXED);
 }
 
+/* The minute slot now falls in, zeroed when it still held an older minute. */
+static cnt_t *slot_of(rp_tree_t *t, apr_time_t now)
+{
+    apr_uint32_t m = rp_win_minute(now);
+    int s = rp_win_slot(m);
+    cnt_t *slot = t->slots + (apr_size_t)s * (apr_size_t)t->sz.nnodes;
+    if (rp_win_slot_claim(&t->stamps[s], m))
+        memset((void *)slot, 0, sizeof(cnt_t) * (apr_size_t)t->sz.nnodes);
+    return slot;
+}
+
+static int vhost_in_range(const rp_tree_t *t, int vhost)
+{
+    return vhost < 0 || vhost > t->sz.nvhosts ? t->sz.nvhosts : vhost;
+}
+
 void rp_tree_record(rp_tree_t *t, int vhost, const rp_tree_rec_t *rec, int n,
                     apr_time_t now, int *map)
 {
-    apr_uint32_t m = rp_win_minute(now);
-    int s = rp_win_slot(m), i, limit = t->sz.nnodes - t->reserve;
-    cnt_t *slot = t->slots + (apr_size_t)s * (apr_size_t)t->sz.nnodes;
+    int i, limit = t->sz.nnodes - t->reserve;
+    cnt_t *slot;
 
     if (n < 1)
         return;
-    if (vhost < 0 || vhost > t->sz.nvhosts)
-        vhost = t->sz.nvhosts;
-    if (rp_win_slot_claim(&t->stamps[s], m))
-        memset((void *)slot, 0, sizeof(cnt_t) * (apr_size_t)t->sz.nnodes);
+    vhost = vhost_in_range(t, vhost);
+    slot = slot_of(t, now);
 
     for (i = 0; i < n; i++) {
         const rp_tree_rec_t *r = &rec[i];
@@ -392,6 +405,7 @@ void rp_tree_record(rp_tree_t *t, int vhost, const rp_tree_rec_t *rec, int n,
         if (i == 0) {
             nd = node_of(t, vhost, -1, RP_TREE_FUNC_ROOT, t->sz.nnodes);
             if (nd < 0) {
+                map[0] = -1;
                 apr_atomic_add64(&t->hdr->lost_calls, 1);
                 return;
             }
@@ -434,8 +448,26 @@ static APR_INLINE int new_rec(rp_tree_rec_t *out, int *nrec, int parent, int fun
     return (*nrec)++;
 }
 
-int rp_tree_fold(const rp_tree_ev_t *ev, int n, double ns_per_unit,
-                 rp_tree_rec_t *out, int *work)
+/* Records' cumulative time to ns once per record rather than per frame;
+ * then self = cumulative less the children's (summed into self_ns first:
+ * children come after their parent), so that in ns too every record is
+ * exactly its self plus its children (unless rounding made them longer). */
+static void finish(rp_tree_rec_t *out, int nrec, double ns_per_unit)
+{
+    int i;
+    if (ns_per_unit != 1.0)
+        for (i = 0; i < nrec; i++)
+            out[i].cum_ns = (uint64_t)((double)out[i].cum_ns * ns_per_unit + 0.5);
+    for (i = nrec - 1; i >= 1; i--)
+        out[out[i].parent].self_ns += out[i].cum_ns;
+    for (i = 0; i < nrec; i++)
+        out[i].self_ns = out[i].cum_ns > out[i].self_ns ? out[i].cum_ns - out[i].self_ns : 0;
+}
+
+/* rp_tree_fold; rec_of (NULL: not wanted) gets each event's record, -1
+ * for an event left out. */
+static int fold(const rp_tree_ev_t *ev, int n, double ns_per_unit,
+                rp_tree_rec_t *out, int *work, int *rec_of)
 {
     /* open[d]: the record of the frame open at depth d; slot: an open-
      * addressed table of record + 1 by (parent, func), 2 n entries rounded
@@ -456,6 +488,8 @@ int rp_tree_fold(const rp_tree_ev_t *ev, int n, double ns_per_unit,
         int parent = -1, r = -1;
         uint64_t dur = e->t1 > e->t0 ? e->t1 - e->t0 : 0;
 
+        if (rec_of)
+            rec_of[i] = -1;
         if (e->depth < 0 || e->depth >= n || (e->depth == 0 && i > 0))
             continue;
         if (e->depth > 0) {
@@ -477,23 +511,137 @@ int rp_tree_fold(const rp_tree_ev_t *ev, int n, double ns_per_unit,
         }
         else
             r = new_rec(out, &nrec, -1, e->func);
+        if (rec_of)
+            rec_of[i] = r;
         out[r].calls++;
-        out[r].cum_ns += dur;           /* in the events' unit until the end */
+        out[r].cum_ns += dur;           /* in the events' unit until finish */
         open[e->depth] = r;
         if (e->depth + 1 < n)
             open[e->depth + 1] = -1;    /* a deeper frame must follow this one */
     }
-    /* To ns once per record rather than per frame; then self =
-     * cumulative less the children's (summed into self_ns first: children
-     * come after their parent), so that in ns too every record is exactly
-     * its self plus its children (unless rounding made them longer). */
-    if (ns_per_unit != 1.0)
-        for (i = 0; i < nrec; i++)
-            out[i].cum_ns = (uint64_t)((double)out[i].cum_ns * ns_per_unit + 0.5);
-    for (i = nrec - 1; i >= 1; i--)
-        out[out[i].parent].self_ns += out[i].cum_ns;
-    for (i = 0; i < nrec; i++)
-        out[i].self_ns = out[i].cum_ns > out[i].self_ns ? out[i].cum_ns - out[i].self_ns : 0;
+    finish(out, nrec, ns_per_unit);
+    return nrec;
+}
+
+int rp_tree_fold(const rp_tree_ev_t *ev, int n, double ns_per_unit,
+                 rp_tree_rec_t *out, int *work)
+{
+    return fold(ev, n, ns_per_unit, out, work, NULL);
+}
+
+/* ---------------------------------------------------------- path cache */
+
+struct rp_tree_cache {
+    const rp_tree_t *t;     /* the region the nodes are in, NULL: empty */
+    int vhost;
+    int cap;                /* events a cached request may have */
+    int n, nrec;            /* the cached request's events and records */
+    int *func, *depth;      /* [cap] its events' (function, depth) */
+    int *rec_of;            /* [cap] the record of each event, -1: none */
+    int *parent;            /* [cap] each record's parent record */
+    int *rfunc;             /* [cap] each record's function */
+    int *node;              /* [cap] each record's node */
+    unsigned long hits, misses;
+};
+
+rp_tree_cache_t *rp_tree_cache_create(apr_pool_t *p, int cap)
+{
+    rp_tree_cache_t *c = apr_pcalloc(p, sizeof *c);
+    if (cap < 1)
+        cap = 1;
+    c->cap = cap;
+    c->func = apr_palloc(p, sizeof(int) * 6 * (apr_size_t)cap);
+    c->depth = c->func + cap;
+    c->rec_of = c->depth + cap;
+    c->parent = c->rec_of + cap;
+    c->rfunc = c->parent + cap;
+    c->node = c->rfunc + cap;
+    return c;
+}
+
+void rp_tree_cache_stats(const rp_tree_cache_t *c, unsigned long *hits,
+                         unsigned long *misses)
+{
+    *hits = c->hits;
+    *misses = c->misses;
+}
+
+/* The same (function, depth) sequence as the cached request's. */
+static int cache_matches(const rp_tree_cache_t *c, const rp_tree_t *t, int vhost,
+                         const rp_tree_ev_t *ev, int n)
+{
+    int i;
+    if (c->t != t || c->vhost != vhost || c->n != n)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (ev[i].func != c->func[i] || ev[i].depth != c->depth[i])
+            return 0;
+    return 1;
+}
+
+int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
+                          const rp_tree_ev_t *ev, int n, double ns_per_unit,
+                          apr_time_t now, rp_tree_rec_t *out, int *work)
+{
+    int i, nrec;
+    cnt_t *slot;
+
+    vhost = vhost_in_range(t, vhost);
+    if (c && cache_matches(c, t, vhost, ev, n)) {
+        /* Fold by the cached event -> record map, then add to the cached
+         * nodes: what fold and rp_tree_record would do, without a lookup. */
+        nrec = c->nrec;
+        for (i = 0; i < nrec; i++) {
+            out[i].parent = c->parent[i];
+            out[i].func = c->rfunc[i];
+            out[i].calls = out[i].self_ns = out[i].cum_ns = 0;
+        }
+        for (i = 0; i < n; i++) {
+            int r = c->rec_of[i];
+            if (r >= 0) {
+                out[r].calls++;
+                out[r].cum_ns += ev[i].t1 > ev[i].t0 ? ev[i].t1 - ev[i].t0 : 0;
+            }
+        }
+        finish(out, nrec, ns_per_unit);
+        slot = slot_of(t, now);
+        for (i = 0; i < nrec; i++) {
+            int nd = c->node[i];
+            add(&t->total[nd], out[i].calls, out[i].self_ns, out[i].cum_ns);
+            add(&slot[nd], out[i].calls, out[i].self_ns, out[i].cum_ns);
+        }
+        c->hits++;
+        return nrec;
+    }
+    if (!c || n > c->cap) {
+        nrec = fold(ev, n, ns_per_unit, out, work, NULL);
+        rp_tree_record(t, vhost, out, nrec, now, work);
+        return nrec;
+    }
+    c->misses++;
+    c->t = NULL;
+    nrec = fold(ev, n, ns_per_unit, out, work, c->rec_of);
+    rp_tree_record(t, vhost, out, nrec, now, work);
+    /* Kept only when every record has a node of its own: a path counted
+     * in "(other)" or lost must take the slow road again (room may have
+     * been made, and the fallback is not a node lookup). */
+    if (nrec < 1)
+        return nrec;
+    for (i = 0; i < nrec; i++) {
+        if (work[i] < 0)
+            return nrec;
+        c->node[i] = work[i];
+        c->parent[i] = out[i].parent;
+        c->rfunc[i] = out[i].func;
+    }
+    for (i = 0; i < n; i++) {
+        c->func[i] = ev[i].func;
+        c->depth[i] = ev[i].depth;
+    }
+    c->n = n;
+    c->nrec = nrec;
+    c->vhost = vhost;
+    c->t = t;
     return nrec;
 }
 

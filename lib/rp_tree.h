@@ -101,6 +101,7 @@ typedef struct rp_tree_rec {
  * scratch holds n ints. No lock, no allocation. */
 void rp_tree_record(rp_tree_t *t, int vhost, const rp_tree_rec_t *rec, int n,
                     apr_time_t now, int *scratch);
+/* (scratch[i] is then record i's node, -1 when it had none of its own.) */
 
 /* ---- building a request's records from its timeline ---- */
 
@@ -116,6 +117,29 @@ typedef rp_prof_ev_t rp_tree_ev_t;
  * written (0 when ev[0] is not a root at depth 0). work holds 5 n ints. */
 int rp_tree_fold(const rp_tree_ev_t *ev, int n, double ns_per_unit,
                  rp_tree_rec_t *out, int *work);
+
+/* ---- the path cache: a request like the one before it ----
+ * Most requests repeat the previous one's timeline shape: the same
+ * functions at the same depths in the same order. A cache remembers the
+ * last shape recorded, each event's record and each record's node, so a
+ * request of the same shape is folded by that map and added to those
+ * nodes without a hash lookup. The result is exactly what rp_tree_fold
+ * then rp_tree_record give (nodes are never removed from a region, so a
+ * node found once stays the node of that path). A cache belongs to one
+ * thread at a time (no lock); it remembers up to cap events. */
+typedef struct rp_tree_cache rp_tree_cache_t;
+
+rp_tree_cache_t *rp_tree_cache_create(apr_pool_t *p, int cap);
+
+/* rp_tree_fold then rp_tree_record, through the cache c (NULL: none).
+ * out and work as for those (n records, 5 n ints). Returns the records. */
+int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
+                          const rp_tree_ev_t *ev, int n, double ns_per_unit,
+                          apr_time_t now, rp_tree_rec_t *out, int *work);
+
+/* Requests that took the cached path and that did not (tests, bench). */
+void rp_tree_cache_stats(const rp_tree_cache_t *c, unsigned long *hits,
+                         unsigned long *misses);
 
 /* ---- reading ---- */
 

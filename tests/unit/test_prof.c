@@ -293,6 +293,64 @@ static void test_dynamic_call_nests_in_hook(void **state)
     assert_true(edge_from(st, cgi, c)->nc == 2);
 }
 
+/* The cases rp_prof_enter answers without settle, and their neighbours
+ * that must still settle: a hook of a phase called inside a timed call of
+ * the same request gets its phase frame there; a call with no phase
+ * (a filter) nests in the timed call it runs in, or closes the phase
+ * frame open when no call is; the next hook of the open phase shares its
+ * frame; a subrequest's filter inside the parent's hook opens the
+ * subrequest's frame. */
+static void test_enter_fast_path_and_its_neighbours(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    int filt = rp_registry_add(i.reg, "core.c", 9, "filter CORE");
+    rp_prof_t *pr = rp_prof_create(p, i.reg, label);
+    rp_stats_t *st;
+    const rp_func_t *fix, *dir, *mime, *f, *h, *root, *sub;
+    int a, b, c;
+
+    rp_prof_begin(pr, &main_req, "request GET /", 0);
+    a = rp_prof_enter(pr, &main_req, i.ph_fix, i.dir, 1);       /* fixups > dir */
+    b = rp_prof_enter(pr, &main_req, -1, filt, 2);              /* filter in dir */
+    assert_int_equal(b, a + 1);
+    rp_prof_exit(pr, b, 3);
+    b = rp_prof_enter(pr, &main_req, i.ph_handler, i.core1, 4); /* handler in dir */
+    assert_int_equal(b, a + 2);                                 /* its phase frame too */
+    rp_prof_exit(pr, b, 5);
+    c = rp_prof_enter(pr, &sub_req, -1, filt, 6);               /* sub's filter in dir */
+    assert_int_equal(c, a + 2);                                 /* sub's frame, then it */
+    rp_prof_exit(pr, c, 7);
+    rp_prof_exit(pr, a, 8);
+    a = rp_prof_enter(pr, &main_req, i.ph_fix, i.mime, 9);      /* same phase: same frame */
+    assert_int_equal(a, 2);
+    rp_prof_exit(pr, a, 10);
+    b = rp_prof_enter(pr, &main_req, -1, filt, 11);             /* filter after it */
+    assert_int_equal(b, 1);                                     /* the phase is over */
+    rp_prof_exit(pr, b, 12);
+    rp_prof_end(pr, 13);
+
+    st = rp_prof_stats(pr, p, 1.0);
+    root = &st->funcs[0];
+    fix = find(st, "httpd", 0, "fixups");
+    h = find(st, "httpd", 0, "handler");
+    dir = find(st, "mod_dir.c", 1, "fixups");
+    mime = find(st, "mod_mime.c", 1, "fixups");
+    f = find(st, "core.c", 9, "filter CORE");
+    sub = find(st, "httpd", 0, "subrequest /index.html");
+    assert_int_equal(fix->nc, 1);                 /* one frame for both hooks */
+    assert_true(fix->ct == 9.0);                  /* 1 .. 10 */
+    assert_int_equal(edge_from(st, dir, fix)->nc, 1);
+    assert_int_equal(edge_from(st, mime, fix)->nc, 1);
+    assert_int_equal(edge_from(st, h, dir)->nc, 1);
+    assert_int_equal(f->nc, 3);
+    assert_int_equal(edge_from(st, f, dir)->nc, 1);
+    assert_int_equal(edge_from(st, f, sub)->nc, 1);
+    assert_int_equal(edge_from(st, f, root)->nc, 1);
+    assert_int_equal(edge_from(st, sub, dir)->nc, 1);
+    assert_true(dir->tt == 7.0 - 1.0 - 1.0 - 1.0);   /* 1..8 less 3 children */
+}
+
 /* The request ends (end-of-request bucket) while calls are still open:
  * they end then, and their later exits change nothing. */
 static void test_end_with_open_frames(void **state)
@@ -637,6 +695,7 @@ int main(void)
         RP_TEST(test_direct_recursion),
         RP_TEST(test_end_with_open_frames),
         RP_TEST(test_dynamic_call_nests_in_hook),
+        RP_TEST(test_enter_fast_path_and_its_neighbours),
         RP_TEST(test_null_request_nests_in_open_frame),
         RP_TEST(test_null_request_dynamic_nests_in_open_frame),
         RP_TEST(test_parent_call_inside_subrequest_frame),

@@ -11,7 +11,10 @@
  * the root's time, each node's cumulative time is its self plus its
  * children's, and the 1-minute window (all in one minute) equals the
  * totals. Run twice: a table with room for every path (then no path may
- * end up in "(other)"), and one of 256 nodes that overflows all the time.
+ * end up in "(other)"), and one of 256 nodes that overflows all the time;
+ * then both again with each writer recording through a path cache of its
+ * own (rp_tree_record_events), which must give the same exact totals
+ * while other threads claim and publish the nodes it remembers.
  */
 #include "rp_test.h"
 #include <stdio.h>
@@ -26,8 +29,8 @@
 
 typedef struct shared {
     rp_tree_t *t;
-    int nreq, distinct;
-    volatile apr_uint32_t writers_left, failed;
+    int nreq, distinct, cached;
+    volatile apr_uint32_t writers_left, failed, hits;
     char why[200];
 } shared_t;
 
@@ -43,7 +46,7 @@ static void fail_once(shared_t *sh, const char *why)
 }
 
 /* Request i of writer id: request > phase > hook > (own path) > leaf. */
-static uint64_t one_request(shared_t *sh, int id, int i, int *work)
+static uint64_t one_request(shared_t *sh, int id, int i, int *work, rp_tree_cache_t *c)
 {
     rp_tree_ev_t ev[6];
     rp_tree_rec_t rec[6];
@@ -60,8 +63,14 @@ static uint64_t one_request(shared_t *sh, int id, int i, int *work)
     ev[5] = (rp_tree_ev_t){ rp_tree_func(sh->t, "httpd", 0,
                                          i % 3 ? "shared leaf" : name), 2, base * 8,
                             base * 9 };
-    n = rp_tree_fold(ev, 6, 1.0, rec, work);
-    rp_tree_record(sh->t, id % 3, rec, n, T0, work);
+    if (c) {
+        n = rp_tree_record_events(sh->t, c, id % 3, ev, 6, 1.0, T0, rec, work);
+        assert_int_equal(n > 0, 1);
+    }
+    else {
+        n = rp_tree_fold(ev, 6, 1.0, rec, work);
+        rp_tree_record(sh->t, id % 3, rec, n, T0, work);
+    }
     return rec[0].cum_ns;
 }
 
@@ -69,8 +78,20 @@ static void *APR_THREAD_FUNC writer_main(apr_thread_t *th, void *arg)
 {
     writer_t *w = arg;
     int i, work[30];
+    apr_pool_t *p = NULL;
+    rp_tree_cache_t *c = NULL;
+    if (w->sh->cached) {
+        apr_pool_create(&p, NULL);
+        c = rp_tree_cache_create(p, 6);
+    }
     for (i = 0; i < w->sh->nreq; i++)
-        one_request(w->sh, w->id, i, work);
+        one_request(w->sh, w->id, i, work, c);
+    if (c) {
+        unsigned long hits, misses;
+        rp_tree_cache_stats(c, &hits, &misses);
+        apr_atomic_add32(&w->sh->hits, (apr_uint32_t)hits);
+        apr_pool_destroy(p);
+    }
     apr_atomic_dec32(&w->sh->writers_left);
     apr_thread_exit(th, APR_SUCCESS);
     return NULL;
@@ -101,7 +122,7 @@ static void *APR_THREAD_FUNC reader_main(apr_thread_t *th, void *arg)
     return NULL;
 }
 
-static void run(apr_pool_t *p, int nnodes, int distinct, int expect_other)
+static void run(apr_pool_t *p, int nnodes, int distinct, int expect_other, int cached)
 {
     rp_tree_sizes_t sz = { nnodes, 3 };
     apr_size_t size = rp_tree_size(&sz);
@@ -121,6 +142,7 @@ static void run(apr_pool_t *p, int nnodes, int distinct, int expect_other)
         rp_tree_vhost(sh.t, apr_psprintf(p, "v%d", i));
     sh.nreq = 4000;
     sh.distinct = distinct;
+    sh.cached = cached;
     sh.writers_left = NWRITERS;
     for (i = 0; i < NWRITERS; i++) {
         w[i].sh = &sh;
@@ -143,7 +165,7 @@ static void run(apr_pool_t *p, int nnodes, int distinct, int expect_other)
         sh2.t = rp_tree_attach(p, b2, rp_tree_size(&sz2), &sz2, T0, &reused);
         for (i = 0; i < NWRITERS; i++)
             for (j = 0; j < sh.nreq; j++)
-                want_ns += one_request(&sh2, i, j, work);
+                want_ns += one_request(&sh2, i, j, work, NULL);
     }
     s = rp_tree_snap(sh.t, rp_tree_counts(sh.t, p, 0, T0), -1, p);
     win = rp_tree_snap(sh.t, rp_tree_counts(sh.t, p, 1, T0), -1, p);
@@ -168,16 +190,29 @@ static void run(apr_pool_t *p, int nnodes, int distinct, int expect_other)
         assert_true(others > 0);
     else
         assert_int_equal(others, 0);    /* with room, a race never loses a path */
+    if (cached && !expect_other)
+        assert_true(sh.hits > 0);       /* the cache was used, not just bypassed */
 }
 
 static void test_room_for_all(void **state)
 {
-    run(*state, 4096, 20, 0);
+    run(*state, 4096, 20, 0, 0);
 }
 
 static void test_overflowing(void **state)
 {
-    run(*state, 256, 400, 1);
+    run(*state, 256, 400, 1, 0);
+}
+
+/* Every third request repeats its predecessor's shape: cache hits. */
+static void test_room_for_all_cached(void **state)
+{
+    run(*state, 4096, 1, 0, 1);
+}
+
+static void test_overflowing_cached(void **state)
+{
+    run(*state, 256, 400, 1, 1);
 }
 
 int main(void)
@@ -185,6 +220,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         RP_TEST(test_room_for_all),
         RP_TEST(test_overflowing),
+        RP_TEST(test_room_for_all_cached),
+        RP_TEST(test_overflowing_cached),
     };
     int rc;
     apr_initialize();

@@ -1,0 +1,232 @@
+/*
+ * test_tree_cache.c - the aggregate tree's path cache (rp_tree_cache_t):
+ * requests recorded through it leave exactly the nodes and counts that
+ * rp_tree_fold + rp_tree_record leave, whether they repeat the previous
+ * request's shape (a hit), change it (a miss), change virtual host, are
+ * longer than the cache, meet a full region ("(other)" and lost paths),
+ * or move to another region.
+ */
+#include "rp_test.h"
+#include <stdio.h>
+#include "rp_tree.h"
+
+#define T0 ((apr_time_t)1700000000 * APR_USEC_PER_SEC)
+#define MAXEV 64
+
+static rp_tree_t *make(apr_pool_t *p, int nnodes, int nvhosts)
+{
+    rp_tree_sizes_t sz = { nnodes, nvhosts };
+    apr_size_t size = rp_tree_size(&sz);
+    int reused = -1;
+    rp_tree_t *t = rp_tree_attach(p, apr_pcalloc(p, size), size, &sz, T0, &reused);
+    assert_non_null(t);
+    return t;
+}
+
+/* A pair of regions of the same sizes: one recorded through the cache,
+ * the other the plain way. */
+typedef struct pair {
+    rp_tree_t *a, *b;
+    int va[2], vb[2];
+} pair_t;
+
+static void pair_init(pair_t *pr, apr_pool_t *p, int nnodes)
+{
+    pr->a = make(p, nnodes, 2);
+    pr->b = make(p, nnodes, 2);
+    pr->va[0] = rp_tree_vhost(pr->a, "one");
+    pr->va[1] = rp_tree_vhost(pr->a, "two");
+    pr->vb[0] = rp_tree_vhost(pr->b, "one");
+    pr->vb[1] = rp_tree_vhost(pr->b, "two");
+}
+
+/* Functions by name in a region (the same ids in both: same order). */
+static int fn(rp_tree_t *t, const char *name)
+{
+    return rp_tree_func(t, "mod_x.c", 1, name);
+}
+
+/* A request of shape k (its frames' names and depths follow from k) and
+ * times from seed, into both regions; returns whether the cache was hit. */
+static int record(pair_t *pr, rp_tree_cache_t *c, int vh, int shape, unsigned seed,
+                  int nframes, apr_time_t now)
+{
+    rp_tree_ev_t eva[MAXEV], evb[MAXEV];
+    rp_tree_rec_t ra[MAXEV], rb[MAXEV];
+    int wa[5 * MAXEV], wb[5 * MAXEV], i, nb;
+    unsigned long h0, m0, h1, m1;
+    uint64_t t = 0;
+
+    assert_true(nframes <= MAXEV);
+    eva[0] = (rp_tree_ev_t){ 0, 0, 0, 0 };
+    for (i = 1; i < nframes; i++) {
+        char name[32];
+        /* depth 1, 2, 3, 1, 2, 3, ... with one name per (shape, slot) */
+        int depth = 1 + (i - 1) % 3;
+        snprintf(name, sizeof name, "f%d", (shape * 7 + i) % 11);
+        seed = seed * 1103515245u + 12345u;
+        t += 1 + seed % 1000;
+        eva[i] = (rp_tree_ev_t){ fn(pr->a, name), depth, t, t + seed % 700 };
+    }
+    eva[0].t1 = t + 2000;
+    memcpy(evb, eva, sizeof(eva[0]) * (apr_size_t)nframes);
+    for (i = 1; i < nframes; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "f%d", (shape * 7 + i) % 11);
+        evb[i].func = fn(pr->b, name);
+    }
+    rp_tree_cache_stats(c, &h0, &m0);
+    rp_tree_record_events(pr->a, c, pr->va[vh], eva, nframes, 0.37, now, ra, wa);
+    rp_tree_cache_stats(c, &h1, &m1);
+    nb = rp_tree_fold(evb, nframes, 0.37, rb, wb);
+    rp_tree_record(pr->b, pr->vb[vh], rb, nb, now, wb);
+    return h1 > h0;
+}
+
+/* Both regions hold the same nodes with the same counts, since start and
+ * in the window. */
+static void same(apr_pool_t *p, pair_t *pr, int window, apr_time_t now)
+{
+    rp_tree_counts_t *ca = rp_tree_counts(pr->a, p, window, now);
+    rp_tree_counts_t *cb = rp_tree_counts(pr->b, p, window, now);
+    int i;
+    assert_int_equal(ca->n, cb->n);
+    for (i = 0; i < ca->n; i++) {
+        assert_int_equal(ca->calls[i], cb->calls[i]);
+        assert_int_equal(ca->self_ns[i], cb->self_ns[i]);
+        assert_int_equal(ca->cum_ns[i], cb->cum_ns[i]);
+    }
+    for (i = -1; i < 2; i++) {
+        rp_tree_snap_t *sa = rp_tree_snap(pr->a, ca, i, p);
+        rp_tree_snap_t *sb = rp_tree_snap(pr->b, cb, i, p);
+        int j;
+        assert_int_equal(sa->nnodes, sb->nnodes);
+        for (j = 0; j < sa->nnodes; j++) {
+            assert_int_equal(sa->nodes[j].parent, sb->nodes[j].parent);
+            assert_int_equal(sa->nodes[j].func, sb->nodes[j].func);
+            assert_int_equal(sa->nodes[j].calls, sb->nodes[j].calls);
+            assert_int_equal(sa->nodes[j].cum_ns, sb->nodes[j].cum_ns);
+        }
+        assert_int_equal(sa->lost_calls, sb->lost_calls);
+    }
+}
+
+static void test_hits_are_exact(void **state)
+{
+    apr_pool_t *p = *state;
+    pair_t pr;
+    rp_tree_cache_t *c = rp_tree_cache_create(p, MAXEV);
+    unsigned long hits, misses;
+    int i;
+
+    pair_init(&pr, p, 4096);
+    /* The first of a shape misses; the same shape again hits, whatever
+     * its times. */
+    assert_false(record(&pr, c, 0, 1, 1, 20, T0));
+    for (i = 0; i < 10; i++)
+        assert_true(record(&pr, c, 0, 1, 100 + (unsigned)i, 20, T0));
+    same(p, &pr, 0, T0);
+    /* Another shape, another length, another host: misses, then hits. */
+    assert_false(record(&pr, c, 0, 2, 5, 20, T0));
+    assert_true(record(&pr, c, 0, 2, 6, 20, T0));
+    assert_false(record(&pr, c, 0, 2, 7, 21, T0));
+    assert_false(record(&pr, c, 1, 2, 8, 21, T0));
+    assert_true(record(&pr, c, 1, 2, 9, 21, T0 + 61 * APR_USEC_PER_SEC));
+    /* Back to the first: it was forgotten, so once slow, then cached. */
+    assert_false(record(&pr, c, 0, 1, 10, 20, T0 + 61 * APR_USEC_PER_SEC));
+    assert_true(record(&pr, c, 0, 1, 11, 20, T0 + 61 * APR_USEC_PER_SEC));
+    same(p, &pr, 0, T0 + 61 * APR_USEC_PER_SEC);
+    same(p, &pr, 1, T0 + 61 * APR_USEC_PER_SEC);
+    same(p, &pr, 5, T0 + 61 * APR_USEC_PER_SEC);
+    rp_tree_cache_stats(c, &hits, &misses);
+    assert_int_equal(hits, 13);
+    assert_int_equal(misses, 5);
+}
+
+/* Longer than the cache: recorded the plain way, never a hit. */
+static void test_longer_than_cache(void **state)
+{
+    apr_pool_t *p = *state;
+    pair_t pr;
+    rp_tree_cache_t *c = rp_tree_cache_create(p, 8);
+    int i;
+
+    pair_init(&pr, p, 4096);
+    for (i = 0; i < 4; i++)
+        assert_false(record(&pr, c, 0, 3, (unsigned)i, 9, T0));
+    assert_false(record(&pr, c, 0, 3, 1, 8, T0));
+    assert_true(record(&pr, c, 0, 3, 2, 8, T0));
+    same(p, &pr, 0, T0);
+}
+
+/* A region too small for the paths: "(other)" and lost time take the
+ * rest, which the cache never remembers, and the counts stay the same. */
+static void test_full_region_not_cached(void **state)
+{
+    apr_pool_t *p = *state;
+    pair_t pr;
+    rp_tree_cache_t *c = rp_tree_cache_create(p, MAXEV);
+    int i, hits = 0;
+
+    pair_init(&pr, p, 256);
+    for (i = 0; i < 300; i++)
+        hits += record(&pr, c, i % 2, i % 11, (unsigned)i, 10 + i % 50, T0);
+    same(p, &pr, 0, T0);
+    /* Once the region is full, repeating a shape that has no room is
+     * still the slow road, and still the same counts. */
+    for (i = 0; i < 20; i++)
+        hits += record(&pr, c, 0, 4, (unsigned)i, 60, T0);
+    same(p, &pr, 0, T0);
+    assert_true(hits < 320);
+}
+
+/* The same cache used on another region: not a hit there. */
+static void test_other_region(void **state)
+{
+    apr_pool_t *p = *state;
+    pair_t one, two;
+    rp_tree_cache_t *c = rp_tree_cache_create(p, MAXEV);
+
+    pair_init(&one, p, 4096);
+    pair_init(&two, p, 4096);
+    assert_false(record(&one, c, 0, 1, 1, 20, T0));
+    assert_true(record(&one, c, 0, 1, 2, 20, T0));
+    assert_false(record(&two, c, 0, 1, 3, 20, T0));
+    assert_true(record(&two, c, 0, 1, 4, 20, T0));
+    same(p, &one, 0, T0);
+    same(p, &two, 0, T0);
+}
+
+/* A timeline whose first event is no root: nothing recorded, no hit. */
+static void test_bad_timeline(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_tree_t *t = make(p, 256, 1);
+    rp_tree_cache_t *c = rp_tree_cache_create(p, MAXEV);
+    rp_tree_ev_t ev[2] = { { 0, 1, 0, 10 }, { 0, 2, 1, 5 } };
+    rp_tree_rec_t rec[2];
+    int work[10];
+    unsigned long hits, misses;
+
+    assert_int_equal(rp_tree_record_events(t, c, 0, ev, 2, 1.0, T0, rec, work), 0);
+    assert_int_equal(rp_tree_record_events(t, c, 0, ev, 2, 1.0, T0, rec, work), 0);
+    rp_tree_cache_stats(c, &hits, &misses);
+    assert_int_equal(hits, 0);
+    assert_int_equal(rp_tree_counts(t, p, 0, T0)->calls[0], 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        RP_TEST(test_hits_are_exact),
+        RP_TEST(test_longer_than_cache),
+        RP_TEST(test_full_region_not_cached),
+        RP_TEST(test_other_region),
+        RP_TEST(test_bad_timeline),
+    };
+    int rc;
+    apr_initialize();
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    apr_terminate();
+    return rc;
+}
