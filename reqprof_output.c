@@ -145,6 +145,14 @@ static const rp_stats_t *with_trace_root(apr_pool_t *p, const rp_stats_t *stats,
     return c;
 }
 
+/* The pstats bytes of each static function's key, made once per child
+ * and generation (rp_pstats.h): a file copies them instead of cleaning
+ * and encoding every key again. Made by post_config from pconf, dropped
+ * with it. Registry ids past the cap (reqprof_wrap.c's registry holds
+ * 2048) are encoded per file, as before. */
+#define PSTATS_KEYS_CAP 2048
+static rp_pstats_keys_t *pstats_keys;
+
 static apr_status_t encode(request_rec *top, reqprof_state_t *st,
                            const rp_stats_t *stats, const format_t *f,
                            const char **data, apr_size_t *len)
@@ -183,7 +191,7 @@ static apr_status_t encode(request_rec *top, reqprof_state_t *st,
     case REQPROF_FMT_PPROF:
         return encode_pprof(top, stats, p, data, len);
     default:
-        return rp_pstats_encode(stats, p, data, len);
+        return rp_pstats_encode_keys(stats, pstats_keys, p, data, len);
     }
 }
 
@@ -364,12 +372,22 @@ static apr_status_t hints_unshare(void *data)
     return APR_SUCCESS;
 }
 
+static apr_status_t keys_forget(void *data)
+{
+    (void)data;
+    pstats_keys = NULL;
+    return APR_SUCCESS;
+}
+
 int reqprof_output_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
     apr_shm_t *shm;
     apr_status_t rv;
 
     reserve_names = mentions_notes(ap_conftree);
+    /* Registered before the cache's own cleanup, so it runs after it. */
+    apr_pool_cleanup_register(pconf, NULL, keys_forget, apr_pool_cleanup_null);
+    pstats_keys = rp_pstats_keys_create(pconf, PSTATS_KEYS_CAP);
     rv = apr_shm_create(&shm, HINTS_SIZE, NULL, pconf);
     if (rv == APR_SUCCESS) {
         memset(apr_shm_baseaddr_get(shm), 0, HINTS_SIZE);
