@@ -87,8 +87,17 @@ static void rp_candidate(char *buf, apr_size_t base, const char *name,
 
     memcpy(o, name, stem);
     o += stem;
-    if (i > 0)
-        o += snprintf(o, 8, "-%d", i);
+    if (i > 0) {
+        /* "-%d" without printf: every file of a busy second has one */
+        char digits[12], *d = digits + sizeof digits;
+        do {
+            *--d = (char)('0' + i % 10);
+            i /= 10;
+        } while (i > 0);
+        *o++ = '-';
+        memcpy(o, d, (apr_size_t)(digits + sizeof digits - d));
+        o += digits + sizeof digits - d;
+    }
     memcpy(o, name + stem, namelen - stem);
     o[namelen - stem] = '\0';
 }

@@ -306,10 +306,42 @@ static void key_made(apr_pool_t *p, const rp_func_t *f, kref_t *out)
     out->len = (apr_size_t)(w_key(b, file, flen, f->line, name, nlen) - b);
 }
 
+/* A key's bytes without a call to memcpy: 16 at a time, the last block
+ * overlapping the one before (a key is never shorter than 17 bytes: the
+ * tuple's header and three items' headers). */
 static APR_INLINE unsigned char *w_bytes(unsigned char *o, const kref_t *k)
 {
-    memcpy(o, k->bytes, k->len);
-    return o + k->len;
+    const unsigned char *src = k->bytes;
+    apr_size_t n = k->len, i;
+
+    if (n < 16) {
+        memcpy(o, src, n);
+        return o + n;
+    }
+    for (i = 0; i + 16 <= n; i += 16)
+        memcpy(o + i, src + i, 16);
+    if (i < n)
+        memcpy(o + n - 16, src + n - 16, 16);
+    return o + n;
+}
+
+/* The bytes counts that are not int32s take beyond the 5 sized for each. */
+static apr_size_t wide_extra(const rp_stats_t *st)
+{
+    apr_size_t extra = 0;
+    int i, j;
+
+    for (i = 0; i < st->nfuncs; i++) {
+        const rp_func_t *f = &st->funcs[i];
+
+        extra += int_size(f->cc) - 5 + int_size(f->nc) - 5;
+        for (j = 0; j < f->ncallers; j++) {
+            const rp_edge_t *e = &f->callers[j];
+            if ((unsigned)e->caller < (unsigned)st->nfuncs)
+                extra += int_size(e->nc) - 5 + int_size(e->cc) - 5;
+        }
+    }
+    return extra;
 }
 
 apr_status_t rp_pstats_encode(const rp_stats_t *st, apr_pool_t *p,
@@ -323,6 +355,7 @@ apr_status_t rp_pstats_encode_keys(const rp_stats_t *st, rp_pstats_keys_t *cache
 {
     kref_t *keys;
     apr_size_t size = 2;                /* the outer '{' and '0' */
+    uint64_t wide = 0;
     unsigned char *buf, *o;
     int i, j;
 
@@ -332,29 +365,37 @@ apr_status_t rp_pstats_encode_keys(const rp_stats_t *st, rp_pstats_keys_t *cache
         return APR_EINVAL;
 
     /* The first pass finds each key's bytes and sizes the file exactly:
-     * one allocation, no bounds checks while writing. */
+     * one allocation, no bounds checks while writing. Counts are sized as
+     * 'i' (5 bytes); one that is not an int32 (never in a real request)
+     * sends the sizing through int_size. */
     keys = apr_palloc(p, sizeof(*keys) * (apr_size_t)st->nfuncs);
     for (i = 0; i < st->nfuncs; i++) {
-        const kblock_t *b = key_cached(cache, &st->funcs[i]);
+        const rp_func_t *f = &st->funcs[i];
+        const kblock_t *b = key_cached(cache, f);
+
         if (b != NULL) {
             keys[i].bytes = b->bytes;
             keys[i].len = b->len;
         }
         else
-            key_made(p, &st->funcs[i], &keys[i]);
+            key_made(p, f, &keys[i]);
+        /* key, ')' 5, cc, nc, two floats, '{' ... '0' */
+        size += keys[i].len + 2 + 10 + 18 + 2;
+        wide |= ((uint64_t)f->cc + 0x80000000u) | ((uint64_t)f->nc + 0x80000000u);
     }
     for (i = 0; i < st->nfuncs; i++) {
         const rp_func_t *f = &st->funcs[i];
 
-        /* key, ')' 5, cc, nc, two floats, '{' ... '0' */
-        size += keys[i].len + 2 + int_size(f->cc) + int_size(f->nc) + 18 + 2;
         for (j = 0; j < f->ncallers; j++) {
             const rp_edge_t *e = &f->callers[j];
-            if (e->caller < 0 || e->caller >= st->nfuncs)
+            if ((unsigned)e->caller >= (unsigned)st->nfuncs)
                 continue;
-            size += keys[e->caller].len + 2 + int_size(e->nc) + int_size(e->cc) + 18;
+            size += keys[e->caller].len + 2 + 10 + 18;
+            wide |= ((uint64_t)e->nc + 0x80000000u) | ((uint64_t)e->cc + 0x80000000u);
         }
     }
+    if (wide >> 32)
+        size += wide_extra(st);
 
     o = buf = apr_palloc(p, size);
     *o++ = '{';
@@ -373,7 +414,7 @@ apr_status_t rp_pstats_encode_keys(const rp_stats_t *st, rp_pstats_keys_t *cache
 
             /* A dangling index would name no key; leave the edge out
              * rather than write a file that lies. */
-            if (e->caller < 0 || e->caller >= st->nfuncs)
+            if ((unsigned)e->caller >= (unsigned)st->nfuncs)
                 continue;
             o = w_bytes(o, &keys[e->caller]);
             o = w_tuple(o, 4);

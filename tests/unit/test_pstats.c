@@ -234,6 +234,34 @@ static void test_encode_cleans_invalid_utf8(void **state)
                      "0");
 }
 
+/* Counts past int32 on an edge are sized and written as TYPE_LONG. */
+static void test_encode_wide_edge_counts(void **state)
+{
+    rp_edge_t edges[] = {{0, (int64_t)1 << 40, -((int64_t)1 << 31) - 1, 0.0, 0.0}};
+    rp_func_t f[] = {
+        {"h", 0, "r", 1, 1, 0.0, 0.0, 0, NULL, 0},
+        {"h", 1, "g", 1, 1, 0.0, 0.0, 1, edges, 0},
+    };
+    rp_stats_t st = {2, f};
+    assert_encoded(state, &st, "{"
+                     ")\x03" "u\x01\0\0\0h" "i\0\0\0\0" "u\x01\0\0\0r"
+                     ")\x05" "i\x01\0\0\0" "i\x01\0\0\0"
+                     "g\0\0\0\0\0\0\0\0" "g\0\0\0\0\0\0\0\0" "{0"
+                     ")\x03" "u\x01\0\0\0h" "i\x01\0\0\0" "u\x01\0\0\0g"
+                     ")\x05" "i\x01\0\0\0" "i\x01\0\0\0"
+                     "g\0\0\0\0\0\0\0\0" "g\0\0\0\0\0\0\0\0"
+                     "{"
+                     ")\x03" "u\x01\0\0\0h" "i\0\0\0\0" "u\x01\0\0\0r"
+                     ")\x04"
+                     /* 2**40 = 1024 * (2**15)**2: digits 0, 0, 1024 */
+                     "l\x03\0\0\0" "\0\0" "\0\0" "\0\x04"
+                     /* -(2**31 + 1): digits 1, 0, 2, count -3 */
+                     "l\xfd\xff\xff\xff" "\x01\0" "\0\0" "\x02\0"
+                     "g\0\0\0\0\0\0\0\0" "g\0\0\0\0\0\0\0\0"
+                     "0"
+                     "0");
+}
+
 static void test_encode_skips_dangling_caller(void **state)
 {
     rp_edge_t edges[] = {{5, 1, 1, 0.0, 0.0}, {-1, 1, 1, 0.0, 0.0}};
@@ -496,6 +524,7 @@ static const struct CMUnitTest tests[] = {
     RP_TEST(test_encode_nested_callers),
     RP_TEST(test_encode_cleans_invalid_utf8),
     RP_TEST(test_encode_skips_dangling_caller),
+    RP_TEST(test_encode_wide_edge_counts),
     RP_TEST(test_keys_cached_bytes_equal_plain),
     RP_TEST(test_keys_new_generation_never_reuses_bytes),
     RP_TEST(test_keys_other_registry_is_a_miss),
