@@ -370,6 +370,7 @@ static void emit_summary(const rp_stats_t *st, int unit, rp_line_t *l,
     double total_tt = 0.0;
     uint64_t total_calls = 0, prim_calls = 0;   /* unsigned: wrap, never UB */
     char sum[320];
+    const char *total;
 
     for (i = 0; i < nfuncs; i++) {
         total_calls += (uint64_t)st->funcs[i].nc;
@@ -380,12 +381,11 @@ static void emit_summary(const rp_stats_t *st, int unit, rp_line_t *l,
      * 8-space indent: the number starts in column 10. "%.3f" of the total
      * is f8's "%8.3f" without its padding. */
     if (isnan(total_tt))
-        apr_cpystrn(sum, "nan", sizeof(sum));
+        total = "nan";
     else {
-        const char *t = f8(sum, sizeof sum, total_tt);
-        while (*t == ' ')
-            t++;
-        memmove(sum, t, strlen(t) + 1);
+        total = f8(sum, sizeof sum, total_tt);
+        while (*total == ' ')
+            total++;
     }
     {
         char tc[24], pc[24], *tcs = i64_back(tc + sizeof tc - 1, (int64_t)total_calls);
@@ -393,10 +393,10 @@ static void emit_summary(const rp_stats_t *st, int unit, rp_line_t *l,
         tc[sizeof tc - 1] = pc[sizeof pc - 1] = '\0';
         if (total_calls != prim_calls)
             emit(ctx, apr_pstrcat(l->pool, "         ", tcs, " function calls (", pcs,
-                                  " primitive calls) in ", sum, " ", unit_words[unit],
+                                  " primitive calls) in ", total, " ", unit_words[unit],
                                   NULL));
         else
-            emit(ctx, apr_pstrcat(l->pool, "         ", tcs, " function calls in ", sum,
+            emit(ctx, apr_pstrcat(l->pool, "         ", tcs, " function calls in ", total,
                                   " ", unit_words[unit], NULL));
     }
     emit(ctx, "");
