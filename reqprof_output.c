@@ -16,6 +16,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "apr_portable.h"
+#include "apr_hash.h"
 #include "apr_shm.h"
 #include "apr_strings.h"
 
@@ -146,6 +147,14 @@ static const rp_stats_t *with_trace_root(apr_pool_t *p, const rp_stats_t *stats,
     return c;
 }
 
+/* The pstats bytes of each static function's key, made once per child
+ * and generation (rp_pstats.h): a file copies them instead of cleaning
+ * and encoding every key again. Made by post_config from pconf, dropped
+ * with it. Registry ids past the cap (reqprof_wrap.c's registry holds
+ * 2048) are encoded per file, as before. */
+#define PSTATS_KEYS_CAP 2048
+static rp_pstats_keys_t *pstats_keys;
+
 static apr_status_t encode(request_rec *top, reqprof_state_t *st,
                            const rp_stats_t *stats, const format_t *f,
                            const char **data, apr_size_t *len)
@@ -184,7 +193,7 @@ static apr_status_t encode(request_rec *top, reqprof_state_t *st,
     case REQPROF_FMT_PPROF:
         return encode_pprof(top, stats, p, data, len);
     default:
-        return rp_pstats_encode(stats, p, data, len);
+        return rp_pstats_encode_keys(stats, pstats_keys, p, data, len);
     }
 }
 
@@ -207,6 +216,47 @@ static void name_vars(request_rec *top, const reqprof_state_t *st, double elapse
     v->pid = reqprof_pid;
     v->traceid = reqprof_trace_id(top);
     v->spanid = v->traceid ? reqprof_span_id(top) : NULL;
+}
+
+/* Each ProfileDir opened once per child (rp_dir_t: openat/linkat by its
+ * descriptor), found by the server config that names it. Made by
+ * post_config for every server with a ProfileDir; read-only after. */
+static apr_hash_t *dirs;
+
+static apr_status_t write_file(apr_pool_t *p, const reqprof_srv_t *sc,
+                               const char *name, const char *data, apr_size_t len,
+                               const char **final)
+{
+    rp_dir_t *d = dirs ? apr_hash_get(dirs, &sc, sizeof sc) : NULL;
+
+    if (d != NULL)
+        return rp_file_write_in(p, d, name, data, len, PERMS, final);
+    return rp_file_write_unique(p, sc->dir, name, data, len, PERMS, final);
+}
+
+static apr_status_t dirs_forget(void *data)
+{
+    (void)data;
+    dirs = NULL;
+    return APR_SUCCESS;
+}
+
+static void make_dirs(apr_pool_t *pconf, server_rec *s)
+{
+    apr_hash_t *h = apr_hash_make(pconf);
+
+    for (; s != NULL; s = s->next) {
+        const reqprof_srv_t *sc = ap_get_module_config(s->module_config,
+                                                        &reqprof_module);
+        if (sc && sc->dir && !apr_hash_get(h, &sc, sizeof sc)) {
+            const reqprof_srv_t **key = apr_palloc(pconf, sizeof *key);
+            *key = sc;
+            apr_hash_set(h, key, sizeof *key, rp_dir_make(pconf, sc->dir));
+        }
+    }
+    /* Registered after the directories' cleanups, so it runs first. */
+    apr_pool_cleanup_register(pconf, NULL, dirs_forget, apr_pool_cleanup_null);
+    dirs = h;
 }
 
 /* The notes name the file on the request the client sent and on the one
@@ -328,7 +378,7 @@ void reqprof_output_write(request_rec *top, reqprof_state_t *st,
             name = file_name(p, sc->fname ? sc->fname : reqprof_default_fname(), &v, f);
             if (encode(top, st, stats, f, &data, &len) != APR_SUCCESS)
                 continue;
-            rv = rp_file_write_unique(p, sc->dir, name, data, len, PERMS, &final);
+            rv = write_file(p, sc, name, data, len, &final);
         }
         else {
             /* Named before logging (reqprof_output_reserve); a reservation
@@ -373,12 +423,23 @@ void reqprof_output_register_hooks(apr_pool_t *p)
                             APR_HOOK_FIRST);
 }
 
+static apr_status_t keys_forget(void *data)
+{
+    (void)data;
+    pstats_keys = NULL;
+    return APR_SUCCESS;
+}
+
 int reqprof_output_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
     apr_shm_t *shm;
     apr_status_t rv;
 
     reserve_names = mentions_notes(ap_conftree);
+    /* Registered before the cache's own cleanup, so it runs after it. */
+    apr_pool_cleanup_register(pconf, NULL, keys_forget, apr_pool_cleanup_null);
+    pstats_keys = rp_pstats_keys_create(pconf, PSTATS_KEYS_CAP);
+    make_dirs(pconf, s);
     rv = apr_shm_create(&shm, HINTS_SIZE, NULL, pconf);
     if (rv == APR_SUCCESS) {
         memset(apr_shm_baseaddr_get(shm), 0, HINTS_SIZE);

@@ -87,8 +87,17 @@ static void rp_candidate(char *buf, apr_size_t base, const char *name,
 
     memcpy(o, name, stem);
     o += stem;
-    if (i > 0)
-        o += snprintf(o, 8, "-%d", i);
+    if (i > 0) {
+        /* "-%d" without printf: every file of a busy second has one */
+        char digits[12], *d = digits + sizeof digits;
+        do {
+            *--d = (char)('0' + i % 10);
+            i /= 10;
+        } while (i > 0);
+        *o++ = '-';
+        memcpy(o, d, (apr_size_t)(digits + sizeof digits - d));
+        o += digits + sizeof digits - d;
+    }
     memcpy(o, name + stem, namelen - stem);
     o[namelen - stem] = '\0';
 }
@@ -421,6 +430,37 @@ static apr_status_t rp_hint_done(uint32_t hash, int start, int i, apr_status_t r
 }
 
 #ifdef O_TMPFILE
+/* Set once linkat(AT_EMPTY_PATH) was refused (kernels before 6.10 want
+ * CAP_DAC_READ_SEARCH for it): this process links through /proc/self/fd. */
+static volatile int rp_empty_path_denied;
+
+/* Links the unnamed file fd as pr's current candidate: relative to dirfd
+ * when there is one (no lookup of the directory's path), by the file's
+ * descriptor itself where the kernel allows it, else through
+ * /proc/self/fd/N. */
+static apr_status_t rp_link_anon(int fd, int dirfd, const rp_probe_t *pr)
+{
+    int at = dirfd >= 0 ? dirfd : AT_FDCWD;
+    const char *target = dirfd >= 0 ? pr->buf + pr->base : pr->buf;
+    char proc[40];
+    int err;
+
+    if (!rp_empty_path_denied) {
+        if (linkat(fd, "", at, target, AT_EMPTY_PATH) == 0)
+            return APR_SUCCESS;
+        err = errno;
+        if (err != ENOENT && err != EPERM && err != EINVAL)
+            return APR_FROM_OS_ERROR(err);
+    }
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    if (linkat(AT_FDCWD, proc, at, target, AT_SYMLINK_FOLLOW) != 0)
+        return APR_FROM_OS_ERROR(errno);
+    /* /proc could do what AT_EMPTY_PATH could not: the kernel refuses the
+     * latter, not the directory; go through /proc from now on. */
+    rp_empty_path_denied = 1;
+    return APR_SUCCESS;
+}
+
 /* The cheap way, where the kernel and filesystem allow it: the data goes
  * into an unnamed file in dir (O_TMPFILE), which is then linked to the
  * first free candidate from start. Compared with a hidden temporary this
@@ -434,19 +474,20 @@ static apr_status_t rp_hint_done(uint32_t hash, int start, int i, apr_status_t r
  * not available here: no O_TMPFILE on this filesystem, no /proc, or no
  * hard links (then *linkless too, so the caller goes straight to its
  * rename fallback). */
-static apr_status_t rp_write_anon(rp_probe_t *pr, int start, const void *data,
-                                  apr_size_t len, apr_fileperms_t perms, int *at,
-                                  int *fallback, int *linkless)
+static apr_status_t rp_write_anon(rp_probe_t *pr, int dirfd, int start,
+                                  const void *data, apr_size_t len,
+                                  apr_fileperms_t perms, int *at, int *fallback,
+                                  int *linkless)
 {
     mode_t mode = rp_mode(perms);
-    char proc[40];
     apr_status_t rv;
     apr_size_t off = 0;
     int fd = -1, i, tries;
 
     rv = rp_step("open");
     if (rv == APR_SUCCESS
-        && (fd = open(pr->dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode)) < 0)
+        && (fd = dirfd >= 0 ? openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode)
+                            : open(pr->dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode)) < 0)
         rv = APR_FROM_OS_ERROR(errno);
     if (rv != APR_SUCCESS) {
         /* EISDIR: a kernel older than O_TMPFILE; EOPNOTSUPP: a filesystem
@@ -468,16 +509,14 @@ static apr_status_t rp_write_anon(rp_probe_t *pr, int start, const void *data,
         else if (n > 0)
             off += (apr_size_t)n;
     }
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
     for (i = start, tries = 0; rv == APR_SUCCESS && i < RP_FILE_TRIES; i++, tries++) {
         if (tries == RP_FILE_LINEAR
             && (i = rp_skip_taken(pr, i)) == RP_FILE_TRIES)
             break;
         rp_candidate(pr->buf, pr->base, pr->name, pr->namelen, pr->dot, i);
         rv = rp_step("link");
-        if (rv == APR_SUCCESS
-            && linkat(AT_FDCWD, proc, AT_FDCWD, pr->buf, AT_SYMLINK_FOLLOW) != 0)
-            rv = APR_FROM_OS_ERROR(errno);
+        if (rv == APR_SUCCESS)
+            rv = rp_link_anon(fd, dirfd, pr);
         if (rv == APR_SUCCESS) {
             *at = i;
             break;
@@ -506,10 +545,24 @@ static apr_status_t rp_write_anon(rp_probe_t *pr, int start, const void *data,
 }
 #endif
 
+static apr_status_t rp_write_unique_at(apr_pool_t *p, int dirfd, const char *dir,
+                                       const char *name, const void *data,
+                                       apr_size_t len, apr_fileperms_t perms,
+                                       const char **final_path);
+
 apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
                                   const char *name, const void *data,
                                   apr_size_t len, apr_fileperms_t perms,
                                   const char **final_path)
+{
+    return rp_write_unique_at(p, -1, dir, name, data, len, perms, final_path);
+}
+
+/* dirfd: dir opened (rp_dir_t), or -1 to go by dir's path. */
+static apr_status_t rp_write_unique_at(apr_pool_t *p, int dirfd, const char *dir,
+                                       const char *name, const void *data,
+                                       apr_size_t len, apr_fileperms_t perms,
+                                       const char **final_path)
 {
     rp_probe_t pr;
     const char *tmp;
@@ -532,8 +585,8 @@ apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
 #ifdef O_TMPFILE
     if (!rp_proc_missing) {
         int anon_fallback = 0;
-        rv = rp_write_anon(&pr, start, data, len, perms, &i, &anon_fallback,
-                           &fallback);
+        rv = rp_write_anon(&pr, dirfd, start, data, len, perms, &i,
+                           &anon_fallback, &fallback);
         if (!anon_fallback)
             return rp_hint_done(hash, start, i, rv, pr.buf, final_path);
     }
@@ -578,6 +631,83 @@ apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
     if (!moved)
         apr_file_remove(tmp, p);    /* on success too: the link stays */
     return rp_hint_done(hash, start, i, rv, pr.buf, final_path);
+}
+
+/* ---- directories opened once (rp_dir_t) ---- */
+
+struct rp_dir {
+    const char *path;
+    int fd;                 /* -1 until first used; atomically replaced */
+};
+
+static apr_status_t rp_dir_cleanup(void *data)
+{
+    rp_dir_t *d = data;
+    int fd = __atomic_exchange_n(&d->fd, -1, __ATOMIC_ACQ_REL);
+
+    if (fd >= 0)
+        close(fd);
+    return APR_SUCCESS;
+}
+
+rp_dir_t *rp_dir_make(apr_pool_t *p, const char *path)
+{
+    rp_dir_t *d = apr_palloc(p, sizeof *d);
+
+    d->path = apr_pstrdup(p, path);
+    d->fd = -1;
+    apr_pool_cleanup_register(p, d, rp_dir_cleanup, apr_pool_cleanup_null);
+    return d;
+}
+
+const char *rp_dir_path(const rp_dir_t *d)
+{
+    return d->path;
+}
+
+/* d's descriptor, opened on first use (or again when stale is the one
+ * in place: its directory is gone). Racing threads each open one; the
+ * loser closes its own. A replaced descriptor is not closed: another
+ * thread may be using it right now, and closing it could hand its number
+ * to an unrelated open; it leaks, once per directory replaced. -1 when
+ * the directory cannot be opened. */
+static int rp_dir_fd(rp_dir_t *d, int stale)
+{
+    int fd = __atomic_load_n(&d->fd, __ATOMIC_ACQUIRE), nfd;
+
+    if (fd >= 0 && fd != stale)
+        return fd;
+    nfd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (nfd < 0)
+        return -1;
+    if (!__atomic_compare_exchange_n(&d->fd, &fd, nfd, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        close(nfd);         /* another thread was first: use its */
+        return fd;
+    }
+    return nfd;
+}
+
+apr_status_t rp_file_write_in(apr_pool_t *p, rp_dir_t *d, const char *name,
+                              const void *data, apr_size_t len,
+                              apr_fileperms_t perms, const char **final_path)
+{
+    int fd = -1;
+    apr_status_t rv;
+
+#ifdef O_TMPFILE
+    fd = rp_dir_fd(d, -1);
+#endif
+    rv = rp_write_unique_at(p, fd, d->path, name, data, len, perms, final_path);
+    if (fd >= 0 && APR_STATUS_IS_ENOENT(rv)) {
+        /* The directory was removed: one made again under its path is
+         * used from now on; while there is none, the error stands. */
+        int nfd = rp_dir_fd(d, fd);
+        if (nfd >= 0 && nfd != fd)
+            rv = rp_write_unique_at(p, nfd, d->path, name, data, len, perms,
+                                    final_path);
+    }
+    return rv;
 }
 
 /* ---- name reservations (rp_file_reserve) ---- */

@@ -32,6 +32,27 @@ apr_status_t rp_file_write_unique(apr_pool_t *p, const char *dir,
                                   apr_size_t len, apr_fileperms_t perms,
                                   const char **final_path);
 
+/* A directory opened once and written into by descriptor: the unnamed
+ * file is made with openat(dirfd, ".", O_TMPFILE) and linked with
+ * linkat(fd, "", dirfd, name, AT_EMPTY_PATH) (through /proc/self/fd where
+ * the kernel refuses that), so the usual file costs four system calls
+ * (openat, write, linkat, close) and no lookup of the directory's path.
+ * The descriptor is opened on first use, by whichever process and thread
+ * writes first (so each child of a server opens its own), and closed when
+ * p is cleared. A directory removed and made again under its path is
+ * noticed (the write fails with ENOENT, the path is opened again); one
+ * renamed away keeps receiving the files until p is cleared. */
+typedef struct rp_dir rp_dir_t;
+
+rp_dir_t *rp_dir_make(apr_pool_t *p, const char *path);
+const char *rp_dir_path(const rp_dir_t *d);
+
+/* rp_file_write_unique into d: the same names, guarantees and fallbacks
+ * (a filesystem without O_TMPFILE or hard links goes by path as before). */
+apr_status_t rp_file_write_in(apr_pool_t *p, rp_dir_t *d, const char *name,
+                              const void *data, apr_size_t len,
+                              apr_fileperms_t perms, const char **final_path);
+
 /* Name reservations, for naming a file before it can be written (the
  * access log line that names a profile is written before the profile is
  * complete). Claims a free candidate among name, name-1, ... as

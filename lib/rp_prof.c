@@ -689,6 +689,7 @@ rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
             f->line = e->line;
             f->name = apr_pstrdup(p, e->label);
         }
+        f->key_slot = e->id + 1;    /* 0 for dynamic (id -1) */
         f->nc = e->nc;
         f->cc = e->nc - e->rc;
         f->tt = (double)e->it * sec_per_tick;

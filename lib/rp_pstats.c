@@ -5,6 +5,7 @@
  * '(' 'i' 'l' 'g' 'u'), and never FLAG_REF: refs would save a few bytes
  * on repeated caller keys but make the writer stateful.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 #include "rp_pstats.h"
@@ -42,43 +43,53 @@ void rp_buf_add(rp_buf_t *b, const void *data, apr_size_t n)
     b->len += n;
 }
 
-/* ---- writers into memory already sized for them ---- */
+/* ---- writers into memory already sized for them ----
+ * These run about 300 times per file (5 to 7 per function and per caller
+ * edge): inline, and one store where the host is little-endian as the
+ * format is. */
 
 static APR_INLINE unsigned char *w_u32(unsigned char *o, uint32_t v)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(o, &v, 4);
+#else
     o[0] = (unsigned char)v;
     o[1] = (unsigned char)(v >> 8);
     o[2] = (unsigned char)(v >> 16);
     o[3] = (unsigned char)(v >> 24);
+#endif
     return o + 4;
 }
 
-/* Bytes rp_marshal_int writes for v. */
-static APR_INLINE apr_size_t int_size(int64_t v)
+/* v fits marshal's 'i' (an int32). */
+#define FITS_I32(v) ((uint64_t)(v) + 0x80000000u <= 0xFFFFFFFFu)
+
+/* Bytes of a TYPE_LONG: 5 and two per base-2**15 digit. */
+static apr_size_t long_size(int64_t v)
 {
-    uint64_t mag;
+    uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     apr_size_t n = 0;
 
-    if (v >= INT32_MIN && v <= INT32_MAX)
-        return 5;
-    mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     for (; mag; mag >>= 15)
         n++;
     return 5 + 2 * n;
 }
 
-static unsigned char *w_int(unsigned char *o, int64_t v)
+/* Bytes rp_marshal_int writes for v. */
+static APR_INLINE apr_size_t int_size(int64_t v)
+{
+    return FITS_I32(v) ? 5 : long_size(v);
+}
+
+/* Python's TYPE_LONG: signed digit count, then |v| in base 2**15. The
+ * magnitude is taken unsigned so INT64_MIN does not overflow. Call
+ * counts past 2**31 are for tests and fuzzers: kept out of line. */
+static unsigned char *w_long(unsigned char *o, int64_t v)
 {
     uint64_t mag;
     unsigned char *count;
     int32_t n = 0;
 
-    if (v >= INT32_MIN && v <= INT32_MAX) {
-        *o = 'i';
-        return w_u32(o + 1, (uint32_t)(int32_t)v);
-    }
-    /* Python's TYPE_LONG: signed digit count, then |v| in base 2**15. The
-     * magnitude is taken unsigned so INT64_MIN does not overflow. */
     *o = 'l';
     count = o + 1;
     o += 5;
@@ -91,14 +102,28 @@ static unsigned char *w_int(unsigned char *o, int64_t v)
     return o;
 }
 
+static APR_INLINE unsigned char *w_int(unsigned char *o, int64_t v)
+{
+    if (FITS_I32(v)) {
+        *o = 'i';
+        return w_u32(o + 1, (uint32_t)(int32_t)v);
+    }
+    return w_long(o, v);
+}
+
 static APR_INLINE unsigned char *w_float(unsigned char *o, double v)
 {
     uint64_t bits;
 
     memcpy(&bits, &v, sizeof(bits));
     *o = 'g';
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(o + 1, &bits, 8);
+    return o + 9;
+#else
     w_u32(o + 1, (uint32_t)bits);
     return w_u32(o + 5, (uint32_t)(bits >> 32));
+#endif
 }
 
 static APR_INLINE unsigned char *w_str(unsigned char *o, const char *s, apr_size_t n)
@@ -162,28 +187,175 @@ void rp_marshal_dict_end(rp_buf_t *b)
     rp_buf_add(b, "0", 1);
 }
 
-/* A key as it is written: (file, line, name), strings cleaned. */
-typedef struct key {
-    const char *file, *name;
-    apr_size_t flen, nlen;
-} pkey_t;
+/* ---- keys ----
+ * A key (file, line, name) is written as the bytes of its 3-tuple. Each
+ * function's key is made once per file (callers refer to functions by
+ * index, so a caller key is the same bytes as its entry's); a static
+ * function's key once per generation, in the cache. */
 
-#define KEY_SIZE(k) (2 + 5 + (k)->flen + 5 + 5 + (k)->nlen)
+#define KEY_SIZE(flen, nlen) (2 + 5 + (flen) + 5 + 5 + (nlen))
 
-static unsigned char *w_key(unsigned char *o, const pkey_t *k, int line)
+static unsigned char *w_key(unsigned char *o, const char *file, apr_size_t flen,
+                            int line, const char *name, apr_size_t nlen)
 {
     o = w_tuple(o, 3);
-    o = w_str(o, k->file, k->flen);
+    o = w_str(o, file, flen);
     *o = 'i';
     o = w_u32(o + 1, (uint32_t)(int32_t)line);
-    return w_str(o, k->name, k->nlen);
+    return w_str(o, name, nlen);
+}
+
+/* One cached key: the strings it was made from (by address: a generation's
+ * registry keeps them where they are) and its bytes. */
+typedef struct kblock {
+    const char *file, *name;
+    int line;
+    uint32_t len;
+    unsigned char bytes[];
+} kblock_t;
+
+struct rp_pstats_keys {
+    int cap;
+    kblock_t **slot;        /* [cap], published with release stores */
+};
+
+static apr_status_t keys_free(void *data)
+{
+    rp_pstats_keys_t *k = data;
+    int i;
+
+    for (i = 0; i < k->cap; i++) {
+        free(k->slot[i]);
+        k->slot[i] = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+rp_pstats_keys_t *rp_pstats_keys_create(apr_pool_t *p, int cap)
+{
+    rp_pstats_keys_t *k = apr_palloc(p, sizeof *k);
+
+    k->cap = cap > 0 ? cap : 0;
+    k->slot = apr_pcalloc(p, sizeof(*k->slot) * (apr_size_t)(k->cap + 1));
+    apr_pool_cleanup_register(p, k, keys_free, apr_pool_cleanup_null);
+    return k;
+}
+
+/* The cached block of f's key, made on first use; NULL when f has no slot
+ * in k (dynamic, id past cap, out of memory). A block made from other
+ * strings than f's (a caller that mixed generations, or a hand-made
+ * key_slot) is not used: f is then encoded the slow way. */
+static const kblock_t *key_cached(rp_pstats_keys_t *k, const rp_func_t *f)
+{
+    kblock_t *b, *none = NULL;
+    const char *file, *name;
+    apr_size_t flen, nlen;
+    int id = f->key_slot - 1;
+
+    if (k == NULL || id < 0 || id >= k->cap)
+        return NULL;
+    b = __atomic_load_n(&k->slot[id], __ATOMIC_ACQUIRE);
+    if (b != NULL)
+        return b->file == f->file && b->name == f->name && b->line == f->line
+               ? b : NULL;
+    /* First use in this process: clean once (registry keys are clean
+     * already; this only keeps the promise for any caller), then publish.
+     * Threads racing here each make a block; one wins, the others free
+     * theirs. malloc, not a pool: any thread may be the one. */
+    {
+        apr_pool_t *tmp;
+        if (apr_pool_create(&tmp, NULL) != APR_SUCCESS)
+            return NULL;
+        file = rp_utf8_view(tmp, f->file, RP_PSTATS_STR_MAX, &flen);
+        name = rp_utf8_view(tmp, f->name, RP_PSTATS_STR_MAX, &nlen);
+        b = malloc(sizeof *b + KEY_SIZE(flen, nlen));
+        if (b != NULL) {
+            b->file = f->file;
+            b->name = f->name;
+            b->line = f->line;
+            b->len = (uint32_t)(w_key(b->bytes, file, flen, f->line, name, nlen) - b->bytes);
+        }
+        apr_pool_destroy(tmp);
+    }
+    if (b == NULL)
+        return NULL;
+    if (!__atomic_compare_exchange_n(&k->slot[id], &none, b, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        free(b);
+        b = none;
+        return b->file == f->file && b->name == f->name && b->line == f->line
+               ? b : NULL;
+    }
+    return b;
+}
+
+/* A function's key bytes for one file. */
+typedef struct kref {
+    const unsigned char *bytes;
+    apr_size_t len;
+} kref_t;
+
+static void key_made(apr_pool_t *p, const rp_func_t *f, kref_t *out)
+{
+    apr_size_t flen, nlen;
+    const char *file = rp_utf8_view(p, f->file, RP_PSTATS_STR_MAX, &flen);
+    const char *name = rp_utf8_view(p, f->name, RP_PSTATS_STR_MAX, &nlen);
+    unsigned char *b = apr_palloc(p, KEY_SIZE(flen, nlen));
+
+    out->bytes = b;
+    out->len = (apr_size_t)(w_key(b, file, flen, f->line, name, nlen) - b);
+}
+
+/* A key's bytes without a call to memcpy: 16 at a time, the last block
+ * overlapping the one before (a key is never shorter than 17 bytes: the
+ * tuple's header and three items' headers). */
+static APR_INLINE unsigned char *w_bytes(unsigned char *o, const kref_t *k)
+{
+    const unsigned char *src = k->bytes;
+    apr_size_t n = k->len, i;
+
+    if (n < 16) {
+        memcpy(o, src, n);
+        return o + n;
+    }
+    for (i = 0; i + 16 <= n; i += 16)
+        memcpy(o + i, src + i, 16);
+    if (i < n)
+        memcpy(o + n - 16, src + n - 16, 16);
+    return o + n;
+}
+
+/* The bytes counts that are not int32s take beyond the 5 sized for each. */
+static apr_size_t wide_extra(const rp_stats_t *st)
+{
+    apr_size_t extra = 0;
+    int i, j;
+
+    for (i = 0; i < st->nfuncs; i++) {
+        const rp_func_t *f = &st->funcs[i];
+
+        extra += int_size(f->cc) - 5 + int_size(f->nc) - 5;
+        for (j = 0; j < f->ncallers; j++) {
+            const rp_edge_t *e = &f->callers[j];
+            if ((unsigned)e->caller < (unsigned)st->nfuncs)
+                extra += int_size(e->nc) - 5 + int_size(e->cc) - 5;
+        }
+    }
+    return extra;
 }
 
 apr_status_t rp_pstats_encode(const rp_stats_t *st, apr_pool_t *p,
                               const char **data, apr_size_t *len)
 {
-    pkey_t *keys;
+    return rp_pstats_encode_keys(st, NULL, p, data, len);
+}
+
+apr_status_t rp_pstats_encode_keys(const rp_stats_t *st, rp_pstats_keys_t *cache,
+                                   apr_pool_t *p, const char **data, apr_size_t *len)
+{
+    kref_t *keys;
     apr_size_t size = 2;                /* the outer '{' and '0' */
+    uint64_t wide = 0;
     unsigned char *buf, *o;
     int i, j;
 
@@ -192,35 +364,45 @@ apr_status_t rp_pstats_encode(const rp_stats_t *st, apr_pool_t *p,
     if (st == NULL || st->nfuncs <= 0)
         return APR_EINVAL;
 
-    /* Each key is cleaned once: callers refer to functions by index, so a
-     * caller key is written from the same cleaned strings as its entry.
-     * The first pass also sizes the file exactly: one allocation, no
-     * bounds checks while writing. */
+    /* The first pass finds each key's bytes and sizes the file exactly:
+     * one allocation, no bounds checks while writing. Counts are sized as
+     * 'i' (5 bytes); one that is not an int32 (never in a real request)
+     * sends the sizing through int_size. */
     keys = apr_palloc(p, sizeof(*keys) * (apr_size_t)st->nfuncs);
     for (i = 0; i < st->nfuncs; i++) {
-        keys[i].file = rp_utf8_view(p, st->funcs[i].file, RP_PSTATS_STR_MAX, &keys[i].flen);
-        keys[i].name = rp_utf8_view(p, st->funcs[i].name, RP_PSTATS_STR_MAX, &keys[i].nlen);
+        const rp_func_t *f = &st->funcs[i];
+        const kblock_t *b = key_cached(cache, f);
+
+        if (b != NULL) {
+            keys[i].bytes = b->bytes;
+            keys[i].len = b->len;
+        }
+        else
+            key_made(p, f, &keys[i]);
+        /* key, ')' 5, cc, nc, two floats, '{' ... '0' */
+        size += keys[i].len + 2 + 10 + 18 + 2;
+        wide |= ((uint64_t)f->cc + 0x80000000u) | ((uint64_t)f->nc + 0x80000000u);
     }
     for (i = 0; i < st->nfuncs; i++) {
         const rp_func_t *f = &st->funcs[i];
 
-        size += KEY_SIZE(&keys[i]) + 2 + int_size(f->cc) + int_size(f->nc)
-                + 9 + 9 + 2;
         for (j = 0; j < f->ncallers; j++) {
             const rp_edge_t *e = &f->callers[j];
-            if (e->caller < 0 || e->caller >= st->nfuncs)
+            if ((unsigned)e->caller >= (unsigned)st->nfuncs)
                 continue;
-            size += KEY_SIZE(&keys[e->caller]) + 2 + int_size(e->nc)
-                    + int_size(e->cc) + 9 + 9;
+            size += keys[e->caller].len + 2 + 10 + 18;
+            wide |= ((uint64_t)e->nc + 0x80000000u) | ((uint64_t)e->cc + 0x80000000u);
         }
     }
+    if (wide >> 32)
+        size += wide_extra(st);
 
     o = buf = apr_palloc(p, size);
     *o++ = '{';
     for (i = 0; i < st->nfuncs; i++) {
         const rp_func_t *f = &st->funcs[i];
 
-        o = w_key(o, &keys[i], f->line);
+        o = w_bytes(o, &keys[i]);
         o = w_tuple(o, 5);
         o = w_int(o, f->cc);
         o = w_int(o, f->nc);
@@ -232,9 +414,9 @@ apr_status_t rp_pstats_encode(const rp_stats_t *st, apr_pool_t *p,
 
             /* A dangling index would name no key; leave the edge out
              * rather than write a file that lies. */
-            if (e->caller < 0 || e->caller >= st->nfuncs)
+            if ((unsigned)e->caller >= (unsigned)st->nfuncs)
                 continue;
-            o = w_key(o, &keys[e->caller], st->funcs[e->caller].line);
+            o = w_bytes(o, &keys[e->caller]);
             o = w_tuple(o, 4);
             o = w_int(o, e->nc);
             o = w_int(o, e->cc);

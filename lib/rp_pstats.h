@@ -40,4 +40,23 @@ void rp_marshal_dict_end(rp_buf_t *b);            /* '0' */
 apr_status_t rp_pstats_encode(const rp_stats_t *st, apr_pool_t *p,
                               const char **data, apr_size_t *len);
 
+/* The encoded keys of static functions, kept for a whole generation so a
+ * file costs a copy per key instead of cleaning and encoding it again.
+ * Slots are registry ids (rp_func_t.key_slot - 1) below cap; a slot is
+ * filled on its first use, from any thread (lock-free; each block is
+ * malloc'd and freed when p is cleared). A block is only used for a
+ * function whose file and name are the very strings (same addresses) and
+ * line it was made from, so stats from another registry never get stale
+ * bytes; still, make one cache per generation, from the pool the
+ * registry lives in, and drop it with that generation. */
+typedef struct rp_pstats_keys rp_pstats_keys_t;
+
+rp_pstats_keys_t *rp_pstats_keys_create(apr_pool_t *p, int cap);
+
+/* rp_pstats_encode with a key cache (NULL: none). The bytes are exactly
+ * those rp_pstats_encode writes. */
+apr_status_t rp_pstats_encode_keys(const rp_stats_t *st, rp_pstats_keys_t *cache,
+                                   apr_pool_t *p, const char **data,
+                                   apr_size_t *len);
+
 #endif

@@ -8,7 +8,6 @@
  * with the one Python prints from the same .prof file.
  */
 #include <stdio.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
@@ -25,6 +24,7 @@ typedef struct rp_row {
     const char *file;
     const char *name;
     const char *std;        /* "file:line(name)" */
+    apr_size_t stdlen;
 } rp_row_t;
 
 /* A reusable line buffer, so a long report does not allocate per line. */
@@ -61,10 +61,7 @@ static const struct rp_sort_def {
                       "ncalls nfl pcalls stdname time tottime"
 
 static int sort_lookup(const char *word, int *ambiguous);
-static int row_cmp(const rp_sort_t *s, const rp_row_t *a, const rp_row_t *b);
 static void merge_sort(const rp_sort_t *s, rp_row_t **v, rp_row_t **tmp, int n);
-static const char *line_fmt(rp_line_t *l, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 static const char *f8(char *buf, apr_size_t size, double x);
 
 /*
@@ -187,8 +184,9 @@ const char *rp_func_stdname(apr_pool_t *p, const rp_func_t *f)
                         f->name ? f->name : "");
 }
 
-/* TupleComp.compare over the rows, in the sort's field order. */
-static int row_cmp(const rp_sort_t *s, const rp_row_t *a, const rp_row_t *b)
+/* TupleComp.compare over the rows, in the sort's field order. Inline: a
+ * report's sort makes a few hundred of these. */
+static APR_INLINE int row_cmp(const rp_sort_t *s, const rp_row_t *a, const rp_row_t *b)
 {
     int i;
 
@@ -227,13 +225,33 @@ static int row_cmp(const rp_sort_t *s, const rp_row_t *a, const rp_row_t *b)
     return 0;
 }
 
+/* Runs this short are sorted by insertion: fewer calls and copies than
+ * merging down to single rows. */
+#define RP_SORT_RUN 8
+
+/* Stable insertion sort: a row moves left only past rows that compare
+ * strictly greater. */
+static void insertion_sort(const rp_sort_t *s, rp_row_t **v, int n)
+{
+    int i, j;
+
+    for (i = 1; i < n; i++) {
+        rp_row_t *r = v[i];
+        for (j = i; j > 0 && row_cmp(s, r, v[j - 1]) < 0; j--)
+            v[j] = v[j - 1];
+        v[j] = r;
+    }
+}
+
 /* Stable merge sort (Python's sort is stable; qsort is not). */
 static void merge_sort(const rp_sort_t *s, rp_row_t **v, rp_row_t **tmp, int n)
 {
     int mid = n / 2, i, j, k;
 
-    if (n < 2)
+    if (n <= RP_SORT_RUN) {
+        insertion_sort(s, v, n);
         return;
+    }
     merge_sort(s, v, tmp, mid);
     merge_sort(s, v + mid, tmp, n - mid);
     if (row_cmp(s, v[mid - 1], v[mid]) <= 0)
@@ -248,24 +266,6 @@ static void merge_sort(const rp_sort_t *s, rp_row_t **v, rp_row_t **tmp, int n)
     }
     while (i < mid)
         v[k++] = tmp[i++];
-}
-
-static const char *line_fmt(rp_line_t *l, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(l->s, l->cap, fmt, ap);
-    va_end(ap);
-    if (n >= 0 && (apr_size_t)n >= l->cap) {
-        l->cap = (apr_size_t)n + 256;
-        l->s = apr_palloc(l->pool, l->cap);
-        va_start(ap, fmt);
-        vsnprintf(l->s, l->cap, fmt, ap);
-        va_end(ap);
-    }
-    return n < 0 ? "" : l->s;
 }
 
 /* Right-aligns the decimal digits of k in width columns ending at end;
@@ -294,24 +294,50 @@ static char *i64_back(char *end, int64_t v)
     return end;
 }
 
+static const char rp_digit_pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 /* pstats' f8(): "%8.3f", except that Python never prints "-nan". A row
  * has four of these, and glibc's printf of a double costs about 1,600
  * instructions: times of ordinary size are rounded here instead. x*1000
  * is within 2^-24 of the exact product below 2^30, so when its fraction
  * is further than 1e-6 from one half, rounding it gives what printf
  * gives for x (correctly rounded); near a tie, or for anything unusual,
- * printf decides. */
+ * printf decides. Values below 10000 (the usual ones, eight characters
+ * wide) are written straight into buf. */
 static const char *f8(char *buf, apr_size_t size, double x)
 {
     if (isnan(x))
         return "     nan";
     if (!signbit(x) && x < 1073741.0) {
-        double m = x * 1000.0, whole = floor(m), frac = m - whole;
+        double m = x * 1000.0;
+        int64_t whole = (int64_t)m;                /* 0 <= m < 2^31: floor */
+        double frac = m - (double)whole;
         if (fabs(frac - 0.5) > 1e-6) {
             uint64_t k = (uint64_t)whole + (frac > 0.5);
             char tmp[32], *end = tmp + sizeof tmp, *o;
             apr_size_t n;
 
+            if (k <= 9999999 && size > 8) {
+                /* "%8.3f" of k / 1000: two digits at a time from a table */
+                uint32_t v = (uint32_t)k, lo = v % 1000, hi = v / 1000;
+                memcpy(buf, "        ", 8);
+                buf[8] = '\0';
+                buf[7] = (char)('0' + lo % 10);
+                memcpy(buf + 5, rp_digit_pairs + 2 * (lo / 10), 2);
+                buf[4] = '.';
+                o = buf + 4;
+                while (hi >= 10) {
+                    o -= 2;
+                    memcpy(o, rp_digit_pairs + 2 * (hi % 100), 2);
+                    hi /= 100;
+                }
+                if (hi > 0 || o == buf + 4)
+                    *--o = (char)('0' + hi);
+                return buf;
+            }
             o = digits_back(end, k % 1000, 3);
             *--o = '.';
             o = digits_back(o, k / 1000, 1);
@@ -336,92 +362,115 @@ static char *put(char *o, const char *s, apr_size_t len)
     return o + len;
 }
 
-void rp_report(const rp_stats_t *st, const rp_report_opts_t *o,
-               apr_pool_t *p, rp_line_fn emit, void *ctx)
+static const char *const unit_words[] = {"seconds", "milliseconds", "microseconds"};
+static const double unit_scale[] = {1.0, 1e3, 1e6};
+
+/* "N function calls (M primitive calls) in X seconds" and its blank line.
+ * Summed in funcs[] (dict) order, as get_top_level_stats() does, so the
+ * rounding of the total is the same as Python's. In ms or us each time is
+ * scaled before the sum: the report is then exactly pstats' report of the
+ * same profile measured in that unit. */
+static void emit_summary(const rp_stats_t *st, int unit, rp_line_t *l,
+                         rp_line_fn emit, void *ctx)
 {
-    static const char *const unit_words[] = {"seconds", "milliseconds",
-                                             "microseconds"};
-    static const double unit_scale[] = {1.0, 1e3, 1e6};
-    int nfuncs = st ? st->nfuncs : 0;
-    int unit = o && (int)o->unit >= 0 && (int)o->unit <= RP_UNIT_US ? (int)o->unit : 0;
-    double scale = unit_scale[unit], total_tt = 0.0;
+    int nfuncs = st ? st->nfuncs : 0, i;
+    double total_tt = 0.0;
     uint64_t total_calls = 0, prim_calls = 0;   /* unsigned: wrap, never UB */
-    const char **msgs;
-    rp_row_t *rows, **list, **tmp;
-    rp_line_t l;
     char sum[320];
-    int i, n, nmsgs = 0;
+    const char *total;
 
-    l.pool = p;
-    l.cap = 512;
-    l.s = apr_palloc(p, l.cap);
-
-    /* Summed in funcs[] (dict) order, as get_top_level_stats() does, so the
-     * rounding of the total is the same as Python's. In ms or us each time
-     * is scaled before the sum: the report is then exactly pstats' report
-     * of the same profile measured in that unit. */
     for (i = 0; i < nfuncs; i++) {
         total_calls += (uint64_t)st->funcs[i].nc;
         prim_calls += (uint64_t)st->funcs[i].cc;
-        total_tt += st->funcs[i].tt * scale;
+        total_tt += st->funcs[i].tt * unit_scale[unit];
     }
     /* print(indent, total_calls, ...) puts a separator space after the
-     * 8-space indent: the number starts in column 10. */
+     * 8-space indent: the number starts in column 10. "%.3f" of the total
+     * is f8's "%8.3f" without its padding. */
     if (isnan(total_tt))
-        apr_cpystrn(sum, "nan", sizeof(sum));
-    else
-        snprintf(sum, sizeof(sum), "%.3f", total_tt);
-    if (total_calls != prim_calls)
-        emit(ctx, line_fmt(&l, "         %" APR_INT64_T_FMT " function calls (%"
-                           APR_INT64_T_FMT " primitive calls) in %s %s",
-                           (int64_t)total_calls, (int64_t)prim_calls, sum,
-                           unit_words[unit]));
-    else
-        emit(ctx, line_fmt(&l, "         %" APR_INT64_T_FMT
-                           " function calls in %s %s",
-                           (int64_t)total_calls, sum, unit_words[unit]));
+        total = "nan";
+    else {
+        total = f8(sum, sizeof sum, total_tt);
+        while (*total == ' ')
+            total++;
+    }
+    {
+        char tc[24], pc[24], *tcs = i64_back(tc + sizeof tc - 1, (int64_t)total_calls);
+        char *pcs = i64_back(pc + sizeof pc - 1, (int64_t)prim_calls);
+        tc[sizeof tc - 1] = pc[sizeof pc - 1] = '\0';
+        if (total_calls != prim_calls)
+            emit(ctx, apr_pstrcat(l->pool, "         ", tcs, " function calls (", pcs,
+                                  " primitive calls) in ", total, " ", unit_words[unit],
+                                  NULL));
+        else
+            emit(ctx, apr_pstrcat(l->pool, "         ", tcs, " function calls in ", total,
+                                  " ", unit_words[unit], NULL));
+    }
     emit(ctx, "");
-    if (nfuncs == 0)
-        return;
+}
 
-    rows = apr_palloc(p, sizeof(*rows) * (apr_size_t)nfuncs);
-    list = apr_palloc(p, sizeof(*list) * (apr_size_t)nfuncs);
-    for (i = 0; i < nfuncs; i++) {
+/* One row per function, with the names a .prof of st holds (cleaned) and
+ * the standard name "file:line(name)" the regex restrictions search. A
+ * static function's key (key_slot) is clean already (rp_stats.h). */
+static rp_row_t **make_rows(const rp_stats_t *st, apr_pool_t *p)
+{
+    rp_row_t *rows = apr_palloc(p, sizeof(*rows) * (apr_size_t)st->nfuncs);
+    rp_row_t **list = apr_palloc(p, sizeof(*list) * (apr_size_t)st->nfuncs);
+    int i;
+
+    for (i = 0; i < st->nfuncs; i++) {
         rp_row_t *r = &rows[i];
         apr_size_t flen, nlen;
-        char *w, num[16];
-        int nl;
+        char *w, num[16], *nd;
 
         r->f = &st->funcs[i];
-        r->file = rp_utf8_view(p, r->f->file, (apr_size_t)-1, &flen);
-        r->name = rp_utf8_view(p, r->f->name, (apr_size_t)-1, &nlen);
-        /* "%s:%d(%s)" */
-        nl = snprintf(num, sizeof num, "%d", r->f->line);
-        w = apr_palloc(p, flen + 1 + (apr_size_t)nl + 1 + nlen + 2);
+        if (r->f->key_slot > 0 && r->f->file && r->f->name) {
+            r->file = r->f->file;
+            r->name = r->f->name;
+            flen = strlen(r->file);
+            nlen = strlen(r->name);
+        }
+        else {
+            r->file = rp_utf8_view(p, r->f->file, (apr_size_t)-1, &flen);
+            r->name = rp_utf8_view(p, r->f->name, (apr_size_t)-1, &nlen);
+        }
+        nd = i64_back(num + sizeof num, r->f->line);        /* "%d" */
+        r->stdlen = flen + 1 + (apr_size_t)(num + sizeof num - nd) + 1 + nlen + 1;
+        w = apr_palloc(p, r->stdlen + 1);
         r->std = w;
         w = put(w, r->file, flen);
         *w++ = ':';
-        w = put(w, num, (apr_size_t)nl);
+        w = put(w, nd, (apr_size_t)(num + sizeof num - nd));
         *w++ = '(';
         w = put(w, r->name, nlen);
         *w++ = ')';
         *w = '\0';
         list[i] = r;
     }
-    n = nfuncs;
+    return list;
+}
 
-    msgs = apr_palloc(p, sizeof(*msgs) * (apr_size_t)((o ? o->nrestricts : 0) + 1));
-    if (o && o->sort && o->sort->nfields > 0) {
-        tmp = apr_palloc(p, sizeof(*tmp) * (apr_size_t)(nfuncs / 2 + 1));
-        merge_sort(o->sort, list, tmp, nfuncs);
-        msgs[nmsgs++] = apr_pstrcat(p, "   Ordered by: ",
-                                    o->sort->label ? o->sort->label : "", NULL);
-    }
-    else {
-        msgs[nmsgs++] = "   Random listing order was used";
-    }
+/* sort_stats(): sorts list in place; returns the "Ordered by" line. */
+static const char *sort_rows(const rp_sort_t *sort, rp_row_t **list, int n,
+                             apr_pool_t *p)
+{
+    rp_row_t **tmp;
 
-    /* eval_print_amount(), one restriction at a time. */
+    if (sort == NULL || sort->nfields <= 0)
+        return "   Random listing order was used";
+    tmp = apr_palloc(p, sizeof(*tmp) * (apr_size_t)(n / 2 + 1));
+    merge_sort(sort, list, tmp, n);
+    return apr_pstrcat(p, "   Ordered by: ", sort->label ? sort->label : "", NULL);
+}
+
+/* eval_print_amount(), one restriction at a time: keeps a prefix or the
+ * matching rows of list, adds pstats' "List reduced" (or "Invalid
+ * regular expression") lines to msgs. Returns the rows left. */
+static int restrict_rows(const rp_report_opts_t *o, rp_row_t **list, int n,
+                         apr_pool_t *p, const char **msgs, int *nmsgs)
+{
+    int i;
+
     for (i = 0; o && i < o->nrestricts; i++) {
         const rp_restrict_t *r = &o->restricts[i];
         const char *shown = NULL;
@@ -431,8 +480,8 @@ void rp_report(const rp_stats_t *st, const rp_report_opts_t *o,
         case RP_RESTRICT_REGEX:
             if (r->regex == NULL || o->match == NULL) {
                 /* What pstats prints for a pattern re.compile() refuses. */
-                msgs[nmsgs++] = apr_psprintf(p, "   <Invalid regular expression %s>",
-                                             rp_py_repr_str(p, r->pattern));
+                msgs[(*nmsgs)++] = apr_psprintf(p, "   <Invalid regular expression %s>",
+                                                rp_py_repr_str(p, r->pattern));
                 continue;
             }
             keep = 0;
@@ -453,10 +502,91 @@ void rp_report(const rp_stats_t *st, const rp_report_opts_t *o,
             break;
         }
         if (keep != n)
-            msgs[nmsgs++] = apr_psprintf(p, "   List reduced from %d to %d due "
-                                         "to restriction <%s>", n, keep, shown);
+            msgs[(*nmsgs)++] = apr_psprintf(p, "   List reduced from %d to %d due "
+                                            "to restriction <%s>", n, keep, shown);
         n = keep;
     }
+    return n;
+}
+
+/* One table row, "%9s %8.3f %8.3f %8.3f %8.3f %s" with pstats' ncalls
+ * ("nc/cc" when they differ) and blank percall columns for a zero
+ * divisor, into l. */
+static const char *row_line(rp_line_t *l, const rp_row_t *row, double scale)
+{
+    const rp_func_t *f = row->f;
+    /* %.3f of DBL_MAX takes 313 characters. */
+    char calls[48], b[4][320], *c0, *end = calls + sizeof calls - 1, *w;
+    const char *cols[4];
+    apr_size_t need, clen[4];
+    int c;
+
+    /* "%9s" of "nc" or "nc/cc": spaces first, digits over them */
+    *end = '\0';
+    memcpy(end - 9, "         ", 9);
+    c0 = end;
+    if (f->nc != f->cc) {
+        c0 = i64_back(c0, f->cc);
+        *--c0 = '/';
+    }
+    c0 = i64_back(c0, f->nc);
+    if (end - c0 < 9)
+        c0 = end - 9;
+
+    /* x / 1 is x exactly: most functions are called once per request, so
+     * their percall columns repeat the time before them. */
+    cols[0] = f8(b[0], sizeof b[0], f->tt * scale);
+    cols[1] = f->nc == 0 ? "        " : f->nc == 1 ? cols[0]
+              : f8(b[1], sizeof b[1], f->tt * scale / (double)f->nc);
+    cols[2] = f8(b[2], sizeof b[2], f->ct * scale);
+    cols[3] = f->cc == 0 ? "        " : f->cc == 1 ? cols[2]
+              : f8(b[3], sizeof b[3], f->ct * scale / (double)f->cc);
+
+    /* Every column is at least 8 characters; most are exactly 8. */
+    need = (apr_size_t)(end - c0) + 1 + row->stdlen + 1;
+    for (c = 0; c < 4; c++)
+        need += (clen[c] = cols[c][8] == '\0' ? 8 : strlen(cols[c])) + 1;
+    if (need > l->cap) {
+        l->cap = need + 256;
+        l->s = apr_palloc(l->pool, l->cap);
+    }
+    w = put(l->s, c0, (apr_size_t)(end - c0));
+    for (c = 0; c < 4; c++) {
+        *w++ = ' ';
+        if (clen[c] == 8) {
+            memcpy(w, cols[c], 8);
+            w += 8;
+        }
+        else
+            w = put(w, cols[c], clen[c]);
+    }
+    *w++ = ' ';
+    w = put(w, row->std, row->stdlen);
+    *w = '\0';
+    return l->s;
+}
+
+void rp_report(const rp_stats_t *st, const rp_report_opts_t *o,
+               apr_pool_t *p, rp_line_fn emit, void *ctx)
+{
+    int unit = o && (int)o->unit >= 0 && (int)o->unit <= RP_UNIT_US ? (int)o->unit : 0;
+    const char **msgs;
+    rp_row_t **list;
+    rp_line_t l;
+    int i, n, nmsgs = 0;
+
+    l.pool = p;
+    l.cap = 512;
+    l.s = apr_palloc(p, l.cap);
+
+    emit_summary(st, unit, &l, emit, ctx);
+    if (st == NULL || st->nfuncs <= 0)
+        return;
+
+    list = make_rows(st, p);
+    msgs = apr_palloc(p, sizeof(*msgs) * (apr_size_t)((o ? o->nrestricts : 0) + 1));
+    msgs[nmsgs++] = sort_rows(o ? o->sort : NULL, list, st->nfuncs, p);
+    n = restrict_rows(o, list, st->nfuncs, p, msgs, &nmsgs);
     if (n == 0)
         return;             /* pstats prints neither messages nor title */
 
@@ -465,49 +595,8 @@ void rp_report(const rp_stats_t *st, const rp_report_opts_t *o,
     emit(ctx, "");
     emit(ctx, "   ncalls  tottime  percall  cumtime  percall "
               "filename:lineno(function)");
-    for (i = 0; i < n; i++) {
-        const rp_func_t *f = list[i]->f;
-        /* %.3f of DBL_MAX takes 313 characters. */
-        char calls[48], b[4][320], *c0, *end = calls + sizeof calls - 1;
-        const char *cols[4];
-        apr_size_t need, stdlen = strlen(list[i]->std);
-        int c;
-
-        /* "%9s" of "nc" or "nc/cc" */
-        *end = '\0';
-        c0 = end;
-        if (f->nc != f->cc) {
-            c0 = i64_back(c0, f->cc);
-            *--c0 = '/';
-        }
-        c0 = i64_back(c0, f->nc);
-        while (end - c0 < 9)
-            *--c0 = ' ';
-
-        cols[0] = f8(b[0], sizeof b[0], f->tt * scale);
-        cols[1] = f->nc == 0 ? "        " : f8(b[1], sizeof b[1], f->tt * scale / (double)f->nc);
-        cols[2] = f8(b[2], sizeof b[2], f->ct * scale);
-        cols[3] = f->cc == 0 ? "        " : f8(b[3], sizeof b[3], f->ct * scale / (double)f->cc);
-
-        need = (apr_size_t)(end - c0) + 1 + stdlen + 1;
-        for (c = 0; c < 4; c++)
-            need += strlen(cols[c]) + 1;
-        if (need > l.cap) {
-            l.cap = need + 256;
-            l.s = apr_palloc(p, l.cap);
-        }
-        {
-            char *w = put(l.s, c0, (apr_size_t)(end - c0));
-            for (c = 0; c < 4; c++) {
-                *w++ = ' ';
-                w = put(w, cols[c], strlen(cols[c]));
-            }
-            *w++ = ' ';
-            w = put(w, list[i]->std, stdlen);
-            *w = '\0';
-        }
-        emit(ctx, l.s);
-    }
+    for (i = 0; i < n; i++)
+        emit(ctx, row_line(&l, list[i], unit_scale[unit]));
     emit(ctx, "");
     emit(ctx, "");
 }

@@ -32,6 +32,11 @@ typedef struct rp_func {
     double ct;          /* cumulative seconds (outermost call of a recursion) */
     int ncallers;       /* number of entries in callers */
     rp_edge_t *callers; /* who called this function; empty for the root */
+    int key_slot;       /* 1 + the registry id of a static function (whose
+                           key is the same, valid UTF-8, for a whole
+                           generation: writers may cache its encoding),
+                           0 for any other (the default of a zeroed or
+                           hand-built rp_func_t) */
 } rp_func_t;
 
 /* A whole profile. funcs[] order is the order keys are written to a pstats

@@ -1,8 +1,10 @@
 /*
  * floor.c - the cost of a profile file with nothing else around it: the
  * kernel's floor for "a file per request". Writes COUNT files of BYTES
- * bytes into DIR the way rp_file.c does on its usual path (an unnamed
- * O_TMPFILE, one write, linkat through /proc/self/fd, close) and prints
+ * bytes into DIR the way rp_file.c does on its usual path (DIR opened
+ * once; an unnamed O_TMPFILE made with openat in it, one write, linkat
+ * with AT_EMPTY_PATH, or through /proc/self/fd where the kernel refuses
+ * that, close) and prints
  * the CPU time (user + system) and wall time per file in microseconds:
  *
  *     floor DIR BYTES COUNT      ->  "cpu_us wall_us"
@@ -39,6 +41,7 @@ int main(int argc, char **argv)
     char name[4096], proc[64];
     char *buf;
     long bytes, count, i;
+    int dirfd;
     double c0, w0, c1, w1;
 
     if (argc != 4) {
@@ -52,21 +55,30 @@ int main(int argc, char **argv)
     memset(buf, 'x', bytes);
     c0 = cpu_seconds();
     w0 = wall_seconds();
+    dirfd = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0) {
+        perror("open DIR");
+        return 1;
+    }
     for (i = 0; i < count; i++) {
-        int fd = open(argv[1], O_TMPFILE | O_WRONLY | O_CLOEXEC, 0640);
+        /* as rp_file_write_in: by the directory's descriptor, opened once */
+        int fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0640);
         if (fd < 0) {
-            perror("open O_TMPFILE");
+            perror("openat O_TMPFILE");
             return 1;
         }
         if (write(fd, buf, bytes) != bytes) {
             perror("write");
             return 1;
         }
-        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-        snprintf(name, sizeof name, "%s/floor-%ld.prof", argv[1], i);
-        if (linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) != 0) {
-            perror("linkat");
-            return 1;
+        snprintf(name, sizeof name, "floor-%ld.prof", i);
+        if (linkat(fd, "", dirfd, name, AT_EMPTY_PATH) != 0) {
+            /* kernels before 6.10 refuse that without CAP_DAC_READ_SEARCH */
+            snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+            if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) != 0) {
+                perror("linkat");
+                return 1;
+            }
         }
         close(fd);
     }
@@ -77,6 +89,7 @@ int main(int argc, char **argv)
         unlink(name);
     }
     printf("%.3f %.3f\n", (c1 - c0) * 1e6 / count, (w1 - w0) * 1e6 / count);
+    close(dirfd);
     free(buf);
     return 0;
 }

@@ -472,6 +472,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(rv == APR_SUCCESS && out != NULL, "encode failed: %d", rv);
         n = read_stream(out, len, p, &f);
         check_round_trip(st, f, n, p);
+        {
+            /* The key cache (one per generation: this input's registry)
+             * must give the very same bytes when filled and when read. */
+            rp_pstats_keys_t *keys = rp_pstats_keys_create(p, 16);
+            const char *c1 = NULL, *c2 = NULL;
+            apr_size_t l1 = 0, l2 = 0;
+            FUZZ_CHECK(rp_pstats_encode_keys(st, keys, p, &c1, &l1) == APR_SUCCESS
+                       && rp_pstats_encode_keys(st, keys, p, &c2, &l2) == APR_SUCCESS,
+                       "cached encode failed");
+            FUZZ_CHECK(l1 == len && l2 == len && !memcmp(c1, out, len)
+                       && !memcmp(c2, out, len), "cached bytes differ");
+        }
         if (!(mode & 1))
             check_cprofile(f, n, p);
     }

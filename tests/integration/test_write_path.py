@@ -42,12 +42,12 @@ def traced(pid):
     return False
 
 
-def strace_children(h, out):
-    """strace -f on every child of h; returns the strace process once all
-    of them are attached."""
+def strace_children(h, out, syscalls=SYSCALLS):
+    """strace -f -y on every child of h (descriptors printed with their
+    paths); returns the strace process once all of them are attached."""
     pids = children(h)
     assert pids, "no child processes"
-    cmd = ["strace", "-f", "-qq", "-e", "trace=" + SYSCALLS, "-o", str(out)]
+    cmd = ["strace", "-f", "-y", "-qq", "-e", "trace=" + syscalls, "-o", str(out)]
     for p in pids:
         cmd += ["-p", str(p)]
     st = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -98,11 +98,15 @@ def test_unnamed_file_linked_into_place(plain_httpd):
     for f in new:
         load_stats(f)
     lines = [l for l in out.read_text().splitlines() if str(d) in l]
-    tmpfile = [l for l in lines if "O_TMPFILE" in l and re.search(r"= \d+$", l)]
-    links = [l for l in lines if re.search(r"\blinkat\(.*/proc/self/fd/\d+.*= 0$", l)]
+    # Made in ProfileDir's descriptor (opened once per child, before
+    # strace attached) and linked by the file's own descriptor.
+    tmpfile = [l for l in lines if re.search(r'openat\(\d+<%s>, "\.", .*O_TMPFILE.*= \d+'
+                                             % re.escape(str(d)), l)]
+    links = [l for l in lines if re.search(r'\blinkat\(\d+<[^>]*>(?:\(deleted\))?, "", \d+<%s>, "[^"/]+", '
+                                           r'AT_EMPTY_PATH\) = 0$' % re.escape(str(d)), l)]
     assert len(tmpfile) == 5, "\n".join(lines)
     assert len(links) == 5, "\n".join(lines)
-    assert sorted(re.search(r'"(%s/[^"]+)"' % re.escape(str(d)), l).group(1)
+    assert sorted(str(d / re.search(r'"([^"/]+)", AT_EMPTY_PATH', l).group(1))
                   for l in links) == sorted(str(f) for f in new)
     # No name but the final one: no marker, no temporary, nothing unlinked.
     assert not [l for l in lines if ".rsv" in l or "/.rp-" in l or "unlink" in l], \

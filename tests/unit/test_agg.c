@@ -261,10 +261,10 @@ static rp_stats_t *small_profile(apr_pool_t *p, const char *root, double wall)
     rp_stats_t *st = apr_pcalloc(p, sizeof *st);
     st->nfuncs = 3;
     st->funcs = apr_pcalloc(p, 3 * sizeof(rp_func_t));
-    st->funcs[0] = (rp_func_t){ "httpd", 0, root, 1, 1, wall * 0.1, wall, 0, NULL };
-    st->funcs[1] = (rp_func_t){ "httpd", 0, "handler", 1, 1, 0.0, wall * 0.9, 1, NULL };
+    st->funcs[0] = (rp_func_t){ "httpd", 0, root, 1, 1, wall * 0.1, wall, 0, NULL, 0 };
+    st->funcs[1] = (rp_func_t){ "httpd", 0, "handler", 1, 1, 0.0, wall * 0.9, 1, NULL, 0 };
     st->funcs[2] = (rp_func_t){ "mod_cgi.c", 1, "handler", 1, 1, wall * 0.9, wall * 0.9, 1,
-                                NULL };
+                                NULL, 0 };
     st->funcs[1].callers = apr_pcalloc(p, sizeof(rp_edge_t));
     st->funcs[1].callers[0] = (rp_edge_t){ 0, 1, 1, 0.0, wall * 0.9 };
     st->funcs[2].callers = apr_pcalloc(p, sizeof(rp_edge_t));

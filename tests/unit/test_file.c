@@ -741,6 +741,93 @@ static void test_threads_same_name(void **state)
     }
 }
 
+/* ---- a directory opened once (rp_dir_t) ---- */
+
+/* Names, contents and faults as rp_file_write_unique, by descriptor. */
+static void test_dir_writes_like_unique(void **state)
+{
+    fixture_t fx = fixture(state);
+    rp_dir_t *d = rp_dir_make(fx.p, fx.dir);
+    const char *path = NULL;
+    int i;
+
+    assert_string_equal(rp_dir_path(d), fx.dir);
+    for (i = 0; i < 3; i++) {
+        char body[16];
+        snprintf(body, sizeof body, "body %d", i);
+        assert_int_equal(rp_file_write_in(fx.p, d, "y.prof", body, strlen(body),
+                                          PERMS_RW_R, &path), APR_SUCCESS);
+        assert_string_equal(path, apr_pstrcat(fx.p, fx.dir, "/",
+                                              i == 0 ? "y.prof"
+                                              : apr_psprintf(fx.p, "y-%d.prof", i),
+                                              NULL));
+        assert_content(fx.p, path, body);
+    }
+    /* a file that is already there keeps its content */
+    assert_int_equal(rp_file_write_unique(fx.p, fx.dir, "z.prof", "old", 3,
+                                          PERMS_RW, NULL), APR_SUCCESS);
+    assert_int_equal(rp_file_write_in(fx.p, d, "z.prof", "new", 3, PERMS_RW, &path),
+                     APR_SUCCESS);
+    assert_string_equal(path, apr_pstrcat(fx.p, fx.dir, "/z-1.prof", NULL));
+    assert_content(fx.p, apr_pstrcat(fx.p, fx.dir, "/z.prof", NULL), "old");
+    /* injected faults leave nothing behind */
+    set_fault("write", ENOSPC, 0);
+    assert_int_equal(rp_file_write_in(fx.p, d, "f.prof", "x", 1, PERMS_RW, &path),
+                     APR_FROM_OS_ERROR(ENOSPC));
+    assert_null(path);
+    rp_file_set_fault(NULL);
+    assert_dir_holds(fx.p, fx.dir, 5);
+}
+
+/* The directory removed: the write fails with ENOENT, nothing is made
+ * anywhere; made again under its path: files go there again. */
+static void test_dir_removed_and_made_again(void **state)
+{
+    fixture_t fx = fixture(state);
+    apr_pool_t *gen;
+    rp_dir_t *d;
+    const char *path = NULL;
+    apr_status_t rv;
+
+    apr_pool_create(&gen, fx.p);
+    d = rp_dir_make(gen, fx.dir);
+    assert_int_equal(rp_file_write_in(gen, d, "a.prof", "1", 1, PERMS_RW, &path),
+                     APR_SUCCESS);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(fx.dir), 0);
+    rv = rp_file_write_in(gen, d, "a.prof", "2", 1, PERMS_RW, &path);
+    assert_true(APR_STATUS_IS_ENOENT(rv));
+    assert_null(path);
+    assert_false(exists(fx.p, fx.dir));
+    assert_int_equal(mkdir(fx.dir, 0700), 0);
+    assert_int_equal(rp_file_write_in(gen, d, "a.prof", "3", 1, PERMS_RW, &path),
+                     APR_SUCCESS);
+    /* (a-1.prof: the name counter does not go back to a deleted name) */
+    assert_int_equal(strncmp(path, fx.dir, strlen(fx.dir)), 0);
+    assert_content(fx.p, path, "3");
+    assert_dir_holds(fx.p, fx.dir, 1);
+    apr_pool_destroy(gen);          /* closes the descriptor */
+}
+
+/* A directory that never existed: ENOENT, and it works once made. */
+static void test_dir_missing_at_first(void **state)
+{
+    fixture_t fx = fixture(state);
+    const char *sub = apr_pstrcat(fx.p, fx.dir, "/later", NULL);
+    rp_dir_t *d = rp_dir_make(fx.p, sub);
+    const char *path = "unset";
+
+    assert_true(APR_STATUS_IS_ENOENT(rp_file_write_in(fx.p, d, "b.prof", "x", 1,
+                                                      PERMS_RW, &path)));
+    assert_null(path);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(rp_file_write_in(fx.p, d, "b.prof", "x", 1, PERMS_RW, &path),
+                     APR_SUCCESS);
+    assert_content(fx.p, path, "x");
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(sub), 0);
+}
+
 int main(void);
 
 static const struct CMUnitTest group[] = {
@@ -763,6 +850,9 @@ static const struct CMUnitTest group[] = {
     RP_DIR_TEST(test_no_tmpfile_fallback),
     RP_DIR_TEST(test_processes_share_hints),
     RP_DIR_TEST(test_threads_same_name),
+    RP_DIR_TEST(test_dir_writes_like_unique),
+    RP_DIR_TEST(test_dir_removed_and_made_again),
+    RP_DIR_TEST(test_dir_missing_at_first),
 };
 
 RP_TEST_MAIN(group)

@@ -269,9 +269,9 @@ static void test_from_stats(void **state)
     rp_pprof_t *pp = rp_pprof_create(p);
     rp_edge_t e1 = { 0, 2, 2, 0.004, 0.009 }, e2 = { 1, 3, 3, 0.005, 0.005 };
     rp_func_t f[3] = {
-        { "httpd", 0, "request GET /", 1, 1, 0.001, 0.010, 0, NULL },
-        { "httpd", 0, "handler", 2, 2, 0.004, 0.009, 1, &e1 },
-        { "mod_x.c", 1, "handler", 3, 3, 0.005, 0.005, 1, &e2 },
+        { "httpd", 0, "request GET /", 1, 1, 0.001, 0.010, 0, NULL, 0 },
+        { "httpd", 0, "handler", 2, 2, 0.004, 0.009, 1, &e1, 0 },
+        { "mod_x.c", 1, "handler", 3, 3, 0.005, 0.005, 1, &e2, 0 },
     };
     rp_stats_t st = { 3, f };
     const char *const labels[] = { "method", "GET", NULL };
@@ -319,10 +319,10 @@ static void test_from_stats_two_callers(void **state)
     rp_edge_t ea = { 0, 1, 1, 0.001, 0.003 }, eb = { 0, 1, 1, 0.001, 0.005 };
     rp_edge_t ec[2] = { { 1, 1, 1, 0.002, 0.002 }, { 2, 3, 3, 0.004, 0.004 } };
     rp_func_t f[4] = {
-        { "httpd", 0, "request GET /", 1, 1, 0.002, 0.010, 0, NULL },
-        { "httpd", 0, "fixups", 1, 1, 0.001, 0.003, 1, &ea },
-        { "httpd", 0, "handler", 1, 1, 0.001, 0.005, 1, &eb },
-        { "core.c", 1, "filter CORE", 4, 4, 0.006, 0.006, 2, ec },
+        { "httpd", 0, "request GET /", 1, 1, 0.002, 0.010, 0, NULL, 0 },
+        { "httpd", 0, "fixups", 1, 1, 0.001, 0.003, 1, &ea, 0 },
+        { "httpd", 0, "handler", 1, 1, 0.001, 0.005, 1, &eb, 0 },
+        { "core.c", 1, "filter CORE", 4, 4, 0.006, 0.006, 2, ec, 0 },
     };
     rp_stats_t st = { 4, f };
     dsample_t s[8];
@@ -353,9 +353,9 @@ static void test_from_stats_recursion(void **state)
     rp_edge_t ef[2] = { { 0, 1, 1, 0.001, 0.004 }, { 2, 1, 0, 0.002, 0.002 } };
     rp_edge_t es = { 1, 1, 1, 0.001, 0.003 };
     rp_func_t f[3] = {
-        { "httpd", 0, "request GET /", 1, 1, 0.001, 0.005, 0, NULL },
-        { "httpd", 0, "handler", 1, 2, 0.003, 0.004, 2, ef },
-        { "httpd", 0, "subrequest /x", 1, 1, 0.001, 0.003, 1, &es },
+        { "httpd", 0, "request GET /", 1, 1, 0.001, 0.005, 0, NULL, 0 },
+        { "httpd", 0, "handler", 1, 2, 0.003, 0.004, 2, ef, 0 },
+        { "httpd", 0, "subrequest /x", 1, 1, 0.001, 0.003, 1, &es, 0 },
     };
     rp_stats_t st = { 3, f };
     dsample_t s[8];

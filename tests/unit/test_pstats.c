@@ -1,9 +1,12 @@
 /* Unit tests for lib/rp_pstats.c: marshal bytes against hand-computed
  * vectors (the cross-check with Python itself is in
  * tests/integration/test_pstats_format.py). */
+#define _GNU_SOURCE 1   /* memmem */
 #include "rp_test.h"
 #include <math.h>
+#include <apr_thread_proc.h>
 #include "rp_pstats.h"
+#include "rp_prof.h"
 
 /* Assert that b holds exactly the n bytes of want, showing the first
  * difference. */
@@ -174,7 +177,7 @@ static void test_encode_empty_is_einval(void **state)
 
 static void test_encode_one_function(void **state)
 {
-    rp_func_t f = {"a.c", 7, "f", 1, 2, 0.5, 1.0, 0, NULL};
+    rp_func_t f = {"a.c", 7, "f", 1, 2, 0.5, 1.0, 0, NULL, 0};
     rp_stats_t st = {1, &f};
     /* {('a.c', 7, 'f'): (1, 2, 0.5, 1.0, {})} */
     assert_encoded(state, &st, "{"
@@ -193,8 +196,8 @@ static void test_encode_nested_callers(void **state)
         {1, 1, 0, 0.0, 0.0},
     };
     rp_func_t f[] = {
-        {"h", 0, "r", 1, 1, 0.0, 1.0, 0, NULL},
-        {"h", 1, "g", 2, 4, 0.25, 0.5, 2, edges},
+        {"h", 0, "r", 1, 1, 0.0, 1.0, 0, NULL, 0},
+        {"h", 1, "g", 2, 4, 0.25, 0.5, 2, edges, 0},
     };
     rp_stats_t st = {2, f};
     /* {('h',0,'r'): (1,1,0.0,1.0,{}),
@@ -221,7 +224,7 @@ static void test_encode_nested_callers(void **state)
 static void test_encode_cleans_invalid_utf8(void **state)
 {
     /* 0xff would make marshal.load() raise; a tab would break reports */
-    rp_func_t f = {"b\xff", -1, "t\tx", (int64_t)1 << 31, 0, 0.0, 0.0, 0, NULL};
+    rp_func_t f = {"b\xff", -1, "t\tx", (int64_t)1 << 31, 0, 0.0, 0.0, 0, NULL, 0};
     rp_stats_t st = {1, &f};
     assert_encoded(state, &st, "{"
                      ")\x03" "u\x04\0\0\0b\xef\xbf\xbd" "i\xff\xff\xff\xff"
@@ -231,16 +234,277 @@ static void test_encode_cleans_invalid_utf8(void **state)
                      "0");
 }
 
+/* Counts past int32 on an edge are sized and written as TYPE_LONG. */
+static void test_encode_wide_edge_counts(void **state)
+{
+    rp_edge_t edges[] = {{0, (int64_t)1 << 40, -((int64_t)1 << 31) - 1, 0.0, 0.0}};
+    rp_func_t f[] = {
+        {"h", 0, "r", 1, 1, 0.0, 0.0, 0, NULL, 0},
+        {"h", 1, "g", 1, 1, 0.0, 0.0, 1, edges, 0},
+    };
+    rp_stats_t st = {2, f};
+    assert_encoded(state, &st, "{"
+                     ")\x03" "u\x01\0\0\0h" "i\0\0\0\0" "u\x01\0\0\0r"
+                     ")\x05" "i\x01\0\0\0" "i\x01\0\0\0"
+                     "g\0\0\0\0\0\0\0\0" "g\0\0\0\0\0\0\0\0" "{0"
+                     ")\x03" "u\x01\0\0\0h" "i\x01\0\0\0" "u\x01\0\0\0g"
+                     ")\x05" "i\x01\0\0\0" "i\x01\0\0\0"
+                     "g\0\0\0\0\0\0\0\0" "g\0\0\0\0\0\0\0\0"
+                     "{"
+                     ")\x03" "u\x01\0\0\0h" "i\0\0\0\0" "u\x01\0\0\0r"
+                     ")\x04"
+                     /* 2**40 = 1024 * (2**15)**2: digits 0, 0, 1024 */
+                     "l\x03\0\0\0" "\0\0" "\0\0" "\0\x04"
+                     /* -(2**31 + 1): digits 1, 0, 2, count -3 */
+                     "l\xfd\xff\xff\xff" "\x01\0" "\0\0" "\x02\0"
+                     "g\0\0\0\0\0\0\0\0" "g\0\0\0\0\0\0\0\0"
+                     "0"
+                     "0");
+}
+
 static void test_encode_skips_dangling_caller(void **state)
 {
     rp_edge_t edges[] = {{5, 1, 1, 0.0, 0.0}, {-1, 1, 1, 0.0, 0.0}};
-    rp_func_t f = {"a", 1, "f", 1, 1, 0.0, 0.0, 2, edges};
+    rp_func_t f = {"a", 1, "f", 1, 1, 0.0, 0.0, 2, edges, 0};
     rp_stats_t st = {1, &f};
     assert_encoded(state, &st, "{"
                      ")\x03" "u\x01\0\0\0a" "i\x01\0\0\0" "u\x01\0\0\0f"
                      ")\x05" "i\x01\0\0\0" "i\x01\0\0\0"
                      "g\0\0\0\0\0\0\0\0" "g\0\0\0\0\0\0\0\0" "{0"
                      "0");
+}
+
+
+/* ---- the key cache (rp_pstats_keys_t) ---- */
+
+/* Encode st both ways; the cached bytes must be exactly the plain ones. */
+static const char *encode_both(apr_pool_t *p, const rp_stats_t *st,
+                               rp_pstats_keys_t *k, apr_size_t *len)
+{
+    const char *plain, *cached;
+    apr_size_t plen, clen;
+
+    assert_int_equal(rp_pstats_encode(st, p, &plain, &plen), APR_SUCCESS);
+    assert_int_equal(rp_pstats_encode_keys(st, k, p, &cached, &clen), APR_SUCCESS);
+    assert_bytes_n(cached, clen, plain, plen);
+    *len = clen;
+    return cached;
+}
+
+/* One request through the real registry and profile: a root, a phase,
+ * three hooks (one called twice, one nested in another), so the stats
+ * carry key_slot as the module's do. */
+static rp_stats_t *profile_of(apr_pool_t *p, rp_registry_t *reg)
+{
+    rp_prof_t *prof = rp_prof_create(p, reg, NULL);
+    int h;
+
+    rp_prof_begin(prof, (void *)1, "request GET /x", 0);
+    h = rp_prof_enter(prof, (void *)1, 0, 1, 10);
+    rp_prof_exit(prof, h, 20);
+    h = rp_prof_enter(prof, (void *)1, 0, 2, 30);
+    {
+        int n = rp_prof_enter(prof, (void *)1, -1, 3, 35);
+        rp_prof_exit(prof, n, 38);
+    }
+    rp_prof_exit(prof, h, 40);
+    h = rp_prof_enter(prof, (void *)1, 0, 1, 50);
+    rp_prof_exit(prof, h, 60);
+    rp_prof_end(prof, 100);
+    return rp_prof_stats(prof, p, 1e-6);
+}
+
+static rp_registry_t *registry_of(apr_pool_t *p, const char *const *names)
+{
+    rp_registry_t *reg = rp_registry_create(p, 16);
+    int i;
+
+    assert_int_equal(rp_registry_add(reg, "httpd", 0, "handler"), 0);
+    for (i = 0; names[i]; i++)
+        assert_int_equal(rp_registry_add(reg, names[i], 1 + i, "hook"), i + 1);
+    return reg;
+}
+
+static void test_keys_cached_bytes_equal_plain(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const names[] = {"mod_a.c", "mod_b.c", "mod_c.c", NULL};
+    rp_registry_t *reg = registry_of(p, names);
+    rp_pstats_keys_t *k = rp_pstats_keys_create(p, 16);
+    rp_stats_t *st = profile_of(p, reg);
+    const char *first, *again;
+    apr_size_t n1, n2;
+    int i, slots = 0;
+
+    for (i = 0; i < st->nfuncs; i++)
+        slots += st->funcs[i].key_slot > 0;
+    assert_int_equal(slots, 4);             /* the phase and three hooks */
+    assert_int_equal(st->funcs[0].key_slot, 0);     /* the root: dynamic */
+    first = encode_both(p, st, k, &n1);     /* fills the cache */
+    again = encode_both(p, st, k, &n2);     /* reads it */
+    assert_int_equal(n1, n2);
+    assert_memory_equal(first, again, n1);
+}
+
+/* A restart clears the generation's pool and makes a new registry in
+ * it: the same ids name other functions, in strings that land at the
+ * very addresses the old ones had (a cleared pool hands its memory out
+ * again in the same order). The new generation's cache must write the
+ * new keys. */
+static void test_keys_new_generation_never_reuses_bytes(void **state)
+{
+    apr_pool_t *p = *state, *gen;
+    static const char *const old_names[] = {"mod_old.c", "mod_b.c", "mod_c.c", NULL};
+    static const char *const new_names[] = {"mod_new.c", "mod_b.c", "mod_c.c", NULL};
+    rp_registry_t *reg;
+    rp_pstats_keys_t *k;
+    rp_stats_t *st;
+    const char *data, *old_file;
+    apr_size_t len;
+
+    apr_pool_create(&gen, p);
+    reg = registry_of(gen, old_names);
+    old_file = reg->keys[1].file;
+    k = rp_pstats_keys_create(gen, 16);
+    st = profile_of(gen, reg);
+    data = encode_both(gen, st, k, &len);
+    assert_non_null(memmem(data, len, "mod_old.c", 9));
+
+    apr_pool_clear(gen);                    /* graceful restart */
+    reg = registry_of(gen, new_names);
+    k = rp_pstats_keys_create(gen, 16);
+    st = profile_of(gen, reg);
+    /* Not required, but what makes this test bite: same address. */
+    if (reg->keys[1].file != old_file)
+        print_message("note: the new key did not reuse the old address\n");
+    data = encode_both(gen, st, k, &len);
+    assert_non_null(memmem(data, len, "mod_new.c", 9));
+    assert_null(memmem(data, len, "mod_old.c", 9));
+    data = encode_both(gen, st, k, &len);   /* from the cache now */
+    assert_non_null(memmem(data, len, "mod_new.c", 9));
+    assert_null(memmem(data, len, "mod_old.c", 9));
+    apr_pool_destroy(gen);
+}
+
+/* A cache given stats of another (live) registry, whose ids name other
+ * strings: those keys are encoded from their own strings. */
+static void test_keys_other_registry_is_a_miss(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const one[] = {"mod_one.c", "mod_b.c", "mod_c.c", NULL};
+    static const char *const two[] = {"mod_two.c", "mod_b.c", "mod_c.c", NULL};
+    rp_pstats_keys_t *k = rp_pstats_keys_create(p, 16);
+    const char *data;
+    apr_size_t len;
+
+    encode_both(p, profile_of(p, registry_of(p, one)), k, &len);
+    data = encode_both(p, profile_of(p, registry_of(p, two)), k, &len);
+    assert_non_null(memmem(data, len, "mod_two.c", 9));
+    assert_null(memmem(data, len, "mod_one.c", 9));
+}
+
+/* Same strings, another line: another key. */
+static void test_keys_other_line_is_a_miss(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_pstats_keys_t *k = rp_pstats_keys_create(p, 4);
+    rp_func_t f = {"a.c", 7, "f", 1, 1, 0.0, 0.0, 0, NULL, 1};
+    rp_stats_t st = {1, &f};
+    const char *data;
+    apr_size_t len;
+
+    encode_both(p, &st, k, &len);
+    f.line = 8;
+    data = encode_both(p, &st, k, &len);
+    assert_memory_equal(data + 1 + 2 + 5 + 3, "i\x08\0\0\0", 5);
+}
+
+/* A key_slot on strings that are not clean (a hand-made one): the cache
+ * holds the cleaned key, as the plain writer writes it. */
+static void test_keys_cache_cleans(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_pstats_keys_t *k = rp_pstats_keys_create(p, 4);
+    rp_func_t f = {"b\xff", 1, "t\tx", 1, 1, 0.0, 0.0, 0, NULL, 2};
+    rp_stats_t st = {1, &f};
+    apr_size_t len;
+
+    encode_both(p, &st, k, &len);
+    encode_both(p, &st, k, &len);
+}
+
+/* Slots past the cache's capacity, negative ones and 0 are encoded
+ * without it. */
+static void test_keys_out_of_range_slots(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_pstats_keys_t *k = rp_pstats_keys_create(p, 2);
+    rp_func_t f[3] = {
+        {"a.c", 1, "in", 1, 1, 0.0, 0.0, 0, NULL, 2},       /* id 1: last slot */
+        {"b.c", 2, "past", 1, 1, 0.0, 0.0, 0, NULL, 3},     /* id 2: no slot */
+        {"c.c", 3, "neg", 1, 1, 0.0, 0.0, 0, NULL, -5},
+    };
+    rp_stats_t st = {3, f};
+    apr_size_t len;
+
+    encode_both(p, &st, k, &len);
+    encode_both(p, &st, k, &len);
+    encode_both(p, &st, NULL, &len);
+    k = rp_pstats_keys_create(p, 0);
+    encode_both(p, &st, k, &len);
+}
+
+/* Threads meeting an empty slot at once each make a block; one is kept
+ * and every file is right (ASan sees the losers' blocks freed). */
+typedef struct race {
+    rp_pstats_keys_t *k;
+    const rp_stats_t *st;
+    const char *want;
+    apr_size_t wlen;
+    int bad;
+} race_t;
+
+static void *APR_THREAD_FUNC race_run(apr_thread_t *t, void *data)
+{
+    race_t *r = data;
+    apr_pool_t *p;
+    int i;
+
+    apr_pool_create(&p, NULL);
+    for (i = 0; i < 200; i++) {
+        const char *d;
+        apr_size_t n;
+        if (rp_pstats_encode_keys(r->st, r->k, p, &d, &n) != APR_SUCCESS
+            || n != r->wlen || memcmp(d, r->want, n) != 0)
+            __atomic_add_fetch(&r->bad, 1, __ATOMIC_RELAXED);
+        apr_pool_clear(p);
+    }
+    apr_pool_destroy(p);
+    (void)t;
+    return NULL;
+}
+
+static void test_keys_threads_race_to_fill(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const names[] = {"mod_a.c", "mod_b.c", "mod_c.c", NULL};
+    rp_stats_t *st = profile_of(p, registry_of(p, names));
+    race_t r;
+    apr_thread_t *t[4];
+    apr_status_t rv;
+    int round, i;
+
+    assert_int_equal(rp_pstats_encode(st, p, &r.want, &r.wlen), APR_SUCCESS);
+    r.st = st;
+    r.bad = 0;
+    for (round = 0; round < 20; round++) {
+        r.k = rp_pstats_keys_create(p, 16);
+        for (i = 0; i < 4; i++)
+            assert_int_equal(apr_thread_create(&t[i], NULL, race_run, &r, p), APR_SUCCESS);
+        for (i = 0; i < 4; i++)
+            apr_thread_join(&rv, t[i]);
+    }
+    assert_int_equal(r.bad, 0);
 }
 
 static const struct CMUnitTest tests[] = {
@@ -260,6 +524,14 @@ static const struct CMUnitTest tests[] = {
     RP_TEST(test_encode_nested_callers),
     RP_TEST(test_encode_cleans_invalid_utf8),
     RP_TEST(test_encode_skips_dangling_caller),
+    RP_TEST(test_encode_wide_edge_counts),
+    RP_TEST(test_keys_cached_bytes_equal_plain),
+    RP_TEST(test_keys_new_generation_never_reuses_bytes),
+    RP_TEST(test_keys_other_registry_is_a_miss),
+    RP_TEST(test_keys_other_line_is_a_miss),
+    RP_TEST(test_keys_cache_cleans),
+    RP_TEST(test_keys_out_of_range_slots),
+    RP_TEST(test_keys_threads_race_to_fill),
 };
 
 RP_TEST_MAIN(tests)

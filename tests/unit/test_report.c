@@ -642,6 +642,91 @@ static void test_func_stdname(void **state)
     assert_string_equal(rp_func_stdname(POOL, &f), "~:0(<built-in>)");
 }
 
+
+/* Every time column is exactly "%8.3f" of its value, whichever path
+ * f8 takes (written by hand, or printf near a tie and for large values):
+ * 4000 values of every magnitude, plus ties and the edges of the
+ * hand-written range. */
+static void test_time_columns_match_printf(void **state)
+{
+    static const double edges[] = {
+        0.0, 0.0004999, 0.0005, 0.0005001, 0.0015, 0.0025, 0.001, 1.0005,
+        9999.9994, 9999.9995, 9999.9996, 10000.0, 12345.6785, 1073740.9999,
+        1073741.0, 5e9, 1e-300, 2.675, 0.1, 0.3, 123.4565,
+    };
+    rp_stats_t st;
+    rp_func_t f;
+    cap_t *c;
+    unsigned seed = 12345;
+    int i, n = (int)(sizeof edges / sizeof edges[0]) + 4000;
+
+    st.nfuncs = 1;
+    st.funcs = &f;
+    for (i = 0; i < n; i++) {
+        double v;
+        char want[400];
+
+        if (i < (int)(sizeof edges / sizeof edges[0]))
+            v = edges[i];
+        else {
+            seed = seed * 1103515245u + 12345u;
+            v = ldexp((double)(seed >> 8) / (double)(1u << 24), (int)(seed % 40) - 24);
+        }
+        f = fn("a.c", 1, "f", 1, 1, v, v);
+        c = report(state, &st, NULL);
+        snprintf(want, sizeof want, "        1 %8.3f %8.3f %8.3f %8.3f a.c:1(f)",
+                 v, v, v, v);
+        assert_true(c->n >= 7);
+        if (strcmp(c->line[5], want) != 0)
+            fail_msg("%.17g: got '%s', want '%s'", v, c->line[5], want);
+    }
+}
+
+/* A static function's key (key_slot > 0) is printed as it is: the
+ * registry cleaned it already. */
+static void test_static_key_printed_as_is(void **state)
+{
+    rp_func_t f = fn("mod_dir.c", 42, "fixups", 1, 1, 0.0, 0.0);
+    rp_stats_t st = {1, &f};
+    cap_t *c;
+
+    f.key_slot = 7;
+    c = report(state, &st, NULL);
+    assert_string_equal(c->line[5], "        1    0.000    0.000    0.000    0.000 "
+                                    "mod_dir.c:42(fixups)");
+}
+
+
+/* The summary's total is "%.3f" of the sum, for every magnitude and sign
+ * (a hand-made profile may hold anything). */
+static void test_summary_total_matches_printf(void **state)
+{
+    static const double edges[] = {0.0, 0.0005, 0.0015, 9999.9995, 1e7 + 0.5,
+                                   1e15, -0.0005, -2.5, 1e300, 2.675};
+    rp_func_t f;
+    rp_stats_t st = {1, &f};
+    unsigned seed = 99;
+    int i, n = (int)(sizeof edges / sizeof edges[0]) + 2000;
+
+    for (i = 0; i < n; i++) {
+        double v;
+        char want[400];
+        cap_t *c;
+
+        if (i < (int)(sizeof edges / sizeof edges[0]))
+            v = edges[i];
+        else {
+            seed = seed * 1103515245u + 12345u;
+            v = ldexp((double)(seed >> 8) / (double)(1u << 24), (int)(seed % 50) - 20);
+        }
+        f = fn("a.c", 1, "f", 3, 3, v, v);
+        c = report(state, &st, NULL);
+        snprintf(want, sizeof want, "         3 function calls in %.3f seconds", v);
+        if (strcmp(c->line[0], want) != 0)
+            fail_msg("%.17g: got '%s', want '%s'", v, c->line[0], want);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     RP_TEST(test_full_layout_with_recursion),
     RP_TEST(test_columns_match_printf),
@@ -667,6 +752,9 @@ static const struct CMUnitTest tests[] = {
     RP_TEST(test_special_floats),
     RP_TEST(test_names_are_cleaned),
     RP_TEST(test_func_stdname),
+    RP_TEST(test_time_columns_match_printf),
+    RP_TEST(test_static_key_printed_as_is),
+    RP_TEST(test_summary_total_matches_printf),
 };
 
 RP_TEST_MAIN(tests)

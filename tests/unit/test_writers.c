@@ -155,10 +155,10 @@ static void test_collapsed_splits_shared_callee(void **state)
     const char *data;
     apr_size_t len;
     memset(f, 0, sizeof f);
-    f[0] = (rp_func_t){ "httpd", 0, "request GET /", 1, 1, 0.003, 0.010, 0, NULL };
-    f[1] = (rp_func_t){ "a.c", 1, "A;x", 1, 1, 0.002, 0.003, 1, &e_a };
-    f[2] = (rp_func_t){ "b.c", 1, "B", 1, 1, 0.001, 0.004, 1, &e_b };
-    f[3] = (rp_func_t){ "c.c", 1, "C", 4, 4, 0.004, 0.004, 2, e_c };
+    f[0] = (rp_func_t){ "httpd", 0, "request GET /", 1, 1, 0.003, 0.010, 0, NULL, 0 };
+    f[1] = (rp_func_t){ "a.c", 1, "A;x", 1, 1, 0.002, 0.003, 1, &e_a, 0 };
+    f[2] = (rp_func_t){ "b.c", 1, "B", 1, 1, 0.001, 0.004, 1, &e_b, 0 };
+    f[3] = (rp_func_t){ "c.c", 1, "C", 4, 4, 0.004, 0.004, 2, e_c, 0 };
     assert_int_equal(rp_collapsed_encode(&st, p, &data, &len), APR_SUCCESS);
     assert_string_equal(apr_pstrndup(p, data, len),
                         "request GET / 3000\n"
@@ -201,9 +201,9 @@ static void test_callgrind_script_path(void **state)
     apr_pool_t *p = *state;
     rp_edge_t e1 = { 0, 1, 1, 0.001, 0.003 }, e2 = { 1, 1, 1, 0.002, 0.002 };
     rp_func_t f[3] = {
-        { "httpd", 0, "request GET /cgi-bin/x.cgi", 1, 1, 0.001, 0.004, 0, NULL },
-        { "mod_cgi.c", 1, "handler", 1, 1, 0.001, 0.003, 1, &e1 },
-        { "/usr/lib/cgi-bin/x.cgi", 1, "cgi (exit 0)", 1, 1, 0.002, 0.002, 1, &e2 },
+        { "httpd", 0, "request GET /cgi-bin/x.cgi", 1, 1, 0.001, 0.004, 0, NULL, 0 },
+        { "mod_cgi.c", 1, "handler", 1, 1, 0.001, 0.003, 1, &e1, 0 },
+        { "/usr/lib/cgi-bin/x.cgi", 1, "cgi (exit 0)", 1, 1, 0.002, 0.002, 1, &e2, 0 },
     };
     rp_stats_t st = { 3, f };
     const char *data, *s;
@@ -257,8 +257,8 @@ static void test_chrome_clamped(void **state)
 {
     apr_pool_t *p = *state;
     rp_func_t f[2] = {
-        { "httpd", 0, "request GET /", 1, 1, 0, 0, 0, NULL },
-        { "mod_x.c", 1, "fixups", 1, 1, 0, 0, 0, NULL },
+        { "httpd", 0, "request GET /", 1, 1, 0, 0, 0, NULL, 0 },
+        { "mod_x.c", 1, "fixups", 1, 1, 0, 0, 0, NULL, 0 },
     };
     rp_stats_t st = { 2, f };
     rp_trace_ev_t ev[] = {
