@@ -292,8 +292,21 @@ rp_stats_t *rp_agg_slow_stats(const rp_agg_t *a, uint64_t id, apr_pool_t *p,
         rp_func_t *f = &st->funcs[i];
         const tfunc_t *t = &e->funcs[i];
         int n = 0;
-        f->file = apr_pstrdup(p, e->strings + t->file);
-        f->name = apr_pstrdup(p, e->strings + t->name);
+        if (t->file == RP_AGG_TFUNC_KEYREF) {
+            const char *kf, *kn;
+            int kl;
+            if (!rp_agg_key_name(a, t->name, &kf, &kl, &kn)) {
+                kf = "httpd";           /* cannot happen: keys stay named */
+                kn = "(unknown)";
+                kl = 0;
+            }
+            f->file = apr_pstrdup(p, kf);
+            f->name = apr_pstrdup(p, kn);
+        }
+        else {
+            f->file = apr_pstrdup(p, e->strings + t->file);
+            f->name = apr_pstrdup(p, e->strings + t->name);
+        }
         f->line = t->line;
         f->cc = t->cc;
         f->nc = t->nc;
@@ -357,6 +370,9 @@ void rp_agg_sanitize(rp_agg_t *a)
         if (e->nedges < 0 || e->nedges > RP_AGG_TREE_EDGES)
             e->nedges = e->nedges < 0 ? 0 : RP_AGG_TREE_EDGES;
         for (j = 0; j < e->nfuncs; j++) {
+            if (e->funcs[j].file == RP_AGG_TFUNC_KEYREF
+                && e->funcs[j].name < (apr_uint32_t)a->sz.nkeys)
+                continue;               /* named by a key */
             if (e->funcs[j].file >= RP_AGG_TREE_STRINGS)
                 e->funcs[j].file = RP_AGG_TREE_STRINGS - 1;
             if (e->funcs[j].name >= RP_AGG_TREE_STRINGS)
@@ -432,6 +448,36 @@ static void copy_urls(const urltab_t *to, const urltab_t *from)
         to->other_status[c] += from->other_status[c];
 }
 
+/* s appended to e's strings; its offset, or an empty string's when full. */
+static int slow_string(slowent_t *e, const char *s)
+{
+    int off = rp_agg_slow_add_string(e, s);
+    if (off >= 0)
+        return off;
+    e->truncated = 1;
+    e->strings[RP_AGG_TREE_STRINGS - 1] = '\0';
+    return RP_AGG_TREE_STRINGS - 1;
+}
+
+/* A slow entry's function named by src's key k: dst's key for the same
+ * name, or, when dst has none, copies of the names in the entry's own
+ * strings (an empty name when they do not fit, and the entry truncated). */
+static void rekey(slowent_t *e, tfunc_t *t, const rp_agg_t *src, const int *keymap)
+{
+    const char *kf, *kn;
+    int kl, k = t->name;
+    if (k < src->sz.nkeys && keymap[k] >= 0 && keymap[k] < (int)RP_AGG_TFUNC_KEYREF) {
+        t->name = (apr_uint16_t)keymap[k];
+        return;
+    }
+    if (k >= src->sz.nkeys || !rp_agg_key_name(src, k, &kf, &kl, &kn)) {
+        kf = "";
+        kn = "";
+    }
+    t->file = (apr_uint16_t)slow_string(e, kf);
+    t->name = (apr_uint16_t)slow_string(e, kn);
+}
+
 void rp_agg_copy(rp_agg_t *dst, const rp_agg_t *src)
 {
     stripe_t *d0 = stripe_at(dst, 0);
@@ -479,8 +525,14 @@ void rp_agg_copy(rp_agg_t *dst, const rp_agg_t *src)
     }
     for (i = 0, c = 0; i < src->sz.nslow && c < dst->sz.nslow; i++)
         if (src->slow[i].used && !(src->slow[i].seq & 1)) {
-            memcpy(&dst->slow[c], &src->slow[i], sizeof(slowent_t));
-            dst->slow[c++].seq = 0;
+            slowent_t *e = &dst->slow[c++];
+            int j;
+            memcpy(e, &src->slow[i], sizeof(slowent_t));
+            e->seq = 0;
+            /* Functions named by a key: by the same key in dst. */
+            for (j = 0; j < e->nfuncs && j < RP_AGG_TREE_FUNCS; j++)
+                if (e->funcs[j].file == RP_AGG_TFUNC_KEYREF)
+                    rekey(e, &e->funcs[j], src, keymap);
         }
     free(colmap);
     free(keymap);
