@@ -448,34 +448,39 @@ static void copy_urls(const urltab_t *to, const urltab_t *from)
         to->other_status[c] += from->other_status[c];
 }
 
-/* s appended to e's strings; its offset, or an empty string's when full. */
-static int slow_string(slowent_t *e, const char *s)
-{
-    int off = rp_agg_slow_add_string(e, s);
-    if (off >= 0)
-        return off;
-    e->truncated = 1;
-    e->strings[RP_AGG_TREE_STRINGS - 1] = '\0';
-    return RP_AGG_TREE_STRINGS - 1;
-}
-
-/* A slow entry's function named by src's key k: dst's key for the same
+/* A slow entry's function named by src's key: dst's key for the same
  * name, or, when dst has none, copies of the names in the entry's own
- * strings (an empty name when they do not fit, and the entry truncated). */
-static void rekey(slowent_t *e, tfunc_t *t, const rp_agg_t *src, const int *keymap)
+ * strings. 0 when they do not fit. */
+static int rekey(slowent_t *e, tfunc_t *t, const rp_agg_t *src, const int *keymap)
 {
     const char *kf, *kn;
-    int kl, k = t->name;
-    if (k < src->sz.nkeys && keymap[k] >= 0 && keymap[k] < (int)RP_AGG_TFUNC_KEYREF) {
+    int kl, k = t->name, fo, no;
+    if (k >= src->sz.nkeys)
+        return 0;
+    if (keymap[k] >= 0 && keymap[k] < (int)RP_AGG_TFUNC_KEYREF) {
         t->name = (apr_uint16_t)keymap[k];
-        return;
+        return 1;
     }
-    if (k >= src->sz.nkeys || !rp_agg_key_name(src, k, &kf, &kl, &kn)) {
-        kf = "";
-        kn = "";
-    }
-    t->file = (apr_uint16_t)slow_string(e, kf);
-    t->name = (apr_uint16_t)slow_string(e, kn);
+    if (!rp_agg_key_name(src, k, &kf, &kl, &kn)
+        || (fo = rp_agg_slow_add_string(e, kf)) < 0
+        || (no = rp_agg_slow_add_string(e, kn)) < 0)
+        return 0;
+    t->file = (apr_uint16_t)fo;
+    t->name = (apr_uint16_t)no;
+    return 1;
+}
+
+/* Keep a slow entry's first n functions and the edges among them, as a
+ * write that ran out of room does. */
+static void slow_cut(slowent_t *e, int n)
+{
+    int j, k = 0;
+    e->nfuncs = n;
+    e->truncated = 1;
+    for (j = 0; j < e->nedges && j < RP_AGG_TREE_EDGES; j++)
+        if (e->edges[j].caller < n && e->edges[j].callee < n)
+            e->edges[k++] = e->edges[j];
+    e->nedges = k;
 }
 
 void rp_agg_copy(rp_agg_t *dst, const rp_agg_t *src)
@@ -531,8 +536,11 @@ void rp_agg_copy(rp_agg_t *dst, const rp_agg_t *src)
             e->seq = 0;
             /* Functions named by a key: by the same key in dst. */
             for (j = 0; j < e->nfuncs && j < RP_AGG_TREE_FUNCS; j++)
-                if (e->funcs[j].file == RP_AGG_TFUNC_KEYREF)
-                    rekey(e, &e->funcs[j], src, keymap);
+                if (e->funcs[j].file == RP_AGG_TFUNC_KEYREF
+                    && !rekey(e, &e->funcs[j], src, keymap)) {
+                    slow_cut(e, j);
+                    break;
+                }
         }
     free(colmap);
     free(keymap);
