@@ -68,6 +68,9 @@ static const char *status_file; /* ProfileStatusFile, NULL: none */
 static pid_t parent_pid;        /* who writes the file at stop */
 static int *keymap;            /* registry id -> rp_agg key, -1: none */
 static int keymap_n;           /* registry ids mapped so far */
+static int *slowkey;           /* registry id -> its key when the key holds its
+                                * names whole (the slow ring keeps the index),
+                                * -1: the ring copies them */
 static rp_ratelimit_t no_shm_faults;   /* RP0204, per child */
 
 rp_agg_t *reqprof_status_agg(void)
@@ -78,11 +81,13 @@ rp_agg_t *reqprof_status_agg(void)
 static void map_keys(void)
 {
     const rp_registry_t *reg = reqprof_registry;
-    if (!agg || !reg || !keymap)
+    if (!agg || !reg || !keymap || !slowkey)
         return;
     for (; keymap_n < reg->n && keymap_n < reg->cap; keymap_n++) {
         const rp_key_t *k = &reg->keys[keymap_n];
         keymap[keymap_n] = rp_agg_key(agg, k->file, k->line, k->name);
+        slowkey[keymap_n] = strlen(k->file) < RP_AGG_KEY_FILE
+                            && strlen(k->name) < RP_AGG_KEY_NAME ? keymap[keymap_n] : -1;
     }
 }
 
@@ -268,6 +273,7 @@ int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
 
     agg = NULL;
     keymap = NULL;
+    slowkey = NULL;
     keymap_n = 0;
     for (v = s; v; v = v->next)
         nservers++;
@@ -334,6 +340,8 @@ int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
     }
     keymap = apr_palloc(pconf, sizeof(int) * (apr_size_t)(reqprof_registry
                                                           ? reqprof_registry->cap : 1));
+    slowkey = apr_palloc(pconf, sizeof(int) * (apr_size_t)(reqprof_registry
+                                                           ? reqprof_registry->cap : 1));
     map_keys();
     inflight_post_config(s);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
@@ -453,8 +461,17 @@ void reqprof_status_record(request_rec *top, reqprof_state_t *st,
     if (rp_agg_slow_wants(agg, rq.wall_ns, apr_time_now())) {
         const rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
                                                 rp_clock_sec_per_tick);
+        /* stats->funcs[i] is the profile's function i, as fns[i] is: the
+         * ring names the wrapped ones by their key, copying no string. */
+        int stack_keys[CALLS_ON_STACK];
+        int *keys = n > CALLS_ON_STACK ? apr_palloc(top->pool, sizeof(int) * (apr_size_t)n)
+                                       : stack_keys;
+        for (i = 0; i < n; i++) {
+            int id = fns[i].id;
+            keys[i] = id >= 0 && id < keymap_n ? slowkey[id] : -1;
+        }
         rq.traceid = reqprof_trace_id(top);     /* only for the slow list */
-        rp_agg_slow_add(agg, &rq, stats, apr_time_now());
+        rp_agg_slow_add_keyed(agg, &rq, stats, keys, apr_time_now());
     }
 }
 

@@ -444,7 +444,7 @@ int rp_agg_slow_wants(const rp_agg_t *a, uint64_t wall_ns, apr_time_t now)
     return slow_victim(a, wall_ns, now) != NULL;
 }
 
-static int add_string(slowent_t *e, const char *s)
+int rp_agg_slow_add_string(slowent_t *e, const char *s)
 {
     /* Labels are short: 254 bytes each keeps room for all (cut on a
      * character boundary: the profile goes on to the flame view and
@@ -459,7 +459,8 @@ static int add_string(slowent_t *e, const char *s)
     return off;
 }
 
-static void fill_tree(slowent_t *e, const rp_stats_t *st)
+static void fill_tree(slowent_t *e, const rp_stats_t *st, const int *keys,
+                      int nkeys_used)
 {
     int i, j, nf = 0;
     e->nstrings = 0;
@@ -468,8 +469,17 @@ static void fill_tree(slowent_t *e, const rp_stats_t *st)
     for (i = 0; i < st->nfuncs; i++) {
         const rp_func_t *f = &st->funcs[i];
         int fo, no;
-        if (i >= RP_AGG_TREE_FUNCS || (fo = add_string(e, f->file)) < 0
-            || (no = add_string(e, f->name)) < 0) {
+        if (i >= RP_AGG_TREE_FUNCS) {
+            e->truncated = 1;
+            break;
+        }
+        if (keys && keys[i] >= 0 && keys[i] < nkeys_used
+            && keys[i] < (int)RP_AGG_TFUNC_KEYREF) {
+            fo = (int)RP_AGG_TFUNC_KEYREF;      /* names in the key table */
+            no = keys[i];
+        }
+        else if ((fo = rp_agg_slow_add_string(e, f->file)) < 0
+                 || (no = rp_agg_slow_add_string(e, f->name)) < 0) {
             e->truncated = 1;
             break;
         }
@@ -508,9 +518,17 @@ static void fill_tree(slowent_t *e, const rp_stats_t *st)
 uint64_t rp_agg_slow_add(rp_agg_t *a, const rp_agg_req_t *rq,
                          const rp_stats_t *st, apr_time_t now)
 {
+    return rp_agg_slow_add_keyed(a, rq, st, NULL, now);
+}
+
+uint64_t rp_agg_slow_add_keyed(rp_agg_t *a, const rp_agg_req_t *rq,
+                               const rp_stats_t *st, const int *keys,
+                               apr_time_t now)
+{
     slowent_t *e = slow_victim(a, rq->wall_ns, now);
     apr_uint32_t seq;
     uint64_t id;
+    int nkeys;
 
     if (!e || !st || st->nfuncs < 1)
         return 0;
@@ -531,7 +549,8 @@ uint64_t rp_agg_slow_add(rp_agg_t *a, const rp_agg_req_t *rq,
     rp_agg_copy_str(e->path, rq->path, sizeof e->path);
     rp_agg_copy_str(e->vhost, rq->vhost, sizeof e->vhost);
     rp_agg_copy_str(e->traceid, rq->traceid ? rq->traceid : "", sizeof e->traceid);
-    fill_tree(e, st);
+    nkeys = (int)apr_atomic_read32(&a->hdr->nkeys_used);
+    fill_tree(e, st, keys, nkeys < a->sz.nkeys ? nkeys : a->sz.nkeys);
     e->used = 1;
     apr_atomic_set32(&e->seq, seq + 2);
     return id;

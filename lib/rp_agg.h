@@ -131,6 +131,15 @@ int rp_agg_slow_wants(const rp_agg_t *a, uint64_t wall_ns, apr_time_t now);
 uint64_t rp_agg_slow_add(rp_agg_t *a, const rp_agg_req_t *rq,
                          const rp_stats_t *st, apr_time_t now);
 
+/* The same, with keys[i] the rp_agg_key() index of st->funcs[i] when that
+ * key holds its file, line and name whole (no byte cut), else -1: such a
+ * function is kept as the key's index instead of copies of its strings,
+ * which makes a write a few thousand instructions cheaper. keys may be
+ * NULL (every name copied). */
+uint64_t rp_agg_slow_add_keyed(rp_agg_t *a, const rp_agg_req_t *rq,
+                               const rp_stats_t *st, const int *keys,
+                               apr_time_t now);
+
 /* Zero every count, URL and slow request (names are kept). */
 void rp_agg_reset(rp_agg_t *a, apr_time_t now);
 

@@ -71,8 +71,13 @@ typedef struct wslot {
     stripe_t c;                     /* then vreq, vns, vstatus, kcount[nkeys] */
 } wslot_t;
 
+/* tfunc_t.file of a function kept by its rp_agg key: name is the key's
+ * index (strings offsets are below RP_AGG_TREE_STRINGS, so never this). */
+#define RP_AGG_TFUNC_KEYREF 0xFFFFu
+
 typedef struct tfunc {
-    apr_uint16_t file, name;        /* offsets in strings */
+    apr_uint16_t file, name;        /* offsets in strings, or KEYREF and
+                                     * the key's index */
     apr_int32_t line;
     apr_int64_t cc, nc;
     double tt, ct;
@@ -151,6 +156,10 @@ static APR_INLINE urlent_t *wurls(const rp_agg_t *a, wslot_t *w)
 {
     return (urlent_t *)((char *)w + a->wurls_off);
 }
+
+/* Append s (cut to 254 bytes on a character boundary) to a slow entry's
+ * strings: its offset, or -1 when they are full. */
+int rp_agg_slow_add_string(slowent_t *e, const char *s);
 
 /* A stable copy of slow entry i; 0 when it is empty or busy. */
 int rp_agg_slow_copy(const rp_agg_t *a, int i, slowent_t *out);

@@ -292,8 +292,21 @@ rp_stats_t *rp_agg_slow_stats(const rp_agg_t *a, uint64_t id, apr_pool_t *p,
         rp_func_t *f = &st->funcs[i];
         const tfunc_t *t = &e->funcs[i];
         int n = 0;
-        f->file = apr_pstrdup(p, e->strings + t->file);
-        f->name = apr_pstrdup(p, e->strings + t->name);
+        if (t->file == RP_AGG_TFUNC_KEYREF) {
+            const char *kf, *kn;
+            int kl;
+            if (!rp_agg_key_name(a, t->name, &kf, &kl, &kn)) {
+                kf = "httpd";           /* cannot happen: keys stay named */
+                kn = "(unknown)";
+                kl = 0;
+            }
+            f->file = apr_pstrdup(p, kf);
+            f->name = apr_pstrdup(p, kn);
+        }
+        else {
+            f->file = apr_pstrdup(p, e->strings + t->file);
+            f->name = apr_pstrdup(p, e->strings + t->name);
+        }
         f->line = t->line;
         f->cc = t->cc;
         f->nc = t->nc;
@@ -357,6 +370,9 @@ void rp_agg_sanitize(rp_agg_t *a)
         if (e->nedges < 0 || e->nedges > RP_AGG_TREE_EDGES)
             e->nedges = e->nedges < 0 ? 0 : RP_AGG_TREE_EDGES;
         for (j = 0; j < e->nfuncs; j++) {
+            if (e->funcs[j].file == RP_AGG_TFUNC_KEYREF
+                && e->funcs[j].name < (apr_uint32_t)a->sz.nkeys)
+                continue;               /* named by a key */
             if (e->funcs[j].file >= RP_AGG_TREE_STRINGS)
                 e->funcs[j].file = RP_AGG_TREE_STRINGS - 1;
             if (e->funcs[j].name >= RP_AGG_TREE_STRINGS)
@@ -432,6 +448,41 @@ static void copy_urls(const urltab_t *to, const urltab_t *from)
         to->other_status[c] += from->other_status[c];
 }
 
+/* A slow entry's function named by src's key: dst's key for the same
+ * name, or, when dst has none, copies of the names in the entry's own
+ * strings. 0 when they do not fit. */
+static int rekey(slowent_t *e, tfunc_t *t, const rp_agg_t *src, const int *keymap)
+{
+    const char *kf, *kn;
+    int kl, k = t->name, fo, no;
+    if (k >= src->sz.nkeys)
+        return 0;
+    if (keymap[k] >= 0 && keymap[k] < (int)RP_AGG_TFUNC_KEYREF) {
+        t->name = (apr_uint16_t)keymap[k];
+        return 1;
+    }
+    if (!rp_agg_key_name(src, k, &kf, &kl, &kn)
+        || (fo = rp_agg_slow_add_string(e, kf)) < 0
+        || (no = rp_agg_slow_add_string(e, kn)) < 0)
+        return 0;
+    t->file = (apr_uint16_t)fo;
+    t->name = (apr_uint16_t)no;
+    return 1;
+}
+
+/* Keep a slow entry's first n functions and the edges among them, as a
+ * write that ran out of room does. */
+static void slow_cut(slowent_t *e, int n)
+{
+    int j, k = 0;
+    e->nfuncs = n;
+    e->truncated = 1;
+    for (j = 0; j < e->nedges && j < RP_AGG_TREE_EDGES; j++)
+        if (e->edges[j].caller < n && e->edges[j].callee < n)
+            e->edges[k++] = e->edges[j];
+    e->nedges = k;
+}
+
 void rp_agg_copy(rp_agg_t *dst, const rp_agg_t *src)
 {
     stripe_t *d0 = stripe_at(dst, 0);
@@ -479,8 +530,17 @@ void rp_agg_copy(rp_agg_t *dst, const rp_agg_t *src)
     }
     for (i = 0, c = 0; i < src->sz.nslow && c < dst->sz.nslow; i++)
         if (src->slow[i].used && !(src->slow[i].seq & 1)) {
-            memcpy(&dst->slow[c], &src->slow[i], sizeof(slowent_t));
-            dst->slow[c++].seq = 0;
+            slowent_t *e = &dst->slow[c++];
+            int j;
+            memcpy(e, &src->slow[i], sizeof(slowent_t));
+            e->seq = 0;
+            /* Functions named by a key: by the same key in dst. */
+            for (j = 0; j < e->nfuncs && j < RP_AGG_TREE_FUNCS; j++)
+                if (e->funcs[j].file == RP_AGG_TFUNC_KEYREF
+                    && !rekey(e, &e->funcs[j], src, keymap)) {
+                    slow_cut(e, j);
+                    break;
+                }
         }
     free(colmap);
     free(keymap);

@@ -394,6 +394,162 @@ static void test_slow_names_cut_on_char_boundary(void **state)
     assert_string_equal(back->funcs[2].file, "mod_cgi.c");
 }
 
+/* The same function's names and numbers from a slow entry, whether it was
+ * kept by its key or by copies of its strings. */
+static void assert_same_func(const rp_func_t *x, const rp_func_t *y)
+{
+    int j;
+    assert_string_equal(x->file, y->file);
+    assert_string_equal(x->name, y->name);
+    assert_int_equal(x->line, y->line);
+    assert_int_equal(x->nc, y->nc);
+    assert_int_equal(x->cc, y->cc);
+    assert_true(x->tt == y->tt && x->ct == y->ct);
+    assert_int_equal(x->ncallers, y->ncallers);
+    for (j = 0; j < x->ncallers; j++) {
+        assert_int_equal(x->callers[j].caller, y->callers[j].caller);
+        assert_int_equal(x->callers[j].nc, y->callers[j].nc);
+        assert_true(x->callers[j].ct == y->callers[j].ct);
+    }
+}
+
+/* rp_agg_slow_add_keyed keeps wrapped functions as key indexes (no string
+ * copies): what comes back is the profile the copying write keeps, in this
+ * region, after a copy into a region whose key table is ordered otherwise,
+ * and after a copy into one with no room for the key (names copied in). */
+static void test_slow_keyed_same_as_copied(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(4, 1, 8, 2), other = sizes(4, 1, 8, 2),
+                   nokeys = sizes(1, 1, 8, 2);
+    void *base, *base2, *base3;
+    rp_agg_t *a = make(p, &sz, &base), *b, *c;
+    rp_stats_t *st = small_profile(p, "request GET /k", 0.25), *plain, *keyed;
+    rp_agg_req_t r = req("/k", 250000000, 0);
+    int keys[3], i, reused;
+    uint64_t id_plain, id_keyed;
+
+    keys[0] = -1;                                   /* dynamic: copied */
+    keys[1] = rp_agg_key(a, "httpd", 0, "handler");
+    keys[2] = rp_agg_key(a, "mod_cgi.c", 1, "handler");
+    id_plain = rp_agg_slow_add(a, &r, st, r.when);
+    r.wall_ns++;                                    /* slower: both kept */
+    id_keyed = rp_agg_slow_add_keyed(a, &r, st, keys, r.when);
+    assert_true(id_plain > 0 && id_keyed > 0);
+    plain = rp_agg_slow_stats(a, id_plain, p, NULL);
+    keyed = rp_agg_slow_stats(a, id_keyed, p, NULL);
+    assert_non_null(plain);
+    assert_non_null(keyed);
+    assert_int_equal(keyed->nfuncs, 3);
+    for (i = 0; i < 3; i++)
+        assert_same_func(&keyed->funcs[i], &plain->funcs[i]);
+
+    /* Another region whose keys were named in another order. */
+    base2 = apr_pcalloc(p, rp_agg_size(&other));
+    b = rp_agg_attach(p, base2, rp_agg_size(&other), &other, 0, &reused);
+    assert_non_null(b);
+    assert_int_equal(rp_agg_key(b, "mod_cgi.c", 1, "handler"), 0);
+    assert_int_equal(rp_agg_key(b, "zz.c", 9, "other"), 1);
+    rp_agg_copy(b, a);
+    keyed = rp_agg_slow_stats(b, id_keyed, p, NULL);
+    assert_non_null(keyed);
+    for (i = 0; i < 3; i++)
+        assert_same_func(&keyed->funcs[i], &plain->funcs[i]);
+
+    /* One key slot, already taken: the names are copied into the entry. */
+    base3 = apr_pcalloc(p, rp_agg_size(&nokeys));
+    c = rp_agg_attach(p, base3, rp_agg_size(&nokeys), &nokeys, 0, &reused);
+    assert_non_null(c);
+    assert_int_equal(rp_agg_key(c, "zz.c", 9, "other"), 0);
+    rp_agg_copy(c, a);
+    keyed = rp_agg_slow_stats(c, id_keyed, p, NULL);
+    assert_non_null(keyed);
+    for (i = 0; i < 3; i++)
+        assert_same_func(&keyed->funcs[i], &plain->funcs[i]);
+
+    /* A key index past the table is not trusted: the names are copied. */
+    keys[2] = 3;
+    r.wall_ns += 1000;
+    id_keyed = rp_agg_slow_add_keyed(a, &r, st, keys, r.when);
+    keyed = rp_agg_slow_stats(a, id_keyed, p, NULL);
+    assert_non_null(keyed);
+    assert_same_func(&keyed->funcs[2], &plain->funcs[2]);
+}
+
+/* A copy into a region that has no key for a kept function copies its
+ * names into the entry; when the entry's strings are full, the entry keeps
+ * the functions before it and the edges among them, marked truncated. */
+static void test_slow_keyed_copy_cut_when_full(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(8, 1, 8, 1), nokeys = sizes(1, 1, 8, 1);
+    void *base, *base2;
+    rp_agg_t *a = make(p, &sz, &base), *c;
+    rp_stats_t *st = apr_pcalloc(p, sizeof *st), *back;
+    rp_agg_req_t r = req("/full", 1000, 0);
+    rp_agg_slowrow_t info;
+    char *longname = apr_palloc(p, 255), kf[64], kn[64];
+    int keys[20], i, reused;
+    uint64_t id;
+
+    memset(longname, 'x', 254);
+    longname[254] = '\0';
+    st->nfuncs = 20;
+    st->funcs = apr_pcalloc(p, sizeof(rp_func_t) * 20);
+    for (i = 0; i < 20; i++) {
+        rp_func_t *f = &st->funcs[i];
+        f->line = i;
+        f->nc = f->cc = 1;
+        keys[i] = -1;
+        if (i < 16) {
+            /* 15 x 257 bytes of long names (and the root's few): ~3,870 */
+            f->file = "f";
+            f->name = i ? longname : "request GET /full";
+        }
+        else {
+            /* 63-byte file and name: whole in a key, 128 bytes copied */
+            memset(kf, 'a' + i - 16, 63);
+            kf[63] = '\0';
+            memset(kn, 'A' + i - 16, 63);
+            kn[63] = '\0';
+            f->file = apr_pstrdup(p, kf);
+            f->name = apr_pstrdup(p, kn);
+            keys[i] = rp_agg_key(a, f->file, i, f->name);
+            assert_true(keys[i] >= 0);
+        }
+        if (i > 0) {
+            /* each called by the root and by its predecessor */
+            f->ncallers = 2;
+            f->callers = apr_pcalloc(p, sizeof(rp_edge_t) * 2);
+            f->callers[0].caller = 0;
+            f->callers[1].caller = i - 1;
+            f->callers[0].nc = f->callers[1].nc = 1;
+        }
+    }
+    id = rp_agg_slow_add_keyed(a, &r, st, keys, r.when);
+    back = rp_agg_slow_stats(a, id, p, &info);
+    assert_non_null(back);
+    assert_int_equal(back->nfuncs, 20);     /* keyed names take no room */
+    assert_int_equal(info.truncated, 0);
+    assert_string_equal(back->funcs[19].name, st->funcs[19].name);
+
+    base2 = apr_pcalloc(p, rp_agg_size(&nokeys));
+    c = rp_agg_attach(p, base2, rp_agg_size(&nokeys), &nokeys, 0, &reused);
+    assert_non_null(c);
+    assert_int_equal(rp_agg_key(c, "zz.c", 9, "other"), 0);
+    rp_agg_copy(c, a);
+    back = rp_agg_slow_stats(c, id, p, &info);
+    assert_non_null(back);
+    assert_int_equal(back->nfuncs, 17);     /* room for one function's names */
+    assert_int_equal(info.truncated, 1);
+    assert_string_equal(back->funcs[16].file, st->funcs[16].file);
+    assert_string_equal(back->funcs[16].name, st->funcs[16].name);
+    for (i = 1; i < 17; i++) {
+        assert_int_equal(back->funcs[i].ncallers, 2);
+        assert_int_equal(back->funcs[i].callers[1].caller, i - 1);
+    }
+}
+
 static void test_reattach_keeps_counts_and_copy(void **state)
 {
     apr_pool_t *p = *state;
@@ -568,6 +724,8 @@ int main(void)
         RP_TEST(test_slow_ring),
         RP_TEST(test_slow_tree_truncated),
         RP_TEST(test_slow_names_cut_on_char_boundary),
+        RP_TEST(test_slow_keyed_same_as_copied),
+        RP_TEST(test_slow_keyed_copy_cut_when_full),
         RP_TEST(test_reattach_keeps_counts_and_copy),
         RP_TEST(test_copy_into_smaller_key_table_counts_dropped),
         RP_TEST(test_reset),
