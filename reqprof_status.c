@@ -36,6 +36,8 @@
 #include "rp_ratelimit.h"
 #include "rp_text.h"
 #include "reqprof_status.h"
+#include "reqprof_status_html.h"
+#include "reqprof_status_out.h"
 #include "reqprof_tree.h"
 #include "reqprof_tramp.h"
 

@@ -1,7 +1,9 @@
 /*
  * reqprof_status.h - the admin status page (SetHandler reqprof-status):
- * shared-memory aggregates fed by every profiled request, and the page in
- * HTML, JSON, Prometheus text and mod_status' ?auto style.
+ * shared-memory aggregates fed by every request, the in-flight records,
+ * the handler. The page's formats are reqprof_status_out.h (JSON,
+ * Prometheus, ?auto, the flame view of a slow request) and
+ * reqprof_status_html.h (the HTML page, the /server-status section).
  */
 #ifndef REQPROF_STATUS_H
 #define REQPROF_STATUS_H
@@ -15,8 +17,6 @@
 #include "reqprof_state.h"
 
 #define REQPROF_STATUS_HANDLER "reqprof-status"
-
-
 
 /* Functions (phases, hook entries, filters) the shared tables hold. */
 #define REQPROF_STATUS_KEYS    512
@@ -59,33 +59,8 @@ int reqprof_status_handler(request_rec *r);
 /* mod_status' status_hook: a section in /server-status. */
 int reqprof_status_hook(request_rec *r, int flags);
 
-/* ---- between reqprof_status.c and reqprof_status_out.c ---- */
-
-/* ns as milliseconds ("12.345") and a time as an RFC 822 date ("-" for
- * none), from p: the units of the HTML pages. */
-const char *reqprof_status_ms(apr_pool_t *p, uint64_t ns);
-const char *reqprof_status_date(apr_pool_t *p, apr_time_t t);
-
 /* The region of this generation, or NULL when it could not be made. */
 rp_agg_t *reqprof_status_agg(void);
-
-/* The machine-readable formats (lib/rp_status_fmt.c) sent as the
- * response; json and prometheus set their content type. */
-void reqprof_status_json(request_rec *r, const rp_agg_snap_t *s,
-                         const apr_array_header_t *inflight);
-void reqprof_status_prometheus(request_rec *r, const rp_agg_snap_t *s);
-void reqprof_status_auto(request_rec *r, const rp_agg_snap_t *s);
-
-/* The main page; window/sort: as asked (kept in links), refresh: seconds
- * (0: none), inflight: rp_inflight_row_t rows or NULL. */
-void reqprof_status_html(request_rec *r, const rp_agg_snap_t *s, int reset_allowed,
-                         const char *window, const char *sort, int refresh,
-                         const apr_array_header_t *inflight);
-/* The flame page of one slow request. */
-void reqprof_status_view(request_rec *r, const rp_stats_t *st,
-                         const rp_agg_slowrow_t *info);
-/* The short HTML section of /server-status. */
-void reqprof_status_section(request_rec *r, const rp_agg_snap_t *s);
 
 /* Registry ids were added at run time (a filter met in a request). */
 void reqprof_status_keys_added(void);

@@ -15,7 +15,8 @@
 #include "http_protocol.h"
 #include "apr_strings.h"
 
-#include "reqprof_status.h"
+#include "reqprof_status_out.h"
+#include "reqprof_status_html.h"
 
 static const char *const STYLE =
     "<style>"

@@ -18,7 +18,7 @@
 #include "rp_flame.h"
 #include "rp_status_fmt.h"
 #include "reqprof_tree.h"
-#include "reqprof_status.h"
+#include "reqprof_status_out.h"
 
 /* The page's formats are written by lib/rp_status_fmt.c into a buffer;
  * here they get their content type (NULL: the caller's) and are sent. */

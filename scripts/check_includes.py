@@ -4,7 +4,7 @@ dependencies.
 
 A glue unit is a reqprof_*.c file with its reqprof_*.h header; a header
 with no .c (reqprof_tramp.h has reqprof_tramp.c) is a unit of its own.
-A few .c files share one header and are declared one unit in UNITS below.
+A .c file may share another unit's header if UNITS below says so (none does).
 mod_reqprof.c is the top: it may use everything and nothing may use it.
 Unit A depends on unit B when one of A's files includes B's header.
 
@@ -31,8 +31,6 @@ INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 # three files share reqprof_status.h (the page's formats and its HTML are
 # called only by reqprof_status.c, and they call back into no one else).
 UNITS = {
-    "reqprof_status_html": "reqprof_status",
-    "reqprof_status_out": "reqprof_status",
 }
 
 # Names a header may declare although another file defines them.
