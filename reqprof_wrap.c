@@ -24,6 +24,8 @@
 #include "http_request.h"
 #include "apr_strings.h"
 
+#include "rp_parse.h"
+
 #include "reqprof_config.h"
 #include "reqprof_cgi.h"
 #include "reqprof_state.h"
@@ -267,23 +269,22 @@ void reqprof_wrap_selftime(request_rec *r, int iterations, double *on, double *o
 
 int reqprof_selftime_handler(request_rec *r)
 {
-    int n = 1000000;
+    apr_int64_t n = 1000000;
+    const char *arg;
     double on, off;
 
     if (!r->handler || strcmp(r->handler, "reqprof-selftime") != 0)
         return DECLINED;
     if (r->method_number != M_GET)
         return HTTP_METHOD_NOT_ALLOWED;
-    if (r->args && !strncmp(r->args, "n=", 2)) {
-        n = atoi(r->args + 2);
-        if (n < 1 || n > 10000000)
-            return HTTP_BAD_REQUEST;
-    }
-    reqprof_wrap_selftime(r, n, &on, &off);
+    arg = rp_query_arg(r->pool, r->args, "n");
+    if (arg && rp_parse_int64(arg, 1, 10000000, &n) != RP_INT_OK)
+        return HTTP_BAD_REQUEST;
+    reqprof_wrap_selftime(r, (int)n, &on, &off);
     ap_set_content_type(r, "text/plain; charset=utf-8");
     ap_rprintf(r, "iterations: %d\nclock: %s\nprofiled: %s\n"
                "ns_per_call_profiled: %.1f\nns_per_call_unprofiled: %.1f\n",
-               n, rp_clock_use_tsc ? "tsc" : "monotonic",
+               (int)n, rp_clock_use_tsc ? "tsc" : "monotonic",
                reqprof_state(r) ? "yes" : "no", on, off);
     return OK;
 }

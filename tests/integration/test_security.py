@@ -134,6 +134,19 @@ def test_handlers_do_not_bypass_authz(guarded, handler):
                    % (handler, name), since=mark)
 
 
+def test_selftime_count_is_a_whole_number_in_range(guarded):
+    """?n= goes through the one integer parser: junk after the digits, a
+    count out of 1..10,000,000 or no number at all is refused."""
+    h = guarded
+    r = h.fetch("/reqprof-selftime-local?n=10")
+    assert r.status == 200 and b"iterations: 10\n" in r.body, r
+    r = h.fetch("/reqprof-selftime-local?x=1&n=12")
+    assert r.status == 200 and b"iterations: 12\n" in r.body, r
+    for bad in ("5x", "0", "-3", "abc", "", "10000001", "+7", "0x10"):
+        r = h.fetch("/reqprof-selftime-local?n=%s" % bad)
+        assert r.status == 400, (bad, r.status)
+
+
 # A client that is not local can only exist on another address than the
 # server's: a private network namespace (root only) has two addresses on
 # its own loopback interface, 192.0.2.10 for the server, 192.0.2.11 for
