@@ -3,6 +3,7 @@
  * the concurrency rules and the cap). Requests only add, compare-and-swap
  * and store; nothing waits.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <apr_atomic.h>
@@ -10,6 +11,7 @@
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 #include <apr_time.h>
+#include "rp_parse.h"
 #include "rp_tree.h"
 
 #define MAGIC   0x52505452u     /* "RPTR" */
@@ -798,9 +800,15 @@ int rp_tree_find(const rp_tree_snap_t *s, const char *path)
     if (!path || !*path || s->nnodes < 1)
         return -1;
     while (*c) {
-        char *end;
-        long f = strtol(c, &end, 10);
-        if (end == c || (*end && *end != '.') || f < 0)
+        const char *dot = strchr(c, '.');
+        apr_size_t n = dot ? (apr_size_t)(dot - c) : strlen(c);
+        char seg[24];
+        apr_int64_t f;
+        if (n == 0 || n >= sizeof seg)
+            return -1;
+        memcpy(seg, c, n);
+        seg[n] = '\0';
+        if (rp_parse_int64(seg, 0, INT_MAX, &f) != RP_INT_OK)
             return -1;
         if (at < 0) {
             if (f != s->nodes[0].func)
@@ -819,7 +827,9 @@ int rp_tree_find(const rp_tree_snap_t *s, const char *path)
                 return -1;
             at = found;
         }
-        c = *end ? end + 1 : end;
+        if (dot && !dot[1])
+            return -1;          /* "0.3." */
+        c = dot ? dot + 1 : c + n;
     }
     return at;
 }

@@ -97,6 +97,13 @@ static void test_record_and_read(void **state)
     assert_int_equal(rp_tree_find(s, "0.2.3"), 2);
     assert_int_equal(rp_tree_find(s, "0.3"), -1);
     assert_int_equal(rp_tree_find(s, "x"), -1);
+    /* one integer parser: no blanks, signs, empty or trailing parts */
+    assert_int_equal(rp_tree_find(s, "0.2.3."), -1);
+    assert_int_equal(rp_tree_find(s, "0..2"), -1);
+    assert_int_equal(rp_tree_find(s, "0.+2"), -1);
+    assert_int_equal(rp_tree_find(s, " 0.2"), -1);
+    assert_int_equal(rp_tree_find(s, "0.2x"), -1);
+    assert_int_equal(rp_tree_find(s, "0.99999999999999999999999"), -1);
 
     s = rp_tree_snap(t, rp_tree_counts(t, p, 0, T0), vb, p);
     assert_int_equal(s->nodes[0].calls, 1);
