@@ -11,6 +11,13 @@
  * have grown to the request's size (they are kept across requests), no
  * locking and no string work for static functions: a registry id indexes
  * a stamped map straight to the request's local entry.
+ *
+ * Deferred accounting: a frame writes one record (function, depth, open
+ * and close ticks, self ticks) and nothing else; the per-function and
+ * per-edge counts (nc, rc, it, tt, recursion levels) are folded from the
+ * records in one pass when the request ends (fold). The records are
+ * also the event log: the log's size only limits what rp_prof_events and
+ * rp_prof_trace show, never the accounting.
  */
 #include <string.h>
 #include <apr_strings.h>
@@ -100,16 +107,18 @@ typedef struct frame {
     rp_tick_t t0;        /* opened */
     rp_tick_t sub;       /* ticks spent in closed child frames */
     rp_tick_t last;      /* latest close time of a child (lazy frames end here) */
-    int ev;              /* index in the event log, -1 when not logged */
+    int rec;             /* index of the frame's record */
 } frame_t;
 
-/* One logged frame (rp_prof_set_event_log). */
-typedef struct event {
+/* One frame's record, in the order frames were opened: every frame of
+ * the request has one (the first ev_lim of them are the event log). */
+typedef struct record {
     int entry;
-    int depth;
-    int acct;            /* rp_prof_add_child's accounting entry: not a moment */
-    rp_tick_t t0, t1;
-} event_t;
+    int16_t depth;
+    int16_t acct;        /* rp_prof_add_child's accounting entry: not a moment */
+    rp_tick_t t0, t1;    /* t1 = t0 while open */
+    rp_tick_t self;      /* self ticks, 0 while open */
+} record_t;
 
 /* Stamped map slot: valid only when stamp equals the profile's serial, so
  * a new request needs no clearing of the map. */
@@ -148,10 +157,16 @@ struct rp_prof {
     int mirror_nidmap, mirror_cap;
     rp_prof_mirror_t mirror;
 
-    /* optional event log: off while ev_max is 0 */
-    event_t *events;
-    int ev_max, ev_cap, nev;
-    long ev_dropped;
+    /* every frame's record (always on), folded into entries and edges
+     * by fold() when the request ends */
+    record_t *recs;
+    int nrec, recs_cap;
+    int folded;                /* entries hold the records' sums */
+    int edges_folded;          /* edges do too (fold_edges, on demand) */
+
+    /* optional event log, a view of the records: off while ev_max is 0;
+     * ev_lim is ev_max as it was when the request began */
+    int ev_max, ev_lim;
 
     void *user;                /* rp_prof_user */
 };
@@ -170,6 +185,10 @@ rp_prof_t *rp_prof_create(apr_pool_t *p, const rp_registry_t *reg,
     prof->entries = apr_palloc(p, sizeof(entry_t) * (apr_size_t)prof->entries_cap);
     prof->edges_cap = 128;
     prof->edges = apr_palloc(p, sizeof(edge_t) * (apr_size_t)prof->edges_cap);
+    prof->recs_cap = 64;
+    prof->recs = apr_palloc(p, sizeof(record_t) * (apr_size_t)prof->recs_cap);
+    prof->folded = 1;
+    prof->edges_folded = 1;
     return prof;
 }
 
@@ -197,6 +216,12 @@ static void __attribute__((noinline, cold)) grow_edges(rp_prof_t *prof)
 {
     prof->edges = grow(prof->pool, prof->edges, &prof->edges_cap,
                        sizeof(edge_t), prof->nedges);
+}
+
+static void __attribute__((noinline, cold)) grow_recs(rp_prof_t *prof)
+{
+    prof->recs = grow(prof->pool, prof->recs, &prof->recs_cap,
+                      sizeof(record_t), prof->nrec);
 }
 
 /* Field by field rather than memset: this runs for nearly every frame
@@ -316,6 +341,15 @@ push_inline(rp_prof_t *prof, frame_kind_e kind, int entry, int id, const void *r
             rp_tick_t now)
 {
     frame_t *f = &prof->stack[prof->depth];
+    record_t *r;
+    if (prof->nrec == prof->recs_cap)
+        grow_recs(prof);
+    r = &prof->recs[prof->nrec];
+    r->entry = entry;
+    r->depth = (int16_t)prof->depth;
+    r->acct = 0;
+    r->t0 = r->t1 = now;
+    r->self = 0;
     f->kind = kind;
     f->entry = entry;
     f->id = id;
@@ -323,27 +357,7 @@ push_inline(rp_prof_t *prof, frame_kind_e kind, int entry, int id, const void *r
     f->t0 = now;
     f->sub = 0;
     f->last = now;
-    f->ev = -1;
-    if (prof->ev_max) {
-        if (prof->nev < prof->ev_max) {
-            event_t *ev = &prof->events[prof->nev];
-            ev->entry = entry;
-            ev->depth = prof->depth;
-            ev->acct = 0;
-            ev->t0 = ev->t1 = now;
-            f->ev = prof->nev++;
-        }
-        else
-            prof->ev_dropped++;
-    }
-    prof->entries[entry].reclevel++;
-    if (prof->depth > 0) {
-        f->edge = edge_for(prof, entry, prof->stack[prof->depth - 1].entry);
-        prof->edges[f->edge].reclevel++;
-    }
-    else {
-        f->edge = -1;
-    }
+    f->rec = prof->nrec++;
     prof->depth++;
     /* Last, as in pop. */
     if (prof->mirror_code)
@@ -357,32 +371,17 @@ static void __attribute__((noinline)) push(rp_prof_t *prof, frame_kind_e kind, i
     push_inline(prof, kind, entry, id, req, now);
 }
 
-/* Close the top frame at end (cf. _lsprof's Stop()). */
+/* Close the top frame at end: its record gets the close time and its
+ * self time; the accounting of _lsprof's Stop() is fold()'s. */
 static APR_INLINE __attribute__((always_inline)) void pop_inline(rp_prof_t *prof,
                                                                  rp_tick_t end)
 {
     frame_t *f = &prof->stack[--prof->depth];
-    entry_t *e = &prof->entries[f->entry];
+    record_t *r = &prof->recs[f->rec];
     rp_tick_t tt = end > f->t0 ? end - f->t0 : 0;
-    rp_tick_t it = tt > f->sub ? tt - f->sub : 0;
 
-    if (f->ev >= 0)
-        prof->events[f->ev].t1 = end > f->t0 ? end : f->t0;
-    if (--e->reclevel == 0)
-        e->tt += tt;
-    else
-        e->rc++;
-    e->it += it;
-    e->nc++;
-    if (f->edge >= 0) {
-        edge_t *g = &prof->edges[f->edge];
-        if (--g->reclevel == 0)
-            g->tt += tt;
-        else
-            g->rc++;
-        g->it += it;
-        g->nc++;
-    }
+    r->t1 = f->t0 + tt;
+    r->self = tt > f->sub ? tt - f->sub : 0;
     if (prof->depth > 0) {
         frame_t *parent = &prof->stack[prof->depth - 1];
         parent->sub += tt;
@@ -429,8 +428,10 @@ void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,
     prof->depth = 0;
     prof->dropped = 0;
     prof->root_ticks = 0;
-    prof->nev = 0;
-    prof->ev_dropped = 0;
+    prof->nrec = 0;
+    prof->folded = 0;
+    prof->edges_folded = 0;
+    prof->ev_lim = prof->ev_max;
     push(prof, FR_REQ, entry_for_label(prof, NULL, 0, root_label), -1, req, t0);
     prof->active = 1;
 }
@@ -583,10 +584,78 @@ rp_tick_t rp_prof_add_child(rp_prof_t *prof, int handle, const char *file,
          now - ticks);
     /* In the event log (the aggregate tree folds it, so its nodes match the
      * files) but marked: accounting, not a moment, so no timeline shows it. */
-    if (prof->stack[prof->depth - 1].ev >= 0)
-        prof->events[prof->stack[prof->depth - 1].ev].acct = 1;
+    prof->recs[prof->stack[prof->depth - 1].rec].acct = 1;
     pop(prof, now);
     return ticks;
+}
+
+/* cProfile's accounting from the records, in the order the frames were
+ * opened (cf. _lsprof's Stop(), here for every frame at once). A frame is
+ * a recursive call of its function (rc) when a frame of the same function
+ * is among its ancestors, and only the outermost adds its total time (tt);
+ * the same per (caller, callee) edge. The ancestors are the records still
+ * on the fold's own stack: the records' depths rebuild the nesting. */
+static void fold(rp_prof_t *prof)
+{
+    int st[RP_MAX_DEPTH];
+    int n = 0, i;
+
+    for (i = 0; i < prof->nrec; i++) {
+        const record_t *r = &prof->recs[i];
+        entry_t *e = &prof->entries[r->entry];
+
+        while (n > r->depth)
+            prof->entries[st[--n]].reclevel--;
+        e->nc++;
+        e->it += r->self;
+        if (e->reclevel++ == 0)
+            e->tt += r->t1 - r->t0;
+        else
+            e->rc++;
+        st[n++] = r->entry;
+    }
+    while (n > 0)
+        prof->entries[st[--n]].reclevel--;
+    prof->folded = 1;
+}
+
+/* The edges, only when a query needs them (rp_prof_stats): the status
+ * page's totals need none. The caller of a frame is the function of the
+ * nearest record before it one level up. */
+static void fold_edges(rp_prof_t *prof)
+{
+    struct { int entry, edge; } st[RP_MAX_DEPTH];
+    int n = 0, i;
+
+    for (i = 0; i < prof->nrec; i++) {
+        const record_t *r = &prof->recs[i];
+
+        while (n > r->depth) {
+            n--;
+            if (st[n].edge >= 0)
+                prof->edges[st[n].edge].reclevel--;
+        }
+        st[n].entry = r->entry;
+        st[n].edge = -1;
+        if (n > 0) {
+            int gi = edge_for(prof, r->entry, st[n - 1].entry);
+            edge_t *g = &prof->edges[gi];
+            g->nc++;
+            g->it += r->self;
+            if (g->reclevel++ == 0)
+                g->tt += r->t1 - r->t0;
+            else
+                g->rc++;
+            st[n].edge = gi;
+        }
+        n++;
+    }
+    while (n > 0) {
+        n--;
+        if (st[n].edge >= 0)
+            prof->edges[st[n].edge].reclevel--;
+    }
+    prof->edges_folded = 1;
 }
 
 void rp_prof_end(rp_prof_t *prof, rp_tick_t now)
@@ -602,6 +671,7 @@ void rp_prof_end(rp_prof_t *prof, rp_tick_t now)
     prof->root_ticks = now > prof->stack[0].t0 ? now - prof->stack[0].t0 : 0;
     pop(prof, now);
     prof->active = 0;
+    fold(prof);
 }
 
 rp_tick_t rp_prof_root_ticks(const rp_prof_t *prof)
@@ -667,9 +737,15 @@ rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
                           double sec_per_tick)
 {
     rp_stats_t *st = apr_palloc(p, sizeof *st);
-    /* One array for every function's callers: each function gets a slice. */
-    rp_edge_t *edges = apr_palloc(p, sizeof(rp_edge_t) * (apr_size_t)(prof->nedges + 1));
+    rp_edge_t *edges;
     int i;
+
+    /* The profile object is used by one thread at a time: filling in the
+     * edges on the first query that needs them changes no result. */
+    if (prof->folded && !prof->edges_folded)
+        fold_edges((rp_prof_t *)prof);
+    /* One array for every function's callers: each function gets a slice. */
+    edges = apr_palloc(p, sizeof(rp_edge_t) * (apr_size_t)(prof->nedges + 1));
 
     st->nfuncs = prof->nentries;
     st->funcs = apr_palloc(p, sizeof(rp_func_t) * (apr_size_t)(prof->nentries + 1));
@@ -719,10 +795,6 @@ void rp_prof_set_event_log(rp_prof_t *prof, int max)
 {
     if (max < 0)
         max = 0;
-    if (max > prof->ev_cap) {
-        prof->events = apr_palloc(prof->pool, sizeof(event_t) * (apr_size_t)max);
-        prof->ev_cap = max;
-    }
     prof->ev_max = max;
 }
 
@@ -738,14 +810,16 @@ rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_t
     rp_tick_t origin;
     int i;
 
-    tr->dropped = prof->ev_dropped;
-    if (!prof->ev_max || prof->nev == 0)
+    int nev = rp_prof_nevents(prof);
+
+    tr->dropped = nev < prof->nrec && prof->ev_max ? prof->nrec - nev : 0;
+    if (nev == 0)
         return tr;
-    origin = prof->events[0].t0;           /* the root, opened first */
-    tr->ev = apr_palloc(p, sizeof(rp_trace_ev_t) * (apr_size_t)prof->nev);
+    origin = prof->recs[0].t0;             /* the root, opened first */
+    tr->ev = apr_palloc(p, sizeof(rp_trace_ev_t) * (apr_size_t)nev);
     tr->n = 0;
-    for (i = 0; i < prof->nev; i++) {
-        const event_t *e = &prof->events[i];
+    for (i = 0; i < nev; i++) {
+        const record_t *e = &prof->recs[i];
         rp_trace_ev_t *o;
         if (e->acct)
             continue;       /* CPU time and exit status: no slice of their own */
@@ -760,29 +834,31 @@ rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_t
 
 int rp_prof_nevents(const rp_prof_t *prof)
 {
-    return prof->ev_max ? prof->nev : 0;
+    if (!prof->ev_max)
+        return 0;
+    return prof->nrec < prof->ev_lim ? prof->nrec : prof->ev_lim;
 }
 
 void rp_prof_events(const rp_prof_t *prof, rp_prof_ev_t *out)
 {
     int i, n = rp_prof_nevents(prof);
     for (i = 0; i < n; i++) {
-        const event_t *e = &prof->events[i];
+        const record_t *e = &prof->recs[i];
         out[i].func = e->entry;
         out[i].depth = e->depth;
         out[i].t0 = e->t0;
-        out[i].t1 = e->t1 > e->t0 ? e->t1 : e->t0;
+        out[i].t1 = e->t1;
     }
 }
 
 void rp_prof_event(const rp_prof_t *prof, int i, int *func, int *depth,
                    rp_tick_t *t0, rp_tick_t *t1)
 {
-    const event_t *e = &prof->events[i];
+    const record_t *e = &prof->recs[i];
     *func = e->entry;
     *depth = e->depth;
     *t0 = e->t0;
-    *t1 = e->t1 > e->t0 ? e->t1 : e->t0;
+    *t1 = e->t1;
 }
 
 void rp_prof_func_key(const rp_prof_t *prof, int i, const char **file,
@@ -805,8 +881,18 @@ void rp_prof_func_key(const rp_prof_t *prof, int i, const char **file,
 rp_tick_t rp_prof_self_now(const rp_prof_t *prof, rp_tick_t now, rp_tick_t *out)
 {
     int i;
-    for (i = 0; i < prof->nentries; i++)
-        out[i] = prof->entries[i].it;
+    if (prof->folded) {
+        for (i = 0; i < prof->nentries; i++)
+            out[i] = prof->entries[i].it;
+    }
+    else {
+        /* Closed frames from their records (an open one's self is 0 so
+         * far); the open ones below. */
+        for (i = 0; i < prof->nentries; i++)
+            out[i] = 0;
+        for (i = 0; i < prof->nrec; i++)
+            out[prof->recs[i].entry] += prof->recs[i].self;
+    }
     if (!prof->active || prof->depth == 0)
         return 0;
     /* An open frame's own time so far: its elapsed time less its closed

@@ -157,8 +157,9 @@ rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
  * frame opened and closed. */
 
 /* Log every frame of the following requests (at most max per request;
- * 0 switches the log off). Call before rp_prof_begin. The log's memory
- * comes from the profile's pool, once, when max first grows. */
+ * 0 switches the log off). Call before rp_prof_begin. The log is a view
+ * of the frame records the profile keeps anyway (every frame, in the
+ * order opened, for the accounting): it costs no memory of its own. */
 void rp_prof_set_event_log(rp_prof_t *prof, int max);
 
 /* The same, but only ever raising the size set for the next request

@@ -683,6 +683,78 @@ static void test_add_child_takes_from_self(void **state)
     }
 }
 
+/* The accounting is folded from every frame's record when the request
+ * ends: it must not depend on the event log's size (off, smaller than
+ * the request, large), nor on the records outgrowing their first array
+ * (over 64 frames here), with direct and mutual recursion and a child
+ * added by rp_prof_add_child in the mix. */
+static rp_stats_t *replay(apr_pool_t *p, const ids_t *i, int log)
+{
+    rp_prof_t *pr = rp_prof_create(p, i->reg, label);
+    rp_tick_t t = 0;
+    int k, a, b, c, d, e;
+
+    rp_prof_set_event_log(pr, log);
+    rp_prof_begin(pr, &main_req, "request GET /", t);
+    for (k = 0; k < 30; k++) {
+        a = rp_prof_enter(pr, &main_req, i->ph_handler, i->core1, t += 1);
+        b = rp_prof_enter(pr, NULL, -1, i->core1, t += 2);      /* core1 in core1 */
+        c = rp_prof_enter(pr, NULL, -1, i->core2, t += 1);
+        d = rp_prof_enter(pr, NULL, -1, i->core1, t += 1);
+        /* core1 -> core1 again while b's call of that edge is open */
+        e = rp_prof_enter(pr, NULL, -1, i->core1, t += 1);
+        rp_prof_exit(pr, e, t += 2);
+        rp_prof_exit(pr, d, t += 3);
+        rp_prof_add_child(pr, c, "cgi.pl", 1, "cpu user", 1, t += 2);
+        rp_prof_exit(pr, c, t += 1);
+        rp_prof_exit(pr, b, t += 1);
+        rp_prof_exit(pr, a, t += k % 3);
+    }
+    rp_prof_end(pr, t += 5);
+    return rp_prof_stats(pr, p, 1.0);
+}
+
+static void test_accounting_independent_of_event_log(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    rp_stats_t *want = replay(p, &i, 0);
+    int logs[] = { 1, 7, 100000 }, n, k, j;
+    const rp_func_t *core1 = find(want, "core.c", 1, "handler");
+    const rp_func_t *core2 = find(want, "core.c", 2, "handler");
+    const rp_edge_t *self_edge = edge_from(want, core1, core1);
+
+    /* 30 outer calls, each with three nested ones: 120 calls, 90 of them
+     * recursive; core1 -> core1 twice per round, the second (inside
+     * core1 -> core2 -> core1) within the first's open call */
+    assert_int_equal(core1->nc, 120);
+    assert_int_equal(core1->cc, 30);
+    assert_int_equal(self_edge->nc, 60);
+    assert_int_equal(self_edge->cc, 30);
+    assert_int_equal(edge_from(want, core1, core2)->nc, 30);
+    assert_int_equal(core2->nc, 30);
+    assert_true(find(want, "cgi.pl", 1, "cpu user")->tt == 30.0);
+    for (n = 0; n < 3; n++) {
+        rp_stats_t *got = replay(p, &i, logs[n]);
+        assert_int_equal(got->nfuncs, want->nfuncs);
+        for (k = 0; k < want->nfuncs; k++) {
+            const rp_func_t *w = &want->funcs[k], *g = &got->funcs[k];
+            assert_string_equal(g->name, w->name);
+            assert_int_equal(g->nc, w->nc);
+            assert_int_equal(g->cc, w->cc);
+            assert_true(g->tt == w->tt && g->ct == w->ct);
+            assert_int_equal(g->ncallers, w->ncallers);
+            for (j = 0; j < w->ncallers; j++) {
+                assert_int_equal(g->callers[j].caller, w->callers[j].caller);
+                assert_int_equal(g->callers[j].nc, w->callers[j].nc);
+                assert_int_equal(g->callers[j].cc, w->callers[j].cc);
+                assert_true(g->callers[j].tt == w->callers[j].tt
+                            && g->callers[j].ct == w->callers[j].ct);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -704,6 +776,7 @@ int main(void)
         RP_TEST(test_growth_keeps_edges),
         RP_TEST(test_forgotten_request_address_is_a_new_context),
         RP_TEST(test_add_child_takes_from_self),
+        RP_TEST(test_accounting_independent_of_event_log),
     };
     int rc;
     apr_initialize();
