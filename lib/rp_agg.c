@@ -323,9 +323,11 @@ static wslot_t *slot_for(const rp_agg_t *a, apr_time_t end)
     wslot_t *w = wslot_at(a, rp_win_slot(m));
     if (m == 0)
         return NULL;
-    if (rp_win_slot_claim(&w->stamp, m))
+    if (rp_win_slot_claim(&w->stamp, m)) {
         zero64(&w->other_count, (a->wslot_size - offsetof(wslot_t, other_count))
                                 / sizeof(apr_uint64_t));
+        rp_win_slot_ready(&w->stamp, m);
+    }
     return w;
 }
 

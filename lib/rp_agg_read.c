@@ -354,8 +354,12 @@ void rp_agg_sanitize(rp_agg_t *a)
     for (i = 0; i < a->sz.nvhosts; i++)
         a->vhosts[i].name[RP_AGG_VHOST_LEN - 1] = '\0';
     urls_sanitize(a->urls, a->sz.nurls);
-    for (i = 0; i < RP_WIN_SLOTS; i++)
-        urls_sanitize(wurls(a, wslot_at(a, i)), RP_AGG_WIN_URLS);
+    for (i = 0; i < RP_WIN_SLOTS; i++) {
+        wslot_t *w = wslot_at(a, i);
+        if (w->stamp == RP_WIN_CLEARING)
+            w->stamp = 0;       /* saved mid-clear: no minute, reused as empty */
+        urls_sanitize(wurls(a, w), RP_AGG_WIN_URLS);
+    }
     for (i = 0; i < a->sz.nslow; i++) {
         slowent_t *e = &a->slow[i];
         e->seq &= ~1u;
@@ -520,8 +524,8 @@ void rp_agg_copy(rp_agg_t *dst, const rp_agg_t *src)
     /* The windows: slot for slot (the same minutes land in the same slots). */
     for (i = 0; i < RP_WIN_SLOTS; i++) {
         wslot_t *ws = wslot_at(src, i), *wd = wslot_at(dst, i);
-        if (!ws->stamp)
-            continue;
+        if (!ws->stamp || ws->stamp == RP_WIN_CLEARING)
+            continue;           /* empty, or caught mid-clear: no minute */
         wd->stamp = ws->stamp;
         copy_block(dst, &wd->c, src, &ws->c, colmap, keymap, 1);
         tfrom = rp_agg_slot_urls(src, ws);

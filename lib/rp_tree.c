@@ -380,8 +380,10 @@ static cnt_t *slot_of(rp_tree_t *t, apr_time_t now)
     apr_uint32_t m = rp_win_minute(now);
     int s = rp_win_slot(m);
     cnt_t *slot = t->slots + (apr_size_t)s * (apr_size_t)t->sz.nnodes;
-    if (rp_win_slot_claim(&t->stamps[s], m))
+    if (rp_win_slot_claim(&t->stamps[s], m)) {
         memset((void *)slot, 0, sizeof(cnt_t) * (apr_size_t)t->sz.nnodes);
+        rp_win_slot_ready(&t->stamps[s], m);
+    }
     return slot;
 }
 

@@ -68,19 +68,35 @@ static APR_INLINE int rp_win_parse(const char *s)
 
 /* A slot's stamp word says which minute its counts belong to. A writer at
  * minute m whose slot is stamped otherwise must clear the slot first:
- * rp_win_slot_claim returns 1 to exactly one caller (it moved the stamp
- * from old to m and must now zero the slot's counts, then the slot is
- * used), 0 when the stamp already reads m (add as usual). Counts added by
- * another writer between the claim and the zeroing are lost; that race
- * needs a writer to stall across a minute boundary and is documented as
- * the windows' one inexactness. The since-start totals are exact. */
+ * rp_win_slot_claim returns 1 to exactly one caller, which moved the stamp
+ * from the old minute to RP_WIN_CLEARING and must now zero the slot's
+ * counts and then call rp_win_slot_ready(stamp, m). It returns 0 when the
+ * stamp reads m (add as usual); a writer that finds the slot being
+ * cleared waits for it (a memset: microseconds), so no count added at
+ * minute m is wiped by m's own clearing. Readers never count a clearing
+ * slot (rp_win_in: it is no minute). The wait is bounded (50 ms): a
+ * clearer that died mid-clear is taken over by the next writer, which
+ * clears again; only a clearer that is alive and stalled that long can
+ * then lose the counts added meanwhile. */
+#define RP_WIN_CLEARING 0xFFFFFFFFu
+
+int rp_win_slot_wait(volatile apr_uint32_t *stamp, apr_uint32_t m);
+
 static APR_INLINE int rp_win_slot_claim(volatile apr_uint32_t *stamp,
                                         apr_uint32_t m)
 {
     apr_uint32_t old = apr_atomic_read32(stamp);
     if (old == m)
         return 0;
-    return apr_atomic_cas32(stamp, m, old) == old;
+    if (old != RP_WIN_CLEARING && apr_atomic_cas32(stamp, RP_WIN_CLEARING, old) == old)
+        return 1;
+    return rp_win_slot_wait(stamp, m);
+}
+
+static APR_INLINE void rp_win_slot_ready(volatile apr_uint32_t *stamp,
+                                         apr_uint32_t m)
+{
+    apr_atomic_set32(stamp, m);
 }
 
 #endif
