@@ -192,8 +192,14 @@ static apr_status_t encode(request_rec *top, reqprof_state_t *st,
         return rp_collapsed_encode(stats, p, data, len);
     case REQPROF_FMT_PPROF:
         return encode_pprof(top, stats, p, data, len);
-    default:
-        return rp_pstats_encode_keys(stats, pstats_keys, p, data, len);
+    default: {
+        /* The profile object is this thread's: so is its template. */
+        rp_pstats_tmpl_t **t = (rp_pstats_tmpl_t **)rp_prof_user(st->prof,
+                                                                REQPROF_USER_PSTATS);
+        if (!*t)
+            *t = rp_pstats_tmpl_create(rp_prof_pool(st->prof));
+        return rp_pstats_encode_tmpl(stats, pstats_keys, *t, p, data, len);
+    }
     }
 }
 

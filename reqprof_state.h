@@ -33,6 +33,10 @@ typedef struct reqprof_state {
     struct reqprof_state *next;     /* free list / all list */
 } reqprof_state_t;
 
+/* What the stages above keep per profile object (rp_prof_user). */
+#define REQPROF_USER_TREE 0     /* reqprof_tree.c: the path cache */
+#define REQPROF_USER_PSTATS 1   /* reqprof_output.c: the last .prof */
+
 /* Stored in request_config for requests decided not to be profiled. */
 extern reqprof_state_t reqprof_off;
 

@@ -29,6 +29,7 @@
 #include "rp_pstats.h"
 #include "rp_tree.h"
 #include "rp_tree_out.h"
+#include "reqprof_state.h"
 #include "reqprof_tree.h"
 
 APLOG_USE_MODULE(reqprof);
@@ -186,7 +187,7 @@ void reqprof_tree_record(request_rec *top, rp_prof_t *prof)
         ev[i].func = f < 0 || f >= nf ? -1 : local[f];
     }
     /* The path cache hangs on the profile object: one thread at a time. */
-    cache = (rp_tree_cache_t **)rp_prof_user(prof);
+    cache = (rp_tree_cache_t **)rp_prof_user(prof, REQPROF_USER_TREE);
     if (!*cache)
         *cache = rp_tree_cache_create(rp_prof_pool(prof), ON_STACK);
     sc = ap_get_module_config(top->server->module_config, &reqprof_module);

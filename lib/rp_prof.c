@@ -168,7 +168,7 @@ struct rp_prof {
      * ev_lim is ev_max as it was when the request began */
     int ev_max, ev_lim;
 
-    void *user;                /* rp_prof_user */
+    void *user[RP_PROF_NUSER]; /* rp_prof_user */
 };
 
 rp_prof_t *rp_prof_create(apr_pool_t *p, const rp_registry_t *reg,
@@ -723,9 +723,9 @@ void rp_prof_funcs(const rp_prof_t *prof, rp_prof_fn_t *out)
     }
 }
 
-void **rp_prof_user(rp_prof_t *prof)
+void **rp_prof_user(rp_prof_t *prof, int which)
 {
-    return &prof->user;
+    return &prof->user[which >= 0 && which < RP_PROF_NUSER ? which : 0];
 }
 
 apr_pool_t *rp_prof_pool(const rp_prof_t *prof)

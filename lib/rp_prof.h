@@ -139,11 +139,13 @@ typedef struct rp_prof_fn {
 } rp_prof_fn_t;
 void rp_prof_funcs(const rp_prof_t *prof, rp_prof_fn_t *out);
 
-/* One pointer a later stage may hang state on per profile object (the
- * aggregate tree's path cache), NULL at first; and the object's pool for
- * it. The object is used by one thread at a time: that state needs no
- * lock, and lives as long as the object. */
-void **rp_prof_user(rp_prof_t *prof);
+/* Pointers later stages may hang state on per profile object (the
+ * aggregate tree's path cache, the last .prof's template), which below
+ * RP_PROF_NUSER, NULL at first; and the object's pool for it. The object
+ * is used by one thread at a time: that state needs no lock, and lives as
+ * long as the object. */
+#define RP_PROF_NUSER 2
+void **rp_prof_user(rp_prof_t *prof, int which);
 apr_pool_t *rp_prof_pool(const rp_prof_t *prof);
 
 /* The finished profile in pstats terms, from p; ticks converted with

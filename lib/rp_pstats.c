@@ -350,14 +350,150 @@ apr_status_t rp_pstats_encode(const rp_stats_t *st, apr_pool_t *p,
     return rp_pstats_encode_keys(st, NULL, p, data, len);
 }
 
-apr_status_t rp_pstats_encode_keys(const rp_stats_t *st, rp_pstats_keys_t *cache,
-                                   apr_pool_t *p, const char **data, apr_size_t *len)
+/* ---- the last file's shape, for a file of the same shape ----
+ * Where each function's and each edge's four numbers start (cc nc tt ct,
+ * or nc cc tt ct for an edge: 5 + 5 + 9 + 9 bytes while every count is an
+ * int32), and what the shape was. */
+typedef struct tfunc {
+    int key_slot, line, ncallers;
+    const char *file, *name;   /* key_slot > 0: the caller's strings (the
+                                * same addresses); else copies */
+    uint32_t off;
+} tfunc_t;
+
+typedef struct tedge {
+    int caller;
+    uint32_t off;              /* TSKIP: an edge the file leaves out */
+} tedge_t;
+
+#define TSKIP UINT32_MAX
+/* Larger files are encoded each time: a copy of them per thread would
+ * cost more memory than it saves work. */
+#define TMPL_MAX_BYTES (1u << 20)
+
+struct rp_pstats_tmpl {
+    apr_pool_t *pool;          /* what is recorded; cleared to record anew */
+    int nfuncs;                /* 0: nothing recorded */
+    unsigned char *bytes;
+    apr_size_t len;
+    tfunc_t *f;
+    tedge_t *e;                /* every function's callers, in order */
+    unsigned long hits, misses;
+};
+
+rp_pstats_tmpl_t *rp_pstats_tmpl_create(apr_pool_t *p)
 {
+    rp_pstats_tmpl_t *t = apr_pcalloc(p, sizeof *t);
+    if (apr_pool_create(&t->pool, p) != APR_SUCCESS)
+        return NULL;
+    return t;
+}
+
+void rp_pstats_tmpl_counts(const rp_pstats_tmpl_t *t, unsigned long *hits,
+                           unsigned long *misses)
+{
+    *hits = t ? t->hits : 0;
+    *misses = t ? t->misses : 0;
+}
+
+/* Room in t for a file of st's shape, its functions noted; 0 when the
+ * file is too large to keep. */
+static int tmpl_begin(rp_pstats_tmpl_t *t, const rp_stats_t *st, int nedges,
+                      apr_size_t size)
+{
+    int i;
+
+    t->nfuncs = 0;
+    apr_pool_clear(t->pool);
+    if (size > TMPL_MAX_BYTES)
+        return 0;
+    t->bytes = apr_palloc(t->pool, size);
+    t->f = apr_palloc(t->pool, sizeof(tfunc_t) * (apr_size_t)st->nfuncs);
+    t->e = apr_palloc(t->pool, sizeof(tedge_t) * (apr_size_t)(nedges + 1));
+    for (i = 0; i < st->nfuncs; i++) {
+        const rp_func_t *f = &st->funcs[i];
+        tfunc_t *tf = &t->f[i];
+
+        tf->key_slot = f->key_slot > 0 ? f->key_slot : 0;
+        tf->line = f->line;
+        tf->ncallers = f->ncallers;
+        tf->file = tf->key_slot ? f->file : apr_pstrdup(t->pool, f->file ? f->file : "");
+        tf->name = tf->key_slot ? f->name : apr_pstrdup(t->pool, f->name ? f->name : "");
+    }
+    return 1;
+}
+
+static APR_INLINE int same_str(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b) == 0;
+}
+
+/* The four numbers at o, over the recorded ones: the type codes ('i' 'i'
+ * 'g' 'g') are already there, so only the values are stored. */
+static APR_INLINE void w_four(unsigned char *o, int64_t a, int64_t b, double c, double d)
+{
+    w_u32(o + 1, (uint32_t)(int32_t)a);
+    w_u32(o + 6, (uint32_t)(int32_t)b);
+    w_float(o + 10, c);
+    w_float(o + 19, d);
+}
+
+#define WIDE(v) ((uint64_t)(v) + 0x80000000u)
+
+/* The recorded file with st's numbers, or NULL when st is not of the
+ * recorded shape (the same functions in the same order, a static one by
+ * the very strings, a dynamic one by equal strings, since a key's bytes
+ * are made from its strings and line alone; each with the same callers)
+ * or has a count that is not an int32 (its file is longer). One pass:
+ * the copy is filled in as the shape is checked. */
+static unsigned char *tmpl_fill(const rp_pstats_tmpl_t *t, const rp_stats_t *st,
+                                apr_pool_t *p)
+{
+    unsigned char *buf;
+    const tedge_t *te = t->e;
+    uint64_t wide = 0;
+    int i, j;
+
+    if (t->nfuncs == 0 || t->nfuncs != st->nfuncs)
+        return NULL;
+    buf = apr_palloc(p, t->len);
+    memcpy(buf, t->bytes, t->len);
+    for (i = 0; i < st->nfuncs; i++) {
+        const rp_func_t *f = &st->funcs[i];
+        const tfunc_t *tf = &t->f[i];
+        int slot = f->key_slot > 0 ? f->key_slot : 0;
+
+        if (slot != tf->key_slot || f->line != tf->line || f->ncallers != tf->ncallers)
+            return NULL;
+        if (slot ? (f->file != tf->file || f->name != tf->name)
+                 : !(same_str(f->file, tf->file) && same_str(f->name, tf->name)))
+            return NULL;
+        wide |= WIDE(f->cc) | WIDE(f->nc);
+        w_four(buf + tf->off, f->cc, f->nc, f->tt, f->ct);
+        for (j = 0; j < f->ncallers; j++, te++) {
+            const rp_edge_t *e = &f->callers[j];
+            if (e->caller != te->caller)
+                return NULL;
+            if (te->off != TSKIP) {     /* edges the file leaves out do not count */
+                wide |= WIDE(e->nc) | WIDE(e->cc);
+                w_four(buf + te->off, e->nc, e->cc, e->tt, e->ct);
+            }
+        }
+    }
+    return wide >> 32 ? NULL : buf;
+}
+
+static apr_status_t encode(const rp_stats_t *st, rp_pstats_keys_t *cache,
+                           rp_pstats_tmpl_t *tmpl, apr_pool_t *p,
+                           const char **data, apr_size_t *len)
+{
+
     kref_t *keys;
     apr_size_t size = 2;                /* the outer '{' and '0' */
     uint64_t wide = 0;
     unsigned char *buf, *o;
-    int i, j;
+    int i, j, nedges = 0;
+    tedge_t *te = NULL;
 
     *data = NULL;
     *len = 0;
@@ -386,6 +522,7 @@ apr_status_t rp_pstats_encode_keys(const rp_stats_t *st, rp_pstats_keys_t *cache
     for (i = 0; i < st->nfuncs; i++) {
         const rp_func_t *f = &st->funcs[i];
 
+        nedges += f->ncallers;
         for (j = 0; j < f->ncallers; j++) {
             const rp_edge_t *e = &f->callers[j];
             if ((unsigned)e->caller >= (unsigned)st->nfuncs)
@@ -394,8 +531,12 @@ apr_status_t rp_pstats_encode_keys(const rp_stats_t *st, rp_pstats_keys_t *cache
             wide |= ((uint64_t)e->nc + 0x80000000u) | ((uint64_t)e->cc + 0x80000000u);
         }
     }
-    if (wide >> 32)
+    if (wide >> 32) {
         size += wide_extra(st);
+        tmpl = NULL;                    /* numbers of varying length */
+    }
+    if (tmpl && !tmpl_begin(tmpl, st, nedges, size))
+        tmpl = NULL;
 
     o = buf = apr_palloc(p, size);
     *o++ = '{';
@@ -404,6 +545,8 @@ apr_status_t rp_pstats_encode_keys(const rp_stats_t *st, rp_pstats_keys_t *cache
 
         o = w_bytes(o, &keys[i]);
         o = w_tuple(o, 5);
+        if (tmpl)
+            tmpl->f[i].off = (uint32_t)(o - buf);
         o = w_int(o, f->cc);
         o = w_int(o, f->nc);
         o = w_float(o, f->tt);
@@ -412,12 +555,19 @@ apr_status_t rp_pstats_encode_keys(const rp_stats_t *st, rp_pstats_keys_t *cache
         for (j = 0; j < f->ncallers; j++) {
             const rp_edge_t *e = &f->callers[j];
 
+            if (tmpl) {
+                te = te ? te + 1 : tmpl->e;
+                te->caller = e->caller;
+                te->off = TSKIP;
+            }
             /* A dangling index would name no key; leave the edge out
              * rather than write a file that lies. */
             if ((unsigned)e->caller >= (unsigned)st->nfuncs)
                 continue;
             o = w_bytes(o, &keys[e->caller]);
             o = w_tuple(o, 4);
+            if (tmpl)
+                te->off = (uint32_t)(o - buf);
             o = w_int(o, e->nc);
             o = w_int(o, e->cc);
             o = w_float(o, e->tt);
@@ -429,5 +579,37 @@ apr_status_t rp_pstats_encode_keys(const rp_stats_t *st, rp_pstats_keys_t *cache
 
     *data = (const char *)buf;
     *len = (apr_size_t)(o - buf);
-    return *len == size ? APR_SUCCESS : APR_EGENERAL;
+    if (*len != size)
+        return APR_EGENERAL;
+    if (tmpl) {
+        memcpy(tmpl->bytes, buf, size);
+        tmpl->len = size;
+        tmpl->nfuncs = st->nfuncs;      /* last: now it can match */
+    }
+    return APR_SUCCESS;
 }
+
+apr_status_t rp_pstats_encode_keys(const rp_stats_t *st, rp_pstats_keys_t *cache,
+                                   apr_pool_t *p, const char **data, apr_size_t *len)
+{
+    return encode(st, cache, NULL, p, data, len);
+}
+
+apr_status_t rp_pstats_encode_tmpl(const rp_stats_t *st, rp_pstats_keys_t *cache,
+                                   rp_pstats_tmpl_t *tmpl, apr_pool_t *p,
+                                   const char **data, apr_size_t *len)
+{
+    if (tmpl && st && st->nfuncs > 0) {
+        unsigned char *buf = tmpl_fill(tmpl, st, p);
+        if (buf) {
+            tmpl->hits++;
+            *data = (const char *)buf;
+            *len = tmpl->len;
+            return APR_SUCCESS;
+        }
+    }
+    if (tmpl)
+        tmpl->misses++;
+    return encode(st, cache, tmpl, p, data, len);
+}
+

@@ -59,4 +59,26 @@ apr_status_t rp_pstats_encode_keys(const rp_stats_t *st, rp_pstats_keys_t *cache
                                    apr_pool_t *p, const char **data,
                                    apr_size_t *len);
 
+/* The last file one thread wrote, kept so that the next file of the same
+ * shape (the same functions in the same order with the same callers, as
+ * most requests to one URL are) is that file with its numbers written
+ * over: a copy and four stores per function and per edge instead of the
+ * encoding. Files up to 1 MB are kept. One per thread (no lock); memory
+ * from a subpool of p, reused at each recording. */
+typedef struct rp_pstats_tmpl rp_pstats_tmpl_t;
+
+rp_pstats_tmpl_t *rp_pstats_tmpl_create(apr_pool_t *p);
+
+/* rp_pstats_encode_keys through tmpl (NULL: none): the same bytes. A
+ * static function (key_slot > 0) is recognised by the addresses of its
+ * file and name, as in the key cache, so its strings must not change
+ * while tmpl lives; a dynamic one by their contents. */
+apr_status_t rp_pstats_encode_tmpl(const rp_stats_t *st, rp_pstats_keys_t *cache,
+                                   rp_pstats_tmpl_t *tmpl, apr_pool_t *p,
+                                   const char **data, apr_size_t *len);
+
+/* Files tmpl filled in (hits) and encoded anew (misses), for tests. */
+void rp_pstats_tmpl_counts(const rp_pstats_tmpl_t *t, unsigned long *hits,
+                           unsigned long *misses);
+
 #endif

@@ -484,6 +484,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(l1 == len && l2 == len && !memcmp(c1, out, len)
                        && !memcmp(c2, out, len), "cached bytes differ");
         }
+        {
+            /* The last file's template: recorded by this file, filled in
+             * for the same shape with the rest of the input as numbers
+             * (counts past int32 among them), and each time exactly the
+             * bytes the plain encoder writes. */
+            rp_pstats_tmpl_t *t = rp_pstats_tmpl_create(p);
+            const char *c1 = NULL, *plain = NULL;
+            apr_size_t l1 = 0, lp = 0;
+            int round, i, j;
+            FUZZ_CHECK(rp_pstats_encode_tmpl(st, NULL, t, p, &c1, &l1) == APR_SUCCESS
+                       && l1 == len && !memcmp(c1, out, len), "template: recorded bytes differ");
+            for (round = 0; round < 2; round++) {
+                for (i = 0; i < st->nfuncs; i++) {
+                    rp_func_t *fn = &st->funcs[i];
+                    fn->cc = (int64_t)(fuzz_byte(&in) & 1 ? fuzz_u64(&in) : fuzz_byte(&in));
+                    fn->nc = (int64_t)fuzz_byte(&in);
+                    fn->tt = fuzz_double(&in);
+                    for (j = 0; j < fn->ncallers; j++) {
+                        fn->callers[j].nc = (int64_t)fuzz_byte(&in) - 3;
+                        fn->callers[j].ct = fuzz_double(&in);
+                    }
+                }
+                FUZZ_CHECK(rp_pstats_encode(st, p, &plain, &lp) == APR_SUCCESS
+                           && rp_pstats_encode_tmpl(st, NULL, t, p, &c1, &l1) == APR_SUCCESS,
+                           "template encode failed");
+                FUZZ_CHECK(l1 == lp && !memcmp(c1, plain, lp), "template: filled bytes differ");
+            }
+        }
         if (!(mode & 1))
             check_cprofile(f, n, p);
     }

@@ -507,6 +507,150 @@ static void test_keys_threads_race_to_fill(void **state)
     assert_int_equal(r.bad, 0);
 }
 
+/* ---- the last file's template (rp_pstats_tmpl_t) ---- */
+
+/* profile_of's request with its times scaled by k: the same shape. */
+static rp_stats_t *profile_scaled(apr_pool_t *p, rp_registry_t *reg, rp_tick_t k)
+{
+    rp_prof_t *prof = rp_prof_create(p, reg, NULL);
+    int h, n;
+
+    rp_prof_begin(prof, (void *)1, "request GET /x", 0);
+    h = rp_prof_enter(prof, (void *)1, 0, 1, 10 * k);
+    rp_prof_exit(prof, h, 20 * k);
+    h = rp_prof_enter(prof, (void *)1, 0, 2, 30 * k);
+    n = rp_prof_enter(prof, (void *)1, -1, 3, 35 * k);
+    rp_prof_exit(prof, n, 38 * k + 1);
+    rp_prof_exit(prof, h, 40 * k);
+    h = rp_prof_enter(prof, (void *)1, 0, 1, 50 * k);
+    rp_prof_exit(prof, h, 60 * k + 3);
+    rp_prof_end(prof, 100 * k + 7);
+    return rp_prof_stats(prof, p, 1e-6);
+}
+
+/* Encode through t; the bytes must be the plain encoder's. */
+static void encode_tmpl_equal(apr_pool_t *p, const rp_stats_t *st, rp_pstats_keys_t *k,
+                              rp_pstats_tmpl_t *t)
+{
+    const char *plain, *got;
+    apr_size_t plen, glen;
+
+    assert_int_equal(rp_pstats_encode(st, p, &plain, &plen), APR_SUCCESS);
+    assert_int_equal(rp_pstats_encode_tmpl(st, k, t, p, &got, &glen), APR_SUCCESS);
+    assert_bytes_n(got, glen, plain, plen);
+}
+
+static void assert_tmpl_counts(const rp_pstats_tmpl_t *t, unsigned long hits,
+                               unsigned long misses)
+{
+    unsigned long h, m;
+    rp_pstats_tmpl_counts(t, &h, &m);
+    assert_int_equal(h, hits);
+    assert_int_equal(m, misses);
+}
+
+static void test_tmpl_same_shape_is_filled_in(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const names[] = {"mod_a.c", "mod_b.c", "mod_c.c", NULL};
+    rp_registry_t *reg = registry_of(p, names);
+    rp_pstats_keys_t *k = rp_pstats_keys_create(p, 16);
+    rp_pstats_tmpl_t *t = rp_pstats_tmpl_create(p);
+    rp_tick_t scale;
+
+    encode_tmpl_equal(p, profile_scaled(p, reg, 1), k, t);     /* records */
+    assert_tmpl_counts(t, 0, 1);
+    for (scale = 2; scale < 2000; scale = scale * 3 + 1)
+        encode_tmpl_equal(p, profile_scaled(p, reg, scale), k, t);
+    assert_tmpl_counts(t, 7, 1);
+    /* Without the key cache too. */
+    encode_tmpl_equal(p, profile_scaled(p, reg, 5), NULL, t);
+    assert_tmpl_counts(t, 8, 1);
+}
+
+/* Every change of shape is seen: the file is encoded anew (a miss) and
+ * its bytes are still the plain encoder's. */
+static void test_tmpl_other_shapes_are_encoded(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_pstats_tmpl_t *t = rp_pstats_tmpl_create(p);
+    char root[] = "request GET /a";
+    static const char file_a[] = "mod_a.c", name_a[] = "hook";
+    static const char other_file[] = "mod_a.c";     /* equal, elsewhere */
+    rp_edge_t e1[] = {{0, 1, 1, 0.5, 0.5}};
+    rp_edge_t e2[] = {{0, 2, 2, 0.25, 0.25}, {1, 1, 1, 0.125, 0.125}};
+    rp_func_t f[3] = {
+        {"httpd", 0, root, 1, 1, 0.0, 1.0, 0, NULL, 0},
+        {file_a, 1, name_a, 1, 1, 0.5, 0.5, 1, e1, 2},
+        {file_a, 2, name_a, 3, 3, 0.5, 0.5, 2, e2, 3},
+    };
+    rp_stats_t st = {3, f};
+    unsigned long misses = 0;
+
+    encode_tmpl_equal(p, &st, NULL, t);
+    assert_tmpl_counts(t, 0, ++misses);
+    encode_tmpl_equal(p, &st, NULL, t);
+    assert_tmpl_counts(t, 1, misses);
+    /* A dynamic name changed in place (same address, other bytes). */
+    root[13] = 'b';
+    encode_tmpl_equal(p, &st, NULL, t);
+    assert_tmpl_counts(t, 1, ++misses);
+    /* A static function's file at another address, even if equal. */
+    f[1].file = other_file;
+    encode_tmpl_equal(p, &st, NULL, t);
+    assert_tmpl_counts(t, 1, ++misses);
+    /* Another caller. */
+    e2[1].caller = 2;
+    encode_tmpl_equal(p, &st, NULL, t);
+    assert_tmpl_counts(t, 1, ++misses);
+    /* One caller fewer. */
+    f[2].ncallers = 1;
+    encode_tmpl_equal(p, &st, NULL, t);
+    assert_tmpl_counts(t, 1, ++misses);
+    /* Another line. */
+    f[2].line = 9;
+    encode_tmpl_equal(p, &st, NULL, t);
+    assert_tmpl_counts(t, 1, ++misses);
+    /* One function fewer. */
+    st.nfuncs = 2;
+    encode_tmpl_equal(p, &st, NULL, t);
+    assert_tmpl_counts(t, 1, ++misses);
+    /* And the last shape is kept: new numbers only. */
+    f[1].tt = 7.0;
+    e1[0].nc = 5;
+    encode_tmpl_equal(p, &st, NULL, t);
+    assert_tmpl_counts(t, 2, misses);
+}
+
+/* A count past int32 is written as a longer 'l': the file is encoded
+ * anew, and the template of the usual shape stays for the next file. */
+static void test_tmpl_wide_counts_and_dangling_callers(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_pstats_tmpl_t *t = rp_pstats_tmpl_create(p);
+    rp_edge_t edges[] = {{5, 1, 1, 0.0, 0.0}, {0, 1, 1, 0.5, 0.25}, {-1, 1, 1, 0.0, 0.0}};
+    rp_func_t f = {"a", 1, "f", 1, 1, 0.0, 0.0, 3, edges, 0};
+    rp_stats_t st = {1, &f};
+
+    encode_tmpl_equal(p, &st, NULL, t);
+    assert_tmpl_counts(t, 0, 1);
+    f.nc = f.cc = 4;
+    edges[1].nc = 3;
+    edges[0].nc = (int64_t)1 << 40;     /* dangling: not in the file */
+    encode_tmpl_equal(p, &st, NULL, t);
+    assert_tmpl_counts(t, 1, 1);
+    f.cc = (int64_t)1 << 40;
+    encode_tmpl_equal(p, &st, NULL, t);
+    assert_tmpl_counts(t, 1, 2);
+    f.cc = -((int64_t)1 << 33);
+    edges[1].cc = -7;
+    encode_tmpl_equal(p, &st, NULL, t);
+    assert_tmpl_counts(t, 1, 3);
+    f.cc = 2;
+    encode_tmpl_equal(p, &st, NULL, t);
+    assert_tmpl_counts(t, 2, 3);
+}
+
 static const struct CMUnitTest tests[] = {
     RP_TEST(test_buf_grows_and_keeps_content),
     RP_TEST(test_marshal_small_ints),
@@ -532,6 +676,9 @@ static const struct CMUnitTest tests[] = {
     RP_TEST(test_keys_cache_cleans),
     RP_TEST(test_keys_out_of_range_slots),
     RP_TEST(test_keys_threads_race_to_fill),
+    RP_TEST(test_tmpl_same_shape_is_filled_in),
+    RP_TEST(test_tmpl_other_shapes_are_encoded),
+    RP_TEST(test_tmpl_wide_counts_and_dangling_callers),
 };
 
 RP_TEST_MAIN(tests)
