@@ -491,10 +491,36 @@ static int __attribute__((noinline)) settle(rp_prof_t *prof, const void *req, in
     return 0;
 }
 
+/* The timed call itself, once the frames it belongs in are open. A
+ * request-less call belongs to the request it runs inside, so calls
+ * nested in it for that request are not taken for another request. */
+static APR_INLINE __attribute__((always_inline)) int
+enter_hook(rp_prof_t *prof, const void *req, int hook, rp_tick_t now)
+{
+    int he;
+    if (prof->depth >= RP_MAX_DEPTH || (he = entry_for_id(prof, hook)) < 0) {
+        prof->dropped++;
+        return -1;
+    }
+    push_inline(prof, FR_HOOK, he, hook, req ? req : prof->stack[prof->depth - 1].req, now);
+    return prof->depth - 1;
+}
+
+/* rp_prof_enter when frames must be closed or opened first: out of line,
+ * so that the usual path saves no registers for the call to settle. */
+static int __attribute__((noinline)) enter_settling(rp_prof_t *prof, const void *req,
+                                                    int phase, int hook, rp_tick_t now)
+{
+    if (settle(prof, req, phase, now) < 0) {
+        prof->dropped++;
+        return -1;
+    }
+    return enter_hook(prof, req, hook, now);
+}
+
 int rp_prof_enter(rp_prof_t *prof, const void *req, int phase, int hook,
                   rp_tick_t now)
 {
-    int he;
     if (!prof->active)
         return -1;
     /* req NULL: a call on the request's behalf with no request of its own
@@ -507,20 +533,10 @@ int rp_prof_enter(rp_prof_t *prof, const void *req, int phase, int hook,
         const frame_t *top = &prof->stack[prof->depth - 1];
         if (!(top->req == req
               && ((top->kind == FR_HOOK && phase < 0)
-                  || (top->kind == FR_PHASE && phase >= 0 && top->id == phase)))
-            && settle(prof, req, phase, now) < 0) {
-            prof->dropped++;
-            return -1;
-        }
+                  || (top->kind == FR_PHASE && phase >= 0 && top->id == phase))))
+            return enter_settling(prof, req, phase, hook, now);
     }
-    if (prof->depth >= RP_MAX_DEPTH || (he = entry_for_id(prof, hook)) < 0) {
-        prof->dropped++;
-        return -1;
-    }
-    /* A request-less call belongs to the request it runs inside, so calls
-     * nested in it for that request are not taken for another request. */
-    push_inline(prof, FR_HOOK, he, hook, req ? req : prof->stack[prof->depth - 1].req, now);
-    return prof->depth - 1;
+    return enter_hook(prof, req, hook, now);
 }
 
 int rp_prof_enter_dynamic(rp_prof_t *prof, const void *req, const char *file,

@@ -669,7 +669,8 @@ def callgrind_run(base, docroot, shm, cfg, n1, n2):
     # Only what happens inside process_connection: the requests, not startup.
     s.start(wrapper=as_user + [
         "valgrind", "--tool=callgrind", "--callgrind-out-file=%s" % out,
-        "--collect-atstart=no", "--toggle-collect=ap_run_process_connection"])
+        "--collect-atstart=no", "--toggle-collect=ap_run_process_connection"]
+        + os.environ.get("BENCH_CG_ARGS", "").split())
     c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=120)
     try:
         for i in range(n2):
