@@ -369,7 +369,7 @@ typedef struct tedge {
 #define TSKIP UINT32_MAX
 /* Larger files are encoded each time: a copy of them per thread would
  * cost more memory than it saves work. */
-#define TMPL_MAX_BYTES (1u << 20)
+#define TMPL_MAX_BYTES (256u << 10)
 
 struct rp_pstats_tmpl {
     apr_pool_t *pool;          /* what is recorded; cleared to record anew */
@@ -487,7 +487,6 @@ static apr_status_t encode(const rp_stats_t *st, rp_pstats_keys_t *cache,
                            rp_pstats_tmpl_t *tmpl, apr_pool_t *p,
                            const char **data, apr_size_t *len)
 {
-
     kref_t *keys;
     apr_size_t size = 2;                /* the outer '{' and '0' */
     uint64_t wide = 0;

@@ -63,7 +63,7 @@ apr_status_t rp_pstats_encode_keys(const rp_stats_t *st, rp_pstats_keys_t *cache
  * shape (the same functions in the same order with the same callers, as
  * most requests to one URL are) is that file with its numbers written
  * over: a copy and four stores per function and per edge instead of the
- * encoding. Files up to 1 MB are kept. One per thread (no lock); memory
+ * encoding. Files up to 256 KB are kept. One per thread (no lock); memory
  * from a subpool of p, reused at each recording. */
 typedef struct rp_pstats_tmpl rp_pstats_tmpl_t;
 

@@ -651,6 +651,30 @@ static void test_tmpl_wide_counts_and_dangling_callers(void **state)
     assert_tmpl_counts(t, 2, 3);
 }
 
+/* A file past 256 KB is not kept: each is encoded, and still right. */
+static void test_tmpl_large_files_are_not_kept(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_pstats_tmpl_t *t = rp_pstats_tmpl_create(p);
+    int n = 6000, i;
+    rp_func_t *f = apr_pcalloc(p, sizeof(rp_func_t) * (apr_size_t)n);
+    rp_stats_t st = {n, f};
+
+    for (i = 0; i < n; i++) {
+        f[i].file = "mod_with_a_rather_long_file_name.c";
+        f[i].line = i;
+        f[i].name = "a_function_name";
+        f[i].nc = f[i].cc = 1;
+    }
+    encode_tmpl_equal(p, &st, NULL, t);
+    encode_tmpl_equal(p, &st, NULL, t);
+    assert_tmpl_counts(t, 0, 2);
+    st.nfuncs = 100;                        /* small again: kept */
+    encode_tmpl_equal(p, &st, NULL, t);
+    encode_tmpl_equal(p, &st, NULL, t);
+    assert_tmpl_counts(t, 1, 3);
+}
+
 static const struct CMUnitTest tests[] = {
     RP_TEST(test_buf_grows_and_keeps_content),
     RP_TEST(test_marshal_small_ints),
@@ -679,6 +703,7 @@ static const struct CMUnitTest tests[] = {
     RP_TEST(test_tmpl_same_shape_is_filled_in),
     RP_TEST(test_tmpl_other_shapes_are_encoded),
     RP_TEST(test_tmpl_wide_counts_and_dangling_callers),
+    RP_TEST(test_tmpl_large_files_are_not_kept),
 };
 
 RP_TEST_MAIN(tests)
