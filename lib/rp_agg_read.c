@@ -545,6 +545,12 @@ void rp_agg_copy(rp_agg_t *dst, const rp_agg_t *src)
                     slow_cut(e, j);
                     break;
                 }
+            /* Cut before its first function: nothing left to show, so
+             * not listed (a listed entry must have a profile). */
+            if (e->nfuncs < 1) {
+                memset(e, 0, sizeof *e);
+                c--;
+            }
         }
     free(colmap);
     free(keymap);

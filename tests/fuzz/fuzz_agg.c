@@ -10,9 +10,11 @@
  * valid or not, a wall time, a stripe, calls of known, unknown and
  * out-of-range functions), add a function or a virtual host name, offer a
  * slow request with a random call graph (up to 70 functions and 140
- * edges, long names), let time pass, reset, read, re-attach the region
- * with the same sizes, or copy it into a fresh region of other sizes (a
- * restart that changed them). Each region is an exactly sized allocation.
+ * edges, long names; some functions named by their status-page key, as
+ * the glue's rp_agg_slow_add_keyed does), let time pass, reset, read,
+ * re-attach the region with the same sizes, or copy it into a fresh
+ * region of other sizes (a restart that changed them). Each region is an
+ * exactly sized allocation.
  *
  * After every read, and at the end: totals, the histogram (each request in
  * the first bucket whose bound it does not exceed), per-virtual-host and
@@ -62,6 +64,13 @@ typedef struct moffer {
     const char *method, *path, *vhost;
     int status;
     const rp_stats_t *st;
+    const int *keys;                /* st's functions kept as key indexes
+                                     * (-1: names copied), or NULL */
+    int nf_w, trunc_w;              /* functions kept by the write, and
+                                     * whether it was cut */
+    int nf;                         /* ... and kept now (a copy into a
+                                     * region that lacks a key may cut) */
+    size_t used;                    /* bytes of the entry's string space */
 } moffer_t;
 
 typedef struct model {
@@ -180,35 +189,90 @@ static const moffer_t *find_offer(const model_t *m, uint64_t id)
     return NULL;
 }
 
-/* The profile of a slow entry: the first functions of what was offered
- * whose names fit the entry's string space (at most 64), and of their
- * caller edges to kept functions the first 128. */
+/* One string into a slow entry's string space (rp_agg_slow_add_string:
+ * cut to 254 bytes, NUL-terminated); 0 when it does not fit. */
+static int model_string(moffer_t *o, apr_pool_t *p, const char *s)
+{
+    size_t n = strlen(cut(p, s, STRING_CUT)) + 1;
+    if (o->used + n > RP_AGG_TREE_STRINGS)
+        return 0;
+    o->used += n;
+    return 1;
+}
+
+/* What a write keeps of the offered profile: the first functions (at most
+ * 64) whose names fit the entry's string space, a function kept as its
+ * key's index taking none; of their caller edges to kept functions the
+ * first 128. */
+static void model_fill(moffer_t *o, apr_pool_t *p)
+{
+    const rp_stats_t *st = o->st;
+    int i, j, nedges = 0;
+
+    o->used = 0;
+    o->nf_w = 0;
+    o->trunc_w = 0;
+    for (i = 0; i < st->nfuncs; i++) {
+        const rp_func_t *f = &st->funcs[i];
+        if (i >= RP_AGG_TREE_FUNCS) {
+            o->trunc_w = 1;
+            break;
+        }
+        if (!(o->keys && o->keys[i] >= 0)
+            && !(model_string(o, p, f->file) && model_string(o, p, f->name))) {
+            o->trunc_w = 1;
+            break;
+        }
+        o->nf_w++;
+    }
+    for (i = 0; i < o->nf_w; i++)
+        for (j = 0; j < st->funcs[i].ncallers; j++) {
+            int c = st->funcs[i].callers[j].caller;
+            if (c >= 0 && c < o->nf_w && nedges++ >= RP_AGG_TREE_EDGES)
+                o->trunc_w = 1;
+        }
+    o->nf = o->nf_w;
+}
+
+/* A copy into a region with other keys (kmap: old key -> new, -1 when
+ * the new table has no room): a kept key index moves to the new key, or
+ * the key's names are appended to the entry's strings; the first that
+ * does not fit cuts the entry there (the file may have gone in). */
+static void model_rekey(moffer_t *o, const int *kmap, int nold, apr_pool_t *p)
+{
+    int *k, j;
+
+    if (!o->keys)
+        return;
+    k = apr_palloc(p, sizeof(int) * (size_t)o->st->nfuncs);
+    for (j = 0; j < o->st->nfuncs; j++)
+        k[j] = -1;
+    for (j = 0; j < o->nf; j++) {
+        const rp_func_t *f = &o->st->funcs[j];
+        if (o->keys[j] < 0)
+            continue;
+        if (o->keys[j] < nold && kmap[o->keys[j]] >= 0) {
+            k[j] = kmap[o->keys[j]];
+            continue;
+        }
+        if (!model_string(o, p, f->file) || !model_string(o, p, f->name)) {
+            o->nf = j;
+            break;
+        }
+    }
+    o->keys = k;
+}
+
+/* The profile of a slow entry, as model_fill and model_rekey say. */
 static void check_slow_stats(const rp_agg_t *a, const moffer_t *o, apr_pool_t *p)
 {
     const rp_stats_t *st = o->st;
     rp_agg_slowrow_t info;
     rp_stats_t *back = rp_agg_slow_stats(a, o->id, p, &info);
-    size_t used = 0;
-    int nf = 0, truncated = 0, i, j, nedges = 0;
+    int nf = o->nf, truncated = o->trunc_w || o->nf < o->nf_w, i, j, nedges = 0;
 
     FUZZ_CHECK(back != NULL, "slow entry %llu listed but not readable",
                (unsigned long long)o->id);
-    for (i = 0; i < st->nfuncs; i++) {
-        size_t fl = strlen(cut(p, st->funcs[i].file, STRING_CUT)) + 1;
-        size_t nl = strlen(cut(p, st->funcs[i].name, STRING_CUT)) + 1;
-
-        if (i >= RP_AGG_TREE_FUNCS || used + fl > RP_AGG_TREE_STRINGS) {
-            truncated = 1;
-            break;
-        }
-        used += fl;
-        if (used + nl > RP_AGG_TREE_STRINGS) {
-            truncated = 1;
-            break;
-        }
-        used += nl;
-        nf++;
-    }
     FUZZ_CHECK(back->nfuncs == nf, "slow entry kept %d functions, expected %d",
                back->nfuncs, nf);
     FUZZ_CHECK(info.id == o->id && info.wall_ns == o->wall_ns && info.when == o->when
@@ -226,12 +290,11 @@ static void check_slow_stats(const rp_agg_t *a, const moffer_t *o, apr_pool_t *p
                    && f->tt == g->tt && f->ct == g->ct, "slow function %d numbers", i);
         for (j = 0; j < g->ncallers; j++) {
             const rp_edge_t *e = &g->callers[j];
-            if (e->caller < 0 || e->caller >= nf)
+            /* The write kept the first 128 among its functions; a cut
+             * since keeps those among the functions left. */
+            if (e->caller < 0 || e->caller >= o->nf_w || nedges++ >= RP_AGG_TREE_EDGES
+                || e->caller >= nf)
                 continue;
-            if (nedges++ >= RP_AGG_TREE_EDGES) {
-                truncated = 1;
-                continue;
-            }
             FUZZ_CHECK(k < f->ncallers, "slow function %d lost an edge", i);
             FUZZ_CHECK(f->callers[k].caller == e->caller && f->callers[k].nc == e->nc
                        && f->callers[k].cc == e->cc && f->callers[k].tt == e->tt
@@ -645,7 +708,7 @@ static void op_slow(world_t *w, fuzz_in_t *in)
     rp_agg_req_t r;
     rp_stats_t *st = random_profile(w, in);
     rp_agg_snap_t *before, *after;
-    int wants;
+    int wants, *keys = NULL;
     uint64_t id, next = 0;
     int i;
 
@@ -657,9 +720,26 @@ static void op_slow(world_t *w, fuzz_in_t *in)
     r.status = 200 + (int)(b & 0x3f);
     r.when = m->now - (apr_time_t)(fuzz_byte(in) % 16) * apr_time_from_sec(60);
     r.wall_ns = 1 + ((uint64_t)(fuzz_byte(in) << 8 | fuzz_byte(in)) << (fuzz_byte(in) % 24));
+    if (fuzz_byte(in) & 1) {
+        /* As the glue does: a function whose key holds its names whole
+         * is kept as the key's index (read back through the key table,
+         * and remapped by op_copy), the others as copies. */
+        unsigned mix = fuzz_byte(in);
+        keys = apr_palloc(w->p, sizeof(int) * (size_t)st->nfuncs);
+        for (i = 0; i < st->nfuncs; i++) {
+            const rp_func_t *f = &st->funcs[i];
+            int want = model_key(m, w->p, f->file, f->line, f->name);
+            keys[i] = rp_agg_key(w->a, f->file, f->line, f->name);
+            FUZZ_CHECK(keys[i] == want, "key of slow function %d is %d, model %d",
+                       i, keys[i], want);
+            if (strlen(f->file) >= RP_AGG_KEY_FILE || strlen(f->name) >= RP_AGG_KEY_NAME
+                || (mix >> (i & 7) & 1))
+                keys[i] = -1;
+        }
+    }
     before = rp_agg_read(w->a, w->p);
     wants = rp_agg_slow_wants(w->a, r.wall_ns, m->now);
-    id = rp_agg_slow_add(w->a, &r, st, m->now);
+    id = rp_agg_slow_add_keyed(w->a, &r, st, keys, m->now);
     after = rp_agg_read(w->a, w->p);
     /* Single-threaded, no entry is ever busy: kept exactly when wanted. */
     FUZZ_CHECK((id != 0) == (wants != 0), "slow_add %llu but wants %d",
@@ -679,6 +759,8 @@ static void op_slow(world_t *w, fuzz_in_t *in)
         o->vhost = r.vhost;
         o->status = r.status;
         o->st = st;
+        o->keys = keys;
+        model_fill(o, w->p);
     }
     m->cand[m->ncand].wall_ns = r.wall_ns;
     m->cand[m->ncand++].when = r.when;
@@ -750,6 +832,8 @@ static void op_copy(world_t *w, fuzz_in_t *in)
     m->paths_lost = old.paths_lost;
     m->noffers = old.noffers;
     memcpy(m->offers, old.offers, sizeof m->offers);
+    for (i = 0; i < m->noffers; i++)
+        model_rekey(&m->offers[i], kmap, old.nkeys, w->p);
     /* The ring keeps as many entries as fit, not necessarily the slowest:
      * the candidates for "slowest kept" start again from what it holds. */
     s = rp_agg_read(dst, w->p);

@@ -550,6 +550,64 @@ static void test_slow_keyed_copy_cut_when_full(void **state)
     }
 }
 
+/* A copy that cannot name an entry's first function (its key is not in
+ * the new region and the names do not fit) leaves nothing to show: the
+ * entry is not copied, and the next one takes its place in the ring. */
+static void test_slow_keyed_copy_drops_empty_entry(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(8, 1, 8, 2), nokeys = sizes(1, 1, 8, 2);
+    void *base, *base2;
+    rp_agg_t *a = make(p, &sz, &base), *c;
+    rp_stats_t *st = apr_pcalloc(p, sizeof *st);
+    rp_stats_t *other = small_profile(p, "request GET /other", 0.5);
+    rp_agg_req_t r = req("/empty", 1000, 0), r2 = req("/other", 500, 0);
+    rp_agg_snap_t *snap;
+    char *longname = apr_palloc(p, 255), *mid = apr_palloc(p, 182);
+    char kf[64], kn[64];
+    int keys[17], i, reused;
+    uint64_t id, id2;
+
+    memset(longname, 'x', 254);
+    longname[254] = '\0';
+    memset(mid, 'y', 181);
+    mid[181] = '\0';
+    memset(kf, 'k', 63);
+    kf[63] = '\0';
+    memset(kn, 'K', 63);
+    kn[63] = '\0';
+    st->nfuncs = 17;
+    st->funcs = apr_pcalloc(p, sizeof(rp_func_t) * 17);
+    for (i = 0; i < 17; i++) {
+        rp_func_t *f = &st->funcs[i];
+        f->line = i;
+        f->nc = f->cc = 1;
+        f->file = "f";
+        f->name = i == 16 ? mid : longname;     /* 15 x 257 + 184: 4,039 bytes */
+        keys[i] = -1;
+    }
+    /* The first function by its key: it takes none of the strings. */
+    st->funcs[0].file = kf;
+    st->funcs[0].name = kn;
+    keys[0] = rp_agg_key(a, kf, 0, kn);
+    assert_true(keys[0] >= 0);
+    id = rp_agg_slow_add_keyed(a, &r, st, keys, r.when);
+    id2 = rp_agg_slow_add(a, &r2, other, r2.when);
+    assert_true(id > 0 && id2 > 0);
+    assert_int_equal(rp_agg_slow_stats(a, id, p, NULL)->nfuncs, 17);
+
+    base2 = apr_pcalloc(p, rp_agg_size(&nokeys));
+    c = rp_agg_attach(p, base2, rp_agg_size(&nokeys), &nokeys, 0, &reused);
+    assert_non_null(c);
+    assert_int_equal(rp_agg_key(c, "zz.c", 9, "other"), 0);
+    rp_agg_copy(c, a);
+    assert_null(rp_agg_slow_stats(c, id, p, NULL));
+    assert_non_null(rp_agg_slow_stats(c, id2, p, NULL));
+    snap = rp_agg_read(c, p);
+    assert_int_equal(snap->nslow, 1);
+    assert_true(snap->slow[0].id == id2);
+}
+
 static void test_reattach_keeps_counts_and_copy(void **state)
 {
     apr_pool_t *p = *state;
@@ -726,6 +784,7 @@ int main(void)
         RP_TEST(test_slow_names_cut_on_char_boundary),
         RP_TEST(test_slow_keyed_same_as_copied),
         RP_TEST(test_slow_keyed_copy_cut_when_full),
+        RP_TEST(test_slow_keyed_copy_drops_empty_entry),
         RP_TEST(test_reattach_keeps_counts_and_copy),
         RP_TEST(test_copy_into_smaller_key_table_counts_dropped),
         RP_TEST(test_reset),
