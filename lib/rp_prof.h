@@ -124,7 +124,9 @@ int rp_prof_active(const rp_prof_t *prof);
  * (cheap enough for every request): how many there are, and the totals
  * of the i-th (0 <= i < n, root first): its registry id (-1 for the
  * request root, subrequests and redirects), calls, self ticks and
- * cumulative ticks. */
+ * cumulative ticks. The totals are folded from the frames' records by
+ * rp_prof_end: before it they read 0 (rp_prof_self_now is the live
+ * view); rp_prof_stats likewise wants an ended profile. */
 int rp_prof_nfuncs(const rp_prof_t *prof);
 void rp_prof_func_totals(const rp_prof_t *prof, int i, int *id, int64_t *calls,
                          rp_tick_t *self, rp_tick_t *total);
