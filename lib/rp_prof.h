@@ -142,10 +142,10 @@ typedef struct rp_prof_fn {
 void rp_prof_funcs(const rp_prof_t *prof, rp_prof_fn_t *out);
 
 /* Pointers later stages may hang state on per profile object (the
- * aggregate tree's path cache, the last .prof's template), which below
- * RP_PROF_NUSER, NULL at first; and the object's pool for it. The object
- * is used by one thread at a time: that state needs no lock, and lives as
- * long as the object. */
+ * aggregate tree's path cache, the last .prof's template), NULL at first;
+ * which is 0 .. RP_PROF_NUSER - 1, one per stage. And the object's pool
+ * for that state. The object is used by one thread at a time: the state
+ * needs no lock, and lives as long as the object. */
 #define RP_PROF_NUSER 2
 void **rp_prof_user(rp_prof_t *prof, int which);
 apr_pool_t *rp_prof_pool(const rp_prof_t *prof);
