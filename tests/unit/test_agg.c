@@ -476,6 +476,29 @@ static void test_slow_keyed_same_as_copied(void **state)
     assert_same_func(&keyed->funcs[2], &plain->funcs[2]);
 }
 
+/* n bytes of c, NUL-terminated. */
+static char *run_of(apr_pool_t *p, char c, size_t n)
+{
+    char *s = apr_palloc(p, n + 1);
+    memset(s, c, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* n functions called once each, numbered by line, names left to fill. */
+static rp_stats_t *numbered_funcs(apr_pool_t *p, int n)
+{
+    rp_stats_t *st = apr_pcalloc(p, sizeof *st);
+    int i;
+    st->nfuncs = n;
+    st->funcs = apr_pcalloc(p, sizeof(rp_func_t) * (apr_size_t)n);
+    for (i = 0; i < n; i++) {
+        st->funcs[i].line = i;
+        st->funcs[i].nc = st->funcs[i].cc = 1;
+    }
+    return st;
+}
+
 /* A copy into a region that has no key for a kept function copies its
  * names into the entry; when the entry's strings are full, the entry keeps
  * the functions before it and the edges among them, marked truncated. */
@@ -485,21 +508,15 @@ static void test_slow_keyed_copy_cut_when_full(void **state)
     rp_agg_sizes_t sz = sizes(8, 1, 8, 1), nokeys = sizes(1, 1, 8, 1);
     void *base, *base2;
     rp_agg_t *a = make(p, &sz, &base), *c;
-    rp_stats_t *st = apr_pcalloc(p, sizeof *st), *back;
+    rp_stats_t *st = numbered_funcs(p, 20), *back;
     rp_agg_req_t r = req("/full", 1000, 0);
     rp_agg_slowrow_t info;
-    char *longname = apr_palloc(p, 255), kf[64], kn[64];
+    char *longname = run_of(p, 'x', 254), kf[64], kn[64];
     int keys[20], i, reused;
     uint64_t id;
 
-    memset(longname, 'x', 254);
-    longname[254] = '\0';
-    st->nfuncs = 20;
-    st->funcs = apr_pcalloc(p, sizeof(rp_func_t) * 20);
     for (i = 0; i < 20; i++) {
         rp_func_t *f = &st->funcs[i];
-        f->line = i;
-        f->nc = f->cc = 1;
         keys[i] = -1;
         if (i < 16) {
             /* 15 x 257 bytes of long names (and the root's few): ~3,870 */
@@ -559,29 +576,17 @@ static void test_slow_keyed_copy_drops_empty_entry(void **state)
     rp_agg_sizes_t sz = sizes(8, 1, 8, 2), nokeys = sizes(1, 1, 8, 2);
     void *base, *base2;
     rp_agg_t *a = make(p, &sz, &base), *c;
-    rp_stats_t *st = apr_pcalloc(p, sizeof *st);
+    rp_stats_t *st = numbered_funcs(p, 17);
     rp_stats_t *other = small_profile(p, "request GET /other", 0.5);
     rp_agg_req_t r = req("/empty", 1000, 0), r2 = req("/other", 500, 0);
     rp_agg_snap_t *snap;
-    char *longname = apr_palloc(p, 255), *mid = apr_palloc(p, 182);
-    char kf[64], kn[64];
+    char *longname = run_of(p, 'x', 254), *mid = run_of(p, 'y', 181);
+    char *kf = run_of(p, 'k', 63), *kn = run_of(p, 'K', 63);
     int keys[17], i, reused;
     uint64_t id, id2;
 
-    memset(longname, 'x', 254);
-    longname[254] = '\0';
-    memset(mid, 'y', 181);
-    mid[181] = '\0';
-    memset(kf, 'k', 63);
-    kf[63] = '\0';
-    memset(kn, 'K', 63);
-    kn[63] = '\0';
-    st->nfuncs = 17;
-    st->funcs = apr_pcalloc(p, sizeof(rp_func_t) * 17);
     for (i = 0; i < 17; i++) {
         rp_func_t *f = &st->funcs[i];
-        f->line = i;
-        f->nc = f->cc = 1;
         f->file = "f";
         f->name = i == 16 ? mid : longname;     /* 15 x 257 + 184: 4,039 bytes */
         keys[i] = -1;
