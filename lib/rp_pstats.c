@@ -611,4 +611,3 @@ apr_status_t rp_pstats_encode_tmpl(const rp_stats_t *st, rp_pstats_keys_t *cache
         tmpl->misses++;
     return encode(st, cache, tmpl, p, data, len);
 }
-

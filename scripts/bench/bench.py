@@ -696,7 +696,7 @@ def callgrind_run(base, docroot, shm, cfg, n1, n2):
     # of the cost lines, also holds what was on the stack at that moment.
     m = re.search(r"^summary: (\d+)", text, re.M)
     if not m:
-        raise Broken("no totals in %s" % out)
+        raise Broken("no summary line in %s" % out)
     return int(m.group(1)), out
 
 
