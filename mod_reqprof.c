@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include "rp_clock.h"
 #include "rp_window.h"
+#include "reqprof_batch.h"
 #include "reqprof_cgi.h"
 #include "reqprof_config.h"
 #include "reqprof_controls.h"
@@ -103,6 +104,9 @@ static const command_rec reqprof_cmds[] = {
     AP_INIT_TAKE1("ProfileAggregateNodes", reqprof_set_agg_nodes, NULL, RSRC_CONF,
                   "nodes of the aggregate call tree of all traffic (default 4096, "
                   "0: off)"),
+    AP_INIT_TAKE1("ProfileStatusFlush", reqprof_set_status_flush, NULL, RSRC_CONF,
+                  "how long function counts may wait before the status page and "
+                  "the aggregate tree show them (default 1s, 0: every request)"),
     AP_INIT_TAKE1("ProfileStatusReset", reqprof_set_status_reset, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "On|Off: the status page may be reset by a POST (default Off)"),
@@ -160,6 +164,7 @@ static int reqprof_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     rp_win_configure(getenv("REQPROF_TEST_MINUTE_MS"));
     reqprof_status_post_config(pconf, ptemp, s);
     reqprof_tree_post_config(pconf, s, reqprof_registry);
+    reqprof_batch_post_config(s);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                  "RP0002: timing %d hook entries, clock %s (%.3g ns per tick)",
                  ntimed, clock, rp_clock_sec_per_tick * 1e9);
@@ -177,6 +182,7 @@ static void reqprof_child_init(apr_pool_t *pchild, server_rec *s)
     reqprof_wrap_rescan(s);
     reqprof_proxy_wrap(s);
     reqprof_status_child_init(pchild, s);
+    reqprof_batch_child_init(pchild, s);
 }
 
 static void reqprof_register_hooks(apr_pool_t *p)

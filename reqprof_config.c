@@ -55,6 +55,7 @@ void *reqprof_create_srv(apr_pool_t *p, server_rec *s)
     c->status_vhost = -1;
     c->agg_nodes = REQPROF_UNSET;
     c->tree_vhost = -1;
+    c->status_flush = REQPROF_UNSET;
     return c;
 }
 
@@ -82,6 +83,7 @@ void *reqprof_merge_srv(apr_pool_t *p, void *basev, void *addv)
     c->status_vhost = -1;
     c->agg_nodes = base->agg_nodes;
     c->tree_vhost = -1;
+    c->status_flush = base->status_flush;
     return c;
 }
 
@@ -359,6 +361,25 @@ const char *reqprof_set_agg_nodes(cmd_parms *cmd, void *dcfg, const char *arg)
         return apr_psprintf(cmd->pool, "%s: '%s' is not 0 (off) or a number from %d to %d",
                             cmd->cmd->name, arg, RP_TREE_MIN_NODES, RP_TREE_MAX_NODES);
     srv_of(cmd)->agg_nodes = (int)v;
+    return NULL;
+}
+
+/* How long the status page's function counts and the aggregate tree may
+ * wait in a profile object before they reach shared memory: server-wide,
+ * 0 (every request) to a minute (the windows' unit). */
+const char *reqprof_set_status_flush(cmd_parms *cmd, void *dcfg, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_int64_t us;
+    (void)dcfg;
+    if (err)
+        return err;
+    if ((err = rp_parse_duration(cmd->temp_pool, arg, &us)) != NULL)
+        return apr_psprintf(cmd->pool, "%s: '%s': %s", cmd->cmd->name, arg, err);
+    if (us > REQPROF_STATUS_FLUSH_MAX)
+        return apr_psprintf(cmd->pool, "%s: '%s' is longer than a minute (at most 60s)",
+                            cmd->cmd->name, arg);
+    srv_of(cmd)->status_flush = us;
     return NULL;
 }
 

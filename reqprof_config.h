@@ -59,6 +59,8 @@ typedef struct reqprof_srv {
                                * REQPROF_UNSET: default; 0: off */
     int tree_vhost;           /* this server's tree in the aggregate call
                                * tree's shared memory (post_config) */
+    apr_int64_t status_flush; /* ProfileStatusFlush in us (main server
+                               * only); REQPROF_UNSET: default; 0: off */
 } reqprof_srv_t;
 
 /* Directory/Location scope; REQPROF_UNSET (or NULL) means inherited. */
@@ -99,6 +101,7 @@ const char *reqprof_set_status_slowest(cmd_parms *cmd, void *dcfg, const char *a
 const char *reqprof_set_agg_nodes(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_status_reset(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_status_file(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *reqprof_set_status_flush(cmd_parms *cmd, void *dcfg, const char *arg);
 
 /* Defaults and limits of the status page's table sizes. */
 #define REQPROF_AGG_NODES_DEFAULT       4096
@@ -106,6 +109,8 @@ const char *reqprof_set_status_file(cmd_parms *cmd, void *dcfg, const char *arg)
 #define REQPROF_STATUS_URLS_MAX         100000
 #define REQPROF_STATUS_SLOWEST_DEFAULT  16
 #define REQPROF_STATUS_SLOWEST_MAX      1000
+#define REQPROF_STATUS_FLUSH_DEFAULT    APR_USEC_PER_SEC
+#define REQPROF_STATUS_FLUSH_MAX        (60 * APR_USEC_PER_SEC)
 
 /* A fault that persists (a full disk, no shared memory) is logged at most
  * once per this many seconds per child process and message, with the

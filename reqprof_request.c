@@ -12,6 +12,7 @@
 #include "rp_clock.h"
 #include "rp_report.h"
 #include "rp_text.h"
+#include "reqprof_batch.h"
 #include "reqprof_config.h"
 #include "reqprof_controls.h"
 #include "reqprof_filters.h"
@@ -91,12 +92,14 @@ int reqprof_request_finish(request_rec *r)
      * at all (status page included); ProfileMinDuration only whether it
      * leaves files and reports. */
     selected = dc && dc->engine == 1 && reqprof_ctl_selected(top, &st->ctl, dc, sc);
-    if (selected)
+    if (selected) {
+        reqprof_batch_begin(st);
         reqprof_status_record(top, st, dc);
+        reqprof_tree_record(top, st->prof, st->batching);
+        reqprof_batch_end(st);
+    }
     else
         reqprof_status_count(top, st);
-    if (selected)
-        reqprof_tree_record(top, st->prof);
     if (selected && reqprof_ctl_slow_enough(st->prof, dc) && (sc->dir || dc->errorlog == 1)) {
         rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
                                           rp_clock_sec_per_tick);

@@ -44,6 +44,8 @@ static reqprof_state_begin_fn on_begin;
 static apr_thread_mutex_t *free_mutex;   /* NULL under prefork */
 static reqprof_state_t *free_list;
 static apr_array_header_t *all_pools;    /* to destroy at child exit */
+static reqprof_state_t *all_states;      /* read by the flusher thread */
+static int want_batch;
 static int child_ready;
 
 /* A subrequest's context ends with its pool (ap_destroy_sub_req): the
@@ -93,6 +95,7 @@ static apr_status_t destroy_states(void *unused)
         apr_pool_destroy(APR_ARRAY_IDX(all_pools, i, apr_pool_t *));
     all_pools->nelts = 0;
     free_list = NULL;
+    all_states = NULL;
     return APR_SUCCESS;
 }
 
@@ -109,6 +112,8 @@ void reqprof_state_child_init(apr_pool_t *pchild, server_rec *s,
     reqprof_pid = (long)getpid();   /* glibc no longer caches it: a syscall */
     free_list = NULL;
     free_mutex = NULL;
+    all_states = NULL;
+    want_batch = 0;
     all_pools = apr_array_make(pchild, 16, sizeof(apr_pool_t *));
     if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) == APR_SUCCESS && threaded
         && apr_thread_mutex_create(&free_mutex, APR_THREAD_MUTEX_DEFAULT,
@@ -136,11 +141,29 @@ static reqprof_state_t *acquire(void)
         /* Its own allocator: used by one thread at a time, never shared. */
         st = apr_pcalloc(sp, sizeof *st);
         st->prof = rp_prof_create(sp, registry, label_of);
+        /* No lock, no batch: its counts go to shared memory at once. */
+        if (want_batch
+            && apr_thread_mutex_create(&st->batch_lock, APR_THREAD_MUTEX_DEFAULT,
+                                       sp) != APR_SUCCESS)
+            st->batch_lock = NULL;
         APR_ARRAY_PUSH(all_pools, apr_pool_t *) = sp;
+        /* Published whole: the flusher walks the list without the lock. */
+        st->all_next = all_states;
+        __atomic_store_n(&all_states, st, __ATOMIC_RELEASE);
     }
     if (free_mutex)
         apr_thread_mutex_unlock(free_mutex);
     return st;
+}
+
+reqprof_state_t *reqprof_state_all(void)
+{
+    return __atomic_load_n(&all_states, __ATOMIC_ACQUIRE);
+}
+
+void reqprof_state_want_batch(void)
+{
+    want_batch = 1;
 }
 
 void reqprof_state_recycle(reqprof_state_t *st)

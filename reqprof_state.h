@@ -9,6 +9,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "apr_thread_mutex.h"
 #include "rp_prof.h"
 #include "reqprof_controls.h"
 
@@ -30,12 +31,27 @@ typedef struct reqprof_state {
      * (reqprof_filters.c): a chain whose head moved is walked again. */
     const void *seen_out, *seen_in;
     void *cgi;                      /* the CGI run whose handler is running */
-    struct reqprof_state *next;     /* free list / all list */
+    struct reqprof_state *next;     /* free list */
+    /* Counts the status page and the aggregate tree have not been given
+     * yet (reqprof_batch.c): batch_lock guards them (the request's thread
+     * and the child's flusher take it), batch_since is when the oldest
+     * came (0: none), batching how the request now ending counts. */
+    apr_thread_mutex_t *batch_lock;
+    apr_time_t batch_since;
+    int batching;                   /* REQPROF_BATCH_* */
+    struct reqprof_state *all_next; /* every object of the child */
 } reqprof_state_t;
+
+/* How a request's counts reach the status page and the aggregate tree. */
+#define REQPROF_BATCH_OFF  0    /* at once (ProfileStatusFlush 0) */
+#define REQPROF_BATCH_ON   1    /* into the object's batch, lock held */
+#define REQPROF_BATCH_BUSY 2    /* at once, not touching the batch: the
+                                 * flusher holds it this moment */
 
 /* What the stages above keep per profile object (rp_prof_user). */
 #define REQPROF_USER_TREE 0     /* reqprof_tree.c: the path cache */
 #define REQPROF_USER_PSTATS 1   /* reqprof_output.c: the last .prof */
+#define REQPROF_USER_AGG 2      /* reqprof_status.c: the batched counts */
 
 /* Stored in request_config for requests decided not to be profiled. */
 extern reqprof_state_t reqprof_off;
@@ -109,6 +125,15 @@ typedef void (*reqprof_state_begin_fn)(request_rec *top, reqprof_state_t *st);
 void reqprof_state_child_init(apr_pool_t *pchild, server_rec *s,
                               const rp_registry_t *registry, int tree_events,
                               reqprof_state_begin_fn on_begin);
+
+/* Every profile object of this child, newest first (the list only
+ * grows; an object's all_next never changes): for the flusher. */
+reqprof_state_t *reqprof_state_all(void);
+
+/* Profile objects made from now on get a batch lock (threaded or not:
+ * the flusher is a thread of its own; an object whose lock could not be
+ * made counts at once). Call in child_init, before any request. */
+void reqprof_state_want_batch(void);
 
 /* This child's pid, set in child_init: getpid() is a system call. */
 extern long reqprof_pid;

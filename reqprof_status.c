@@ -458,7 +458,14 @@ void reqprof_status_record(request_rec *top, reqprof_state_t *st,
     }
     fill_req(top, st->path,
              (uint64_t)((double)rp_prof_root_ticks(st->prof) * ns_per_tick), &rq);
-    rp_agg_record(agg, &rq, calls, ncalls);
+    if (st->batching == REQPROF_BATCH_ON) {
+        rp_agg_batch_t **b = (rp_agg_batch_t **)rp_prof_user(st->prof, REQPROF_USER_AGG);
+        if (!*b)
+            *b = rp_agg_batch_create(agg, rp_prof_pool(st->prof));
+        rp_agg_record_batch(agg, *b, &rq, calls, ncalls);
+    }
+    else
+        rp_agg_record(agg, &rq, calls, ncalls);
     status_file_tick(top);
     if (rp_agg_slow_wants(agg, rq.wall_ns, apr_time_now())) {
         const rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
@@ -477,8 +484,14 @@ void reqprof_status_record(request_rec *top, reqprof_state_t *st,
     }
 }
 
-/* The value of name in a query string of name[=value] pairs: "" for a
- * bare name, NULL when absent. */
+void reqprof_status_flush(reqprof_state_t *st, apr_time_t now)
+{
+    rp_agg_batch_t *b = agg ? *(rp_agg_batch_t **)rp_prof_user(st->prof, REQPROF_USER_AGG)
+                            : NULL;
+    if (b && rp_agg_batch_pending(b))
+        rp_agg_batch_flush(agg, b, now);
+}
+
 static int send_prof(request_rec *r, uint64_t id)
 {
     rp_agg_slowrow_t info;

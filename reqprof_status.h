@@ -31,10 +31,15 @@ int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
 /* child_init, after reqprof_wrap_rescan: map functions added since. */
 void reqprof_status_child_init(apr_pool_t *pchild, server_rec *s);
 
+/* Add st's batched function counts to shared memory (st's batch lock
+ * held). */
+void reqprof_status_flush(reqprof_state_t *st, apr_time_t now);
+
 /* The end of a profiled request (called from reqprof_request_finish):
  * add it to the aggregates when ProfileEngine is On for it, and keep its
  * call graph when it is one of the slowest. Status page requests are
- * never added. */
+ * never added. Under REQPROF_BATCH_ON its function counts go to st's
+ * batch (reqprof_status_flush adds them to shared memory). */
 void reqprof_status_record(request_rec *top, reqprof_state_t *st,
                            const reqprof_dir_t *dc);
 

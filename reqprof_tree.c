@@ -154,14 +154,23 @@ static int is_status_request(const request_rec *r)
     return r->handler && !strcmp(r->handler, "reqprof-status");
 }
 
-void reqprof_tree_record(request_rec *top, rp_prof_t *prof)
+void reqprof_tree_flush(rp_prof_t *prof, apr_time_t now)
+{
+    rp_tree_cache_t *c = tree ? *(rp_tree_cache_t **)rp_prof_user(prof, REQPROF_USER_TREE)
+                              : NULL;
+    if (c)
+        rp_tree_cache_flush(c, now);
+}
+
+void reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching)
 {
     const reqprof_srv_t *sc;
     rp_tree_ev_t ev_stack[ON_STACK], *ev = ev_stack;
     rp_tree_rec_t rec_stack[ON_STACK], *rec = rec_stack;
     int work_stack[5 * ON_STACK], *work = work_stack;
     int local_stack[ON_STACK], *local = local_stack;
-    rp_tree_cache_t **cache;
+    rp_tree_cache_t **cache, *c;
+    apr_time_t now = apr_time_now();
     int n, nf, i;
 
     if (!tree || !prof || is_status_request(top))
@@ -186,13 +195,20 @@ void reqprof_tree_record(request_rec *top, rp_prof_t *prof)
         int f = ev[i].func;
         ev[i].func = f < 0 || f >= nf ? -1 : local[f];
     }
-    /* The path cache hangs on the profile object: one thread at a time. */
+    /* The path cache hangs on the profile object: one thread at a time,
+     * and the flusher holding the batch lock. */
     cache = (rp_tree_cache_t **)rp_prof_user(prof, REQPROF_USER_TREE);
-    if (!*cache)
-        *cache = rp_tree_cache_create(rp_prof_pool(prof), ON_STACK);
+    if (batching == REQPROF_BATCH_BUSY)
+        c = NULL;       /* the flusher has it: the uncached road, at once */
+    else {
+        if (!*cache)
+            *cache = rp_tree_cache_create(rp_prof_pool(prof), ON_STACK);
+        c = *cache;
+        rp_tree_cache_batch(c, batching == REQPROF_BATCH_ON, now);
+    }
     sc = ap_get_module_config(top->server->module_config, &reqprof_module);
-    rp_tree_record_events(tree, *cache, sc->tree_vhost, ev, n, rp_clock_sec_per_tick * 1e9,
-                          apr_time_now(), rec, work);
+    rp_tree_record_events(tree, c, sc->tree_vhost, ev, n, rp_clock_sec_per_tick * 1e9,
+                          now, rec, work);
 }
 
 /* ------------------------------------------------------------ the views */

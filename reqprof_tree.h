@@ -25,8 +25,14 @@ int reqprof_tree_events(void);
 
 /* The end of a profiled request (reqprof_request_finish, when it counts
  * as profiled, after rp_prof_end): add its call tree. Status page requests
- * are left out. */
-void reqprof_tree_record(request_rec *top, rp_prof_t *prof);
+ * are left out. batching is how (REQPROF_BATCH_*): ON adds a request of
+ * the cached path to the cache's sums (reqprof_tree_flush adds them to
+ * shared memory), BUSY leaves the cache alone. */
+void reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching);
+
+/* Add the sums batched on prof's path cache to shared memory (the batch
+ * lock of prof's object held). */
+void reqprof_tree_flush(rp_prof_t *prof, apr_time_t now);
 
 /* This unit sits below the status page and the request code (it
  * includes neither), which call it. */

@@ -119,6 +119,35 @@ static APR_INLINE int rp_agg_class(int status)
 void rp_agg_record(rp_agg_t *a, const rp_agg_req_t *rq,
                    const rp_agg_call_t *calls, int ncalls);
 
+/* ---- batched function counts ----
+ * A profiled request's function counts are most of its atomic adds (three
+ * per function, twice: since start and its minute), each a locked
+ * instruction of some nanoseconds. A batch, owned by one writer (a thread,
+ * or whoever holds the lock the caller keeps beside it), sums them in
+ * plain memory; rp_agg_batch_flush adds the sums to the region. What the
+ * region shows of the batched counts is then as old as the oldest count
+ * not yet flushed: the caller flushes on a timer. Everything else of a
+ * request (requests, time, status, URL, "profiled") is counted at once. */
+typedef struct rp_agg_batch rp_agg_batch_t;
+
+/* A batch for region a (its sizes), from p. */
+rp_agg_batch_t *rp_agg_batch_create(const rp_agg_t *a, apr_pool_t *p);
+
+/* rp_agg_record with the functions' counts added to b. A batch holds one
+ * virtual host column and one window minute: it is flushed first when
+ * the request has another (or when the region was reset since its first
+ * count). */
+void rp_agg_record_batch(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
+                         const rp_agg_call_t *calls, int ncalls);
+
+/* Add what b holds to the region and empty it. now: the window minute b
+ * holds is dropped (only its since-start part is added) when it is no
+ * longer one of the last RP_WIN_MAX minutes. */
+void rp_agg_batch_flush(rp_agg_t *a, rp_agg_batch_t *b, apr_time_t now);
+
+/* Non-zero while b holds counts not yet flushed. */
+int rp_agg_batch_pending(const rp_agg_batch_t *b);
+
 /* Add a request that was not profiled: everything but functions. */
 void rp_agg_count(rp_agg_t *a, const rp_agg_req_t *rq);
 

@@ -146,7 +146,7 @@ void rp_prof_funcs(const rp_prof_t *prof, rp_prof_fn_t *out);
  * which is 0 .. RP_PROF_NUSER - 1, one per stage. And the object's pool
  * for that state. The object is used by one thread at a time: the state
  * needs no lock, and lives as long as the object. */
-#define RP_PROF_NUSER 2
+#define RP_PROF_NUSER 3
 void **rp_prof_user(rp_prof_t *prof, int which);
 apr_pool_t *rp_prof_pool(const rp_prof_t *prof);
 

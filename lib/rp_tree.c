@@ -546,6 +546,12 @@ struct rp_tree_cache {
     int *rfunc;             /* [cap] each record's function */
     int *node;              /* [cap] each record's node */
     unsigned long hits, misses;
+    /* batching (rp_tree_cache_batch): each record's sums not yet added
+     * to the region, all of window minute bminute */
+    int batch, pending;
+    apr_uint32_t bminute;
+    rp_tree_t *bt;          /* the region they go to */
+    cnt_t *acc;             /* [cap], plain memory */
 };
 
 rp_tree_cache_t *rp_tree_cache_create(apr_pool_t *p, int cap)
@@ -560,7 +566,43 @@ rp_tree_cache_t *rp_tree_cache_create(apr_pool_t *p, int cap)
     c->parent = c->rec_of + cap;
     c->rfunc = c->parent + cap;
     c->node = c->rfunc + cap;
+    c->acc = apr_pcalloc(p, sizeof(cnt_t) * (apr_size_t)cap);
     return c;
+}
+
+int rp_tree_cache_pending(const rp_tree_cache_t *c)
+{
+    return c->pending;
+}
+
+void rp_tree_cache_flush(rp_tree_cache_t *c, apr_time_t now)
+{
+    rp_tree_t *t = c->bt;
+    cnt_t *slot = NULL;
+    int i;
+
+    if (!c->pending)
+        return;
+    /* A minute no longer in any window is not claimed back from the
+     * minute that now holds its slot: its sums count since start only. */
+    if ((apr_int64_t)rp_win_minute(now) - (apr_int64_t)c->bminute < RP_WIN_MAX)
+        slot = slot_of(t, (apr_time_t)c->bminute * rp_win_minute_usec);
+    for (i = 0; i < c->nrec; i++) {
+        cnt_t *a = &c->acc[i];
+        int nd = c->node[i];
+        add(&t->total[nd], a->calls, a->self, a->cum);
+        if (slot)
+            add(&slot[nd], a->calls, a->self, a->cum);
+        a->calls = a->self = a->cum = 0;
+    }
+    c->pending = 0;
+}
+
+void rp_tree_cache_batch(rp_tree_cache_t *c, int on, apr_time_t now)
+{
+    if (!on && c->pending)
+        rp_tree_cache_flush(c, now);
+    c->batch = on;
 }
 
 void rp_tree_cache_stats(const rp_tree_cache_t *c, unsigned long *hits,
@@ -608,13 +650,28 @@ int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
             }
         }
         finish(out, nrec, ns_per_unit);
+        c->hits++;
+        if (c->batch) {
+            apr_uint32_t m = rp_win_minute(now);
+            if (c->pending && c->bminute != m)
+                rp_tree_cache_flush(c, now);
+            c->bminute = m;
+            c->bt = t;
+            c->pending = 1;
+            for (i = 0; i < nrec; i++) {
+                cnt_t *a = &c->acc[i];
+                a->calls += out[i].calls;
+                a->self += out[i].self_ns;
+                a->cum += out[i].cum_ns;
+            }
+            return nrec;
+        }
         slot = slot_of(t, now);
         for (i = 0; i < nrec; i++) {
             int nd = c->node[i];
             add(&t->total[nd], out[i].calls, out[i].self_ns, out[i].cum_ns);
             add(&slot[nd], out[i].calls, out[i].self_ns, out[i].cum_ns);
         }
-        c->hits++;
         return nrec;
     }
     if (!c || n > c->cap) {
@@ -623,6 +680,7 @@ int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
         return nrec;
     }
     c->misses++;
+    rp_tree_cache_flush(c, now);    /* its sums belong to the old path */
     c->t = NULL;
     nrec = fold(ev, n, ns_per_unit, out, work, c->rec_of);
     rp_tree_record(t, vhost, out, nrec, now, work);

@@ -480,7 +480,16 @@ typedef struct world {
     int nkeyidx;
     int vidx[MAX_COLS];
     int nvidx;
+    rp_agg_batch_t *b;              /* batched recording into a */
 } world_t;
+
+/* What the batch holds goes to the region (the model counted it when it
+ * was recorded): before every look at the region. */
+static void settle(world_t *w)
+{
+    rp_agg_batch_flush(w->a, w->b, w->m.now);
+    FUZZ_CHECK(!rp_agg_batch_pending(w->b), "batch pending after a flush");
+}
 
 static rp_agg_sizes_t sizes_from(fuzz_in_t *in)
 {
@@ -563,8 +572,11 @@ static void op_record(world_t *w, fuzz_in_t *in)
         calls[i].tt_ns = fuzz_byte(in) * 1000u;
         calls[i].ct_ns = calls[i].tt_ns + fuzz_byte(in) * 1000u;
     }
-    /* A request that was not profiled is counted without functions. */
-    if (profiled)
+    /* A request that was not profiled is counted without functions; a
+     * profiled one at once or through the batch (ProfileStatusFlush). */
+    if (profiled && (x & 16))
+        rp_agg_record_batch(w->a, w->b, &r, calls, ncalls);
+    else if (profiled)
         rp_agg_record(w->a, &r, calls, ncalls);
     else {
         rp_agg_count(w->a, &r);
@@ -771,14 +783,19 @@ static void op_slow(world_t *w, fuzz_in_t *in)
  * copied in. The model moves its counts by name the same way. */
 static void op_copy(world_t *w, fuzz_in_t *in)
 {
-    model_t old = w->m, *m = &w->m;
-    rp_agg_sizes_t sz = sizes_from(in);
+    model_t old, *m = &w->m;
+    rp_agg_sizes_t sz;
     void *base;
-    rp_agg_t *dst = fresh(w->p, &sz, m->now, &base);
-    unsigned pre = fuzz_byte(in);
+    rp_agg_t *dst;
+    unsigned pre;
     int vmap[MAX_COLS], kmap[MAX_KEYS], i, c;
     rp_agg_snap_t *s;
 
+    settle(w);
+    old = w->m;
+    sz = sizes_from(in);
+    dst = fresh(w->p, &sz, m->now, &base);
+    pre = fuzz_byte(in);
     memset(m, 0, sizeof *m);
     m->sz = sz;
     m->now = old.now;
@@ -848,6 +865,7 @@ static void op_copy(world_t *w, fuzz_in_t *in)
         w->vidx[w->nvidx++] = i;
     w->a = dst;
     w->base = base;
+    w->b = rp_agg_batch_create(dst, w->p);
     check_snapshot(w->a, m, w->p);
 }
 
@@ -877,6 +895,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     w.m.now = apr_time_from_sec(1700000000);
     w.m.created = w.m.now;
     w.a = fresh(p, &w.m.sz, w.m.now, &w.base);
+    w.b = rp_agg_batch_create(w.a, p);
 
     for (ops = 0; in.n > 0 && ops < MAX_OPS; ops++) {
         unsigned op = fuzz_byte(&in);
@@ -904,8 +923,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             w.m.reset = w.m.now;
             break;
         case 13:
-            if (reads++ < 16)
+            if (reads++ < 16) {
+                settle(&w);
                 check_snapshot(w.a, &w.m, p);
+            }
             break;
         case 14: {
             /* The next generation with the same sizes takes the region as
@@ -923,6 +944,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
     }
+    settle(&w);
     check_snapshot(w.a, &w.m, p);
     fuzz_done(p);
     return 0;

@@ -222,7 +222,8 @@ class Httpd:
     """
 
     def __init__(self, root, mpm="event", port=None, with_module=None,
-                 loglevel="warn", user="www-data", group="www-data", module=None):
+                 loglevel="warn", user="www-data", group="www-data", module=None,
+                 status_flush="0"):
         if mpm not in MPMS:
             raise ValueError("unknown MPM %r" % mpm)
         self.root = Path(root)
@@ -233,6 +234,10 @@ class Httpd:
         self.module_so = Path(module) if module else MODULE_SO
         self.with_module = self.module_so.exists() if with_module is None else with_module
         self.loglevel = loglevel
+        # ProfileStatusFlush: "0" (every request at once) so that a test
+        # reads exact counts as soon as its requests are answered; None
+        # leaves the module's default (test_status_flush.py).
+        self.status_flush = status_flush
         self.user, self.group = user, group
         self.conf = self.root / "conf" / "httpd.conf"
         self.test_conf = self.root / "conf" / "test.conf"
@@ -311,6 +316,8 @@ class Httpd:
         load = ""
         if self.with_module:
             load = "LoadModule reqprof_module %s\n" % self.module_so
+            if self.status_flush is not None:
+                load += "ProfileStatusFlush %s\n" % self.status_flush
         return _fill(MAIN_TEMPLATE, {
             "root": self.root, "port": self.port, "run": self.run,
             "logs": self.logs, "loglevel": self.loglevel, "user": self.user,

@@ -135,7 +135,9 @@ def asan_httpd(request, make_server):
     mpm = request.param
     backend = make_server("asan-backend-%s" % mpm, mpm=mpm, with_module=False)
     backend.write_config()
-    h = make_server("asan-%s" % mpm, mpm=mpm, module=ASAN_SO)
+    # The default ProfileStatusFlush: the flusher thread, the batches and
+    # their flush at the children's exit run under ASan too.
+    h = make_server("asan-%s" % mpm, mpm=mpm, module=ASAN_SO, status_flush=None)
     for s in (backend, h):
         with open(s.docroot / "big.bin", "wb") as f:
             f.truncate(BIG)                 # sparse: no disk used

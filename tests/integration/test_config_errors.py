@@ -50,10 +50,11 @@ SAMPLE = {
     "ProfileStatusReset": "On",
     "ProfileStatusFile": '"/tmp/reqprof-config-test-status.dat"',
     "ProfileAggregateNodes": "4096",
+    "ProfileStatusFlush": "500ms",
 }
 # They size the status page's shared memory: main server only.
 GLOBAL_ONLY = {"ProfileStatusURLs", "ProfileStatusSlowest", "ProfileStatusFile",
-               "ProfileAggregateNodes"}
+               "ProfileAggregateNodes", "ProfileStatusFlush"}
 
 
 @pytest.fixture(scope="module")
@@ -213,6 +214,11 @@ BAD = [
     ("status-file-trailing-slash", 'ProfileStatusFile "/tmp/"', "ProfileStatusFile", "/tmp/"),
     ("status-file-relative-no-dir", 'ProfileStatusFile "no-such-dir/s.dat"',
      "ProfileStatusFile", "no-such-dir/s.dat"),
+    ("status-flush-long", "ProfileStatusFlush 61s", "ProfileStatusFlush", "61s"),
+    ("status-flush-negative", "ProfileStatusFlush -1s", "ProfileStatusFlush", "-1s"),
+    ("status-flush-word", "ProfileStatusFlush often", "ProfileStatusFlush", "often"),
+    ("status-flush-unit", "ProfileStatusFlush 5m", "ProfileStatusFlush", "5m"),
+    ("status-flush-missing", "ProfileStatusFlush", "ProfileStatusFlush", None),
     ("agg-nodes-word", "ProfileAggregateNodes many", "ProfileAggregateNodes", "many"),
     ("agg-nodes-negative", "ProfileAggregateNodes -1", "ProfileAggregateNodes", "-1"),
     ("agg-nodes-small", "ProfileAggregateNodes 255", "ProfileAggregateNodes", "255"),

@@ -721,6 +721,157 @@ static int count(const char *hay, const char *needle)
     return n;
 }
 
+/* Every function count of a snapshot, per key, all columns. */
+static void assert_same_keys(const rp_agg_snap_t *x, const rp_agg_snap_t *y)
+{
+    int i, v;
+    assert_int_equal(x->requests, y->requests);
+    assert_int_equal(x->profiled, y->profiled);
+    assert_int_equal(x->nkeys, y->nkeys);
+    for (i = 0; i < x->nkeys; i++) {
+        assert_string_equal(x->keys[i].name, y->keys[i].name);
+        assert_int_equal(x->keys[i].calls, y->keys[i].calls);
+        assert_int_equal(x->keys[i].tt_ns, y->keys[i].tt_ns);
+        assert_int_equal(x->keys[i].ct_ns, y->keys[i].ct_ns);
+        for (v = 0; v < x->nvhosts && x->keys[i].vcalls; v++) {
+            assert_int_equal(x->keys[i].vcalls[v], y->keys[i].vcalls[v]);
+            assert_int_equal(x->keys[i].vtt_ns[v], y->keys[i].vtt_ns[v]);
+            assert_int_equal(x->keys[i].vct_ns[v], y->keys[i].vct_ns[v]);
+        }
+    }
+}
+
+/* Batched counts, once flushed, are exactly the immediate ones: since
+ * start and per virtual host, and in each window minute, across virtual
+ * host switches (a batch holds one column) and minute switches (one
+ * minute), with keys out of range dropped alike. */
+static void test_batch_same_as_immediate(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(8, 2, 32, 1);
+    void *b1, *b2;
+    rp_agg_t *now_a = make(p, &sz, &b1), *bat_a = make(p, &sz, &b2);
+    rp_agg_batch_t *b = rp_agg_batch_create(bat_a, p);
+    apr_time_t t = apr_time_from_sec(6000);      /* minute 100 */
+    int i, k[4], v[2];
+    rp_agg_snap_t *x, *y;
+
+    for (i = 0; i < 4; i++) {
+        char n[16];
+        snprintf(n, sizeof n, "f%d", i);
+        k[i] = rp_agg_key(now_a, "mod_x.c", i, n);
+        assert_int_equal(rp_agg_key(bat_a, "mod_x.c", i, n), k[i]);
+    }
+    v[0] = rp_agg_vhost(now_a, "one");
+    v[1] = rp_agg_vhost(now_a, "two");
+    assert_int_equal(rp_agg_vhost(bat_a, "one"), v[0]);
+    assert_int_equal(rp_agg_vhost(bat_a, "two"), v[1]);
+    for (i = 0; i < 300; i++) {
+        rp_agg_call_t calls[3] = {
+            { k[i % 4], 1 + (uint64_t)(i % 3), 100 + (uint64_t)i, 1000 + (uint64_t)i },
+            { k[(i + 1) % 4], 2, 0, 7 },
+            { i % 10 == 0 ? 99 : k[0], 1, 5, 5 },   /* 99: no such key */
+        };
+        rp_agg_req_t r = req("/a", 1000, (unsigned)i);
+        r.vhost_idx = i % 7 < 4 ? v[0] : i % 7 < 6 ? v[1] : -1;
+        r.when = t + apr_time_from_sec(i / 3);    /* 100 s: minutes 100, 101 */
+        rp_agg_record(now_a, &r, calls, 3);
+        rp_agg_record_batch(bat_a, b, &r, calls, 3);
+        if (i % 50 == 49)
+            rp_agg_batch_flush(bat_a, b, r.when);
+    }
+    rp_agg_batch_flush(bat_a, b, t + apr_time_from_sec(100));
+    assert_false(rp_agg_batch_pending(b));
+    x = rp_agg_read(now_a, p);
+    y = rp_agg_read(bat_a, p);
+    assert_same_keys(x, y);
+    assert_true(x->keys[0].calls > 0);
+    assert_int_equal(x->nvhosts, y->nvhosts);
+    for (i = 1; i <= 2; i++) {
+        x = rp_agg_read_window(now_a, p, i, t + apr_time_from_sec(100));
+        y = rp_agg_read_window(bat_a, p, i, t + apr_time_from_sec(100));
+        assert_same_keys(x, y);
+        assert_true(x->keys[1].calls > 0);
+    }
+}
+
+/* Until flushed, a batched request shows as a request (and as profiled),
+ * its functions not yet; the flush adds them. */
+static void test_batch_shows_after_flush(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(4, 1, 8, 1);
+    void *base;
+    rp_agg_t *a = make(p, &sz, &base);
+    rp_agg_batch_t *b = rp_agg_batch_create(a, p);
+    int k = rp_agg_key(a, "mod_x.c", 1, "f");
+    rp_agg_call_t c = { k, 1, 10, 20 };
+    rp_agg_req_t r = req("/a", 1000, 1);
+    rp_agg_snap_t *s;
+
+    rp_agg_record_batch(a, b, &r, &c, 1);
+    rp_agg_record_batch(a, b, &r, &c, 1);
+    assert_true(rp_agg_batch_pending(b));
+    s = rp_agg_read(a, p);
+    assert_int_equal(s->requests, 2);
+    assert_int_equal(s->profiled, 2);
+    assert_int_equal(s->nkeys, 1);
+    assert_int_equal(s->keys[0].calls, 0);
+    rp_agg_batch_flush(a, b, r.when);
+    s = rp_agg_read(a, p);
+    assert_int_equal(s->keys[0].calls, 2);
+    assert_int_equal(s->keys[0].tt_ns, 20);
+    assert_int_equal(s->keys[0].ct_ns, 40);
+    s = rp_agg_read_window(a, p, 1, r.when);
+    assert_int_equal(s->keys[0].calls, 2);
+    /* An empty batch flushes to nothing. */
+    rp_agg_batch_flush(a, b, r.when);
+    s = rp_agg_read(a, p);
+    assert_int_equal(s->keys[0].calls, 2);
+}
+
+/* Counts batched before a reset are gone with it; a minute that left
+ * every window by the time of the flush adds to the totals only (it is
+ * not claimed back from the minute now holding its slot). */
+static void test_batch_reset_and_stale_minute(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(4, 1, 8, 1);
+    void *base;
+    rp_agg_t *a = make(p, &sz, &base);
+    rp_agg_batch_t *b = rp_agg_batch_create(a, p);
+    int k = rp_agg_key(a, "mod_x.c", 1, "f");
+    rp_agg_call_t c = { k, 1, 10, 20 };
+    rp_agg_req_t r = req("/a", 1000, 1);
+    apr_time_t later = r.when + apr_time_from_sec(61 * 60);
+    rp_agg_snap_t *s;
+
+    rp_agg_record_batch(a, b, &r, &c, 1);
+    rp_agg_reset(a, r.when + 1);
+    rp_agg_batch_flush(a, b, r.when + 2);
+    assert_false(rp_agg_batch_pending(b));
+    s = rp_agg_read(a, p);
+    assert_int_equal(s->nkeys, 1);
+    assert_int_equal(s->keys[0].calls, 0);
+
+    /* After the reset the batch counts again. */
+    rp_agg_record_batch(a, b, &r, &c, 1);
+    rp_agg_record_batch(a, b, &r, &c, 1);
+    /* A request 61 minutes on, in the same slot (61 slots), claims it. */
+    {
+        rp_agg_req_t r2 = req("/b", 1000, 1);
+        rp_agg_call_t c2 = { k, 5, 0, 0 };
+        r2.when = later;
+        rp_agg_record(a, &r2, &c2, 1);
+    }
+    rp_agg_batch_flush(a, b, later);
+    s = rp_agg_read(a, p);
+    assert_int_equal(s->keys[0].calls, 2 + 5);
+    s = rp_agg_read_window(a, p, 1, later);
+    assert_int_equal(s->requests, 1);
+    assert_int_equal(s->keys[0].calls, 5);
+}
+
 static void test_flame_svg(void **state)
 {
     apr_pool_t *p = *state;
@@ -793,6 +944,9 @@ int main(void)
         RP_TEST(test_reattach_keeps_counts_and_copy),
         RP_TEST(test_copy_into_smaller_key_table_counts_dropped),
         RP_TEST(test_reset),
+        RP_TEST(test_batch_same_as_immediate),
+        RP_TEST(test_batch_shows_after_flush),
+        RP_TEST(test_batch_reset_and_stale_minute),
         RP_TEST(test_flame_svg),
         RP_TEST(test_flame_recursion_cut),
         RP_TEST(test_flame_names_cleaned),

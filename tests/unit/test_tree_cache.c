@@ -215,6 +215,79 @@ static void test_bad_timeline(void **state)
     assert_int_equal(rp_tree_counts(t, p, 0, T0)->calls[0], 0);
 }
 
+/* Batching: hits add to the cache's sums, not the region, until a flush
+ * (or a miss, or a new minute, or batching off); then the counts are
+ * exactly the plain way's, since start and in every window. */
+static void test_batched_exact_after_flush(void **state)
+{
+    apr_pool_t *p = *state;
+    pair_t pr, other;
+    rp_tree_cache_t *c = rp_tree_cache_create(p, MAXEV);
+    apr_time_t t1 = T0 + 61 * APR_USEC_PER_SEC;
+    int i;
+
+    pair_init(&pr, p, 4096);
+    pair_init(&other, p, 4096);
+    rp_tree_cache_batch(c, 1, T0);
+    assert_false(rp_tree_cache_pending(c));
+    assert_false(record(&pr, c, 0, 1, 1, 20, T0));
+    assert_false(rp_tree_cache_pending(c));     /* a miss goes straight in */
+    for (i = 0; i < 10; i++)
+        assert_true(record(&pr, c, 0, 1, 100 + (unsigned)i, 20, T0));
+    assert_true(rp_tree_cache_pending(c));
+    /* Not in the region yet: the root has one call of eleven. */
+    assert_int_equal(rp_tree_counts(pr.a, p, 0, T0)->calls[0], 1);
+    assert_int_equal(rp_tree_counts(pr.b, p, 0, T0)->calls[0], 11);
+    rp_tree_cache_flush(c, T0);
+    assert_false(rp_tree_cache_pending(c));
+    same(p, &pr, 0, T0);
+    same(p, &pr, 1, T0);
+    /* Pending sums of minute T0 go to T0's slot when a request of the
+     * next minute comes, and the old path's when the shape changes. */
+    assert_true(record(&pr, c, 0, 1, 7, 20, T0));
+    assert_true(record(&pr, c, 0, 1, 8, 20, t1));
+    assert_false(record(&pr, c, 0, 2, 9, 20, t1));
+    assert_true(record(&pr, c, 0, 2, 10, 20, t1));
+    /* ... and to their own region when the cache moves to another. */
+    assert_false(record(&other, c, 0, 2, 11, 20, t1));
+    assert_true(record(&other, c, 0, 2, 12, 20, t1));
+    same(p, &pr, 0, t1);
+    same(p, &pr, 1, t1);
+    same(p, &pr, 5, t1);
+    /* Switching batching off flushes. */
+    rp_tree_cache_batch(c, 0, t1);
+    assert_false(rp_tree_cache_pending(c));
+    same(p, &other, 0, t1);
+    same(p, &other, 1, t1);
+    assert_true(record(&other, c, 0, 2, 13, 20, t1));
+    assert_false(rp_tree_cache_pending(c));
+    same(p, &other, 0, t1);
+}
+
+/* Sums of a minute that left every window by the flush count since start
+ * only: that minute's slot now holds a later minute. */
+static void test_batched_stale_minute(void **state)
+{
+    apr_pool_t *p = *state;
+    pair_t pr;
+    rp_tree_cache_t *c = rp_tree_cache_create(p, MAXEV), *c2 = rp_tree_cache_create(p, MAXEV);
+    apr_time_t late = T0 + 61 * 60 * APR_USEC_PER_SEC;
+
+    pair_init(&pr, p, 4096);
+    rp_tree_cache_batch(c, 1, T0);
+    assert_false(record(&pr, c, 0, 2, 1, 20, T0));
+    assert_true(record(&pr, c, 0, 2, 2, 20, T0));
+    assert_true(record(&pr, c, 0, 2, 3, 20, T0));
+    /* Another writer, 61 minutes on (61 slots: the same slot), then the
+     * flush: T0's sums count since start only, and T0's minute does not
+     * take the slot back from the later one. */
+    assert_false(record(&pr, c2, 0, 1, 1, 20, late));
+    rp_tree_cache_flush(c, late);
+    assert_int_equal(rp_tree_counts(pr.a, p, 0, late)->calls[0], 4);
+    assert_int_equal(rp_tree_counts(pr.a, p, 1, late)->calls[0], 1);
+    assert_int_equal(rp_tree_counts(pr.b, p, 0, late)->calls[0], 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +296,8 @@ int main(void)
         RP_TEST(test_full_region_not_cached),
         RP_TEST(test_other_region),
         RP_TEST(test_bad_timeline),
+        RP_TEST(test_batched_exact_after_flush),
+        RP_TEST(test_batched_stale_minute),
     };
     int rc;
     apr_initialize();
