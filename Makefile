@@ -170,10 +170,16 @@ $(FLOOR_BIN): scripts/bench/floor.c
 	@mkdir -p $(@D)
 	$(CC) -O2 $(WARN) -o $@ $<
 
-bench: deps bench-deps $(MODULE) $(PALLOC_SO) $(FLOOR_BIN)
+# What counting a request into the status page costs (scripts/bench/count_cost.c).
+COUNT_BIN := $(BUILD)/bench/count_cost
+$(COUNT_BIN): scripts/bench/count_cost.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) -O2 $(WARN) -Ilib $(APR_INC) -o $@ $< $(LIB_SRC) $(APR_LIBS) -lm
+
+bench: deps bench-deps $(MODULE) $(PALLOC_SO) $(FLOOR_BIN) $(COUNT_BIN)
 	$(PYTHON) scripts/bench/bench.py
 
-bench-smoke: $(MODULE) $(PALLOC_SO) $(FLOOR_BIN)
+bench-smoke: $(MODULE) $(PALLOC_SO) $(FLOOR_BIN) $(COUNT_BIN)
 	BENCH_SMOKE=1 $(PYTHON) scripts/bench/bench.py
 
 # Kernel time included: perf samples the machine while wrk runs (root).

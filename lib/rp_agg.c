@@ -427,106 +427,77 @@ typedef struct bsum {
     apr_uint64_t calls, tt, ct;
 } bsum_t;
 
-/* One part of a batch: sums by key, and the keys that have some (so a
- * flush touches only those). */
-typedef struct bpart {
-    bsum_t *sum;                /* [nkeys] */
-    unsigned char *in;          /* [nkeys]: key listed in keys */
-    int *keys;                  /* [nkeys] */
-    int n;
-} bpart_t;
-
+/* A batch holds one virtual host column and one window minute, so the
+ * same sums go to both places a request's functions count in (its
+ * column since start, its minute's single column): one add per request
+ * and function, and a list of the keys that have some, so a flush
+ * touches only those. */
 struct rp_agg_batch {
     int nkeys;
     unsigned stripe;            /* where the since-start part goes */
     int col;                    /* its virtual host column */
-    apr_uint32_t minute;        /* the window minute of the other part */
+    apr_uint32_t minute;        /* its window minute, 0: none */
     apr_uint64_t reset;         /* the region's reset word at the first count */
-    bpart_t tot, win;
+    bsum_t *sum;                /* [nkeys] */
+    unsigned char *in;          /* [nkeys]: key listed in keys */
+    int *keys;                  /* [nkeys] */
+    int n;
 };
-
-static void bpart_init(bpart_t *b, int nkeys, apr_pool_t *p)
-{
-    b->sum = apr_pcalloc(p, sizeof(bsum_t) * (apr_size_t)nkeys);
-    b->in = apr_pcalloc(p, (apr_size_t)nkeys);
-    b->keys = apr_palloc(p, sizeof(int) * (apr_size_t)nkeys);
-    b->n = 0;
-}
 
 rp_agg_batch_t *rp_agg_batch_create(const rp_agg_t *a, apr_pool_t *p)
 {
     rp_agg_batch_t *b = apr_pcalloc(p, sizeof *b);
     b->nkeys = a->sz.nkeys > 0 ? a->sz.nkeys : 1;
-    bpart_init(&b->tot, b->nkeys, p);
-    bpart_init(&b->win, b->nkeys, p);
+    b->sum = apr_pcalloc(p, sizeof(bsum_t) * (apr_size_t)b->nkeys);
+    b->in = apr_pcalloc(p, (apr_size_t)b->nkeys);
+    b->keys = apr_palloc(p, sizeof(int) * (apr_size_t)b->nkeys);
     return b;
 }
 
 int rp_agg_batch_pending(const rp_agg_batch_t *b)
 {
-    return b->tot.n + b->win.n > 0;
+    return b->n > 0;
 }
 
-/* Add part's sums to the key counters from base (NULL: drop them), and
- * empty it. */
-static void bpart_flush(bpart_t *b, kcount_t *base)
+static void add_sum(kcount_t *k, const bsum_t *s)
 {
-    int i;
-    for (i = 0; i < b->n; i++) {
-        int key = b->keys[i];
-        bsum_t *s = &b->sum[key];
-        if (base) {
-            kcount_t *k = &base[key];
-            inc(&k->calls, s->calls);
-            if (s->tt)
-                inc(&k->tt, s->tt);
-            if (s->ct)
-                inc(&k->ct, s->ct);
-        }
-        s->calls = s->tt = s->ct = 0;
-        b->in[key] = 0;
-    }
-    b->n = 0;
-}
-
-static APR_INLINE void bpart_add(bpart_t *b, int key, const rp_agg_call_t *c)
-{
-    bsum_t *s = &b->sum[key];
-    if (!b->in[key]) {
-        b->in[key] = 1;
-        b->keys[b->n++] = key;
-    }
-    s->calls += c->calls;
-    s->tt += c->tt_ns;
-    s->ct += c->ct_ns;
-}
-
-static void flush_tot(rp_agg_t *a, rp_agg_batch_t *b)
-{
-    bpart_flush(&b->tot, b->tot.n ? kc(a, stripe_at(a, b->stripe), b->col, 0) : NULL);
-}
-
-static void flush_win(rp_agg_t *a, rp_agg_batch_t *b, apr_time_t now)
-{
-    wslot_t *w = NULL;
-    /* A minute that is no longer in any window is not claimed back from
-     * the minute now holding its slot. */
-    if (b->win.n
-        && (apr_int64_t)rp_win_minute(now) - (apr_int64_t)b->minute < RP_WIN_MAX)
-        w = slot_for(a, (apr_time_t)b->minute * rp_win_minute_usec);
-    bpart_flush(&b->win, w ? kc(a, &w->c, 0, 0) : NULL);
+    inc(&k->calls, s->calls);
+    if (s->tt)
+        inc(&k->tt, s->tt);
+    if (s->ct)
+        inc(&k->ct, s->ct);
 }
 
 void rp_agg_batch_flush(rp_agg_t *a, rp_agg_batch_t *b, apr_time_t now)
 {
-    if (b->reset != apr_atomic_read64(&a->hdr->reset)) {
-        /* Counted before a reset: gone with it. */
-        bpart_flush(&b->tot, NULL);
-        bpart_flush(&b->win, NULL);
+    kcount_t *tot = NULL, *win = NULL;
+    int i;
+
+    if (!b->n)
         return;
+    /* Counted before a reset: gone with it. */
+    if (b->reset == apr_atomic_read64(&a->hdr->reset)) {
+        tot = kc(a, stripe_at(a, b->stripe), b->col, 0);
+        /* A minute that is no longer in any window is not claimed back
+         * from the minute now holding its slot. */
+        if (b->minute
+            && (apr_int64_t)rp_win_minute(now) - (apr_int64_t)b->minute < RP_WIN_MAX) {
+            wslot_t *w = slot_for(a, (apr_time_t)b->minute * rp_win_minute_usec);
+            if (w)
+                win = kc(a, &w->c, 0, 0);
+        }
     }
-    flush_tot(a, b);
-    flush_win(a, b, now);
+    for (i = 0; i < b->n; i++) {
+        int key = b->keys[i];
+        bsum_t *s = &b->sum[key];
+        if (tot)
+            add_sum(&tot[key], s);
+        if (win)
+            add_sum(&win[key], s);
+        s->calls = s->tt = s->ct = 0;
+        b->in[key] = 0;
+    }
+    b->n = 0;
 }
 
 void rp_agg_record_batch(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
@@ -538,32 +509,31 @@ void rp_agg_record_batch(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
                                                                    : a->ncols - 1;
     int i;
 
-    if (rp_agg_batch_pending(b)) {
-        if (b->reset != apr_atomic_read64(&a->hdr->reset))
-            rp_agg_batch_flush(a, b, end);      /* drops them */
-        else {
-            if (b->tot.n && b->col != col)
-                flush_tot(a, b);
-            if (b->win.n && b->minute != m)
-                flush_win(a, b, end);
-        }
-    }
-    if (!rp_agg_batch_pending(b)) {
+    if (b->n && (b->col != col || b->minute != m
+                 || b->reset != apr_atomic_read64(&a->hdr->reset)))
+        rp_agg_batch_flush(a, b, end);
+    if (!b->n) {
         b->reset = apr_atomic_read64(&a->hdr->reset);
         b->stripe = rq->stripe;
+        b->col = col;
+        b->minute = m;
     }
-    b->col = col;
-    b->minute = m;
     count(a, rq, NULL, 0, 1);
     for (i = 0; i < ncalls; i++) {
         const rp_agg_call_t *c = &calls[i];
+        bsum_t *s;
         if (c->key < 0 || c->key >= b->nkeys || c->key >= a->sz.nkeys) {
             apr_atomic_add64(&a->hdr->keys_dropped, c->calls);
             continue;
         }
-        bpart_add(&b->tot, c->key, c);
-        if (m)
-            bpart_add(&b->win, c->key, c);
+        s = &b->sum[c->key];
+        if (!b->in[c->key]) {
+            b->in[c->key] = 1;
+            b->keys[b->n++] = c->key;
+        }
+        s->calls += c->calls;
+        s->tt += c->tt_ns;
+        s->ct += c->ct_ns;
     }
 }
 

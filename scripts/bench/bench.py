@@ -64,6 +64,7 @@ HERE = Path(__file__).resolve().parent
 MODULE = Path(os.environ.get("REQPROF_MODULE", REPO / ".libs" / "mod_reqprof.so"))
 PALLOC_SO = REPO / "build" / "bench" / "palloc_count.so"
 FLOOR = REPO / "build" / "bench" / "floor"
+COUNT_COST = REPO / "build" / "bench" / "count_cost"
 APACHE = "/usr/sbin/apache2"
 MODDIR = "/usr/lib/apache2/modules"
 
@@ -82,9 +83,10 @@ GROWTH = env_int("BENCH_GROWTH_REQUESTS", 1000000, 20000)
 SELFTIME_REPS = env_int("BENCH_SELFTIME_REPS", 5, 1)
 SELFTIME_N = 2000000 if not SMOKE else 200000
 OUT = Path(os.environ.get("BENCH_OUT", REPO / "build" / "bench"))
-# BENCH_ONLY=callgrind,memory (any of rps selftime callgrind memory) runs
-# just those parts: for iterating on one figure, not for the README table.
-PARTS = ("rps", "selftime", "callgrind", "memory")
+# BENCH_ONLY=callgrind,memory (any of rps selftime counting callgrind
+# memory) runs just those parts: for iterating on one figure, not for the
+# README table.
+PARTS = ("rps", "selftime", "counting", "callgrind", "memory")
 ONLY = [p for p in os.environ.get("BENCH_ONLY", ",".join(PARTS)).split(",") if p]
 
 # Instructions per request the module may add with ProfileEngine Off
@@ -871,6 +873,8 @@ def main():
             rps_part(base, docroot, shm, report, results, servers)
         if "selftime" in ONLY:
             selftime_part(base, docroot, report, results)
+        if "counting" in ONLY:
+            counting_part(report, results)
         if "callgrind" in ONLY:
             callgrind_part(base, docroot, shm, report, results)
         if "memory" in ONLY:
@@ -944,6 +948,41 @@ def floor_lines(shm, rps, cpu, prof_bytes, results):
             "file (O_TMPFILE, write, linkat, close) into the same tmpfs %.1f us of CPU;" % f_us,
             "so at best %.3f of none's req/s. prof keeps %.3f: %.1f%% of the floor."
             % (floor, prof, 100.0 * prof / floor), ""]
+
+
+def counting_part(report, results):
+    """Counting a request into the status page and the tree (count_cost.c),
+    at once and batched, by one writer and by two at the same time: the
+    locked adds' cost, which callgrind counts as one instruction each."""
+    n = 20000 if SMOKE else 300000
+    reps = 1 if SMOKE else 5
+    log("counting cost (count_cost, %d requests per writer):" % n)
+    out = {}
+    for batched in (0, 1):
+        for writers in (1, THREADS):
+            runs = []
+            for _ in range(reps):
+                line = subprocess.run([str(COUNT_COST), str(batched), str(writers), str(n)],
+                                      check=True, stdout=subprocess.PIPE, text=True).stdout
+                runs.append(statistics.mean(float(x) for x in line.split()))
+            out["%s/%d" % ("batched" if batched else "at_once", writers)] = runs
+            log("  %-8s %d writer(s): %.0f ns" % ("batched" if batched else "at once", writers,
+                                                  statistics.median(runs)))
+    med = {k: statistics.median(v) for k, v in out.items()}
+    report.append("counting one profiled request into the status page and the tree "
+                  "(count_cost.c:")
+    report.append("40 functions, 45 frames; ns per request, median of %d):" % reps)
+    report.append("  %-36s %10s %12s" % ("", "1 writer", "%d writers" % THREADS))
+    report.append("  %-36s %10.0f %12.0f" % ("at once (ProfileStatusFlush 0)",
+                                             med["at_once/1"], med["at_once/%d" % THREADS]))
+    report.append("  %-36s %10.0f %12.0f" % ("batched (default ProfileStatusFlush 1s)",
+                                             med["batched/1"], med["batched/%d" % THREADS]))
+    report.append("")
+    results["counting_ns"] = out
+    # The batch must stay cheaper than the atomic adds it replaces.
+    if med["batched/%d" % THREADS] >= med["at_once/%d" % THREADS]:
+        raise Broken("batched counting (%.0f ns) is not cheaper than at once (%.0f ns)"
+                     % (med["batched/%d" % THREADS], med["at_once/%d" % THREADS]))
 
 
 def selftime_part(base, docroot, report, results):
