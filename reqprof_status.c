@@ -452,8 +452,8 @@ void reqprof_status_record(request_rec *top, reqprof_state_t *st,
             continue;       /* the request itself, subrequests, redirects */
         calls[ncalls].key = id < keymap_n ? keymap[id] : -1;
         calls[ncalls].calls = (uint64_t)fns[i].calls;
-        calls[ncalls].tt_ns = (uint64_t)((double)fns[i].self * ns_per_tick);
-        calls[ncalls].ct_ns = (uint64_t)((double)fns[i].total * ns_per_tick);
+        calls[ncalls].tt_ns = rp_scale_u64(fns[i].self, ns_per_tick);
+        calls[ncalls].ct_ns = rp_scale_u64(fns[i].total, ns_per_tick);
         ncalls++;
     }
     fill_req(top, st->path,

@@ -32,6 +32,16 @@ static inline rp_tick_t rp_clock_now(void)
     }
 }
 
+/* v * f (f >= 0) truncated, for v and the product below 2^63 (tick and
+ * nanosecond counts): the same value as (uint64_t)((double)v * f), by
+ * the signed conversions, one instruction each way, where the unsigned
+ * ones are a branch and several (the end of every request converts a
+ * few dozen such numbers). */
+static inline uint64_t rp_scale_u64(uint64_t v, double f)
+{
+    return (uint64_t)(int64_t)((double)(int64_t)v * f);
+}
+
 /* Pick the clock and calibrate it (sleeps ~10 ms when the TSC is used).
  * allow_tsc = 0 forces CLOCK_MONOTONIC. Returns the clock's name. */
 const char *rp_clock_init(int allow_tsc);

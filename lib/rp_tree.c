@@ -461,7 +461,9 @@ static void finish(rp_tree_rec_t *out, int nrec, double ns_per_unit)
     int i;
     if (ns_per_unit != 1.0)
         for (i = 0; i < nrec; i++)
-            out[i].cum_ns = (uint64_t)((double)out[i].cum_ns * ns_per_unit + 0.5);
+            /* Signed conversions (rp_clock.h's rp_scale_u64 says why). */
+            out[i].cum_ns = (uint64_t)(int64_t)((double)(int64_t)out[i].cum_ns * ns_per_unit
+                                                + 0.5);
     for (i = nrec - 1; i >= 1; i--)
         out[out[i].parent].self_ns += out[i].cum_ns;
     for (i = 0; i < nrec; i++)

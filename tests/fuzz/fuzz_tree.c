@@ -7,7 +7,9 @@
  * Input: 1 byte of sizes (nodes 256..1279 in steps, 1..3 virtual hosts),
  * then operations: record a request (a virtual host, a timeline of up to
  * 40 properly nested frames drawn from 12 functions, one of them unnamed,
- * with random durations), let minutes pass, re-attach the region, read.
+ * with random durations; plainly or through a batching path cache, as
+ * ProfileStatusFlush does, flushed before every read), let minutes pass,
+ * re-attach the region, read.
  *
  * Checked: the fold against a path-by-path model of the timeline (calls
  * and cumulative time per path, self = cumulative less the children's);
@@ -49,7 +51,15 @@ typedef struct world {
     req_t reqs[MAX_REQ];
     int nreq;
     apr_hash_t *paths;      /* "v/f.f.f" -> uint64_t[3] calls, self, cum */
+    rp_tree_cache_t *cache; /* batching: its sums reach the region at a flush */
 } world_t;
+
+/* What the cache holds goes to the region: before every look at it. */
+static void settle(world_t *w)
+{
+    rp_tree_cache_flush(w->cache, w->now);
+    FUZZ_CHECK(!rp_tree_cache_pending(w->cache), "cache pending after a flush");
+}
 
 static void model_add(world_t *w, const char *key, uint64_t calls, uint64_t self,
                       uint64_t cum)
@@ -111,7 +121,7 @@ static void record(fuzz_in_t *in, world_t *w)
 {
     rp_tree_ev_t ev[MAX_EV];
     rp_tree_rec_t rec[MAX_EV];
-    int work[5 * MAX_EV], n, nrec, i, v = (int)(fuzz_byte(in) % (unsigned)w->sz.nvhosts);
+    int work[5 * MAX_EV], n, nrec, i, b = fuzz_byte(in), v = (int)(b % (unsigned)w->sz.nvhosts);
     apr_hash_t *want = apr_hash_make(w->p);
     uint64_t sum_calls = 0;
 
@@ -160,7 +170,17 @@ static void record(fuzz_in_t *in, world_t *w)
     }
     FUZZ_CHECK(sum_calls == (uint64_t)n, "calls %llu of %d frames",
                (unsigned long long)sum_calls, n);
-    rp_tree_record(w->t, v, rec, nrec, w->now, work);
+    if (b & 0x80) {
+        rp_tree_rec_t rec2[MAX_EV];
+        int nrec2 = rp_tree_record_events(w->t, w->cache, v, ev, n, 1.0, w->now, rec2, work);
+        FUZZ_CHECK(nrec2 == nrec, "cached %d records, folded %d", nrec2, nrec);
+        for (i = 0; i < nrec; i++)
+            FUZZ_CHECK(rec2[i].parent == rec[i].parent && rec2[i].func == rec[i].func
+                       && rec2[i].calls == rec[i].calls && rec2[i].self_ns == rec[i].self_ns
+                       && rec2[i].cum_ns == rec[i].cum_ns, "cached record %d", i);
+    }
+    else
+        rp_tree_record(w->t, v, rec, nrec, w->now, work);
     for (i = 0; i < nrec; i++)
         model_add(w, path_key(w, rec, i, v), rec[i].calls, rec[i].self_ns, rec[i].cum_ns);
     w->reqs[w->nreq].minute = rp_win_minute(w->now);
@@ -236,6 +256,7 @@ static void read_all(world_t *w)
     apr_uint32_t m = rp_win_minute(w->now);
     int k, i, v;
 
+    settle(w);
     for (k = 0; k < 5; k++) {
         uint64_t calls = 0, ns = 0;
         rp_tree_snap_t *s;
@@ -302,6 +323,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     w.t = rp_tree_attach(p, w.base, w.size, &w.sz, w.now, &reused);
     FUZZ_CHECK(w.t && !reused, "attach");
     w.paths = apr_hash_make(p);
+    w.cache = rp_tree_cache_create(p, MAX_EV);
+    rp_tree_cache_batch(w.cache, 1, w.now);
     for (i = 0; i < w.sz.nvhosts; i++)
         FUZZ_CHECK(rp_tree_vhost(w.t, apr_psprintf(p, "v%d", i)) == i, "vhost %d", i);
     w.funcs[0] = RP_TREE_FUNC_ROOT;
@@ -322,11 +345,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(w.t && reused, "re-attach");
             break;
         case 6: {
-            rp_tree_counts_t *before = rp_tree_counts(w.t, p, 0, w.now), *after;
+            rp_tree_counts_t *before, *after;
             int from = w.nreq, k;
             uint64_t calls = 0, ns = 0;
+            settle(&w);
+            before = rp_tree_counts(w.t, p, 0, w.now);
             record(&in, &w);
             record(&in, &w);
+            settle(&w);
             after = rp_tree_counts(w.t, p, 0, w.now);
             rp_tree_counts_sub(after, before);
             for (k = from; k < w.nreq; k++) {

@@ -27,10 +27,18 @@ WORKERS = dict(MANY_CHILDREN, worker="""<IfModule mpm_worker_module>
 </IfModule>""")
 
 
+RESET = """<Location /reqprof-status-rw>
+    SetHandler reqprof-status
+    ProfileEngine Off
+    ProfileStatusReset On
+</Location>
+"""
+
+
 def make(make_server, name, mpm, flush, minute_ms=None):
     """A server whose ProfileStatusFlush is flush (None: the default)."""
     h = make_server(name, mpm=mpm, status_flush=flush)
-    h.write_config(server=WORKERS[mpm], vhosts=[H.VHost("localhost", extra=LOCATION,
+    h.write_config(server=WORKERS[mpm], vhosts=[H.VHost("localhost", extra=LOCATION + RESET,
                                                         profile_dir="")])
     h.start(env={"REQPROF_TEST_MINUTE_MS": str(minute_ms)} if minute_ms else None)
     return h
@@ -132,6 +140,25 @@ def test_graceful_restart_loses_nothing(make_server, mpm):
     assert handler_calls(j) < n
     h.graceful()
     wait_functions(h, n, timeout=15.0)
+
+
+def test_reset_drops_what_waited(make_server):
+    """Counts still waiting when the page is reset belong to the time
+    before it: they never arrive, and what comes after is exact."""
+    h = make(make_server, "flush-reset", "event", "2s")
+    send(h, [("/static.txt", {})] * 30)
+    j = counted(h, 30)
+    assert handler_calls(j) < 30
+    assert h.fetch("/reqprof-status-rw", method="POST", body=b"").status == 303
+    time.sleep(2.0 + 1.0)
+    j = status_json_q(h)
+    assert j["requests"] == 0 and handler_calls(j) == 0, (j["requests"], handler_calls(j))
+    send(h, [("/static.txt", {})] * 10)
+    counted(h, 10)
+    deadline = time.monotonic() + 2.0 + 2.0
+    while handler_calls(status_json_q(h)) != 10:
+        assert time.monotonic() < deadline, handler_calls(status_json_q(h))
+        time.sleep(0.05)
 
 
 def test_same_counts_as_unbatched(make_server):
