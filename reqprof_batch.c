@@ -92,9 +92,9 @@ static void *APR_THREAD_FUNC flusher(apr_thread_t *thd, void *data)
  * (the thread's own pool is one: joining after it is gone crashed every
  * prefork child at a graceful restart) and before every plain cleanup
  * (the profile objects' among them). Stops the thread, then flushes
- * everything. A lock still held here
- * belongs to a request cut short by the child's exit: its batch is lost
- * (at most an interval of counts), the child does not hang on it. */
+ * everything. A lock still held here belongs to a request cut short by
+ * the child's exit: its batch is lost (at most an interval of counts),
+ * the child does not hang on it. */
 static apr_status_t batch_exit(void *unused)
 {
     apr_status_t rv;

@@ -16,7 +16,7 @@ import pytest
 import httpd as H
 from test_status import LOCATION, MANY_CHILDREN, STATUS
 from test_status_counts import status_json_q
-from test_tree import MIX, agg_stats, root_of
+from test_tree import MIX, agg_stats, blast, root_of
 
 pytestmark = pytest.mark.needs_module
 
@@ -42,15 +42,6 @@ def make(make_server, name, mpm, flush, minute_ms=None):
                                                         profile_dir="")])
     h.start(env={"REQPROF_TEST_MINUTE_MS": str(minute_ms)} if minute_ms else None)
     return h
-
-
-def send(h, reqs, clients=8):
-    def one(req):
-        path, headers = req
-        r = h.fetch(path, headers=headers)
-        assert r.status == 200, (path, r.status)
-    with concurrent.futures.ThreadPoolExecutor(clients) as ex:
-        list(ex.map(one, reqs))
 
 
 def counted(h, n, timeout=10.0):
@@ -107,7 +98,7 @@ def test_counts_arrive_within_the_interval(make_server, mpm):
     flushed, all of them, within the interval (4 s) and a margin."""
     h = make(make_server, "flush-interval-%s" % mpm, mpm, "4s")
     n = 48
-    send(h, [("/static.txt", {})] * n)
+    blast(h, [("/static.txt", {})] * n)
     j = counted(h, n)
     assert j["profiled"] == n
     # Batched: the burst took well under the flusher's half interval, so
@@ -123,7 +114,7 @@ def test_default_is_one_second(make_server):
     """Without the directive the counts come within about a second."""
     h = make(make_server, "flush-default", "event", None)
     n = 24
-    send(h, [("/static.txt", {})] * n)
+    blast(h, [("/static.txt", {})] * n)
     counted(h, n)
     waited, _ = wait_functions(h, n, timeout=1.0 + 2.0)
     assert waited < 3.0
@@ -135,7 +126,7 @@ def test_graceful_restart_loses_nothing(make_server, mpm):
     graceful restart flush what they hold as they exit."""
     h = make(make_server, "flush-graceful-%s" % mpm, mpm, "60s")
     n = 40
-    send(h, [("/static.txt", {})] * n)
+    blast(h, [("/static.txt", {})] * n)
     j = counted(h, n)
     assert handler_calls(j) < n
     h.graceful()
@@ -146,14 +137,14 @@ def test_reset_drops_what_waited(make_server):
     """Counts still waiting when the page is reset belong to the time
     before it: they never arrive, and what comes after is exact."""
     h = make(make_server, "flush-reset", "event", "2s")
-    send(h, [("/static.txt", {})] * 30)
+    blast(h, [("/static.txt", {})] * 30)
     j = counted(h, 30)
     assert handler_calls(j) < 30
     assert h.fetch("/reqprof-status-rw", method="POST", body=b"").status == 303
     time.sleep(2.0 + 1.0)
     j = status_json_q(h)
     assert j["requests"] == 0 and handler_calls(j) == 0, (j["requests"], handler_calls(j))
-    send(h, [("/static.txt", {})] * 10)
+    blast(h, [("/static.txt", {})] * 10)
     counted(h, 10)
     deadline = time.monotonic() + 2.0 + 2.0
     while handler_calls(status_json_q(h)) != 10:
@@ -178,7 +169,7 @@ def test_same_counts_as_unbatched(make_server):
     if left < 12000:
         time.sleep(left / 1000.0 + 0.05)
     with concurrent.futures.ThreadPoolExecutor(2) as ex:
-        list(ex.map(lambda h: send(h, reqs, clients=12), [batched, plain]))
+        list(ex.map(lambda h: blast(h, reqs, clients=12), [batched, plain]))
     n = len(reqs)
     counted(batched, n)
     counted(plain, n)

@@ -797,15 +797,34 @@ static void test_batch_same_as_immediate(void **state)
 
 /* Until flushed, a batched request shows as a request (and as profiled),
  * its functions not yet; the flush adds them. */
+/* A small region, a batch for it and one function's call. */
+typedef struct batched {
+    rp_agg_t *a;
+    rp_agg_batch_t *b;
+    rp_agg_call_t c;
+} batched_t;
+
+static batched_t batched(apr_pool_t *p)
+{
+    rp_agg_sizes_t sz = sizes(4, 1, 8, 1);
+    void *base;
+    batched_t t;
+    t.a = make(p, &sz, &base);
+    t.b = rp_agg_batch_create(t.a, p);
+    t.c.key = rp_agg_key(t.a, "mod_x.c", 1, "f");
+    t.c.calls = 1;
+    t.c.tt_ns = 10;
+    t.c.ct_ns = 20;
+    return t;
+}
+
 static void test_batch_shows_after_flush(void **state)
 {
     apr_pool_t *p = *state;
-    rp_agg_sizes_t sz = sizes(4, 1, 8, 1);
-    void *base;
-    rp_agg_t *a = make(p, &sz, &base);
-    rp_agg_batch_t *b = rp_agg_batch_create(a, p);
-    int k = rp_agg_key(a, "mod_x.c", 1, "f");
-    rp_agg_call_t c = { k, 1, 10, 20 };
+    batched_t t = batched(p);
+    rp_agg_t *a = t.a;
+    rp_agg_batch_t *b = t.b;
+    rp_agg_call_t c = t.c;
     rp_agg_req_t r = req("/a", 1000, 1);
     rp_agg_snap_t *s;
 
@@ -836,12 +855,11 @@ static void test_batch_shows_after_flush(void **state)
 static void test_batch_reset_and_stale_minute(void **state)
 {
     apr_pool_t *p = *state;
-    rp_agg_sizes_t sz = sizes(4, 1, 8, 1);
-    void *base;
-    rp_agg_t *a = make(p, &sz, &base);
-    rp_agg_batch_t *b = rp_agg_batch_create(a, p);
-    int k = rp_agg_key(a, "mod_x.c", 1, "f");
-    rp_agg_call_t c = { k, 1, 10, 20 };
+    batched_t t = batched(p);
+    rp_agg_t *a = t.a;
+    rp_agg_batch_t *b = t.b;
+    rp_agg_call_t c = t.c;
+    int k = c.key;
     rp_agg_req_t r = req("/a", 1000, 1);
     apr_time_t later = r.when + apr_time_from_sec(61 * 60);
     rp_agg_snap_t *s;
