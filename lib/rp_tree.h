@@ -142,9 +142,10 @@ int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
  * (six atomic adds a record); rp_tree_cache_flush adds the sums to the
  * region. The cache flushes by itself before its path changes (a request
  * of another shape), before the sums would span two window minutes, and
- * when batching is switched off (now: the time of that flush). What the region shows of a batched
- * request is as old as the oldest sum not yet flushed: the caller
- * flushes on a timer, holding whatever lock guards the cache. */
+ * when batching is switched off (now: the time of that flush). What the
+ * region shows of a batched request is as old as the oldest sum not yet
+ * flushed: the caller flushes on a timer, holding whatever lock guards
+ * the cache. */
 void rp_tree_cache_batch(rp_tree_cache_t *c, int on, apr_time_t now);
 void rp_tree_cache_flush(rp_tree_cache_t *c, apr_time_t now);
 int rp_tree_cache_pending(const rp_tree_cache_t *c);
