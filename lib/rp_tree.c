@@ -537,72 +537,96 @@ int rp_tree_fold(const rp_tree_ev_t *ev, int n, double ns_per_unit,
 
 /* ---------------------------------------------------------- path cache */
 
-struct rp_tree_cache {
-    const rp_tree_t *t;     /* the region the nodes are in, NULL: empty */
+/* One remembered path (shape) of a request. */
+typedef struct cpath {
+    rp_tree_t *t;           /* the region its nodes are in, NULL: empty */
     int vhost;
-    int cap;                /* events a cached request may have */
     int n, nrec;            /* the cached request's events and records */
     int *func, *depth;      /* [cap] its events' (function, depth) */
     int *rec_of;            /* [cap] the record of each event, -1: none */
     int *parent;            /* [cap] each record's parent record */
     int *rfunc;             /* [cap] each record's function */
     int *node;              /* [cap] each record's node */
+    cnt_t *acc;             /* [cap] sums batched, not yet in the region */
+    int pending;            /* acc holds some */
+    unsigned long used;     /* the cache's clock at its last hit or fill */
+} cpath_t;
+
+struct rp_tree_cache {
+    int cap;                /* events a cached request may have */
+    cpath_t way[RP_TREE_CACHE_WAYS];
+    int last;               /* the way hit last: tried first */
+    unsigned long clock;
     unsigned long hits, misses;
-    /* batching (rp_tree_cache_batch): each record's sums not yet added
-     * to the region, all of window minute bminute */
-    int batch, pending;
+    /* batching (rp_tree_cache_batch): every way's sums are of window
+     * minute bminute */
+    int batch;
     apr_uint32_t bminute;
-    rp_tree_t *bt;          /* the region they go to */
-    cnt_t *acc;             /* [cap], plain memory */
 };
 
 rp_tree_cache_t *rp_tree_cache_create(apr_pool_t *p, int cap)
 {
     rp_tree_cache_t *c = apr_pcalloc(p, sizeof *c);
+    int w;
     if (cap < 1)
         cap = 1;
     c->cap = cap;
-    c->func = apr_palloc(p, sizeof(int) * 6 * (apr_size_t)cap);
-    c->depth = c->func + cap;
-    c->rec_of = c->depth + cap;
-    c->parent = c->rec_of + cap;
-    c->rfunc = c->parent + cap;
-    c->node = c->rfunc + cap;
-    c->acc = apr_pcalloc(p, sizeof(cnt_t) * (apr_size_t)cap);
+    for (w = 0; w < RP_TREE_CACHE_WAYS; w++) {
+        cpath_t *cp = &c->way[w];
+        cp->func = apr_palloc(p, sizeof(int) * 6 * (apr_size_t)cap);
+        cp->depth = cp->func + cap;
+        cp->rec_of = cp->depth + cap;
+        cp->parent = cp->rec_of + cap;
+        cp->rfunc = cp->parent + cap;
+        cp->node = cp->rfunc + cap;
+        cp->acc = apr_pcalloc(p, sizeof(cnt_t) * (apr_size_t)cap);
+    }
     return c;
 }
 
 int rp_tree_cache_pending(const rp_tree_cache_t *c)
 {
-    return c->pending;
+    int w;
+    for (w = 0; w < RP_TREE_CACHE_WAYS; w++)
+        if (c->way[w].pending)
+            return 1;
+    return 0;
 }
 
-void rp_tree_cache_flush(rp_tree_cache_t *c, apr_time_t now)
+/* Add one way's sums (of minute bminute) to its region. */
+static void path_flush(cpath_t *cp, apr_uint32_t bminute, apr_time_t now)
 {
-    rp_tree_t *t = c->bt;
+    rp_tree_t *t = cp->t;
     cnt_t *slot = NULL;
     int i;
 
-    if (!c->pending)
+    if (!cp->pending)
         return;
     /* A minute no longer in any window is not claimed back from the
      * minute that now holds its slot: its sums count since start only. */
-    if ((apr_int64_t)rp_win_minute(now) - (apr_int64_t)c->bminute < RP_WIN_MAX)
-        slot = slot_of(t, (apr_time_t)c->bminute * rp_win_minute_usec);
-    for (i = 0; i < c->nrec; i++) {
-        cnt_t *a = &c->acc[i];
-        int nd = c->node[i];
+    if ((apr_int64_t)rp_win_minute(now) - (apr_int64_t)bminute < RP_WIN_MAX)
+        slot = slot_of(t, (apr_time_t)bminute * rp_win_minute_usec);
+    for (i = 0; i < cp->nrec; i++) {
+        cnt_t *a = &cp->acc[i];
+        int nd = cp->node[i];
         add(&t->total[nd], a->calls, a->self, a->cum);
         if (slot)
             add(&slot[nd], a->calls, a->self, a->cum);
         a->calls = a->self = a->cum = 0;
     }
-    c->pending = 0;
+    cp->pending = 0;
+}
+
+void rp_tree_cache_flush(rp_tree_cache_t *c, apr_time_t now)
+{
+    int w;
+    for (w = 0; w < RP_TREE_CACHE_WAYS; w++)
+        path_flush(&c->way[w], c->bminute, now);
 }
 
 void rp_tree_cache_batch(rp_tree_cache_t *c, int on, apr_time_t now)
 {
-    if (!on && c->pending)
+    if (!on)
         rp_tree_cache_flush(c, now);
     c->batch = on;
 }
@@ -615,16 +639,50 @@ void rp_tree_cache_stats(const rp_tree_cache_t *c, unsigned long *hits,
 }
 
 /* The same (function, depth) sequence as the cached request's. */
-static int cache_matches(const rp_tree_cache_t *c, const rp_tree_t *t, int vhost,
-                         const rp_tree_ev_t *ev, int n)
+static int path_matches(const cpath_t *cp, const rp_tree_t *t, int vhost,
+                        const rp_tree_ev_t *ev, int n)
 {
     int i;
-    if (c->t != t || c->vhost != vhost || c->n != n)
+    if (cp->t != t || cp->vhost != vhost || cp->n != n)
         return 0;
     for (i = 0; i < n; i++)
-        if (ev[i].func != c->func[i] || ev[i].depth != c->depth[i])
+        if (ev[i].func != cp->func[i] || ev[i].depth != cp->depth[i])
             return 0;
     return 1;
+}
+
+/* The way holding this path, the one hit last tried first; NULL: none. */
+static cpath_t *cache_find(rp_tree_cache_t *c, const rp_tree_t *t, int vhost,
+                           const rp_tree_ev_t *ev, int n)
+{
+    int w;
+    if (path_matches(&c->way[c->last], t, vhost, ev, n))
+        return &c->way[c->last];
+    for (w = 0; w < RP_TREE_CACHE_WAYS; w++)
+        if (w != c->last && path_matches(&c->way[w], t, vhost, ev, n)) {
+            c->last = w;
+            return &c->way[w];
+        }
+    return NULL;
+}
+
+/* The way a new path takes: an empty one, else the least recently used,
+ * its sums flushed first (they belong to its old path). */
+static cpath_t *cache_victim(rp_tree_cache_t *c, apr_time_t now)
+{
+    int w, v = 0;
+    for (w = 0; w < RP_TREE_CACHE_WAYS; w++) {
+        if (!c->way[w].t) {
+            v = w;
+            break;
+        }
+        if (c->way[w].used < c->way[v].used)
+            v = w;
+    }
+    c->last = v;
+    path_flush(&c->way[v], c->bminute, now);
+    c->way[v].t = NULL;
+    return &c->way[v];
 }
 
 int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
@@ -633,19 +691,20 @@ int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
 {
     int i, nrec;
     cnt_t *slot;
+    cpath_t *cp;
 
     vhost = vhost_in_range(t, vhost);
-    if (c && cache_matches(c, t, vhost, ev, n)) {
+    if (c && (cp = cache_find(c, t, vhost, ev, n)) != NULL) {
         /* Fold by the cached event -> record map, then add to the cached
          * nodes: what fold and rp_tree_record would do, without a lookup. */
-        nrec = c->nrec;
+        nrec = cp->nrec;
         for (i = 0; i < nrec; i++) {
-            out[i].parent = c->parent[i];
-            out[i].func = c->rfunc[i];
+            out[i].parent = cp->parent[i];
+            out[i].func = cp->rfunc[i];
             out[i].calls = out[i].self_ns = out[i].cum_ns = 0;
         }
         for (i = 0; i < n; i++) {
-            int r = c->rec_of[i];
+            int r = cp->rec_of[i];
             if (r >= 0) {
                 out[r].calls++;
                 out[r].cum_ns += ev[i].t1 > ev[i].t0 ? ev[i].t1 - ev[i].t0 : 0;
@@ -653,15 +712,16 @@ int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
         }
         finish(out, nrec, ns_per_unit);
         c->hits++;
+        cp->used = ++c->clock;
         if (c->batch) {
             apr_uint32_t m = rp_win_minute(now);
-            if (c->pending && c->bminute != m)
+            if (c->bminute != m) {
                 rp_tree_cache_flush(c, now);
-            c->bminute = m;
-            c->bt = t;
-            c->pending = 1;
+                c->bminute = m;
+            }
+            cp->pending = 1;
             for (i = 0; i < nrec; i++) {
-                cnt_t *a = &c->acc[i];
+                cnt_t *a = &cp->acc[i];
                 a->calls += out[i].calls;
                 a->self += out[i].self_ns;
                 a->cum += out[i].cum_ns;
@@ -670,7 +730,7 @@ int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
         }
         slot = slot_of(t, now);
         for (i = 0; i < nrec; i++) {
-            int nd = c->node[i];
+            int nd = cp->node[i];
             add(&t->total[nd], out[i].calls, out[i].self_ns, out[i].cum_ns);
             add(&slot[nd], out[i].calls, out[i].self_ns, out[i].cum_ns);
         }
@@ -682,9 +742,8 @@ int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
         return nrec;
     }
     c->misses++;
-    rp_tree_cache_flush(c, now);    /* its sums belong to the old path */
-    c->t = NULL;
-    nrec = fold(ev, n, ns_per_unit, out, work, c->rec_of);
+    cp = cache_victim(c, now);
+    nrec = fold(ev, n, ns_per_unit, out, work, cp->rec_of);
     rp_tree_record(t, vhost, out, nrec, now, work);
     /* Kept only when every record has a node of its own: a path counted
      * in "(other)" or lost must take the slow road again (room may have
@@ -694,18 +753,19 @@ int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
     for (i = 0; i < nrec; i++) {
         if (work[i] < 0)
             return nrec;
-        c->node[i] = work[i];
-        c->parent[i] = out[i].parent;
-        c->rfunc[i] = out[i].func;
+        cp->node[i] = work[i];
+        cp->parent[i] = out[i].parent;
+        cp->rfunc[i] = out[i].func;
     }
     for (i = 0; i < n; i++) {
-        c->func[i] = ev[i].func;
-        c->depth[i] = ev[i].depth;
+        cp->func[i] = ev[i].func;
+        cp->depth[i] = ev[i].depth;
     }
-    c->n = n;
-    c->nrec = nrec;
-    c->vhost = vhost;
-    c->t = t;
+    cp->n = n;
+    cp->nrec = nrec;
+    cp->vhost = vhost;
+    cp->t = t;
+    cp->used = ++c->clock;
     return nrec;
 }
 

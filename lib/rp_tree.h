@@ -118,16 +118,18 @@ typedef rp_prof_ev_t rp_tree_ev_t;
 int rp_tree_fold(const rp_tree_ev_t *ev, int n, double ns_per_unit,
                  rp_tree_rec_t *out, int *work);
 
-/* ---- the path cache: a request like the one before it ----
- * Most requests repeat the previous one's timeline shape: the same
+/* ---- the path cache: a request like one before it ----
+ * Most requests repeat the timeline shape of a recent one: the same
  * functions at the same depths in the same order. A cache remembers the
- * last shape recorded, each event's record and each record's node, so a
- * request of the same shape is folded by that map and added to those
- * nodes without a hash lookup. The result is exactly what rp_tree_fold
+ * last RP_TREE_CACHE_WAYS shapes recorded (the least recently used makes
+ * way), each event's record and each record's node, so a request of one
+ * of those shapes is folded by that map and added to those nodes without
+ * a hash lookup. The result is exactly what rp_tree_fold
  * then rp_tree_record give (nodes are never removed from a region, so a
  * node found once stays the node of that path). A cache belongs to one
  * thread at a time (no lock); it remembers up to cap events. */
 typedef struct rp_tree_cache rp_tree_cache_t;
+#define RP_TREE_CACHE_WAYS 4
 
 rp_tree_cache_t *rp_tree_cache_create(apr_pool_t *p, int cap);
 
@@ -140,12 +142,12 @@ int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
 /* Batching: while on, a request that takes the cached path adds its
  * counts to sums the cache keeps (plain memory) instead of to the region
  * (six atomic adds a record); rp_tree_cache_flush adds the sums to the
- * region. The cache flushes by itself before its path changes (a request
- * of another shape), before the sums would span two window minutes, and
- * when batching is switched off (now: the time of that flush). What the
- * region shows of a batched request is as old as the oldest sum not yet
- * flushed: the caller flushes on a timer, holding whatever lock guards
- * the cache. */
+ * region. The cache flushes a shape's sums by itself before the shape
+ * makes way for another, and all of them before they would span two
+ * window minutes and when batching is switched off (now: the time of
+ * that flush). What the region shows of a batched request is as old as
+ * the oldest sum not yet flushed: the caller flushes on a timer, holding
+ * whatever lock guards the cache. */
 void rp_tree_cache_batch(rp_tree_cache_t *c, int on, apr_time_t now);
 void rp_tree_cache_flush(rp_tree_cache_t *c, apr_time_t now);
 int rp_tree_cache_pending(const rp_tree_cache_t *c);

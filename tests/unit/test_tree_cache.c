@@ -132,15 +132,21 @@ static void test_hits_are_exact(void **state)
     assert_false(record(&pr, c, 0, 2, 7, 21, T0));
     assert_false(record(&pr, c, 1, 2, 8, 21, T0));
     assert_true(record(&pr, c, 1, 2, 9, 21, T0 + 61 * APR_USEC_PER_SEC));
-    /* Back to the first: it was forgotten, so once slow, then cached. */
-    assert_false(record(&pr, c, 0, 1, 10, 20, T0 + 61 * APR_USEC_PER_SEC));
-    assert_true(record(&pr, c, 0, 1, 11, 20, T0 + 61 * APR_USEC_PER_SEC));
+    /* Back to the first: four shapes fit, so it is still cached. */
+    assert_true(record(&pr, c, 0, 1, 10, 20, T0 + 61 * APR_USEC_PER_SEC));
+    /* A fifth shape takes the place of the least recently used (shape 2,
+     * length 20), which then misses once and is cached again. */
+    assert_false(record(&pr, c, 0, 3, 12, 20, T0 + 61 * APR_USEC_PER_SEC));
+    assert_true(record(&pr, c, 1, 2, 13, 21, T0 + 61 * APR_USEC_PER_SEC));
+    assert_false(record(&pr, c, 0, 2, 14, 20, T0 + 61 * APR_USEC_PER_SEC));
+    assert_true(record(&pr, c, 0, 2, 15, 20, T0 + 61 * APR_USEC_PER_SEC));
+    assert_true(record(&pr, c, 0, 3, 16, 20, T0 + 61 * APR_USEC_PER_SEC));
     same(p, &pr, 0, T0 + 61 * APR_USEC_PER_SEC);
     same(p, &pr, 1, T0 + 61 * APR_USEC_PER_SEC);
     same(p, &pr, 5, T0 + 61 * APR_USEC_PER_SEC);
     rp_tree_cache_stats(c, &hits, &misses);
-    assert_int_equal(hits, 13);
-    assert_int_equal(misses, 5);
+    assert_int_equal(hits, 16);
+    assert_int_equal(misses, 6);
 }
 
 /* Longer than the cache: recorded the plain way, never a hit. */
@@ -243,17 +249,31 @@ static void test_batched_exact_after_flush(void **state)
     same(p, &pr, 0, T0);
     same(p, &pr, 1, T0);
     /* Pending sums of minute T0 go to T0's slot when a request of the
-     * next minute comes, and the old path's when the shape changes. */
+     * next minute comes; each shape keeps its own. */
     assert_true(record(&pr, c, 0, 1, 7, 20, T0));
     assert_true(record(&pr, c, 0, 1, 8, 20, t1));
     assert_false(record(&pr, c, 0, 2, 9, 20, t1));
     assert_true(record(&pr, c, 0, 2, 10, 20, t1));
-    /* ... and to their own region when the cache moves to another. */
+    /* Another region's shapes are others: each way's sums go to its own
+     * region at the flush. */
     assert_false(record(&other, c, 0, 2, 11, 20, t1));
     assert_true(record(&other, c, 0, 2, 12, 20, t1));
+    assert_true(record(&pr, c, 0, 1, 13, 20, t1));
+    rp_tree_cache_flush(c, t1);
     same(p, &pr, 0, t1);
     same(p, &pr, 1, t1);
     same(p, &pr, 5, t1);
+    /* More shapes than ways: the one making way is flushed first. */
+    for (i = 0; i < 3 * RP_TREE_CACHE_WAYS; i++) {
+        record(&pr, c, i % 2, 3 + i % (RP_TREE_CACHE_WAYS + 2), 20 + (unsigned)i, 20, t1);
+        record(&pr, c, i % 2, 3 + i % (RP_TREE_CACHE_WAYS + 2), 40 + (unsigned)i, 20, t1);
+    }
+    rp_tree_cache_flush(c, t1);
+    same(p, &pr, 0, t1);
+    same(p, &pr, 1, t1);
+    record(&other, c, 0, 2, 14, 20, t1);
+    assert_true(record(&other, c, 0, 2, 15, 20, t1));
+    assert_true(rp_tree_cache_pending(c));
     /* Switching batching off flushes. */
     rp_tree_cache_batch(c, 0, t1);
     assert_false(rp_tree_cache_pending(c));
