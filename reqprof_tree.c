@@ -170,31 +170,20 @@ void reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching)
     int work_stack[5 * ON_STACK], *work = work_stack;
     int local_stack[ON_STACK], *local = local_stack;
     rp_tree_cache_t **cache, *c;
-    apr_time_t now = apr_time_now();
-    int n, nf, i;
+    const rp_prof_rec_t *log;
+    const int *ids;
+    apr_time_t now;
+    double ns_per_tick = rp_clock_sec_per_tick * 1e9;
+    int n, nf, i, keyable = 1;
 
     if (!tree || !prof || is_status_request(top))
         return;
-    n = rp_prof_nevents(prof);
-    nf = rp_prof_nfuncs(prof);
+    log = rp_prof_log(prof, &n);
+    ids = rp_prof_ids(prof, &nf);
     if (n < 1 || nf < 1)
         return;
-    if (n > ON_STACK) {
-        ev = apr_palloc(top->pool, sizeof(*ev) * (apr_size_t)n);
-        rec = apr_palloc(top->pool, sizeof(*rec) * (apr_size_t)n);
-        work = apr_palloc(top->pool, sizeof(int) * 5 * (apr_size_t)n);
-    }
-    if (nf > ON_STACK)
-        local = apr_palloc(top->pool, sizeof(int) * (apr_size_t)nf);
-    /* Every local function to its tree function, once per request. */
-    rp_prof_func_ids(prof, local);
-    for (i = 0; i < nf; i++)
-        local[i] = func_of(prof, i, local[i]);
-    rp_prof_events(prof, ev);
-    for (i = 0; i < n; i++) {
-        int f = ev[i].func;
-        ev[i].func = f < 0 || f >= nf ? -1 : local[f];
-    }
+    now = apr_time_now();
+    sc = ap_get_module_config(top->server->module_config, &reqprof_module);
     /* The path cache hangs on the profile object: one thread at a time,
      * and the flusher holding the batch lock. */
     cache = (rp_tree_cache_t **)rp_prof_user(prof, REQPROF_USER_TREE);
@@ -205,10 +194,38 @@ void reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching)
             *cache = rp_tree_cache_create(rp_prof_pool(prof), ON_STACK);
         c = *cache;
         rp_tree_cache_batch(c, batching == REQPROF_BATCH_ON, now);
+        /* The usual case: a shape met before, read from the log as it is
+         * (a cached path holds at most ON_STACK records). */
+        if (rp_tree_record_log(tree, c, sc->tree_vhost, log, n, ids, nf, ns_per_tick,
+                               now, rec) >= 0)
+            return;
     }
-    sc = ap_get_module_config(top->server->module_config, &reqprof_module);
-    rp_tree_record_events(tree, c, sc->tree_vhost, ev, n, rp_clock_sec_per_tick * 1e9,
-                          now, rec, work);
+    if (n > ON_STACK) {
+        ev = apr_palloc(top->pool, sizeof(*ev) * (apr_size_t)n);
+        rec = apr_palloc(top->pool, sizeof(*rec) * (apr_size_t)n);
+        work = apr_palloc(top->pool, sizeof(int) * 5 * (apr_size_t)n);
+    }
+    if (nf > ON_STACK)
+        local = apr_palloc(top->pool, sizeof(int) * (apr_size_t)nf);
+    /* Every local function to its tree function. A shape may be keyed by
+     * its registry ids only when each of them stands for one tree
+     * function for good: no per-request name (a subrequest, a CGI
+     * script), none the tree had no room for. */
+    for (i = 0; i < nf; i++) {
+        local[i] = func_of(prof, i, ids[i]);
+        if (i > 0 && (ids[i] < 0 || local[i] < 0))
+            keyable = 0;
+    }
+    for (i = 0; i < n; i++) {
+        int f = log[i].func;
+        ev[i].func = f < 0 || f >= nf ? -1 : local[f];
+        ev[i].depth = log[i].depth;
+        ev[i].t0 = log[i].t0;
+        ev[i].t1 = log[i].t1;
+    }
+    rp_tree_record_events(tree, c, sc->tree_vhost, ev, n, ns_per_tick, now, rec, work);
+    if (keyable)
+        rp_tree_cache_key(c, tree, sc->tree_vhost, ev, log, n, ids, nf);
 }
 
 /* ------------------------------------------------------------ the views */

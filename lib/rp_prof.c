@@ -110,15 +110,10 @@ typedef struct frame {
     int rec;             /* index of the frame's record */
 } frame_t;
 
-/* One frame's record, in the order frames were opened: every frame of
- * the request has one (the first ev_lim of them are the event log). */
-typedef struct record {
-    int entry;
-    int16_t depth;
-    int16_t acct;        /* rp_prof_add_child's accounting entry: not a moment */
-    rp_tick_t t0, t1;    /* t1 = t0 while open */
-    rp_tick_t self;      /* self ticks, 0 while open */
-} record_t;
+/* One frame's record (rp_prof.h's rp_prof_rec_t), in the order frames
+ * were opened: every frame of the request has one (the first ev_lim of
+ * them are the event log). */
+typedef rp_prof_rec_t record_t;
 
 /* Stamped map slot: valid only when stamp equals the profile's serial, so
  * a new request needs no clearing of the map. */
@@ -138,6 +133,8 @@ struct rp_prof {
     int map_cap;
 
     entry_t *entries;
+    int *ids;                  /* [entries_cap] each entry's id, as entries[i].id:
+                                * one array for rp_prof_ids */
     int nentries, entries_cap;
     edge_t *edges;
     int nedges, edges_cap;
@@ -183,6 +180,7 @@ rp_prof_t *rp_prof_create(apr_pool_t *p, const rp_registry_t *reg,
     prof->map = apr_pcalloc(p, sizeof(map_slot_t) * (apr_size_t)(prof->map_cap + 1));
     prof->entries_cap = 64;
     prof->entries = apr_palloc(p, sizeof(entry_t) * (apr_size_t)prof->entries_cap);
+    prof->ids = apr_palloc(p, sizeof(int) * (apr_size_t)prof->entries_cap);
     prof->edges_cap = 128;
     prof->edges = apr_palloc(p, sizeof(edge_t) * (apr_size_t)prof->edges_cap);
     prof->recs_cap = 64;
@@ -208,8 +206,10 @@ static void *grow(apr_pool_t *p, void *old, int *cap, apr_size_t elt, int used)
  * of the inlined paths below. */
 static void __attribute__((noinline, cold)) grow_entries(rp_prof_t *prof)
 {
+    int cap = prof->entries_cap;
     prof->entries = grow(prof->pool, prof->entries, &prof->entries_cap,
                          sizeof(entry_t), prof->nentries);
+    prof->ids = grow(prof->pool, prof->ids, &cap, sizeof(int), prof->nentries);
 }
 
 static void __attribute__((noinline, cold)) grow_edges(rp_prof_t *prof)
@@ -241,6 +241,7 @@ static APR_INLINE int new_entry(rp_prof_t *prof, int id, const char *file, int l
     e->file = file;
     e->line = line;
     e->label = label;
+    prof->ids[prof->nentries] = id;
     return prof->nentries++;
 }
 
@@ -345,7 +346,7 @@ push_inline(rp_prof_t *prof, frame_kind_e kind, int entry, int id, const void *r
     if (prof->nrec == prof->recs_cap)
         grow_recs(prof);
     r = &prof->recs[prof->nrec];
-    r->entry = entry;
+    r->func = entry;
     r->depth = (int16_t)prof->depth;
     r->acct = 0;
     r->t0 = r->t1 = now;
@@ -618,7 +619,7 @@ static void fold(rp_prof_t *prof)
 
     for (i = 0; i < prof->nrec; i++) {
         const record_t *r = &prof->recs[i];
-        entry_t *e = &prof->entries[r->entry];
+        entry_t *e = &prof->entries[r->func];
 
         while (n > r->depth)
             prof->entries[st[--n]].reclevel--;
@@ -628,7 +629,7 @@ static void fold(rp_prof_t *prof)
             e->tt += r->t1 - r->t0;
         else
             e->rc++;
-        st[n++] = r->entry;
+        st[n++] = r->func;
     }
     while (n > 0)
         prof->entries[st[--n]].reclevel--;
@@ -651,10 +652,10 @@ static void fold_edges(rp_prof_t *prof)
             if (st[n].edge >= 0)
                 prof->edges[st[n].edge].reclevel--;
         }
-        st[n].entry = r->entry;
+        st[n].entry = r->func;
         st[n].edge = -1;
         if (n > 0) {
-            int gi = edge_for(prof, r->entry, st[n - 1].entry);
+            int gi = edge_for(prof, r->func, st[n - 1].entry);
             edge_t *g = &prof->edges[gi];
             g->nc++;
             g->it += r->self;
@@ -722,9 +723,13 @@ void rp_prof_func_totals(const rp_prof_t *prof, int i, int *id, int64_t *calls,
 
 void rp_prof_func_ids(const rp_prof_t *prof, int *ids)
 {
-    int i;
-    for (i = 0; i < prof->nentries; i++)
-        ids[i] = prof->entries[i].id;
+    memcpy(ids, prof->ids, sizeof(int) * (apr_size_t)prof->nentries);
+}
+
+const int *rp_prof_ids(const rp_prof_t *prof, int *nf)
+{
+    *nf = prof->nentries;
+    return prof->ids;
 }
 
 void rp_prof_funcs(const rp_prof_t *prof, rp_prof_fn_t *out)
@@ -840,7 +845,7 @@ rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_t
         if (e->acct)
             continue;       /* CPU time and exit status: no slice of their own */
         o = &tr->ev[tr->n++];
-        o->func = e->entry;
+        o->func = e->func;
         o->depth = e->depth;
         o->ts = e->t0 > origin ? (double)(e->t0 - origin) * sec_per_tick * 1e6 : 0.0;
         o->dur = e->t1 > e->t0 ? (double)(e->t1 - e->t0) * sec_per_tick * 1e6 : 0.0;
@@ -855,12 +860,18 @@ int rp_prof_nevents(const rp_prof_t *prof)
     return prof->nrec < prof->ev_lim ? prof->nrec : prof->ev_lim;
 }
 
+const rp_prof_rec_t *rp_prof_log(const rp_prof_t *prof, int *n)
+{
+    *n = rp_prof_nevents(prof);
+    return prof->recs;
+}
+
 void rp_prof_events(const rp_prof_t *prof, rp_prof_ev_t *out)
 {
     int i, n = rp_prof_nevents(prof);
     for (i = 0; i < n; i++) {
         const record_t *e = &prof->recs[i];
-        out[i].func = e->entry;
+        out[i].func = e->func;
         out[i].depth = e->depth;
         out[i].t0 = e->t0;
         out[i].t1 = e->t1;
@@ -871,7 +882,7 @@ void rp_prof_event(const rp_prof_t *prof, int i, int *func, int *depth,
                    rp_tick_t *t0, rp_tick_t *t1)
 {
     const record_t *e = &prof->recs[i];
-    *func = e->entry;
+    *func = e->func;
     *depth = e->depth;
     *t0 = e->t0;
     *t1 = e->t1;
@@ -907,7 +918,7 @@ rp_tick_t rp_prof_self_now(const rp_prof_t *prof, rp_tick_t now, rp_tick_t *out)
         for (i = 0; i < prof->nentries; i++)
             out[i] = 0;
         for (i = 0; i < prof->nrec; i++)
-            out[prof->recs[i].entry] += prof->recs[i].self;
+            out[prof->recs[i].func] += prof->recs[i].self;
     }
     if (!prof->active || prof->depth == 0)
         return 0;

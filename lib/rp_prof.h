@@ -191,6 +191,25 @@ void rp_prof_events(const rp_prof_t *prof, rp_prof_ev_t *out);
 void rp_prof_event(const rp_prof_t *prof, int i, int *func, int *depth,
                    rp_tick_t *t0, rp_tick_t *t1);
 
+/* The same log read in place, copying nothing: the profile's own frame
+ * records, n of them (rp_prof_nevents), valid until the next
+ * rp_prof_begin. acct marks an rp_prof_add_child entry (accounting, not
+ * a moment of the timeline); self is the frame's self ticks. The first
+ * eight bytes (func, depth, acct) are the frame's place in the
+ * request's shape: two requests of one shape have equal words there. */
+typedef struct rp_prof_rec {
+    int func;
+    int16_t depth;
+    int16_t acct;
+    rp_tick_t t0, t1;    /* t1 = t0 while open */
+    rp_tick_t self;      /* 0 while open */
+} rp_prof_rec_t;
+const rp_prof_rec_t *rp_prof_log(const rp_prof_t *prof, int *n);
+
+/* The registry id of every local function (-1: dynamic), in place:
+ * rp_prof_func_ids without the copy; *nf gets rp_prof_nfuncs(). */
+const int *rp_prof_ids(const rp_prof_t *prof, int *nf);
+
 /* (rp_prof_nfuncs, above: functions met so far in the current request,
  * local indexes 0 .. n-1, the same indexes rp_prof_stats() lists them by.) */
 

@@ -548,6 +548,11 @@ typedef struct cpath {
     int *rfunc;             /* [cap] each record's function */
     int *node;              /* [cap] each record's node */
     cnt_t *acc;             /* [cap] sums batched, not yet in the region */
+    /* rp_tree_cache_key's key, valid while keyed: each event's first
+     * eight bytes in the profile's log, and the local functions' ids */
+    int keyed, nf;
+    uint64_t *lkey;         /* [cap] */
+    int *lids;              /* [cap] */
     int pending;            /* acc holds some */
     unsigned long used;     /* the cache's clock at its last hit or fill */
 } cpath_t;
@@ -580,6 +585,8 @@ rp_tree_cache_t *rp_tree_cache_create(apr_pool_t *p, int cap)
         cp->rfunc = cp->parent + cap;
         cp->node = cp->rfunc + cap;
         cp->acc = apr_pcalloc(p, sizeof(cnt_t) * (apr_size_t)cap);
+        cp->lkey = apr_palloc(p, sizeof(uint64_t) * (apr_size_t)cap);
+        cp->lids = apr_palloc(p, sizeof(int) * (apr_size_t)cap);
     }
     return c;
 }
@@ -685,24 +692,139 @@ static cpath_t *cache_victim(rp_tree_cache_t *c, apr_time_t now)
     return &c->way[v];
 }
 
+/* A cached path's request: its records as the path has them, counts 0. */
+static APR_INLINE void hit_begin(const cpath_t *cp, rp_tree_rec_t *out)
+{
+    int i;
+    for (i = 0; i < cp->nrec; i++) {
+        out[i].parent = cp->parent[i];
+        out[i].func = cp->rfunc[i];
+        out[i].calls = out[i].self_ns = out[i].cum_ns = 0;
+    }
+}
+
+/* ... its events counted into out: finished and added to the cached
+ * nodes (or to the batch). Returns the records. */
+static int hit_end(rp_tree_t *t, rp_tree_cache_t *c, cpath_t *cp, rp_tree_rec_t *out,
+                   double ns_per_unit, apr_time_t now)
+{
+    int i, nrec = cp->nrec;
+    cnt_t *slot;
+
+    finish(out, nrec, ns_per_unit);
+    c->hits++;
+    cp->used = ++c->clock;
+    if (c->batch) {
+        apr_uint32_t m = rp_win_minute(now);
+        if (c->bminute != m) {
+            rp_tree_cache_flush(c, now);
+            c->bminute = m;
+        }
+        cp->pending = 1;
+        for (i = 0; i < nrec; i++) {
+            cnt_t *a = &cp->acc[i];
+            a->calls += out[i].calls;
+            a->self += out[i].self_ns;
+            a->cum += out[i].cum_ns;
+        }
+        return nrec;
+    }
+    slot = slot_of(t, now);
+    for (i = 0; i < nrec; i++) {
+        int nd = cp->node[i];
+        add(&t->total[nd], out[i].calls, out[i].self_ns, out[i].cum_ns);
+        add(&slot[nd], out[i].calls, out[i].self_ns, out[i].cum_ns);
+    }
+    return nrec;
+}
+
+/* A log record's place in its request's shape: function, depth, acct. */
+static APR_INLINE uint64_t log_key(const rp_prof_rec_t *r)
+{
+    uint64_t k;
+    memcpy(&k, r, sizeof k);
+    return k;
+}
+
+static int key_matches(const cpath_t *cp, const rp_tree_t *t, int vhost,
+                       const rp_prof_rec_t *log, int n, const int *ids, int nf)
+{
+    int i;
+    if (!cp->keyed || cp->t != t || cp->vhost != vhost || cp->n != n || cp->nf != nf
+        || memcmp(cp->lids, ids, sizeof(int) * (apr_size_t)nf) != 0)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (log_key(&log[i]) != cp->lkey[i])
+            return 0;
+    return 1;
+}
+
+int rp_tree_record_log(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
+                       const rp_prof_rec_t *log, int n, const int *ids, int nf,
+                       double ns_per_unit, apr_time_t now, rp_tree_rec_t *out)
+{
+    cpath_t *cp = NULL;
+    int i, w;
+
+    if (!c)
+        return -1;
+    vhost = vhost_in_range(t, vhost);
+    if (key_matches(&c->way[c->last], t, vhost, log, n, ids, nf))
+        cp = &c->way[c->last];
+    else
+        for (w = 0; w < RP_TREE_CACHE_WAYS && !cp; w++)
+            if (w != c->last && key_matches(&c->way[w], t, vhost, log, n, ids, nf)) {
+                c->last = w;
+                cp = &c->way[w];
+            }
+    if (!cp)
+        return -1;
+    hit_begin(cp, out);
+    for (i = 0; i < n; i++) {
+        int r = cp->rec_of[i];
+        if (r >= 0) {
+            out[r].calls++;
+            out[r].cum_ns += log[i].t1 > log[i].t0 ? log[i].t1 - log[i].t0 : 0;
+        }
+    }
+    return hit_end(t, c, cp, out, ns_per_unit, now);
+}
+
+void rp_tree_cache_key(rp_tree_cache_t *c, const rp_tree_t *t, int vhost,
+                       const rp_tree_ev_t *ev, const rp_prof_rec_t *log, int n,
+                       const int *ids, int nf)
+{
+    cpath_t *cp;
+    int i;
+
+    if (!c || nf > c->cap)
+        return;
+    cp = &c->way[c->last];
+    vhost = vhost_in_range(t, vhost);
+    /* The way the call just made hit or filled is c->last, unless it took
+     * the uncached road or refused the fill: the way must hold these
+     * very events. */
+    if (!path_matches(cp, t, vhost, ev, n))
+        return;
+    for (i = 0; i < n; i++)
+        cp->lkey[i] = log_key(&log[i]);
+    memcpy(cp->lids, ids, sizeof(int) * (apr_size_t)nf);
+    cp->nf = nf;
+    cp->keyed = 1;
+}
+
 int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
                           const rp_tree_ev_t *ev, int n, double ns_per_unit,
                           apr_time_t now, rp_tree_rec_t *out, int *work)
 {
     int i, nrec;
-    cnt_t *slot;
     cpath_t *cp;
 
     vhost = vhost_in_range(t, vhost);
     if (c && (cp = cache_find(c, t, vhost, ev, n)) != NULL) {
         /* Fold by the cached event -> record map, then add to the cached
          * nodes: what fold and rp_tree_record would do, without a lookup. */
-        nrec = cp->nrec;
-        for (i = 0; i < nrec; i++) {
-            out[i].parent = cp->parent[i];
-            out[i].func = cp->rfunc[i];
-            out[i].calls = out[i].self_ns = out[i].cum_ns = 0;
-        }
+        hit_begin(cp, out);
         for (i = 0; i < n; i++) {
             int r = cp->rec_of[i];
             if (r >= 0) {
@@ -710,31 +832,7 @@ int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
                 out[r].cum_ns += ev[i].t1 > ev[i].t0 ? ev[i].t1 - ev[i].t0 : 0;
             }
         }
-        finish(out, nrec, ns_per_unit);
-        c->hits++;
-        cp->used = ++c->clock;
-        if (c->batch) {
-            apr_uint32_t m = rp_win_minute(now);
-            if (c->bminute != m) {
-                rp_tree_cache_flush(c, now);
-                c->bminute = m;
-            }
-            cp->pending = 1;
-            for (i = 0; i < nrec; i++) {
-                cnt_t *a = &cp->acc[i];
-                a->calls += out[i].calls;
-                a->self += out[i].self_ns;
-                a->cum += out[i].cum_ns;
-            }
-            return nrec;
-        }
-        slot = slot_of(t, now);
-        for (i = 0; i < nrec; i++) {
-            int nd = cp->node[i];
-            add(&t->total[nd], out[i].calls, out[i].self_ns, out[i].cum_ns);
-            add(&slot[nd], out[i].calls, out[i].self_ns, out[i].cum_ns);
-        }
-        return nrec;
+        return hit_end(t, c, cp, out, ns_per_unit, now);
     }
     if (!c || n > c->cap) {
         nrec = fold(ev, n, ns_per_unit, out, work, NULL);
@@ -743,6 +841,7 @@ int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
     }
     c->misses++;
     cp = cache_victim(c, now);
+    cp->keyed = 0;
     nrec = fold(ev, n, ns_per_unit, out, work, cp->rec_of);
     rp_tree_record(t, vhost, out, nrec, now, work);
     /* Kept only when every record has a node of its own: a path counted

@@ -139,6 +139,28 @@ int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
                           const rp_tree_ev_t *ev, int n, double ns_per_unit,
                           apr_time_t now, rp_tree_rec_t *out, int *work);
 
+/* The same request read straight from the profile, building no events:
+ * log as rp_prof_log gives it (local functions), ids as rp_prof_ids. A
+ * path keyed by rp_tree_cache_key with an equal log shape (every
+ * record's func, depth and acct) and equal ids is the path this request
+ * would fold to: it is added as rp_tree_record_events adds a cached
+ * path, and the records are returned. -1: no keyed path matches (nothing
+ * was added); then the caller builds the events, records them with
+ * rp_tree_record_events and keys what that cached with rp_tree_cache_key.
+ * A key holds only when every local function but the root (local 0) is
+ * a registry function whose tree function never changes: the caller
+ * keys no request with another kind of function. */
+int rp_tree_record_log(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
+                       const rp_prof_rec_t *log, int n, const int *ids, int nf,
+                       double ns_per_unit, apr_time_t now, rp_tree_rec_t *out);
+
+/* Right after rp_tree_record_events(t, c, vhost, ev, n, ...) for the
+ * events ev built from log and ids: the path it took or cached, if it
+ * holds ev, gets the key (log's shape, ids). */
+void rp_tree_cache_key(rp_tree_cache_t *c, const rp_tree_t *t, int vhost,
+                       const rp_tree_ev_t *ev, const rp_prof_rec_t *log, int n,
+                       const int *ids, int nf);
+
 /* Batching: while on, a request that takes the cached path adds its
  * counts to sums the cache keeps (plain memory) instead of to the region
  * (six atomic adds a record); rp_tree_cache_flush adds the sums to the

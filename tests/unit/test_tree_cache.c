@@ -308,6 +308,134 @@ static void test_batched_stale_minute(void **state)
     assert_int_equal(rp_tree_counts(pr.b, p, 0, late)->calls[0], 4);
 }
 
+/* ---- the keyed road (rp_tree_record_log), as reqprof_tree.c takes it */
+
+/* A request of shape k as a profile's log: local functions numbered in
+ * the order met (0: the root), registry ids idbase + name number. Tried
+ * through the key first; else its events are built, recorded and keyed.
+ * Frames at depths 1, 2, .. depths, 1, 2, ... The same request goes
+ * into region b the plain way. Returns 1 when the
+ * key was hit, 0 otherwise. */
+static int record_log_d(pair_t *pr, rp_tree_cache_t *c, int vh, int shape, unsigned seed,
+                        int nframes, int idbase, int depths, apr_time_t now)
+{
+    rp_prof_rec_t log[MAXEV];
+    rp_tree_ev_t eva[MAXEV], evb[MAXEV];
+    rp_tree_rec_t ra[MAXEV], rb[MAXEV];
+    int wa[5 * MAXEV], wb[5 * MAXEV], ids[MAXEV], fmap[MAXEV], local_of[11];
+    int i, nb, nf = 1, got, keyable = 1;
+    uint64_t t = 0;
+
+    assert_true(nframes <= MAXEV);
+    for (i = 0; i < 11; i++)
+        local_of[i] = -1;
+    memset(log, 0, sizeof log);
+    ids[0] = -1;
+    fmap[0] = RP_TREE_FUNC_ROOT;
+    for (i = 1; i < nframes; i++) {
+        char name[32];
+        int k = (shape * 7 + i * (1 + shape / 11)) % 11;
+        snprintf(name, sizeof name, "f%d", k);
+        if (local_of[k] < 0) {
+            local_of[k] = nf;
+            ids[nf] = idbase + k;
+            fmap[nf] = fn(pr->a, name);
+            keyable &= fmap[nf] >= 0;       /* as the glue keys */
+            nf++;
+        }
+        seed = seed * 1103515245u + 12345u;
+        t += 1 + seed % 1000;
+        log[i].func = local_of[k];
+        log[i].depth = (int16_t)(1 + (i - 1) % depths);
+        log[i].t0 = t;
+        log[i].t1 = t + seed % 700;
+        evb[i] = (rp_tree_ev_t){ fn(pr->b, name), log[i].depth, log[i].t0, log[i].t1 };
+    }
+    log[0].t1 = t + 2000;
+    evb[0] = (rp_tree_ev_t){ RP_TREE_FUNC_ROOT, 0, 0, log[0].t1 };
+    got = rp_tree_record_log(pr->a, c, pr->va[vh], log, nframes, ids, nf, 0.37, now, ra);
+    if (got < 0) {
+        for (i = 0; i < nframes; i++)
+            eva[i] = (rp_tree_ev_t){ fmap[log[i].func], log[i].depth, log[i].t0, log[i].t1 };
+        rp_tree_record_events(pr->a, c, pr->va[vh], eva, nframes, 0.37, now, ra, wa);
+        if (keyable)
+            rp_tree_cache_key(c, pr->a, pr->va[vh], eva, log, nframes, ids, nf);
+    }
+    nb = rp_tree_fold(evb, nframes, 0.37, rb, wb);
+    rp_tree_record(pr->b, pr->vb[vh], rb, nb, now, wb);
+    if (got >= 0)
+        assert_int_equal(got, nb);
+    return got >= 0;
+}
+
+static int record_log(pair_t *pr, rp_tree_cache_t *c, int vh, int shape, unsigned seed,
+                      int nframes, int idbase, apr_time_t now)
+{
+    return record_log_d(pr, c, vh, shape, seed, nframes, idbase, 3, now);
+}
+
+static void test_keyed_road_exact(void **state)
+{
+    apr_pool_t *p = *state;
+    pair_t pr;
+    rp_tree_cache_t *c = rp_tree_cache_create(p, MAXEV);
+    rp_tree_cache_t *small = rp_tree_cache_create(p, 8);
+    int i;
+
+    pair_init(&pr, p, 4096);
+    /* The first request of a shape builds its events and keys the path;
+     * the same shape again is read from the log, whatever its times. */
+    assert_false(record_log(&pr, c, 0, 1, 1, 20, 100, T0));
+    for (i = 0; i < 5; i++)
+        assert_true(record_log(&pr, c, 0, 1, 10 + (unsigned)i, 20, 100, T0));
+    same(p, &pr, 0, T0);
+    /* The same log with other registry ids is another key (its events
+     * are the cached ones, a hit of the events' road, which keys it). */
+    assert_false(record_log(&pr, c, 0, 1, 20, 20, 200, T0));
+    assert_true(record_log(&pr, c, 0, 1, 21, 20, 200, T0));
+    /* Another host, another length, another shape: not the key. */
+    assert_false(record_log(&pr, c, 1, 1, 22, 20, 200, T0));
+    assert_false(record_log(&pr, c, 0, 1, 23, 19, 200, T0));
+    assert_false(record_log(&pr, c, 0, 2, 24, 20, 200, T0));
+    assert_true(record_log(&pr, c, 0, 2, 25, 20, 200, T0));
+    /* A batch as well: the sums arrive at the flush. */
+    rp_tree_cache_batch(c, 1, T0);
+    for (i = 0; i < 5; i++)
+        assert_true(record_log(&pr, c, 0, 2, 30 + (unsigned)i, 20, 200, T0));
+    rp_tree_cache_flush(c, T0);
+    same(p, &pr, 0, T0);
+    same(p, &pr, 1, T0);
+    /* Longer than the cache: the uncached road, which keys nothing, so
+     * the next request of a cached length is not taken for it. */
+    assert_false(record_log(&pr, small, 0, 3, 40, 8, 100, T0));
+    assert_true(record_log(&pr, small, 0, 3, 41, 8, 100, T0));
+    assert_false(record_log(&pr, small, 0, 4, 42, 9, 100, T0));
+    assert_false(record_log(&pr, small, 0, 4, 43, 8, 100, T0));
+    assert_true(record_log(&pr, small, 0, 3, 44, 8, 100, T0));
+    same(p, &pr, 0, T0);
+}
+
+/* A region with no room for the path: the fill is refused, nothing is
+ * keyed, and the request takes the events' road each time, with the
+ * plain counts. */
+static void test_keyed_road_full_region(void **state)
+{
+    apr_pool_t *p = *state;
+    pair_t pr;
+    rp_tree_cache_t *c = rp_tree_cache_create(p, MAXEV);
+    int i, hits = 0;
+
+    pair_init(&pr, p, 256);
+    /* Deep frames: every shape brings new paths until the region is full. */
+    for (i = 0; i < 40; i++)
+        record_log_d(&pr, c, 0, i, (unsigned)i, 60, 100, 12, T0);
+    same(p, &pr, 0, T0);
+    for (i = 0; i < 20; i++)
+        hits += record_log_d(&pr, c, 0, 50, (unsigned)i, 60, 100, 12, T0);
+    same(p, &pr, 0, T0);
+    assert_int_equal(hits, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +446,8 @@ int main(void)
         RP_TEST(test_bad_timeline),
         RP_TEST(test_batched_exact_after_flush),
         RP_TEST(test_batched_stale_minute),
+        RP_TEST(test_keyed_road_exact),
+        RP_TEST(test_keyed_road_full_region),
     };
     int rc;
     apr_initialize();
