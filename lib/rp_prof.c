@@ -512,6 +512,25 @@ enter_hook(rp_prof_t *prof, const void *req, int hook, rp_tick_t now)
 static int __attribute__((noinline)) enter_settling(rp_prof_t *prof, const void *req,
                                                     int phase, int hook, rp_tick_t now)
 {
+    const frame_t *top = &prof->stack[prof->depth - 1];
+    /* The usual phase change, as settle would make it without its loop
+     * and calls: the top frame is another phase of this request, right
+     * above the request's own frame; it ends with its last child and
+     * this phase opens. Anything else (or no room) is settle's. */
+    if (req && phase >= 0 && top->req == req) {
+        if (top->kind == FR_PHASE && top->id != phase && prof->depth >= 2
+            && top[-1].kind == FR_REQ && top[-1].req == req) {
+            pop_inline(prof, top->last);
+            top--;
+        }
+        if (top->kind == FR_REQ && prof->depth + 2 <= RP_MAX_DEPTH) {
+            int pe = entry_for_id(prof, phase);
+            if (pe >= 0) {
+                push_inline(prof, FR_PHASE, pe, phase, req, now);
+                return enter_hook(prof, req, hook, now);
+            }
+        }
+    }
     if (settle(prof, req, phase, now) < 0) {
         prof->dropped++;
         return -1;
