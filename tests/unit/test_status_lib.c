@@ -283,6 +283,20 @@ static void test_inflight_records_and_stack(void **state)
     rp_prof_exit(prof, h1, 60);
     rp_prof_end(prof, 70);
     assert_int_equal(rec->depth, 0);
+    /* A request's name longer than the field keeps its first bytes. */
+    {
+        char label[400];
+        memset(label, 'x', sizeof label - 1);
+        memcpy(label, "request GET /", 13);
+        label[sizeof label - 1] = '\0';
+        rp_prof_begin(prof, &req, label, 80);
+        rows = rp_inflight_read(base, 4, T0, p, name_of, NULL, NULL, NULL);
+        row = &APR_ARRAY_IDX(rows, 0, rp_inflight_row_t);
+        assert_int_equal(row->nstack, 1);
+        assert_int_equal(strlen(row->stack[0]), RP_INFLIGHT_DYN - 1);
+        assert_memory_equal(row->stack[0], label, RP_INFLIGHT_DYN - 1);
+        rp_prof_end(prof, 90);
+    }
     rp_prof_set_mirror(prof, NULL);
     /* Another owner's end does not free it; its own does. */
     rp_inflight_end(rec, 43);
