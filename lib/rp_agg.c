@@ -539,11 +539,41 @@ void rp_agg_record_batch(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
 
 /* ------------------------------------------------------ slow requests */
 
-/* The entry a request this slow would replace, or NULL. */
+/* After an entry's write or a reset: the floor no longer holds. */
+static void slow_changed(rp_agg_t *a)
+{
+    apr_atomic_inc32(&a->hdr->slow_gen);
+}
+
+/* Is a request this slow, now, below the ring's recorded floor? */
+static int below_floor(hdr_t *h, uint64_t wall_ns, apr_time_t now)
+{
+    apr_uint32_t s1 = apr_atomic_read32(&h->floor_seq), s2;
+    apr_uint64_t fgen, fns, funtil;
+    if (s1 & 1)
+        return 0;
+    fgen = h->floor_gen;
+    fns = h->floor_ns;
+    funtil = h->floor_until;
+    s2 = apr_atomic_read32(&h->floor_seq);
+    return s1 == s2 && fgen == apr_atomic_read32(&h->slow_gen)
+           && wall_ns <= fns && now >= 0 && (apr_uint64_t)now < funtil;
+}
+
+/* The entry a request this slow would replace, or NULL. Every request
+ * asks; the header's floor answers most of them without touching the
+ * entries (a cache line each, written by other processes). */
 static slowent_t *slow_victim(const rp_agg_t *a, uint64_t wall_ns, apr_time_t now)
 {
     slowent_t *stale = NULL, *fastest = NULL;
+    apr_time_t oldest = 0;
+    apr_uint32_t gen;
+    hdr_t *h = a->hdr;
     int i;
+
+    if (below_floor(h, wall_ns, now))
+        return NULL;
+    gen = apr_atomic_read32(&h->slow_gen);
     for (i = 0; i < a->sz.nslow; i++) {
         slowent_t *e = &a->slow[i];
         if (!e->used)
@@ -552,10 +582,27 @@ static slowent_t *slow_victim(const rp_agg_t *a, uint64_t wall_ns, apr_time_t no
             stale = e;
         if (!fastest || e->wall_ns < fastest->wall_ns)
             fastest = e;
+        if (i == 0 || e->when < oldest)
+            oldest = e->when;
     }
     if (stale)
         return stale;
-    return fastest && fastest->wall_ns < wall_ns ? fastest : NULL;
+    if (fastest && fastest->wall_ns < wall_ns)
+        return fastest;
+    /* The ring is full and this request is no slower than its fastest
+     * entry until the oldest leaves the window: record that, unless
+     * another reader is recording (no waiting). An entry written
+     * meanwhile has bumped slow_gen past gen, which voids the record. */
+    if (fastest) {
+        apr_uint32_t s = apr_atomic_read32(&h->floor_seq);
+        if (!(s & 1) && apr_atomic_cas32(&h->floor_seq, s + 1, s) == s) {
+            h->floor_ns = fastest->wall_ns;
+            h->floor_until = (apr_uint64_t)(oldest + RP_AGG_SLOW_WINDOW + 1);
+            h->floor_gen = gen;
+            apr_atomic_set32(&h->floor_seq, s + 2);
+        }
+    }
+    return NULL;
 }
 
 int rp_agg_slow_wants(const rp_agg_t *a, uint64_t wall_ns, apr_time_t now)
@@ -672,6 +719,7 @@ uint64_t rp_agg_slow_add_keyed(rp_agg_t *a, const rp_agg_req_t *rq,
     fill_tree(e, st, keys, nkeys < a->sz.nkeys ? nkeys : a->sz.nkeys);
     e->used = 1;
     apr_atomic_set32(&e->seq, seq + 2);
+    slow_changed(a);
     return id;
 }
 
@@ -721,6 +769,7 @@ void rp_agg_reset(rp_agg_t *a, apr_time_t now)
             apr_atomic_set32(&e->seq, seq + 2);
         }
     }
+    slow_changed(a);
     apr_atomic_set64(&a->hdr->other_count, 0);
     apr_atomic_set64(&a->hdr->other_sum_ns, 0);
     zero64(a->hdr->other_status, RP_AGG_NCLASS);

@@ -24,7 +24,19 @@ typedef struct hdr {
     u64v other_count, other_sum_ns; /* evicted and unplaceable URLs */
     u64v other_status[RP_AGG_NCLASS];
     u64v saved;                     /* last write of the status file (usec) */
+    /* The slow ring's floor, so that most requests need not look at its
+     * entries (slow_victim): no request of at most floor_ns enters before
+     * floor_until (usec), as long as slow_gen still equals floor_gen.
+     * Writers of entries bump slow_gen after each write; floor_seq is the
+     * fields' sequence word. Zeros (a new region, an older saved file)
+     * mean "look". */
+    volatile apr_uint32_t slow_gen, floor_seq;
+    u64v floor_gen, floor_ns, floor_until;
 } hdr_t;
+
+/* rp_agg_attach keeps a region (and a saved status file) whose header
+ * still fits in its first 192 bytes. */
+typedef char hdr_fits_[sizeof(hdr_t) <= 192 ? 1 : -1];
 
 typedef struct keyname {
     volatile apr_uint32_t ready;

@@ -552,6 +552,7 @@ void rp_agg_copy(rp_agg_t *dst, const rp_agg_t *src)
                 c--;
             }
         }
+    apr_atomic_inc32(&dst->hdr->slow_gen);      /* the ring's floor is void */
     free(colmap);
     free(keymap);
 }

@@ -309,8 +309,21 @@ static void test_slow_ring(void **state)
     assert_string_equal(s->slow[0].traceid, "4bf92f3577b34da6a3ce929d0e0e4736");
     assert_string_equal(s->slow[1].traceid, "");
     assert_false(rp_agg_slow_wants(a, 5000000, now));
-    /* Old entries give way to anything once they leave the window. */
+    assert_false(rp_agg_slow_wants(a, 30000000, now));     /* ties stay out */
+    /* Old entries give way to anything once they leave the window (the
+     * floor recorded by the asks above ends there too). */
+    assert_false(rp_agg_slow_wants(a, 5000000, now + RP_AGG_SLOW_WINDOW));
     assert_true(rp_agg_slow_wants(a, 5000000, now + RP_AGG_SLOW_WINDOW + 1));
+    /* Above the floor recorded (30 ms), a request is wanted; once it is
+     * in, the floor is its fastest entry's again. */
+    assert_true(rp_agg_slow_wants(a, 31000000, now));
+    {
+        rp_agg_req_t r = req("/r5", 35000000, 0);
+        assert_true(rp_agg_slow_add(a, &r, small_profile(p, "request GET /x", 0.035), now)
+                    > 0);
+        assert_false(rp_agg_slow_wants(a, 35000000, now));
+        assert_true(rp_agg_slow_wants(a, 36000000, now));
+    }
 
     assert_null(rp_agg_slow_stats(a, ids[0], p, NULL));     /* replaced */
     back = rp_agg_slow_stats(a, ids[1], p, &info);
@@ -698,7 +711,13 @@ static void test_reset(void **state)
 
     rp_agg_record(a, &r, &call, 1);
     rp_agg_slow_add(a, &r, small_profile(p, "request GET /z", 1e-7), r.when);
+    rp_agg_slow_add(a, &r, small_profile(p, "request GET /z", 1e-7), r.when);
+    /* The ring is full: a request no slower is not wanted (and the ring
+     * records its floor), until the reset empties it. */
+    assert_false(rp_agg_slow_wants(a, r.wall_ns, r.when));
+    assert_false(rp_agg_slow_wants(a, r.wall_ns, r.when));
     rp_agg_reset(a, apr_time_from_sec(1234));
+    assert_true(rp_agg_slow_wants(a, r.wall_ns, r.when));
     s = rp_agg_read(a, p);
     assert_int_equal(s->requests, 0);
     assert_int_equal(s->nurls, 0);
