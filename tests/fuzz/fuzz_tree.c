@@ -7,8 +7,10 @@
  * Input: 1 byte of sizes (nodes 256..1279 in steps, 1..3 virtual hosts),
  * then operations: record a request (a virtual host, a timeline of up to
  * 40 properly nested frames drawn from 12 functions, one of them unnamed,
- * with random durations; plainly or through a batching path cache, as
- * ProfileStatusFlush does, flushed before every read), let minutes pass,
+ * with random durations, or the last one's shape again with its times
+ * scaled; plainly or through a batching path cache, as ProfileStatusFlush
+ * does, from the records by a keyed path when the shape repeats, flushed
+ * before every read), let minutes pass,
  * re-attach the region, read.
  *
  * Checked: the fold against a path-by-path model of the timeline (calls
@@ -52,7 +54,39 @@ typedef struct world {
     int nreq;
     apr_hash_t *paths;      /* "v/f.f.f" -> uint64_t[3] calls, self, cum */
     rp_tree_cache_t *cache; /* batching: its sums reach the region at a flush */
+    rp_tree_ev_t last[MAX_EV];  /* the last timeline, to repeat its shape */
+    int nlast;
 } world_t;
+
+/* The timeline as rp_prof's records would hold it (local functions in
+ * order of first use, the root local 0; self = duration less the
+ * children's) and each local function's id, here its tree function.
+ * Returns whether the glue would key it: no unnamed function. */
+static int make_log(const rp_tree_ev_t *ev, int n, rp_prof_rec_t *log, int *ids, int *nf)
+{
+    int at[MAX_EV + 1], i, j, keyable = 1;
+    *nf = 0;
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < *nf && (i == 0 || j == 0 || ids[j] != ev[i].func); j++)
+            ;
+        if (j == *nf) {
+            ids[j] = i == 0 ? -1 : ev[i].func;
+            (*nf)++;
+        }
+        if (i > 0 && ev[i].func < 0)
+            keyable = 0;
+        log[i].func = j;
+        log[i].depth = (int16_t)ev[i].depth;
+        log[i].acct = 0;
+        log[i].t0 = ev[i].t0;
+        log[i].t1 = ev[i].t1;
+        log[i].self = ev[i].t1 - ev[i].t0;
+        at[ev[i].depth] = i;
+        if (ev[i].depth > 0)
+            log[at[ev[i].depth - 1]].self -= ev[i].t1 - ev[i].t0;
+    }
+    return keyable;
+}
 
 /* What the cache holds goes to the region: before every look at it. */
 static void settle(world_t *w)
@@ -127,7 +161,22 @@ static void record(fuzz_in_t *in, world_t *w)
 
     if (w->nreq >= MAX_REQ)
         return;
-    n = timeline(in, w, ev);
+    if ((b & 0x40) && w->nlast) {
+        /* The last shape again, every time scaled: the keyed road. */
+        uint64_t k = 1 + fuzz_byte(in) % 4;
+        n = w->nlast;
+        for (i = 0; i < n; i++) {
+            ev[i] = w->last[i];
+            ev[i].t0 *= k;
+            ev[i].t1 *= k;
+        }
+    }
+    else {
+        /* Kept as drawn: a repeat scales these, never a scaled copy. */
+        n = timeline(in, w, ev);
+        memcpy(w->last, ev, sizeof(rp_tree_ev_t) * (size_t)n);
+        w->nlast = n;
+    }
     nrec = rp_tree_fold(ev, n, 1.0, rec, work);
     FUZZ_CHECK(nrec >= 1 && nrec <= n, "fold gave %d of %d", nrec, n);
     /* The fold against the timeline, path by path. */
@@ -171,8 +220,19 @@ static void record(fuzz_in_t *in, world_t *w)
     FUZZ_CHECK(sum_calls == (uint64_t)n, "calls %llu of %d frames",
                (unsigned long long)sum_calls, n);
     if (b & 0x80) {
+        /* As the glue does: the keyed road from the records when the
+         * last request of this shape keyed its path, else the events'
+         * road, keying what it cached. */
         rp_tree_rec_t rec2[MAX_EV];
-        int nrec2 = rp_tree_record_events(w->t, w->cache, v, ev, n, 1.0, w->now, rec2, work);
+        rp_prof_rec_t log[MAX_EV];
+        int ids[MAX_EV], nf, keyable = make_log(ev, n, log, ids, &nf);
+        int nrec2 = rp_tree_record_log(w->t, w->cache, v, log, n, ids, nf, 1.0, w->now,
+                                       rec2);
+        if (nrec2 < 0) {
+            nrec2 = rp_tree_record_events(w->t, w->cache, v, ev, n, 1.0, w->now, rec2, work);
+            if (keyable)
+                rp_tree_cache_key(w->cache, w->t, v, ev, log, n, ids, nf);
+        }
         FUZZ_CHECK(nrec2 == nrec, "cached %d records, folded %d", nrec2, nrec);
         for (i = 0; i < nrec; i++)
             FUZZ_CHECK(rec2[i].parent == rec[i].parent && rec2[i].func == rec[i].func
