@@ -81,7 +81,6 @@ typedef struct entry {
     int64_t rc;          /* calls made while already on the stack */
     rp_tick_t it;        /* self ticks */
     rp_tick_t tt;        /* total ticks, outermost calls only */
-    int reclevel;        /* frames of this function open right now */
     int first_edge;      /* head of this function's caller-edge list, -1 */
     int id;              /* registry id, or -1 when dynamic */
     const char *file;    /* dynamic only */
@@ -95,7 +94,6 @@ typedef struct edge {
     int next;            /* next edge of the same callee, -1 */
     int64_t nc, rc;
     rp_tick_t it, tt;
-    int reclevel;
 } edge_t;
 
 typedef struct frame {
@@ -235,7 +233,6 @@ static APR_INLINE int new_entry(rp_prof_t *prof, int id, const char *file, int l
     e = &prof->entries[prof->nentries];
     e->nc = e->rc = 0;
     e->it = e->tt = 0;
-    e->reclevel = 0;
     e->first_edge = -1;
     e->id = id;
     e->file = file;
@@ -293,7 +290,6 @@ static APR_INLINE int edge_for(rp_prof_t *prof, int callee, int caller)
     g->next = e->first_edge;
     g->nc = g->rc = 0;
     g->it = g->tt = 0;
-    g->reclevel = 0;
     e->first_edge = i;
     return i;
 }
@@ -639,30 +635,46 @@ rp_tick_t rp_prof_add_child(rp_prof_t *prof, int handle, const char *file,
  * opened (cf. _lsprof's Stop(), here for every frame at once). A frame is
  * a recursive call of its function (rc) when a frame of the same function
  * is among its ancestors, and only the outermost adds its total time (tt);
- * the same per (caller, callee) edge. The ancestors are the records still
- * on the fold's own stack: the records' depths rebuild the nesting. */
+ * the same per (caller, callee) edge. A record's ancestors are the latest
+ * records of each smaller depth: st[d] holds the function of the latest
+ * record at depth d. Only a function (an edge) met before in the request
+ * can have itself among its ancestors, so most records look no further. */
+static APR_INLINE int among(const int *st, int n, int func)
+{
+    int d;
+    for (d = 0; d < n; d++)
+        if (st[d] == func)
+            return 1;
+    return 0;
+}
+
 static void fold(rp_prof_t *prof)
 {
     int st[RP_MAX_DEPTH];
-    int n = 0, i;
+    int i;
 
     for (i = 0; i < prof->nrec; i++) {
         const record_t *r = &prof->recs[i];
         entry_t *e = &prof->entries[r->func];
 
-        while (n > r->depth)
-            prof->entries[st[--n]].reclevel--;
-        e->nc++;
-        e->it += r->self;
-        if (e->reclevel++ == 0)
-            e->tt += r->t1 - r->t0;
-        else
+        if (e->nc++ && among(st, r->depth, r->func))
             e->rc++;
-        st[n++] = r->func;
+        else
+            e->tt += r->t1 - r->t0;
+        e->it += r->self;
+        st[r->depth] = r->func;
     }
-    while (n > 0)
-        prof->entries[st[--n]].reclevel--;
     prof->folded = 1;
+}
+
+/* Is the edge caller -> func open among the ancestors st[0 .. n-1]? */
+static APR_INLINE int edge_among(const int *st, int n, int caller, int func)
+{
+    int d;
+    for (d = 1; d < n; d++)
+        if (st[d] == func && st[d - 1] == caller)
+            return 1;
+    return 0;
 }
 
 /* The edges, only when a query needs them (rp_prof_stats): the status
@@ -670,36 +682,22 @@ static void fold(rp_prof_t *prof)
  * nearest record before it one level up. */
 static void fold_edges(rp_prof_t *prof)
 {
-    struct { int entry, edge; } st[RP_MAX_DEPTH];
-    int n = 0, i;
+    int st[RP_MAX_DEPTH];
+    int i;
 
     for (i = 0; i < prof->nrec; i++) {
         const record_t *r = &prof->recs[i];
+        int d = r->depth;
 
-        while (n > r->depth) {
-            n--;
-            if (st[n].edge >= 0)
-                prof->edges[st[n].edge].reclevel--;
-        }
-        st[n].entry = r->func;
-        st[n].edge = -1;
-        if (n > 0) {
-            int gi = edge_for(prof, r->func, st[n - 1].entry);
-            edge_t *g = &prof->edges[gi];
-            g->nc++;
-            g->it += r->self;
-            if (g->reclevel++ == 0)
-                g->tt += r->t1 - r->t0;
-            else
+        if (d > 0) {
+            edge_t *g = &prof->edges[edge_for(prof, r->func, st[d - 1])];
+            if (g->nc++ && edge_among(st, d, st[d - 1], r->func))
                 g->rc++;
-            st[n].edge = gi;
+            else
+                g->tt += r->t1 - r->t0;
+            g->it += r->self;
         }
-        n++;
-    }
-    while (n > 0) {
-        n--;
-        if (st[n].edge >= 0)
-            prof->edges[st[n].edge].reclevel--;
+        st[d] = r->func;
     }
     prof->edges_folded = 1;
 }
