@@ -197,7 +197,7 @@ void reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching)
         /* The usual case: a shape met before, read from the log as it is
          * (a cached path holds at most ON_STACK records). */
         if (rp_tree_record_log(tree, c, sc->tree_vhost, log, n, ids, nf, ns_per_tick,
-                               now, rec) >= 0)
+                               now, NULL) >= 0)
             return;
     }
     if (n > ON_STACK) {

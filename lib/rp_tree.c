@@ -553,12 +553,19 @@ typedef struct cpath {
     int keyed, nf;
     uint64_t *lkey;         /* [cap] */
     int *lids;              /* [cap] */
-    int pending;            /* acc holds some */
+    /* The keyed road's batch (rp_tree_record_log without out): each
+     * event's ticks summed over nlog requests, in units of ns_per_unit;
+     * fold_log makes them records and adds them to acc */
+    uint64_t *evsum;        /* [cap] */
+    unsigned long nlog;
+    double ns_per_unit;
+    int pending;            /* acc or evsum holds some */
     unsigned long used;     /* the cache's clock at its last hit or fill */
 } cpath_t;
 
 struct rp_tree_cache {
     int cap;                /* events a cached request may have */
+    rp_tree_rec_t *scratch; /* [cap] records for fold_log and an out-less hit */
     cpath_t way[RP_TREE_CACHE_WAYS];
     int last;               /* the way hit last: tried first */
     unsigned long clock;
@@ -576,6 +583,7 @@ rp_tree_cache_t *rp_tree_cache_create(apr_pool_t *p, int cap)
     if (cap < 1)
         cap = 1;
     c->cap = cap;
+    c->scratch = apr_palloc(p, sizeof(rp_tree_rec_t) * (apr_size_t)cap);
     for (w = 0; w < RP_TREE_CACHE_WAYS; w++) {
         cpath_t *cp = &c->way[w];
         cp->func = apr_palloc(p, sizeof(int) * 6 * (apr_size_t)cap);
@@ -587,6 +595,7 @@ rp_tree_cache_t *rp_tree_cache_create(apr_pool_t *p, int cap)
         cp->acc = apr_pcalloc(p, sizeof(cnt_t) * (apr_size_t)cap);
         cp->lkey = apr_palloc(p, sizeof(uint64_t) * (apr_size_t)cap);
         cp->lids = apr_palloc(p, sizeof(int) * (apr_size_t)cap);
+        cp->evsum = apr_pcalloc(p, sizeof(uint64_t) * (apr_size_t)cap);
     }
     return c;
 }
@@ -600,8 +609,52 @@ int rp_tree_cache_pending(const rp_tree_cache_t *c)
     return 0;
 }
 
+/* A cached path's request: its records as the path has them, counts 0. */
+static APR_INLINE void hit_begin(const cpath_t *cp, rp_tree_rec_t *out)
+{
+    int i;
+    for (i = 0; i < cp->nrec; i++) {
+        out[i].parent = cp->parent[i];
+        out[i].func = cp->rfunc[i];
+        out[i].calls = out[i].self_ns = out[i].cum_ns = 0;
+    }
+}
+
+/* The keyed road's batched requests into acc: nlog requests of one shape
+ * are one request whose events took the summed ticks, each event nlog
+ * calls. Converted once, not per request: the cum sums are those of
+ * per-request conversions to within half a nanosecond a request and
+ * record (exactly, at one unit a nanosecond), and self (cum less the
+ * children's) as well, frames being nested. */
+static void fold_log(rp_tree_cache_t *c, cpath_t *cp)
+{
+    rp_tree_rec_t *out = c->scratch;
+    int i;
+
+    if (!cp->nlog)
+        return;
+    hit_begin(cp, out);
+    for (i = 0; i < cp->n; i++) {
+        int r = cp->rec_of[i];
+        if (r >= 0) {
+            out[r].calls += cp->nlog;
+            out[r].cum_ns += cp->evsum[i];
+        }
+        cp->evsum[i] = 0;
+    }
+    finish(out, cp->nrec, cp->ns_per_unit);
+    for (i = 0; i < cp->nrec; i++) {
+        cnt_t *a = &cp->acc[i];
+        a->calls += out[i].calls;
+        a->self += out[i].self_ns;
+        a->cum += out[i].cum_ns;
+    }
+    cp->nlog = 0;
+}
+
 /* Add one way's sums (of minute bminute) to its region. */
-static void path_flush(cpath_t *cp, apr_uint32_t bminute, apr_time_t now)
+static void path_flush(rp_tree_cache_t *c, cpath_t *cp, apr_uint32_t bminute,
+                       apr_time_t now)
 {
     rp_tree_t *t = cp->t;
     cnt_t *slot = NULL;
@@ -609,6 +662,7 @@ static void path_flush(cpath_t *cp, apr_uint32_t bminute, apr_time_t now)
 
     if (!cp->pending)
         return;
+    fold_log(c, cp);
     /* A minute no longer in any window is not claimed back from the
      * minute that now holds its slot: its sums count since start only. */
     if ((apr_int64_t)rp_win_minute(now) - (apr_int64_t)bminute < RP_WIN_MAX)
@@ -628,7 +682,7 @@ void rp_tree_cache_flush(rp_tree_cache_t *c, apr_time_t now)
 {
     int w;
     for (w = 0; w < RP_TREE_CACHE_WAYS; w++)
-        path_flush(&c->way[w], c->bminute, now);
+        path_flush(c, &c->way[w], c->bminute, now);
 }
 
 void rp_tree_cache_batch(rp_tree_cache_t *c, int on, apr_time_t now)
@@ -687,23 +741,12 @@ static cpath_t *cache_victim(rp_tree_cache_t *c, apr_time_t now)
             v = w;
     }
     c->last = v;
-    path_flush(&c->way[v], c->bminute, now);
+    path_flush(c, &c->way[v], c->bminute, now);
     c->way[v].t = NULL;
     return &c->way[v];
 }
 
-/* A cached path's request: its records as the path has them, counts 0. */
-static APR_INLINE void hit_begin(const cpath_t *cp, rp_tree_rec_t *out)
-{
-    int i;
-    for (i = 0; i < cp->nrec; i++) {
-        out[i].parent = cp->parent[i];
-        out[i].func = cp->rfunc[i];
-        out[i].calls = out[i].self_ns = out[i].cum_ns = 0;
-    }
-}
-
-/* ... its events counted into out: finished and added to the cached
+/* A cached path's request (hit_begin): its events counted into out: finished and added to the cached
  * nodes (or to the batch). Returns the records. */
 static int hit_end(rp_tree_t *t, rp_tree_cache_t *c, cpath_t *cp, rp_tree_rec_t *out,
                    double ns_per_unit, apr_time_t now)
@@ -779,6 +822,28 @@ int rp_tree_record_log(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
             }
     if (!cp)
         return -1;
+    if (!out) {
+        if (c->batch) {
+            /* Each event's ticks into the way's sums: no records, no
+             * conversion until the flush. */
+            apr_uint32_t m = rp_win_minute(now);
+            if (c->bminute != m) {
+                rp_tree_cache_flush(c, now);
+                c->bminute = m;
+            }
+            if (cp->nlog && cp->ns_per_unit != ns_per_unit)
+                fold_log(c, cp);
+            c->hits++;
+            cp->used = ++c->clock;
+            cp->pending = 1;
+            cp->ns_per_unit = ns_per_unit;
+            cp->nlog++;
+            for (i = 0; i < n; i++)
+                cp->evsum[i] += log[i].t1 > log[i].t0 ? log[i].t1 - log[i].t0 : 0;
+            return cp->nrec;
+        }
+        out = c->scratch;
+    }
     hit_begin(cp, out);
     for (i = 0; i < n; i++) {
         int r = cp->rec_of[i];

@@ -149,7 +149,9 @@ int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
  * rp_tree_record_events and keys what that cached with rp_tree_cache_key.
  * A key holds only when every local function but the root (local 0) is
  * a registry function whose tree function never changes: the caller
- * keys no request with another kind of function. */
+ * keys no request with another kind of function. out NULL: the records
+ * are not wanted; batching on, the request's ticks are only summed per
+ * event, converted and made records at the flush (see fold_log). */
 int rp_tree_record_log(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
                        const rp_prof_rec_t *log, int n, const int *ids, int nf,
                        double ns_per_unit, apr_time_t now, rp_tree_rec_t *out);

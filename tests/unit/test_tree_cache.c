@@ -111,6 +111,22 @@ static void same(apr_pool_t *p, pair_t *pr, int window, apr_time_t now)
     }
 }
 
+/* same() where region a's times were converted once for many requests:
+ * calls and shapes exact, times within tol nanoseconds. */
+static void near(apr_pool_t *p, pair_t *pr, int window, apr_time_t now, uint64_t tol)
+{
+    rp_tree_counts_t *ca = rp_tree_counts(pr->a, p, window, now);
+    rp_tree_counts_t *cb = rp_tree_counts(pr->b, p, window, now);
+    int i;
+    assert_int_equal(ca->n, cb->n);
+    for (i = 0; i < ca->n; i++) {
+        assert_int_equal(ca->calls[i], cb->calls[i]);
+        assert_true(ca->cum_ns[i] + tol >= cb->cum_ns[i] && cb->cum_ns[i] + tol >= ca->cum_ns[i]);
+        assert_true(ca->self_ns[i] + tol >= cb->self_ns[i]
+                    && cb->self_ns[i] + tol >= ca->self_ns[i]);
+    }
+}
+
 static void test_hits_are_exact(void **state)
 {
     apr_pool_t *p = *state;
@@ -310,6 +326,15 @@ static void test_batched_stale_minute(void **state)
 
 /* ---- the keyed road (rp_tree_record_log), as reqprof_tree.c takes it */
 
+/* Nanoseconds a tick, for both regions; and whether the keyed road is
+ * asked for its records (the glue asks for none). */
+static double unit = 0.37;
+static int want_out = 1;
+/* Times as a profile's log has them (rp_prof_end closed every frame):
+ * children within their parent, siblings one after another. Else drawn
+ * freely, overlaps and all. */
+static int nested = 0;
+
 /* A request of shape k as a profile's log: local functions numbered in
  * the order met (0: the root), registry ids idbase + name number. Tried
  * through the key first; else its events are built, recorded and keyed.
@@ -351,17 +376,40 @@ static int record_log_d(pair_t *pr, rp_tree_cache_t *c, int vh, int shape, unsig
         log[i].t1 = t + seed % 700;
         evb[i] = (rp_tree_ev_t){ fn(pr->b, name), log[i].depth, log[i].t0, log[i].t1 };
     }
+    if (nested) {
+        int open[MAXEV], no = 0;
+        t = 0;
+        for (i = 1; i < nframes; i++) {
+            while (no > 0 && log[open[no - 1]].depth >= log[i].depth) {
+                log[open[--no]].t1 = t;
+                t += 1 + (seed >> 16) % 50;
+            }
+            seed = seed * 1103515245u + 12345u;
+            log[i].t0 = t;
+            t += 1 + seed % 1000;
+            open[no++] = i;
+        }
+        while (no > 0) {
+            log[open[--no]].t1 = t;
+            t += 3;
+        }
+        for (i = 1; i < nframes; i++) {
+            evb[i].t0 = log[i].t0;
+            evb[i].t1 = log[i].t1;
+        }
+    }
     log[0].t1 = t + 2000;
     evb[0] = (rp_tree_ev_t){ RP_TREE_FUNC_ROOT, 0, 0, log[0].t1 };
-    got = rp_tree_record_log(pr->a, c, pr->va[vh], log, nframes, ids, nf, 0.37, now, ra);
+    got = rp_tree_record_log(pr->a, c, pr->va[vh], log, nframes, ids, nf, unit, now,
+                             want_out ? ra : NULL);
     if (got < 0) {
         for (i = 0; i < nframes; i++)
             eva[i] = (rp_tree_ev_t){ fmap[log[i].func], log[i].depth, log[i].t0, log[i].t1 };
-        rp_tree_record_events(pr->a, c, pr->va[vh], eva, nframes, 0.37, now, ra, wa);
+        rp_tree_record_events(pr->a, c, pr->va[vh], eva, nframes, unit, now, ra, wa);
         if (keyable)
             rp_tree_cache_key(c, pr->a, pr->va[vh], eva, log, nframes, ids, nf);
     }
-    nb = rp_tree_fold(evb, nframes, 0.37, rb, wb);
+    nb = rp_tree_fold(evb, nframes, unit, rb, wb);
     rp_tree_record(pr->b, pr->vb[vh], rb, nb, now, wb);
     if (got >= 0)
         assert_int_equal(got, nb);
@@ -415,6 +463,77 @@ static void test_keyed_road_exact(void **state)
     same(p, &pr, 0, T0);
 }
 
+/* The glue's call: no records wanted. Batched, a hit only sums each
+ * event's ticks; the flush (a new minute, a way given to another shape,
+ * batching off) converts the sums once. At one unit a nanosecond that is
+ * exactly the plain way, in every window; at 0.37, calls exact and times
+ * within a nanosecond a request and node. Unbatched, the records are made
+ * per request as before: exact. */
+static void test_keyed_road_deferred(void **state)
+{
+    apr_pool_t *p = *state;
+    pair_t pr;
+    rp_tree_cache_t *c = rp_tree_cache_create(p, MAXEV);
+    apr_time_t t1 = T0 + 61 * APR_USEC_PER_SEC;
+    int i, round;
+
+    want_out = 0;
+    nested = 1;
+    unit = 1.0;
+    pair_init(&pr, p, 4096);
+    rp_tree_cache_batch(c, 1, T0);
+    assert_false(record_log(&pr, c, 0, 1, 1, 20, 100, T0));
+    for (round = 0; round < 2; round++) {
+        for (i = 0; i < 10; i++) {
+            assert_true(record_log(&pr, c, 0, 1, 10 + (unsigned)i, 20, 100, T0));
+            /* Two shapes and two hosts at once: each way sums its own. */
+            if (round || i)
+                assert_true(record_log(&pr, c, 1, 2, 40 + (unsigned)i, 12, 100, T0));
+            else
+                assert_false(record_log(&pr, c, 1, 2, 40, 12, 100, T0));
+        }
+        assert_true(rp_tree_cache_pending(c));
+        assert_true(rp_tree_counts(pr.a, p, 0, T0)->calls[0] < rp_tree_counts(pr.b, p, 0, T0)->calls[0]);
+        rp_tree_cache_flush(c, T0);
+        assert_false(rp_tree_cache_pending(c));
+        same(p, &pr, 0, T0);
+        same(p, &pr, 1, T0);
+    }
+    /* Sums of minute T0 go to T0's slot when the next minute's request
+     * comes, before it is summed. */
+    assert_true(record_log(&pr, c, 0, 1, 60, 20, 100, T0));
+    assert_true(record_log(&pr, c, 0, 1, 61, 20, 100, t1));
+    assert_true(record_log(&pr, c, 1, 2, 62, 12, 100, t1));
+    rp_tree_cache_batch(c, 0, t1);              /* off: flushed */
+    assert_false(rp_tree_cache_pending(c));
+    same(p, &pr, 0, t1);
+    same(p, &pr, 1, t1);
+    same(p, &pr, 5, t1);
+
+    /* Not a unit a nanosecond: one rounding for the batch. */
+    unit = 0.37;
+    c = rp_tree_cache_create(p, MAXEV);
+    pair_init(&pr, p, 4096);
+    rp_tree_cache_batch(c, 1, T0);
+    assert_false(record_log(&pr, c, 0, 1, 1, 20, 100, T0));
+    for (i = 0; i < 50; i++)
+        assert_true(record_log(&pr, c, 0, 1, 100 + (unsigned)i, 20, 100, T0));
+    rp_tree_cache_flush(c, T0);
+    near(p, &pr, 0, T0, 51 * 20);
+    near(p, &pr, 1, T0, 51 * 20);
+
+    /* Unbatched: per request, in the cache's own records. */
+    rp_tree_cache_batch(c, 0, T0);
+    pair_init(&pr, p, 4096);
+    assert_false(record_log(&pr, c, 0, 1, 1, 20, 100, T0));
+    for (i = 0; i < 5; i++)
+        assert_true(record_log(&pr, c, 0, 1, 200 + (unsigned)i, 20, 100, T0));
+    assert_false(rp_tree_cache_pending(c));
+    same(p, &pr, 0, T0);
+    want_out = 1;
+    nested = 0;
+}
+
 /* A region with no room for the path: the fill is refused, nothing is
  * keyed, and the request takes the events' road each time, with the
  * plain counts. */
@@ -448,6 +567,7 @@ int main(void)
         RP_TEST(test_batched_stale_minute),
         RP_TEST(test_keyed_road_exact),
         RP_TEST(test_keyed_road_full_region),
+        RP_TEST(test_keyed_road_deferred),
     };
     int rc;
     apr_initialize();
