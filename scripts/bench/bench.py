@@ -787,12 +787,19 @@ def palloc_bytes(base, docroot, shm, cfg, n, tag):
     return int(count.read_text().split()[0])
 
 
+RSS_PARTS = ("VmRSS", "RssAnon", "RssFile", "RssShmem")
+
+
 def rss_kb(pid):
+    """{VmRSS, RssAnon, RssFile, RssShmem: KB}: a leak grows RssAnon; the
+    status page's shared memory, first touched, grows RssShmem."""
+    got = dict.fromkeys(RSS_PARTS, 0)
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+            k = line.split(":", 1)[0]
+            if k in got:
+                got[k] = int(line.split()[1])
+    return got
 
 
 def growth(base, docroot, shm):
@@ -1063,10 +1070,15 @@ def memory_part(base, docroot, shm, report, results):
     report.append("RSS of the serving child (event), ProfileDir + ProfileErrorLog On, "
                   "one keep-alive connection:")
     report.append("  %d KB after warm-up, %d KB after %d more requests (%+d KB), %.0f s"
-                  % (before, after, done, after - before, secs))
+                  % (before["VmRSS"], after["VmRSS"], done, after["VmRSS"] - before["VmRSS"],
+                     secs))
+    report.append("  of which anonymous %+d KB (heap, stacks: a leak shows here), "
+                  "shared memory %+d KB (pages first touched), files %+d KB"
+                  % tuple(after[k] - before[k] for k in ("RssAnon", "RssShmem", "RssFile")))
     report.append("")
     results["pool_bytes"] = pb
-    results["growth"] = {"before_kb": before, "after_kb": after,
+    results["growth"] = {"before_kb": before["VmRSS"], "after_kb": after["VmRSS"],
+                         "before": before, "after": after,
                          "requests": done, "seconds": secs}
 
 
