@@ -433,19 +433,16 @@ void reqprof_status_record(request_rec *top, reqprof_state_t *st,
                            const reqprof_dir_t *dc)
 {
     rp_agg_call_t stack_calls[CALLS_ON_STACK], *calls = stack_calls;
-    rp_prof_fn_t stack_fns[CALLS_ON_STACK], *fns = stack_fns;
+    const rp_prof_fn_t *fns;
     rp_agg_req_t rq;
     int i, n, ncalls = 0;
     double ns_per_tick = rp_clock_sec_per_tick * 1e9;
 
     if (!agg || !st || !dc || dc->engine != 1 || is_status_request(top))
         return;
-    n = rp_prof_nfuncs(st->prof);
-    if (n > CALLS_ON_STACK) {
+    fns = rp_prof_funcs_view(st->prof, &n);
+    if (n > CALLS_ON_STACK)
         calls = apr_palloc(top->pool, sizeof(rp_agg_call_t) * (apr_size_t)n);
-        fns = apr_palloc(top->pool, sizeof(rp_prof_fn_t) * (apr_size_t)n);
-    }
-    rp_prof_funcs(st->prof, fns);
     for (i = 0; i < n; i++) {
         int id = fns[i].id;
         if (id < 0)

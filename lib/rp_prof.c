@@ -75,12 +75,11 @@ int rp_registry_add_in(rp_registry_t *reg, apr_pool_t *p, const char *file,
 
 typedef enum { FR_REQ, FR_PHASE, FR_HOOK } frame_kind_e;
 
-/* Per-request accounting of one function (cf. _lsprof's ProfilerEntry). */
+/* Per-request accounting of one function (cf. _lsprof's ProfilerEntry);
+ * its calls, self ticks and total ticks (outermost calls only) are in
+ * the profile's tot array, which readers take in place. */
 typedef struct entry {
-    int64_t nc;          /* calls */
     int64_t rc;          /* calls made while already on the stack */
-    rp_tick_t it;        /* self ticks */
-    rp_tick_t tt;        /* total ticks, outermost calls only */
     int first_edge;      /* head of this function's caller-edge list, -1 */
     int id;              /* registry id, or -1 when dynamic */
     const char *file;    /* dynamic only */
@@ -133,6 +132,7 @@ struct rp_prof {
     entry_t *entries;
     int *ids;                  /* [entries_cap] each entry's id, as entries[i].id:
                                 * one array for rp_prof_ids */
+    rp_prof_fn_t *tot;         /* [entries_cap] each entry's id and totals */
     int nentries, entries_cap;
     edge_t *edges;
     int nedges, edges_cap;
@@ -179,6 +179,7 @@ rp_prof_t *rp_prof_create(apr_pool_t *p, const rp_registry_t *reg,
     prof->entries_cap = 64;
     prof->entries = apr_palloc(p, sizeof(entry_t) * (apr_size_t)prof->entries_cap);
     prof->ids = apr_palloc(p, sizeof(int) * (apr_size_t)prof->entries_cap);
+    prof->tot = apr_palloc(p, sizeof(rp_prof_fn_t) * (apr_size_t)prof->entries_cap);
     prof->edges_cap = 128;
     prof->edges = apr_palloc(p, sizeof(edge_t) * (apr_size_t)prof->edges_cap);
     prof->recs_cap = 64;
@@ -204,10 +205,11 @@ static void *grow(apr_pool_t *p, void *old, int *cap, apr_size_t elt, int used)
  * of the inlined paths below. */
 static void __attribute__((noinline, cold)) grow_entries(rp_prof_t *prof)
 {
-    int cap = prof->entries_cap;
+    int cap = prof->entries_cap, cap2 = cap;
     prof->entries = grow(prof->pool, prof->entries, &prof->entries_cap,
                          sizeof(entry_t), prof->nentries);
     prof->ids = grow(prof->pool, prof->ids, &cap, sizeof(int), prof->nentries);
+    prof->tot = grow(prof->pool, prof->tot, &cap2, sizeof(rp_prof_fn_t), prof->nentries);
 }
 
 static void __attribute__((noinline, cold)) grow_edges(rp_prof_t *prof)
@@ -228,11 +230,15 @@ static APR_INLINE int new_entry(rp_prof_t *prof, int id, const char *file, int l
                                 const char *label)
 {
     entry_t *e;
+    rp_prof_fn_t *t;
     if (prof->nentries == prof->entries_cap)
         grow_entries(prof);
     e = &prof->entries[prof->nentries];
-    e->nc = e->rc = 0;
-    e->it = e->tt = 0;
+    t = &prof->tot[prof->nentries];
+    t->id = id;
+    t->calls = 0;
+    t->self = t->total = 0;
+    e->rc = 0;
     e->first_edge = -1;
     e->id = id;
     e->file = file;
@@ -655,13 +661,13 @@ static void fold(rp_prof_t *prof)
 
     for (i = 0; i < prof->nrec; i++) {
         const record_t *r = &prof->recs[i];
-        entry_t *e = &prof->entries[r->func];
+        rp_prof_fn_t *t = &prof->tot[r->func];
 
-        if (e->nc++ && among(st, r->depth, r->func))
-            e->rc++;
+        if (t->calls++ && among(st, r->depth, r->func))
+            prof->entries[r->func].rc++;
         else
-            e->tt += r->t1 - r->t0;
-        e->it += r->self;
+            t->total += r->t1 - r->t0;
+        t->self += r->self;
         st[r->depth] = r->func;
     }
     prof->folded = 1;
@@ -741,11 +747,11 @@ int rp_prof_nfuncs(const rp_prof_t *prof)
 void rp_prof_func_totals(const rp_prof_t *prof, int i, int *id, int64_t *calls,
                          rp_tick_t *self, rp_tick_t *total)
 {
-    const entry_t *e = &prof->entries[i];
-    *id = e->id;
-    *calls = e->nc;
-    *self = e->it;
-    *total = e->tt;
+    const rp_prof_fn_t *t = &prof->tot[i];
+    *id = t->id;
+    *calls = t->calls;
+    *self = t->self;
+    *total = t->total;
 }
 
 void rp_prof_func_ids(const rp_prof_t *prof, int *ids)
@@ -759,16 +765,10 @@ const int *rp_prof_ids(const rp_prof_t *prof, int *nf)
     return prof->ids;
 }
 
-void rp_prof_funcs(const rp_prof_t *prof, rp_prof_fn_t *out)
+const rp_prof_fn_t *rp_prof_funcs_view(const rp_prof_t *prof, int *n)
 {
-    int i;
-    for (i = 0; i < prof->nentries; i++) {
-        const entry_t *e = &prof->entries[i];
-        out[i].id = e->id;
-        out[i].calls = e->nc;
-        out[i].self = e->it;
-        out[i].total = e->tt;
-    }
+    *n = prof->nentries;
+    return prof->tot;
 }
 
 void **rp_prof_user(rp_prof_t *prof, int which)
@@ -814,10 +814,10 @@ rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
             f->name = apr_pstrdup(p, e->label);
         }
         f->key_slot = e->id + 1;    /* 0 for dynamic (id -1) */
-        f->nc = e->nc;
-        f->cc = e->nc - e->rc;
-        f->tt = (double)e->it * sec_per_tick;
-        f->ct = (double)e->tt * sec_per_tick;
+        f->nc = prof->tot[i].calls;
+        f->cc = prof->tot[i].calls - e->rc;
+        f->tt = (double)prof->tot[i].self * sec_per_tick;
+        f->ct = (double)prof->tot[i].total * sec_per_tick;
         for (j = e->first_edge; j >= 0; j = prof->edges[j].next)
             n++;
         f->ncallers = n;
@@ -937,7 +937,7 @@ rp_tick_t rp_prof_self_now(const rp_prof_t *prof, rp_tick_t now, rp_tick_t *out)
     int i;
     if (prof->folded) {
         for (i = 0; i < prof->nentries; i++)
-            out[i] = prof->entries[i].it;
+            out[i] = prof->tot[i].self;
     }
     else {
         /* Closed frames from their records (an open one's self is 0 so

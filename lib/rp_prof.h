@@ -132,14 +132,16 @@ void rp_prof_func_totals(const rp_prof_t *prof, int i, int *id, int64_t *calls,
                          rp_tick_t *self, rp_tick_t *total);
 
 /* The registry id of every function (-1: dynamic) into ids, which has
- * room for rp_prof_nfuncs(); and all totals at once into out. */
+ * room for rp_prof_nfuncs(); and all totals at once, read in place
+ * (copying nothing): n of them (rp_prof_nfuncs), valid until the
+ * profile's next request begins. */
 void rp_prof_func_ids(const rp_prof_t *prof, int *ids);
 typedef struct rp_prof_fn {
     int id;
     int64_t calls;
     rp_tick_t self, total;
 } rp_prof_fn_t;
-void rp_prof_funcs(const rp_prof_t *prof, rp_prof_fn_t *out);
+const rp_prof_fn_t *rp_prof_funcs_view(const rp_prof_t *prof, int *n);
 
 /* Pointers later stages may hang state on per profile object (the
  * aggregate tree's path cache, the last .prof's template), NULL at first;

@@ -844,6 +844,17 @@ static void test_fold_matches_reclevel_model(void **state)
         }
         st = rp_prof_stats(prof, p, 1.0);
         assert_int_equal(st->nfuncs, nf);
+        {
+            /* The totals read in place (the status page's road). */
+            int nv;
+            const rp_prof_fn_t *v = rp_prof_funcs_view(prof, &nv);
+            assert_int_equal(nv, nf);
+            for (k = 0; k < nf; k++) {
+                assert_int_equal(v[k].calls, nc[k]);
+                assert_int_equal(v[k].self, it[k]);
+                assert_int_equal(v[k].total, ct[k]);
+            }
+        }
         for (k = 0; k < nf; k++) {
             const rp_func_t *f = &st->funcs[k];
             int edges = 0;
