@@ -746,8 +746,9 @@ static cpath_t *cache_victim(rp_tree_cache_t *c, apr_time_t now)
     return &c->way[v];
 }
 
-/* A cached path's request (hit_begin): its events counted into out: finished and added to the cached
- * nodes (or to the batch). Returns the records. */
+/* A cached path's request (hit_begin), its events counted into out:
+ * finished and added to the cached nodes (or to the batch). Returns the
+ * records. */
 static int hit_end(rp_tree_t *t, rp_tree_cache_t *c, cpath_t *cp, rp_tree_rec_t *out,
                    double ns_per_unit, apr_time_t now)
 {
