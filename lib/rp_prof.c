@@ -81,7 +81,6 @@ typedef enum { FR_REQ, FR_PHASE, FR_HOOK } frame_kind_e;
 typedef struct entry {
     int64_t rc;          /* calls made while already on the stack */
     int first_edge;      /* head of this function's caller-edge list, -1 */
-    int id;              /* registry id, or -1 when dynamic */
     const char *file;    /* dynamic only */
     int line;            /* dynamic only */
     const char *label;   /* dynamic only */
@@ -130,9 +129,10 @@ struct rp_prof {
     int map_cap;
 
     entry_t *entries;
-    int *ids;                  /* [entries_cap] each entry's id, as entries[i].id:
-                                * one array for rp_prof_ids */
-    rp_prof_fn_t *tot;         /* [entries_cap] each entry's id and totals */
+    int *ids;                  /* [entries_cap] each entry's registry id, -1 when
+                                * dynamic: one array for rp_prof_ids */
+    rp_prof_fn_t *tot;         /* [entries_cap] each entry's id (again, as the
+                                * status page reads it) and totals */
     int nentries, entries_cap;
     edge_t *edges;
     int nedges, edges_cap;
@@ -240,7 +240,6 @@ static APR_INLINE int new_entry(rp_prof_t *prof, int id, const char *file, int l
     t->self = t->total = 0;
     e->rc = 0;
     e->first_edge = -1;
-    e->id = id;
     e->file = file;
     e->line = line;
     e->label = label;
@@ -272,7 +271,7 @@ static int entry_for_label(rp_prof_t *prof, const char *file, int line,
     const char *f = file ? file : httpd_file;
     for (i = 0; i < prof->nentries; i++) {
         const entry_t *e = &prof->entries[i];
-        if (e->id < 0 && e->line == line && strcmp(e->label, label) == 0
+        if (prof->ids[i] < 0 && e->line == line && strcmp(e->label, label) == 0
             && strcmp(e->file, f) == 0)
             return i;
     }
@@ -744,21 +743,6 @@ int rp_prof_nfuncs(const rp_prof_t *prof)
     return prof->nentries;
 }
 
-void rp_prof_func_totals(const rp_prof_t *prof, int i, int *id, int64_t *calls,
-                         rp_tick_t *self, rp_tick_t *total)
-{
-    const rp_prof_fn_t *t = &prof->tot[i];
-    *id = t->id;
-    *calls = t->calls;
-    *self = t->self;
-    *total = t->total;
-}
-
-void rp_prof_func_ids(const rp_prof_t *prof, int *ids)
-{
-    memcpy(ids, prof->ids, sizeof(int) * (apr_size_t)prof->nentries);
-}
-
 const int *rp_prof_ids(const rp_prof_t *prof, int *nf)
 {
     *nf = prof->nentries;
@@ -800,10 +784,10 @@ rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
     for (i = 0; i < prof->nentries; i++) {
         const entry_t *e = &prof->entries[i];
         rp_func_t *f = &st->funcs[i];
-        int j, n = 0;
+        int j, n = 0, id = prof->ids[i];
 
-        if (e->id >= 0) {
-            const rp_key_t *k = &prof->reg->keys[e->id];
+        if (id >= 0) {
+            const rp_key_t *k = &prof->reg->keys[id];
             f->file = k->file;
             f->line = k->line;
             f->name = k->name;
@@ -813,7 +797,7 @@ rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
             f->line = e->line;
             f->name = apr_pstrdup(p, e->label);
         }
-        f->key_slot = e->id + 1;    /* 0 for dynamic (id -1) */
+        f->key_slot = id + 1;       /* 0 for dynamic (id -1) */
         f->nc = prof->tot[i].calls;
         f->cc = prof->tot[i].calls - e->rc;
         f->tt = (double)prof->tot[i].self * sec_per_tick;
@@ -919,8 +903,8 @@ void rp_prof_func_key(const rp_prof_t *prof, int i, const char **file,
                       int *line, const char **name)
 {
     const entry_t *e = &prof->entries[i];
-    if (e->id >= 0) {
-        const rp_key_t *k = &prof->reg->keys[e->id];
+    if (prof->ids[i] >= 0) {
+        const rp_key_t *k = &prof->reg->keys[prof->ids[i]];
         *file = k->file;
         *line = k->line;
         *name = k->name;

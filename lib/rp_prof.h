@@ -121,21 +121,14 @@ long rp_prof_dropped(const rp_prof_t *prof);
 int rp_prof_active(const rp_prof_t *prof);
 
 /* The functions of the finished profile, without building rp_stats_t
- * (cheap enough for every request): how many there are, and the totals
- * of the i-th (0 <= i < n, root first): its registry id (-1 for the
- * request root, subrequests and redirects), calls, self ticks and
- * cumulative ticks. The totals are folded from the frames' records by
- * rp_prof_end: before it they read 0 (rp_prof_self_now is the live
- * view); rp_prof_stats likewise wants an ended profile. */
+ * (cheap enough for every request): how many there are, and all their
+ * totals read in place (copying nothing, valid until the profile's next
+ * request begins), the i-th (0 <= i < n, root first) with its registry
+ * id (-1 for the request root, subrequests and redirects), calls, self
+ * ticks and cumulative ticks. The totals are folded from the frames'
+ * records by rp_prof_end: before it they read 0 (rp_prof_self_now is the
+ * live view); rp_prof_stats likewise wants an ended profile. */
 int rp_prof_nfuncs(const rp_prof_t *prof);
-void rp_prof_func_totals(const rp_prof_t *prof, int i, int *id, int64_t *calls,
-                         rp_tick_t *self, rp_tick_t *total);
-
-/* The registry id of every function (-1: dynamic) into ids, which has
- * room for rp_prof_nfuncs(); and all totals at once, read in place
- * (copying nothing): n of them (rp_prof_nfuncs), valid until the
- * profile's next request begins. */
-void rp_prof_func_ids(const rp_prof_t *prof, int *ids);
 typedef struct rp_prof_fn {
     int id;
     int64_t calls;
@@ -178,7 +171,7 @@ rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_t
 
 /* The raw event log of the last request (after rp_prof_end), without
  * allocating: how many frames were logged, and the i-th (in the order
- * opened): its local function index (as rp_prof_func_totals), nesting
+ * opened): its local function index (as rp_prof_funcs_view), nesting
  * depth (0: the root) and open/close ticks. Frames past the log's size are
  * not logged (rp_prof_trace's dropped); their time stays in the logged
  * frames that contain them. The aggregate call tree reads this. */
@@ -209,7 +202,7 @@ typedef struct rp_prof_rec {
 const rp_prof_rec_t *rp_prof_log(const rp_prof_t *prof, int *n);
 
 /* The registry id of every local function (-1: dynamic), in place:
- * rp_prof_func_ids without the copy; *nf gets rp_prof_nfuncs(). */
+ * one int array, *nf of them (rp_prof_nfuncs()). */
 const int *rp_prof_ids(const rp_prof_t *prof, int *nf);
 
 /* (rp_prof_nfuncs, above: functions met so far in the current request,

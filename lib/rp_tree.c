@@ -746,6 +746,17 @@ static cpath_t *cache_victim(rp_tree_cache_t *c, apr_time_t now)
     return &c->way[v];
 }
 
+/* A batched hit's minute: the sums waiting are of another minute's
+ * requests, they go first. */
+static APR_INLINE void batch_minute(rp_tree_cache_t *c, apr_time_t now)
+{
+    apr_uint32_t m = rp_win_minute(now);
+    if (c->bminute != m) {
+        rp_tree_cache_flush(c, now);
+        c->bminute = m;
+    }
+}
+
 /* A cached path's request (hit_begin), its events counted into out:
  * finished and added to the cached nodes (or to the batch). Returns the
  * records. */
@@ -759,11 +770,7 @@ static int hit_end(rp_tree_t *t, rp_tree_cache_t *c, cpath_t *cp, rp_tree_rec_t 
     c->hits++;
     cp->used = ++c->clock;
     if (c->batch) {
-        apr_uint32_t m = rp_win_minute(now);
-        if (c->bminute != m) {
-            rp_tree_cache_flush(c, now);
-            c->bminute = m;
-        }
+        batch_minute(c, now);
         cp->pending = 1;
         for (i = 0; i < nrec; i++) {
             cnt_t *a = &cp->acc[i];
@@ -827,11 +834,7 @@ int rp_tree_record_log(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
         if (c->batch) {
             /* Each event's ticks into the way's sums: no records, no
              * conversion until the flush. */
-            apr_uint32_t m = rp_win_minute(now);
-            if (c->bminute != m) {
-                rp_tree_cache_flush(c, now);
-                c->bminute = m;
-            }
+            batch_minute(c, now);
             if (cp->nlog && cp->ns_per_unit != ns_per_unit)
                 fold_log(c, cp);
             c->hits++;
