@@ -75,11 +75,11 @@ deps:
 demo-deps:
 	@sh scripts/deps.sh demo
 
-$(BUILD)/unit/%: tests/unit/%.c $(LIB_SRC) $(LIB_HDR) tests/unit/rp_test.h
+$(BUILD)/unit/%: tests/unit/%.c $(LIB_SRC) $(LIB_HDR) tests/unit/rp_test.h tests/unit/rp_test_ops.h
 	@mkdir -p $(@D)
 	$(CC) -O1 -g $(WARN) -Ilib -Itests/unit $(APR_INC) -o $@ $< $(LIB_SRC) $(APR_LIBS) -lcmocka -lm
 
-$(BUILD)/asan/%: tests/unit/%.c $(LIB_SRC) $(LIB_HDR) tests/unit/rp_test.h
+$(BUILD)/asan/%: tests/unit/%.c $(LIB_SRC) $(LIB_HDR) tests/unit/rp_test.h tests/unit/rp_test_ops.h
 	@mkdir -p $(@D)
 	$(CC) -O1 -g $(WARN) $(SAN_FLAGS) -Ilib -Itests/unit $(APR_INC) -o $@ $< $(LIB_SRC) $(APR_LIBS) -lcmocka -lm
 

@@ -93,9 +93,12 @@ int reqprof_request_finish(request_rec *r)
      * leaves files and reports. */
     selected = dc && dc->engine == 1 && reqprof_ctl_selected(top, &st->ctl, dc, sc);
     if (selected) {
+        uint64_t shape;
         reqprof_batch_begin(st);
-        reqprof_status_record(top, st, dc);
-        reqprof_tree_record(top, st->prof, st->batching);
+        /* The tree first: the shape it names spares the page's batch
+         * from comparing the request's frames again. */
+        shape = reqprof_tree_record(top, st->prof, st->batching);
+        reqprof_status_record(top, st, dc, shape);
         reqprof_batch_end(st);
     }
     else

@@ -429,51 +429,108 @@ void reqprof_status_count(request_rec *top, reqprof_state_t *st)
     status_file_tick(top);
 }
 
-void reqprof_status_record(request_rec *top, reqprof_state_t *st,
-                           const reqprof_dir_t *dc)
+/* A shape for the batch: each local function's key (a registry id that
+ * has none yet, being newer than the keys mapped, takes the old road:
+ * its key would come later). -1: none made. */
+static int shape_add(rp_agg_batch_t *b, uint64_t shape, rp_prof_t *prof,
+                     apr_pool_t *p)
 {
-    rp_agg_call_t stack_calls[CALLS_ON_STACK], *calls = stack_calls;
-    const rp_prof_fn_t *fns;
-    rp_agg_req_t rq;
-    int i, n, ncalls = 0;
+    int stack_keys[CALLS_ON_STACK], *fkey = stack_keys;
+    const rp_prof_rec_t *log;
+    const int *ids;
+    int i, n, nf;
+
+    log = rp_prof_log(prof, &n);
+    ids = rp_prof_ids(prof, &nf);
+    if (nf > CALLS_ON_STACK)
+        fkey = apr_palloc(p, sizeof(int) * (apr_size_t)nf);
+    for (i = 0; i < nf; i++) {
+        int id = ids[i];
+        if (id >= keymap_n)
+            return -1;
+        fkey[i] = id < 0 ? RP_AGG_UNCOUNTED : keymap[id] < 0 ? RP_AGG_NO_KEY : keymap[id];
+    }
+    return rp_agg_shape_add(agg, b, shape, log, n, fkey, nf,
+                            rp_clock_sec_per_tick * 1e9);
+}
+
+/* The batch's usual road: the request's frames summed into its shape's
+ * sums, no function totals made. Returns 0 when the shape is not kept. */
+static int record_shape(rp_agg_batch_t *b, uint64_t shape, rp_prof_t *prof,
+                        const rp_agg_req_t *rq, apr_pool_t *p)
+{
+    int s = rp_agg_shape_find(b, shape), n;
+    /* A log cut short would leave frames out of the counts. */
+    if (!rp_prof_log_whole(prof))
+        return 0;
+    if (s < 0 && (s = shape_add(b, shape, prof, p)) < 0)
+        return 0;
+    rp_agg_record_shape(agg, b, rq, s, rp_prof_log(prof, &n));
+    return 1;
+}
+
+/* The function totals (folded on demand) as calls for rp_agg. */
+static rp_agg_call_t *calls_of(rp_prof_t *prof, rp_agg_call_t *on_stack, apr_pool_t *p,
+                               int *ncalls)
+{
+    rp_agg_call_t *calls = on_stack;
     double ns_per_tick = rp_clock_sec_per_tick * 1e9;
+    const rp_prof_fn_t *fns = rp_prof_funcs_view(prof, ncalls);
+    int i, n = *ncalls;
+
+    if (n > CALLS_ON_STACK)
+        calls = apr_palloc(p, sizeof(rp_agg_call_t) * (apr_size_t)n);
+    *ncalls = 0;
+    for (i = 0; i < n; i++) {
+        int id = fns[i].id;
+        rp_agg_call_t *c = &calls[*ncalls];
+        if (id < 0)
+            continue;       /* the request itself, subrequests, redirects */
+        c->key = id < keymap_n ? keymap[id] : -1;
+        c->calls = (uint64_t)fns[i].calls;
+        c->tt_ns = rp_scale_u64(fns[i].self, ns_per_tick);
+        c->ct_ns = rp_scale_u64(fns[i].total, ns_per_tick);
+        (*ncalls)++;
+    }
+    return calls;
+}
+
+void reqprof_status_record(request_rec *top, reqprof_state_t *st,
+                           const reqprof_dir_t *dc, uint64_t shape)
+{
+    rp_agg_call_t stack_calls[CALLS_ON_STACK], *calls;
+    rp_agg_req_t rq;
+    int i, n, ncalls;
 
     if (!agg || !st || !dc || dc->engine != 1 || is_status_request(top))
         return;
-    fns = rp_prof_funcs_view(st->prof, &n);
-    if (n > CALLS_ON_STACK)
-        calls = apr_palloc(top->pool, sizeof(rp_agg_call_t) * (apr_size_t)n);
-    for (i = 0; i < n; i++) {
-        int id = fns[i].id;
-        if (id < 0)
-            continue;       /* the request itself, subrequests, redirects */
-        calls[ncalls].key = id < keymap_n ? keymap[id] : -1;
-        calls[ncalls].calls = (uint64_t)fns[i].calls;
-        calls[ncalls].tt_ns = rp_scale_u64(fns[i].self, ns_per_tick);
-        calls[ncalls].ct_ns = rp_scale_u64(fns[i].total, ns_per_tick);
-        ncalls++;
-    }
-    fill_req(top, st->path,
-             (uint64_t)((double)rp_prof_root_ticks(st->prof) * ns_per_tick), &rq);
+    fill_req(top, st->path, (uint64_t)((double)rp_prof_root_ticks(st->prof)
+                                        * rp_clock_sec_per_tick * 1e9), &rq);
     if (st->batching == REQPROF_BATCH_ON) {
         rp_agg_batch_t **b = (rp_agg_batch_t **)rp_prof_user(st->prof, REQPROF_USER_AGG);
         if (!*b)
             *b = rp_agg_batch_create(agg, rp_prof_pool(st->prof));
-        rp_agg_record_batch(agg, *b, &rq, calls, ncalls);
+        if (!shape || !record_shape(*b, shape, st->prof, &rq, top->pool)) {
+            calls = calls_of(st->prof, stack_calls, top->pool, &ncalls);
+            rp_agg_record_batch(agg, *b, &rq, calls, ncalls);
+        }
     }
-    else
+    else {
+        calls = calls_of(st->prof, stack_calls, top->pool, &ncalls);
         rp_agg_record(agg, &rq, calls, ncalls);
+    }
     status_file_tick(top);
     if (rp_agg_slow_wants(agg, rq.wall_ns, apr_time_now())) {
         const rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
                                                 rp_clock_sec_per_tick);
-        /* stats->funcs[i] is the profile's function i, as fns[i] is: the
-         * ring names the wrapped ones by their key, copying no string. */
+        /* stats->funcs[i] is the profile's function i: the ring names the
+         * wrapped ones by their key, copying no string. */
+        const int *ids = rp_prof_ids(st->prof, &n);
         int stack_keys[CALLS_ON_STACK];
         int *keys = n > CALLS_ON_STACK ? apr_palloc(top->pool, sizeof(int) * (apr_size_t)n)
                                        : stack_keys;
         for (i = 0; i < n; i++) {
-            int id = fns[i].id;
+            int id = ids[i];
             keys[i] = id >= 0 && id < keymap_n ? slowkey[id] : -1;
         }
         rq.traceid = reqprof_trace_id(top);     /* only for the slow list */

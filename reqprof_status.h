@@ -39,9 +39,11 @@ void reqprof_status_flush(reqprof_state_t *st, apr_time_t now);
  * add it to the aggregates when ProfileEngine is On for it, and keep its
  * call graph when it is one of the slowest. Status page requests are
  * never added. Under REQPROF_BATCH_ON its function counts go to st's
- * batch (reqprof_status_flush adds them to shared memory). */
+ * batch (reqprof_status_flush adds them to shared memory); shape, when
+ * not 0, names the request's shape (reqprof_tree_record's tag), and the
+ * batch then sums its frames' ticks per shape instead. */
 void reqprof_status_record(request_rec *top, reqprof_state_t *st,
-                           const reqprof_dir_t *dc);
+                           const reqprof_dir_t *dc, uint64_t shape);
 
 /* The end of a request that was not profiled, or was profiled and then
  * not chosen (st, else NULL): count it (time, status class, histogram,

@@ -162,7 +162,7 @@ void reqprof_tree_flush(rp_prof_t *prof, apr_time_t now)
         rp_tree_cache_flush(c, now);
 }
 
-void reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching)
+uint64_t reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching)
 {
     const reqprof_srv_t *sc;
     rp_tree_ev_t ev_stack[ON_STACK], *ev = ev_stack;
@@ -177,11 +177,11 @@ void reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching)
     int n, nf, i, keyable = 1;
 
     if (!tree || !prof || is_status_request(top))
-        return;
+        return 0;
     log = rp_prof_log(prof, &n);
     ids = rp_prof_ids(prof, &nf);
     if (n < 1 || nf < 1)
-        return;
+        return 0;
     now = apr_time_now();
     sc = ap_get_module_config(top->server->module_config, &reqprof_module);
     /* The path cache hangs on the profile object: one thread at a time,
@@ -198,7 +198,7 @@ void reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching)
          * (a cached path holds at most ON_STACK records). */
         if (rp_tree_record_log(tree, c, sc->tree_vhost, log, n, ids, nf, ns_per_tick,
                                now, NULL) >= 0)
-            return;
+            return rp_tree_cache_tag(c);
     }
     if (n > ON_STACK) {
         ev = apr_palloc(top->pool, sizeof(*ev) * (apr_size_t)n);
@@ -226,6 +226,7 @@ void reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching)
     rp_tree_record_events(tree, c, sc->tree_vhost, ev, n, ns_per_tick, now, rec, work);
     if (keyable)
         rp_tree_cache_key(c, tree, sc->tree_vhost, ev, log, n, ids, nf);
+    return 0;
 }
 
 /* ------------------------------------------------------------ the views */

@@ -27,8 +27,9 @@ int reqprof_tree_events(void);
  * as profiled, after rp_prof_end): add its call tree. Status page requests
  * are left out. batching is how (REQPROF_BATCH_*): ON adds a request of
  * the cached path to the cache's sums (reqprof_tree_flush adds them to
- * shared memory), BUSY leaves the cache alone. */
-void reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching);
+ * shared memory), BUSY leaves the cache alone. Returns the tag of the
+ * keyed shape the request matched (rp_tree_cache_tag), 0: none. */
+uint64_t reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching);
 
 /* Add the sums batched on prof's path cache to shared memory (the batch
  * lock of prof's object held). */

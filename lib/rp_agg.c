@@ -8,6 +8,7 @@
 #include <apr_atomic.h>
 #include <apr_strings.h>
 #include "rp_agg_int.h"
+#include "rp_clock.h"
 
 #define MAGIC   0x52504147u     /* "RPAG" */
 #define VERSION 2u     /* 2: every request, status classes, windows */
@@ -427,13 +428,34 @@ typedef struct bsum {
     apr_uint64_t calls, tt, ct;
 } bsum_t;
 
+/* One shape's frames and their sums (rp_agg_shape_add). */
+typedef struct tsum {
+    apr_uint64_t self, ticks;
+} tsum_t;
+
+typedef struct shape {
+    uint64_t tag;               /* 0: empty */
+    int n, cap;                 /* frames, room for */
+    int *key;                   /* [cap] each frame's key, RP_AGG_NO_KEY or
+                                 * RP_AGG_UNCOUNTED */
+    unsigned char *whole;       /* [cap] its ticks are cumulative time */
+    tsum_t *sum;                /* [cap] summed over nreq requests */
+    apr_uint64_t dropped;       /* frames of a function without a key */
+    apr_uint64_t nreq;
+    double ns_per_tick;
+    unsigned long used;         /* the batch's clock at its last request */
+} shape_t;
+
 /* A batch holds one virtual host column and one window minute, so the
  * same sums go to both places a request's functions count in (its
  * column since start, its minute's single column): one add per request
  * and function, and a list of the keys that have some, so a flush
- * touches only those. */
+ * touches only those. The shapes' sums are of the same column and
+ * minute: they are made function sums first when the batch flushes. */
 struct rp_agg_batch {
+    apr_pool_t *pool;           /* the shapes' arrays */
     int nkeys;
+    int pending;                /* sum or a shape holds counts */
     unsigned stripe;            /* where the since-start part goes */
     int col;                    /* its virtual host column */
     apr_uint32_t minute;        /* its window minute, 0: none */
@@ -442,11 +464,14 @@ struct rp_agg_batch {
     unsigned char *in;          /* [nkeys]: key listed in keys */
     int *keys;                  /* [nkeys] */
     int n;
+    shape_t shape[RP_AGG_SHAPES];
+    unsigned long clock;
 };
 
 rp_agg_batch_t *rp_agg_batch_create(const rp_agg_t *a, apr_pool_t *p)
 {
     rp_agg_batch_t *b = apr_pcalloc(p, sizeof *b);
+    b->pool = p;
     b->nkeys = a->sz.nkeys > 0 ? a->sz.nkeys : 1;
     b->sum = apr_pcalloc(p, sizeof(bsum_t) * (apr_size_t)b->nkeys);
     b->in = apr_pcalloc(p, (apr_size_t)b->nkeys);
@@ -456,7 +481,7 @@ rp_agg_batch_t *rp_agg_batch_create(const rp_agg_t *a, apr_pool_t *p)
 
 int rp_agg_batch_pending(const rp_agg_batch_t *b)
 {
-    return b->n > 0;
+    return b->pending;
 }
 
 static void add_sum(kcount_t *k, const bsum_t *s)
@@ -468,13 +493,52 @@ static void add_sum(kcount_t *k, const bsum_t *s)
         inc(&k->ct, s->ct);
 }
 
+/* A function's counts into the batch: key must be in range. */
+static APR_INLINE void bsum_add(rp_agg_batch_t *b, int key, apr_uint64_t calls,
+                                apr_uint64_t tt, apr_uint64_t ct)
+{
+    bsum_t *s = &b->sum[key];
+    if (!b->in[key]) {
+        b->in[key] = 1;
+        b->keys[b->n++] = key;
+    }
+    s->calls += calls;
+    s->tt += tt;
+    s->ct += ct;
+}
+
+static APR_INLINE int key_ok(const rp_agg_t *a, const rp_agg_batch_t *b, int key)
+{
+    return key >= 0 && key < b->nkeys && key < a->sz.nkeys;
+}
+
+/* A shape's requests made function counts in the batch's sums: each
+ * frame is nreq calls of its function, with the frame's summed ticks. */
+static void shape_fold(rp_agg_t *a, rp_agg_batch_t *b, shape_t *sh)
+{
+    int i;
+    if (!sh->nreq)
+        return;
+    for (i = 0; i < sh->n; i++) {
+        tsum_t *t = &sh->sum[i];
+        int k = sh->key[i];
+        if (key_ok(a, b, k))
+            bsum_add(b, k, sh->nreq, rp_scale_u64(t->self, sh->ns_per_tick),
+                     sh->whole[i] ? rp_scale_u64(t->ticks, sh->ns_per_tick) : 0);
+        t->self = t->ticks = 0;
+    }
+    sh->nreq = 0;
+}
+
 void rp_agg_batch_flush(rp_agg_t *a, rp_agg_batch_t *b, apr_time_t now)
 {
     kcount_t *tot = NULL, *win = NULL;
     int i;
 
-    if (!b->n)
+    if (!b->pending)
         return;
+    for (i = 0; i < RP_AGG_SHAPES; i++)
+        shape_fold(a, b, &b->shape[i]);
     /* Counted before a reset: gone with it. */
     if (b->reset == apr_atomic_read64(&a->hdr->reset)) {
         tot = kc(a, stripe_at(a, b->stripe), b->col, 0);
@@ -498,43 +562,145 @@ void rp_agg_batch_flush(rp_agg_t *a, rp_agg_batch_t *b, apr_time_t now)
         b->in[key] = 0;
     }
     b->n = 0;
+    b->pending = 0;
 }
 
-void rp_agg_record_batch(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
-                         const rp_agg_call_t *calls, int ncalls)
+/* A batched request: counted at once, after the batch was flushed when
+ * it holds another column, minute or reset. */
+static void batch_count(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq)
 {
     apr_time_t end = rq->when + (apr_time_t)(rq->wall_ns / 1000);
     apr_uint32_t m = rp_win_minute(end);
     int col = rq->vhost_idx >= 0 && rq->vhost_idx < a->sz.nvhosts ? rq->vhost_idx
                                                                    : a->ncols - 1;
-    int i;
+    apr_uint64_t reset = apr_atomic_read64(&a->hdr->reset);
 
-    if (b->n && (b->col != col || b->minute != m
-                 || b->reset != apr_atomic_read64(&a->hdr->reset)))
+    if (b->pending && (b->col != col || b->minute != m || b->reset != reset))
         rp_agg_batch_flush(a, b, end);
-    if (!b->n) {
-        b->reset = apr_atomic_read64(&a->hdr->reset);
+    if (!b->pending) {
+        b->reset = reset;
         b->stripe = rq->stripe;
         b->col = col;
         b->minute = m;
     }
     count(a, rq, NULL, 0, 1);
+}
+
+void rp_agg_record_batch(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
+                         const rp_agg_call_t *calls, int ncalls)
+{
+    int i;
+
+    batch_count(a, b, rq);
     for (i = 0; i < ncalls; i++) {
         const rp_agg_call_t *c = &calls[i];
-        bsum_t *s;
-        if (c->key < 0 || c->key >= b->nkeys || c->key >= a->sz.nkeys) {
+        if (!key_ok(a, b, c->key)) {
             apr_atomic_add64(&a->hdr->keys_dropped, c->calls);
             continue;
         }
-        s = &b->sum[c->key];
-        if (!b->in[c->key]) {
-            b->in[c->key] = 1;
-            b->keys[b->n++] = c->key;
-        }
-        s->calls += c->calls;
-        s->tt += c->tt_ns;
-        s->ct += c->ct_ns;
+        bsum_add(b, c->key, c->calls, c->tt_ns, c->ct_ns);
     }
+    if (b->n)
+        b->pending = 1;
+}
+
+int rp_agg_shape_find(rp_agg_batch_t *b, uint64_t tag)
+{
+    int i;
+    if (!tag)
+        return -1;
+    for (i = 0; i < RP_AGG_SHAPES; i++)
+        if (b->shape[i].tag == tag)
+            return i;
+    return -1;
+}
+
+/* Is func among the functions of the frames st[0 .. depth - 1]? */
+static int among(const int *st, int depth, int func)
+{
+    int d;
+    for (d = 0; d < depth; d++)
+        if (st[d] == func)
+            return 1;
+    return 0;
+}
+
+int rp_agg_shape_add(rp_agg_t *a, rp_agg_batch_t *b, uint64_t tag,
+                     const rp_prof_rec_t *log, int n, const int *fkey, int nf,
+                     double ns_per_tick)
+{
+    int st[RP_MAX_DEPTH];
+    shape_t *sh;
+    int i, v = 0;
+
+    if (!tag || n < 1 || n > RP_AGG_SHAPE_MAX)
+        return -1;
+    for (i = 0; i < n; i++)
+        if (log[i].depth < 0 || log[i].depth >= RP_MAX_DEPTH)
+            return -1;
+    /* The tag's own slot, an empty one, else the least recently used:
+     * what it holds becomes function counts first. */
+    if ((v = rp_agg_shape_find(b, tag)) < 0) {
+        v = 0;
+        for (i = 0; i < RP_AGG_SHAPES; i++) {
+            if (!b->shape[i].tag) {
+                v = i;
+                break;
+            }
+            if (b->shape[i].used < b->shape[v].used)
+                v = i;
+        }
+    }
+    sh = &b->shape[v];
+    shape_fold(a, b, sh);
+    if (b->n)
+        b->pending = 1;
+    if (sh->cap < n) {
+        int cap = sh->cap * 2 > n ? sh->cap * 2 : n < 64 ? 64 : n;
+        if (cap > RP_AGG_SHAPE_MAX)
+            cap = RP_AGG_SHAPE_MAX;
+        sh->key = apr_palloc(b->pool, sizeof(int) * (apr_size_t)cap);
+        sh->whole = apr_palloc(b->pool, (apr_size_t)cap);
+        sh->sum = apr_pcalloc(b->pool, sizeof(tsum_t) * (apr_size_t)cap);
+        sh->cap = cap;
+    }
+    memset(st, 0xff, sizeof st);      /* -1: no function */
+    sh->dropped = 0;
+    for (i = 0; i < n; i++) {
+        int f = log[i].func, d = log[i].depth;
+        sh->key[i] = f >= 0 && f < nf ? fkey[f] : RP_AGG_UNCOUNTED;
+        sh->whole[i] = !among(st, d, f);
+        sh->dropped += sh->key[i] != RP_AGG_UNCOUNTED && !key_ok(a, b, sh->key[i]);
+        st[d] = f;
+    }
+    sh->tag = tag;
+    sh->n = n;
+    sh->ns_per_tick = ns_per_tick;
+    sh->used = ++b->clock;
+    return v;
+}
+
+void rp_agg_record_shape(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
+                         int s, const rp_prof_rec_t *log)
+{
+    shape_t *sh;
+    int i;
+
+    batch_count(a, b, rq);
+    if (s < 0 || s >= RP_AGG_SHAPES || !b->shape[s].tag)
+        return;
+    sh = &b->shape[s];
+    for (i = 0; i < sh->n; i++) {
+        tsum_t *t = &sh->sum[i];
+        t->self += log[i].self;
+        t->ticks += log[i].t1 > log[i].t0 ? log[i].t1 - log[i].t0 : 0;
+    }
+    /* At once, as rp_agg_record_batch counts them (a reset clears them). */
+    if (sh->dropped)
+        apr_atomic_add64(&a->hdr->keys_dropped, sh->dropped);
+    sh->nreq++;
+    sh->used = ++b->clock;
+    b->pending = 1;
 }
 
 /* ------------------------------------------------------ slow requests */

@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <apr_pools.h>
 #include <apr_time.h>
+#include "rp_prof.h"
 #include "rp_stats.h"
 
 #define RP_AGG_STRIPES      8     /* counter copies, merged on read */
@@ -147,6 +148,43 @@ void rp_agg_batch_flush(rp_agg_t *a, rp_agg_batch_t *b, apr_time_t now);
 
 /* Non-zero while b holds counts not yet flushed. */
 int rp_agg_batch_pending(const rp_agg_batch_t *b);
+
+/* ---- a batch's shapes ----
+ * Most requests repeat the shape of one before them: the same frames in
+ * the same order, each of the same function at the same depth. The
+ * function counts of such a request are fixed sums of its frames' ticks,
+ * so a batch keeps, per shape, each frame's ticks summed over the
+ * shape's requests (two plain adds a frame) and makes the function
+ * counts from them once, when it flushes or when the shape makes way for
+ * another: RP_AGG_SHAPES are kept, the least recently used making way.
+ * The counts are rp_agg_record_batch's to within the rounding of ticks
+ * to ns (exactly, at one tick a nanosecond). The caller names a shape by
+ * a tag (not 0) that it never gives another shape of this batch. */
+#define RP_AGG_SHAPES 4
+#define RP_AGG_SHAPE_MAX 256    /* frames a shape may have */
+#define RP_AGG_NO_KEY (-1)      /* a function without a key: calls dropped */
+#define RP_AGG_UNCOUNTED (-2)   /* not a function of the page (the request) */
+
+/* The shape tagged tag that b keeps, or -1. */
+int rp_agg_shape_find(rp_agg_batch_t *b, uint64_t tag);
+
+/* Keep the shape of a request's frames as tag: log (n frames, as
+ * rp_prof_log gives them; each of a local function 0 .. nf - 1), a frame
+ * of local function f counting for key fkey[f] (a key of a, RP_AGG_NO_KEY
+ * or RP_AGG_UNCOUNTED). A frame adds its self ticks to its function's
+ * self time, and its ticks to the cumulative time unless a frame of the
+ * same function is among its ancestors (cProfile's rule); ns_per_tick
+ * converts them. Returns the shape for rp_agg_record_shape, -1 when it
+ * has more than RP_AGG_SHAPE_MAX frames. */
+int rp_agg_shape_add(rp_agg_t *a, rp_agg_batch_t *b, uint64_t tag,
+                     const rp_prof_rec_t *log, int n, const int *fkey, int nf,
+                     double ns_per_tick);
+
+/* rp_agg_record_batch for a request of shape s, its frames log (equal to
+ * the shape's in every function and depth): the request is counted at
+ * once, its frames' ticks summed into the shape. */
+void rp_agg_record_shape(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
+                         int s, const rp_prof_rec_t *log);
 
 /* Add a request that was not profiled: everything but functions. */
 void rp_agg_count(rp_agg_t *a, const rp_agg_req_t *rq);

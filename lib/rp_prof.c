@@ -15,7 +15,8 @@
  * Deferred accounting: a frame writes one record (function, depth, open
  * and close ticks, self ticks) and nothing else; the per-function and
  * per-edge counts (nc, rc, it, tt, recursion levels) are folded from the
- * records in one pass when the request ends (fold). The records are
+ * records in one pass after the request ends, when the first reader asks
+ * for them (fold; many requests are read by no one). The records are
  * also the event log: the log's size only limits what rp_prof_events and
  * rp_prof_trace show, never the accounting.
  */
@@ -153,7 +154,7 @@ struct rp_prof {
     rp_prof_mirror_t mirror;
 
     /* every frame's record (always on), folded into entries and edges
-     * by fold() when the request ends */
+     * by fold() after the request ends, on demand */
     record_t *recs;
     int nrec, recs_cap;
     int folded;                /* entries hold the records' sums */
@@ -225,20 +226,15 @@ static void __attribute__((noinline, cold)) grow_recs(rp_prof_t *prof)
 }
 
 /* Field by field rather than memset: this runs for nearly every frame
- * (each hook entry is new in its request). */
+ * (each hook entry is new in its request). The totals (tot, rc) are not
+ * touched here: totals() sets them when a reader wants them. */
 static APR_INLINE int new_entry(rp_prof_t *prof, int id, const char *file, int line,
                                 const char *label)
 {
     entry_t *e;
-    rp_prof_fn_t *t;
     if (prof->nentries == prof->entries_cap)
         grow_entries(prof);
     e = &prof->entries[prof->nentries];
-    t = &prof->tot[prof->nentries];
-    t->id = id;
-    t->calls = 0;
-    t->self = t->total = 0;
-    e->rc = 0;
     e->first_edge = -1;
     e->file = file;
     e->line = line;
@@ -658,6 +654,15 @@ static void fold(rp_prof_t *prof)
     int st[RP_MAX_DEPTH];
     int i;
 
+    for (i = 0; i < prof->nentries; i++) {
+        rp_prof_fn_t *t = &prof->tot[i];
+        t->id = prof->ids[i];
+        t->calls = 0;
+        t->self = t->total = 0;
+        prof->entries[i].rc = 0;
+    }
+    if (prof->active)
+        return;         /* read before the end: 0 */
     for (i = 0; i < prof->nrec; i++) {
         const record_t *r = &prof->recs[i];
         rp_prof_fn_t *t = &prof->tot[r->func];
@@ -670,6 +675,16 @@ static void fold(rp_prof_t *prof)
         st[r->depth] = r->func;
     }
     prof->folded = 1;
+}
+
+/* The totals, folded on the first reader's demand rather than at every
+ * request's end: the status page's usual road (rp_agg's shapes) reads
+ * none. The object is used by one thread at a time, so folding in a
+ * reader changes no result. */
+static APR_INLINE void totals(const rp_prof_t *prof)
+{
+    if (!prof->folded)
+        fold((rp_prof_t *)prof);
 }
 
 /* Is the edge caller -> func open among the ancestors st[0 .. n-1]? */
@@ -720,7 +735,6 @@ void rp_prof_end(rp_prof_t *prof, rp_tick_t now)
     prof->root_ticks = now > prof->stack[0].t0 ? now - prof->stack[0].t0 : 0;
     pop(prof, now);
     prof->active = 0;
-    fold(prof);
 }
 
 rp_tick_t rp_prof_root_ticks(const rp_prof_t *prof)
@@ -751,6 +765,7 @@ const int *rp_prof_ids(const rp_prof_t *prof, int *nf)
 
 const rp_prof_fn_t *rp_prof_funcs_view(const rp_prof_t *prof, int *n)
 {
+    totals(prof);
     *n = prof->nentries;
     return prof->tot;
 }
@@ -773,7 +788,9 @@ rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
     int i;
 
     /* The profile object is used by one thread at a time: filling in the
-     * edges on the first query that needs them changes no result. */
+     * totals and edges on the first query that needs them changes no
+     * result. */
+    totals(prof);
     if (prof->folded && !prof->edges_folded)
         fold_edges((rp_prof_t *)prof);
     /* One array for every function's callers: each function gets a slice. */
@@ -875,6 +892,11 @@ const rp_prof_rec_t *rp_prof_log(const rp_prof_t *prof, int *n)
 {
     *n = rp_prof_nevents(prof);
     return prof->recs;
+}
+
+int rp_prof_log_whole(const rp_prof_t *prof)
+{
+    return prof->ev_max && prof->nrec <= prof->ev_lim;
 }
 
 void rp_prof_events(const rp_prof_t *prof, rp_prof_ev_t *out)

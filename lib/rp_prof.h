@@ -126,7 +126,8 @@ int rp_prof_active(const rp_prof_t *prof);
  * request begins), the i-th (0 <= i < n, root first) with its registry
  * id (-1 for the request root, subrequests and redirects), calls, self
  * ticks and cumulative ticks. The totals are folded from the frames'
- * records by rp_prof_end: before it they read 0 (rp_prof_self_now is the
+ * records by the first call after rp_prof_end (this one or
+ * rp_prof_stats): before the end they read 0 (rp_prof_self_now is the
  * live view); rp_prof_stats likewise wants an ended profile. */
 int rp_prof_nfuncs(const rp_prof_t *prof);
 typedef struct rp_prof_fn {
@@ -200,6 +201,10 @@ typedef struct rp_prof_rec {
     rp_tick_t self;      /* 0 while open */
 } rp_prof_rec_t;
 const rp_prof_rec_t *rp_prof_log(const rp_prof_t *prof, int *n);
+
+/* Non-zero when that log holds every frame of the request (the log was
+ * on, and large enough). */
+int rp_prof_log_whole(const rp_prof_t *prof);
 
 /* The registry id of every local function (-1: dynamic), in place:
  * one int array, *nf of them (rp_prof_nfuncs()). */

@@ -551,6 +551,7 @@ typedef struct cpath {
     /* rp_tree_cache_key's key, valid while keyed: each event's first
      * eight bytes in the profile's log, and the local functions' ids */
     int keyed, nf;
+    uint64_t tag;           /* the key's number (rp_tree_cache_tag) */
     uint64_t *lkey;         /* [cap] */
     int *lids;              /* [cap] */
     /* The keyed road's batch (rp_tree_record_log without out): each
@@ -570,6 +571,8 @@ struct rp_tree_cache {
     int last;               /* the way hit last: tried first */
     unsigned long clock;
     unsigned long hits, misses;
+    uint64_t tags;          /* the last tag given to a key */
+    uint64_t hit_tag;       /* the key rp_tree_record_log matched last, 0 */
     /* batching (rp_tree_cache_batch): every way's sums are of window
      * minute bminute */
     int batch;
@@ -819,6 +822,7 @@ int rp_tree_record_log(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
 
     if (!c)
         return -1;
+    c->hit_tag = 0;
     vhost = vhost_in_range(t, vhost);
     if (key_matches(&c->way[c->last], t, vhost, log, n, ids, nf))
         cp = &c->way[c->last];
@@ -830,6 +834,7 @@ int rp_tree_record_log(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
             }
     if (!cp)
         return -1;
+    c->hit_tag = cp->tag;
     if (!out) {
         if (c->batch) {
             /* Each event's ticks into the way's sums: no records, no
@@ -880,6 +885,12 @@ void rp_tree_cache_key(rp_tree_cache_t *c, const rp_tree_t *t, int vhost,
     memcpy(cp->lids, ids, sizeof(int) * (apr_size_t)nf);
     cp->nf = nf;
     cp->keyed = 1;
+    cp->tag = ++c->tags;
+}
+
+uint64_t rp_tree_cache_tag(const rp_tree_cache_t *c)
+{
+    return c ? c->hit_tag : 0;
 }
 
 int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,

@@ -163,6 +163,12 @@ void rp_tree_cache_key(rp_tree_cache_t *c, const rp_tree_t *t, int vhost,
                        const rp_tree_ev_t *ev, const rp_prof_rec_t *log, int n,
                        const int *ids, int nf);
 
+/* The key the last rp_tree_record_log call on c matched, 0 when it
+ * matched none: a number this cache gives one key (one log shape and
+ * ids) only, so requests that show the same tag have the same shape
+ * (the status page's batch keeps its sums per shape by it). */
+uint64_t rp_tree_cache_tag(const rp_tree_cache_t *c);
+
 /* Batching: while on, a request that takes the cached path adds its
  * counts to sums the cache keeps (plain memory) instead of to the region
  * (six atomic adds a record); rp_tree_cache_flush adds the sums to the

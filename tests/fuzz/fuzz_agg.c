@@ -49,6 +49,8 @@
 #define MAX_PATHS 64
 #define MAX_OFFERS (MAX_OPS + 16)  /* every offer and copied entry fits */
 #define STRING_CUT 255              /* rp_agg.c: a slow entry's names */
+#define NSHAPES 6                   /* request shapes, tags 1 .. NSHAPES */
+#define SHAPE_FRAMES 24
 
 /* ---------------------------------------------------------------- model */
 
@@ -481,6 +483,13 @@ typedef struct world {
     int vidx[MAX_COLS];
     int nvidx;
     rp_agg_batch_t *b;              /* batched recording into a */
+    /* request shapes (rp_agg_shape_add), made when a tag is first used:
+     * frames (functions local, depths), and each local function's key */
+    struct {
+        int made, n, nf;
+        rp_prof_rec_t log[SHAPE_FRAMES];
+        int fkey[6];
+    } shape[NSHAPES];
 } world_t;
 
 /* What the batch holds goes to the region (the model counted it when it
@@ -538,10 +547,99 @@ static void model_reset_counts(model_t *m)
     m->ncand = 0;
 }
 
+/* Does a frame count its ticks as cumulative time: no frame of its
+ * function is among the latest frames before it of each smaller depth
+ * (cProfile's outermost call, for a log nested as rp_prof makes them). */
+static int model_whole(const rp_prof_rec_t *log, int i)
+{
+    int d, j;
+    for (d = 0; d < log[i].depth; d++)
+        for (j = i - 1; j >= 0; j--)
+            if (log[j].depth == d) {
+                if (log[j].func == log[i].func)
+                    return 0;
+                break;
+            }
+    return 1;
+}
+
+/* Shape tag: its frames, made from the input when first used. Depths
+ * nest (at most one deeper than the frame before) but now and then jump,
+ * past RP_MAX_DEPTH too; keys are handed-out ones, none, uncounted or
+ * out of range. */
+static void shape_make(world_t *w, fuzz_in_t *in, int tag)
+{
+    int i, f;
+    w->shape[tag].made = 1;
+    w->shape[tag].n = 1 + (int)(fuzz_byte(in) % SHAPE_FRAMES);
+    w->shape[tag].nf = 1 + (int)(fuzz_byte(in) % 6);
+    memset(w->shape[tag].log, 0, sizeof w->shape[tag].log);
+    for (i = 1; i < w->shape[tag].n; i++) {
+        rp_prof_rec_t *r = &w->shape[tag].log[i];
+        unsigned b = fuzz_byte(in);
+        r->func = (int)(fuzz_byte(in) % (unsigned)w->shape[tag].nf);
+        r->depth = (int16_t)((b & 0xC0) == 0xC0 ? b % 110
+                             : 1 + b % (unsigned)(w->shape[tag].log[i - 1].depth + 1));
+    }
+    for (f = 0; f < w->shape[tag].nf; f++) {
+        unsigned k = fuzz_byte(in);
+        int *fk = &w->shape[tag].fkey[f];
+        switch (k & 7) {
+        case 4: *fk = RP_AGG_NO_KEY; break;
+        case 5: *fk = RP_AGG_UNCOUNTED; break;
+        case 6: *fk = w->m.sz.nkeys + (int)(k >> 3); break;
+        case 7: *fk = -5; break;
+        default: *fk = w->nkeyidx ? w->keyidx[(k >> 3) % (unsigned)w->nkeyidx]
+                                  : RP_AGG_NO_KEY;
+        }
+    }
+}
+
+/* A profiled request recorded by its shape: its frames' times from the
+ * input; calls gets what rp_agg_record would have been given (a call a
+ * frame), for the model. Returns how many. */
+static int record_shape(world_t *w, fuzz_in_t *in, const rp_agg_req_t *r,
+                        rp_agg_call_t *calls)
+{
+    int tag = (int)(fuzz_byte(in) % NSHAPES), s, i, ok = 1, ncalls = 0;
+    rp_prof_rec_t log[SHAPE_FRAMES];
+
+    if (!w->shape[tag].made)
+        shape_make(w, in, tag);
+    memcpy(log, w->shape[tag].log, sizeof log);
+    for (i = 0; i < w->shape[tag].n; i++) {
+        unsigned d = fuzz_byte(in);
+        log[i].t0 = (rp_tick_t)fuzz_byte(in) << 4;
+        log[i].t1 = (d & 0x80) && log[i].t0 >= (d & 0x7F) ? log[i].t0 - (d & 0x7F)
+                                                          : log[i].t0 + d;
+        log[i].self = (rp_tick_t)fuzz_byte(in) * 3;
+        ok &= log[i].depth < RP_MAX_DEPTH;
+    }
+    s = rp_agg_shape_find(w->b, (uint64_t)tag + 1);
+    if (s < 0)
+        s = rp_agg_shape_add(w->a, w->b, (uint64_t)tag + 1, w->shape[tag].log,
+                             w->shape[tag].n, w->shape[tag].fkey, w->shape[tag].nf, 1.0);
+    FUZZ_CHECK((s >= 0) == ok, "shape %d taken %d, depths fit %d", tag, s >= 0, ok);
+    FUZZ_CHECK(s < 0 || rp_agg_shape_find(w->b, (uint64_t)tag + 1) == s, "shape not found");
+    rp_agg_record_shape(w->a, w->b, r, s, log);
+    for (i = 0; s >= 0 && i < w->shape[tag].n; i++) {
+        int k = w->shape[tag].fkey[log[i].func];
+        if (k == RP_AGG_UNCOUNTED)
+            continue;
+        calls[ncalls].key = k;
+        calls[ncalls].calls = 1;
+        calls[ncalls].tt_ns = log[i].self;
+        calls[ncalls].ct_ns = model_whole(log, i) && log[i].t1 > log[i].t0
+                              ? log[i].t1 - log[i].t0 : 0;
+        ncalls++;
+    }
+    return ncalls;
+}
+
 static void op_record(world_t *w, fuzz_in_t *in)
 {
     model_t *m = &w->m;
-    rp_agg_call_t calls[4];
+    rp_agg_call_t calls[SHAPE_FRAMES];
     rp_agg_req_t r;
     static const int codes[8] = { 200, 404, 503, 301, 101, 0, 99, 600 };
     unsigned b = fuzz_byte(in), x = fuzz_byte(in);
@@ -574,7 +672,9 @@ static void op_record(world_t *w, fuzz_in_t *in)
     }
     /* A request that was not profiled is counted without functions; a
      * profiled one at once or through the batch (ProfileStatusFlush). */
-    if (profiled && (x & 16))
+    if (profiled && (x & 16) && (x & 32))
+        ncalls = record_shape(w, in, &r, calls);
+    else if (profiled && (x & 16))
         rp_agg_record_batch(w->a, w->b, &r, calls, ncalls);
     else if (profiled)
         rp_agg_record(w->a, &r, calls, ncalls);

@@ -8,6 +8,7 @@ that it reads exact counts as soon as its responses are in; these servers
 run with the batching the module does by default."""
 
 import concurrent.futures
+import pstats
 import subprocess
 import time
 
@@ -191,6 +192,53 @@ def test_same_counts_as_unbatched(make_server):
     wa = function_calls(status_json_q(batched, "&window=1m"))
     wb = function_calls(status_json_q(plain, "&window=1m"))
     assert wa == wb
+
+
+def test_times_are_the_sum_of_the_files(make_server):
+    """Batched, a request of a shape met before adds only its frames'
+    ticks to that shape's sums, made function counts at the flush: every
+    function row's calls, self time and cumulative time are still the sums
+    of the requests' own .prof files (to within the ns rounding)."""
+    h = make_server("flush-times", mpm="event", status_flush=None)
+    h.write_config(server=WORKERS["event"], vhosts=[H.VHost("localhost", extra=LOCATION)])
+    h.start()
+    reqs = [r for r in MIX if "cgi" not in r[0]] * 16
+    blast(h, reqs, clients=4)
+    n = len(reqs)
+    counted(h, n)
+    files = h.wait_profiles(count=n)
+    assert len(files) == n
+    want = {}
+    for f in files:
+        for k, v in pstats.Stats(str(f)).stats.items():
+            w = want.setdefault(k, [0, 0.0, 0.0])
+            w[0] += v[1]
+            w[1] += v[2]
+            w[2] += v[3]
+
+    def rows():
+        j = status_json_q(h)
+        out = {("httpd", 0, p["phase"]): p for p in j["phases"]}
+        out.update({(m["module"], m["entry"], m["hook"]): m for m in j["modules"]})
+        return {k: r for k, r in out.items() if r["calls"]}
+
+    deadline = time.monotonic() + 5.0
+    while True:
+        got = rows()
+        if (got.get(("httpd", 0, "handler"), {}).get("calls") == want[("httpd", 0, "handler")][0]
+                and all(want.get(k, [0])[0] == r["calls"] for k, r in got.items())):
+            break
+        assert time.monotonic() < deadline, {k: (r["calls"], want.get(k))
+                                             for k, r in got.items()
+                                             if want.get(k, [0])[0] != r["calls"]}
+        time.sleep(0.1)
+    assert got[("httpd", 0, "handler")]["calls"] >= n
+    assert len(got) > 10
+    for k, r in got.items():
+        # a nanosecond per frame and request, and the JSON's 9 decimals
+        tol = want[k][0] * 1e-9 + 2e-9
+        assert abs(r["tottime"] - want[k][1]) <= tol, (k, r, want[k])
+        assert abs(r["cumtime"] - want[k][2]) <= tol, (k, r, want[k])
 
 
 def child_threads(h):

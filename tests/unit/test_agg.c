@@ -5,9 +5,12 @@
  * a region across restarts, escaping.
  */
 #include "rp_test.h"
+#include "rp_test_ops.h"
+#include <math.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 #include "rp_agg.h"
+#include "rp_clock.h"
 #include "rp_flame.h"
 #include "rp_pstats.h"
 
@@ -909,6 +912,186 @@ static void test_batch_reset_and_stale_minute(void **state)
     assert_int_equal(s->keys[0].calls, 5);
 }
 
+/* ---- shapes: a batch's sums per request shape ---- */
+
+static const char *shape_label(const void *r, apr_pool_t *p)
+{
+    (void)r;
+    return apr_pstrdup(p, "request GET /");
+}
+
+/* Request shapes (rp_test_ops.h) with recursion (a function under
+ * itself: not cumulative twice), phase changes, a hook without a key (4)
+ * and dynamic frames. Six of them: more than RP_AGG_SHAPES, so shapes
+ * make way for others. */
+static const char *const shape_ops[] = {
+    "E0p0 E1 X X E2p1 X",
+    "E0p0 E1 E1 X X X E2p1 C X",
+    "E3p0 X E4p1 E0 X X",
+    "E1p0 E0 E1 E0 X X X X",
+    "E2p1 E2 E2 X X C X",
+    "E0p0 X E0p1 X E0p0 X",
+};
+#define NSHAPES ((int)(sizeof shape_ops / sizeof shape_ops[0]))
+
+/* Every function count of a snapshot, per key, within tol ns a call. */
+static void assert_near_keys(const rp_agg_snap_t *x, const rp_agg_snap_t *y, double tol)
+{
+    int i;
+    assert_int_equal(x->requests, y->requests);
+    assert_int_equal(x->nkeys, y->nkeys);
+    for (i = 0; i < x->nkeys; i++) {
+        double lim = tol * (double)x->keys[i].calls;
+        assert_int_equal(x->keys[i].calls, y->keys[i].calls);
+        assert_true(fabs((double)x->keys[i].tt_ns - (double)y->keys[i].tt_ns) <= lim);
+        assert_true(fabs((double)x->keys[i].ct_ns - (double)y->keys[i].ct_ns) <= lim);
+    }
+}
+
+/* A request's function counts kept per shape (its frames' ticks summed,
+ * made counts at the flush) are rp_agg_record_batch's counts from the
+ * profile's folded totals: exactly at one tick a nanosecond, to within a
+ * nanosecond a call otherwise; since start, per virtual host, in each
+ * window minute, with the dropped calls of a function without a key,
+ * across column and minute switches, flushes and shapes making way. */
+static void shapes_vs_calls(apr_pool_t *p, double ns_per_tick)
+{
+    rp_agg_sizes_t sz = sizes(8, 2, 32, 1);
+    void *b1, *b2;
+    rp_agg_t *ref = make(p, &sz, &b1), *sha = make(p, &sz, &b2);
+    rp_agg_batch_t *rb = rp_agg_batch_create(ref, p), *sb = rp_agg_batch_create(sha, p);
+    rp_registry_t *reg = rp_registry_create(p, 16);
+    rp_prof_t *prof = rp_prof_create(p, reg, shape_label);
+    apr_time_t t = apr_time_from_sec(6000);     /* minute 100 */
+    int hook[5], ph[2], keymap[16], i, v[2];
+    unsigned seed = 7;
+    rp_agg_snap_t *x, *y;
+
+    for (i = 0; i < 5; i++)
+        hook[i] = rp_registry_add(reg, "mod_x.c", i, "h");
+    ph[0] = rp_registry_add(reg, "httpd", 0, "fixups");
+    ph[1] = rp_registry_add(reg, "httpd", 0, "handler");
+    for (i = 0; i < reg->n; i++) {
+        const rp_key_t *k = &reg->keys[i];
+        keymap[i] = i == hook[4] ? -1 : rp_agg_key(ref, k->file, k->line, k->name);
+        if (keymap[i] >= 0)
+            assert_int_equal(rp_agg_key(sha, k->file, k->line, k->name), keymap[i]);
+    }
+    for (i = 0; i < 2; i++) {
+        v[i] = rp_agg_vhost(ref, i ? "two" : "one");
+        assert_int_equal(rp_agg_vhost(sha, i ? "two" : "one"), v[i]);
+    }
+    rp_prof_set_event_log(prof, 64);
+    for (i = 0; i < 620; i++) {
+        int s = (i * 7 + i / 13) % NSHAPES, n, nf, j, nc = 0, fkey[16], slot;
+        rp_agg_call_t calls[16];
+        const rp_prof_rec_t *log;
+        const rp_prof_fn_t *fns;
+        const int *ids;
+        rp_agg_req_t r = req("/a", 1000, (unsigned)i);
+
+        rp_test_ops_run(prof, shape_ops[s], hook, ph, &seed);
+        assert_true(rp_prof_log_whole(prof));
+        r.vhost_idx = i % 11 < 8 ? v[0] : v[1];
+        r.when = t + apr_time_from_sec(i / 7);     /* 88 s: minutes 100, 101 */
+        /* The shape road first: it must not need the folded totals. */
+        ids = rp_prof_ids(prof, &nf);
+        for (j = 0; j < nf; j++)
+            fkey[j] = ids[j] < 0 ? RP_AGG_UNCOUNTED : keymap[ids[j]];
+        log = rp_prof_log(prof, &n);
+        slot = rp_agg_shape_find(sb, (uint64_t)s + 1);
+        if (slot < 0)
+            slot = rp_agg_shape_add(sha, sb, (uint64_t)s + 1, log, n, fkey, nf, ns_per_tick);
+        assert_true(slot >= 0);
+        rp_agg_record_shape(sha, sb, &r, slot, log);
+        fns = rp_prof_funcs_view(prof, &n);
+        for (j = 0; j < n; j++) {
+            if (fns[j].id < 0)
+                continue;
+            calls[nc].key = keymap[fns[j].id];
+            calls[nc].calls = (uint64_t)fns[j].calls;
+            calls[nc].tt_ns = rp_scale_u64(fns[j].self, ns_per_tick);
+            calls[nc].ct_ns = rp_scale_u64(fns[j].total, ns_per_tick);
+            nc++;
+        }
+        rp_agg_record_batch(ref, rb, &r, calls, nc);
+        if (i % 50 == 49) {
+            rp_agg_batch_flush(ref, rb, r.when);
+            rp_agg_batch_flush(sha, sb, r.when);
+            assert_false(rp_agg_batch_pending(sb));
+        }
+    }
+    assert_true(rp_agg_batch_pending(sb));
+    rp_agg_batch_flush(ref, rb, t + apr_time_from_sec(100));
+    rp_agg_batch_flush(sha, sb, t + apr_time_from_sec(100));
+    x = rp_agg_read(ref, p);
+    y = rp_agg_read(sha, p);
+    assert_true(x->keys_dropped > 0);
+    assert_int_equal(x->keys_dropped, y->keys_dropped);
+    if (ns_per_tick == 1.0)
+        assert_same_keys(x, y);
+    else
+        assert_near_keys(x, y, 1.0);
+    for (i = 1; i <= 2; i++) {
+        x = rp_agg_read_window(ref, p, i, t + apr_time_from_sec(100));
+        y = rp_agg_read_window(sha, p, i, t + apr_time_from_sec(100));
+        if (ns_per_tick == 1.0)
+            assert_same_keys(x, y);
+        else
+            assert_near_keys(x, y, 1.0);
+        assert_true(x->keys[0].calls > 0);
+    }
+}
+
+static void test_shapes_same_as_calls(void **state)
+{
+    shapes_vs_calls(*state, 1.0);
+}
+
+static void test_shapes_near_calls_scaled(void **state)
+{
+    shapes_vs_calls(*state, 0.37);
+}
+
+/* A tag that b keeps is found; 0 never is; a shape too big is refused,
+ * and a request of an unknown shape is still counted (functions none). */
+static void test_shape_find_and_limits(void **state)
+{
+    apr_pool_t *p = *state;
+    batched_t t = batched(p);
+    rp_prof_rec_t log[2];
+    int fkey[1] = { t.c.key };
+    rp_agg_req_t r = req("/a", 1000, 1);
+    rp_agg_snap_t *s;
+    int sh;
+
+    memset(log, 0, sizeof log);
+    log[0].func = 0;
+    log[0].depth = 0;
+    log[0].t1 = 50;
+    log[0].self = 50;
+    assert_int_equal(rp_agg_shape_find(t.b, 0), -1);
+    assert_int_equal(rp_agg_shape_add(t.a, t.b, 0, log, 1, fkey, 1, 1.0), -1);
+    assert_int_equal(rp_agg_shape_add(t.a, t.b, 9, log, RP_AGG_SHAPE_MAX + 1, fkey, 1, 1.0),
+                     -1);
+    assert_int_equal(rp_agg_shape_find(t.b, 9), -1);
+    sh = rp_agg_shape_add(t.a, t.b, 9, log, 1, fkey, 1, 1.0);
+    assert_true(sh >= 0);
+    assert_int_equal(rp_agg_shape_find(t.b, 9), sh);
+    rp_agg_record_shape(t.a, t.b, &r, sh, log);
+    rp_agg_record_shape(t.a, t.b, &r, sh, log);
+    rp_agg_record_shape(t.a, t.b, &r, RP_AGG_SHAPES, log);    /* no such shape */
+    s = rp_agg_read(t.a, p);
+    assert_int_equal(s->requests, 3);
+    assert_int_equal(s->profiled, 3);
+    assert_int_equal(s->keys[0].calls, 0);
+    rp_agg_batch_flush(t.a, t.b, r.when);
+    s = rp_agg_read(t.a, p);
+    assert_int_equal(s->keys[0].calls, 2);
+    assert_int_equal(s->keys[0].tt_ns, 100);
+    assert_int_equal(s->keys[0].ct_ns, 100);
+}
+
 static void test_flame_svg(void **state)
 {
     apr_pool_t *p = *state;
@@ -984,6 +1167,9 @@ int main(void)
         RP_TEST(test_batch_same_as_immediate),
         RP_TEST(test_batch_shows_after_flush),
         RP_TEST(test_batch_reset_and_stale_minute),
+        RP_TEST(test_shapes_same_as_calls),
+        RP_TEST(test_shapes_near_calls_scaled),
+        RP_TEST(test_shape_find_and_limits),
         RP_TEST(test_flame_svg),
         RP_TEST(test_flame_recursion_cut),
         RP_TEST(test_flame_names_cleaned),

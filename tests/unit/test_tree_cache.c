@@ -459,6 +459,55 @@ static void test_keyed_road_exact(void **state)
     same(p, &pr, 0, T0);
 }
 
+/* The tag names a key, as the status page's batch takes it: 0 after a
+ * miss, one number for every hit of a key, another for another key (the
+ * same log with other ids too), and a new one for a shape keyed again
+ * after its way went to another. */
+static void test_keyed_road_tags(void **state)
+{
+    apr_pool_t *p = *state;
+    pair_t pr;
+    rp_tree_cache_t *c = rp_tree_cache_create(p, MAXEV);
+    uint64_t t1, t1ids, t2, seen[8];
+    int i, k, n = 0;
+
+    pair_init(&pr, p, 4096);
+    assert_int_equal(rp_tree_cache_tag(NULL), 0);
+    assert_false(record_log(&pr, c, 0, 1, 1, 20, 100, T0));
+    assert_int_equal(rp_tree_cache_tag(c), 0);
+    assert_true(record_log(&pr, c, 0, 1, 2, 20, 100, T0));
+    t1 = rp_tree_cache_tag(c);
+    assert_true(t1 != 0);
+    assert_true(record_log(&pr, c, 0, 1, 3, 20, 100, T0));
+    assert_true(rp_tree_cache_tag(c) == t1);
+    assert_false(record_log(&pr, c, 0, 1, 4, 20, 200, T0));
+    assert_true(record_log(&pr, c, 0, 1, 5, 20, 200, T0));
+    t1ids = rp_tree_cache_tag(c);
+    assert_true(t1ids != 0 && t1ids != t1);
+    assert_false(record_log(&pr, c, 0, 2, 6, 20, 100, T0));
+    assert_true(record_log(&pr, c, 0, 2, 7, 20, 100, T0));
+    t2 = rp_tree_cache_tag(c);
+    assert_true(t2 != 0 && t2 != t1 && t2 != t1ids);
+    seen[n++] = t1;
+    seen[n++] = t1ids;
+    seen[n++] = t2;
+    /* Shapes 3 .. 6 take every way; shape 2 comes back to a new tag. */
+    for (k = 3; k <= 6; k++) {
+        assert_false(record_log(&pr, c, 0, k, 10 + (unsigned)k, 20, 100, T0));
+        assert_true(record_log(&pr, c, 0, k, 20 + (unsigned)k, 20, 100, T0));
+        seen[n++] = rp_tree_cache_tag(c);
+    }
+    assert_false(record_log(&pr, c, 0, 2, 30, 20, 100, T0));
+    assert_int_equal(rp_tree_cache_tag(c), 0);
+    assert_true(record_log(&pr, c, 0, 2, 31, 20, 100, T0));
+    seen[n++] = rp_tree_cache_tag(c);
+    for (i = 0; i < n; i++) {
+        assert_true(seen[i] != 0);
+        for (k = 0; k < i; k++)
+            assert_true(seen[i] != seen[k]);
+    }
+}
+
 /* The glue's call: no records wanted. Batched, a hit only sums each
  * event's ticks; the flush (a new minute, a way given to another shape,
  * batching off) converts the sums once. At one unit a nanosecond that is
@@ -563,6 +612,7 @@ int main(void)
         RP_TEST(test_batched_stale_minute),
         RP_TEST(test_keyed_road_exact),
         RP_TEST(test_keyed_road_full_region),
+        RP_TEST(test_keyed_road_tags),
         RP_TEST(test_keyed_road_deferred),
     };
     int rc;
