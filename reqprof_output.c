@@ -155,14 +155,57 @@ static const rp_stats_t *with_trace_root(apr_pool_t *p, const rp_stats_t *stats,
 #define PSTATS_KEYS_CAP 2048
 static rp_pstats_keys_t *pstats_keys;
 
+/* A .prof file of a frame shape whose file the template holds, written
+ * from the frames alone (no rp_stats_t); APR_EINCOMPLETE otherwise. The
+ * root's name must be the template's: not with a trace id in it. */
+static apr_status_t encode_planned(reqprof_state_t *st, rp_pstats_tmpl_t *t,
+                                   uint64_t shape, const char *traceid, apr_pool_t *p,
+                                   const char **data, apr_size_t *len)
+{
+    const char *file, *name;
+    const rp_prof_rec_t *log;
+    int line, n;
+
+    if (!shape || traceid || !rp_prof_log_whole(st->prof))
+        return APR_EINCOMPLETE;
+    log = rp_prof_log(st->prof, &n);
+    rp_prof_func_key(st->prof, 0, &file, &line, &name);
+    return rp_pstats_encode_plan(t, shape, log, n, name, rp_clock_sec_per_tick, p, data,
+                                 len);
+}
+
 static apr_status_t encode(request_rec *top, reqprof_state_t *st,
-                           const rp_stats_t *stats, const format_t *f,
-                           const char **data, apr_size_t *len)
+                           const rp_stats_t **statsp, const format_t *f,
+                           uint64_t shape, const char **data, apr_size_t *len)
 {
     apr_pool_t *p = top->pool;
     const char *traceid = reqprof_trace_id(top);
+    const rp_stats_t *stats;
     const char *label;
 
+    if (f->bit == REQPROF_FMT_PSTATS) {
+        /* The profile object is this thread's: so is its template. */
+        rp_pstats_tmpl_t **t = (rp_pstats_tmpl_t **)rp_prof_user(st->prof,
+                                                                REQPROF_USER_PSTATS);
+        apr_status_t rv;
+        if (!*t)
+            *t = rp_pstats_tmpl_create(rp_prof_pool(st->prof));
+        if (encode_planned(st, *t, shape, traceid, p, data, len) == APR_SUCCESS)
+            return APR_SUCCESS;
+        if (!*statsp)
+            *statsp = rp_prof_stats(st->prof, p, rp_clock_sec_per_tick);
+        stats = with_trace_root(p, *statsp, traceid);
+        rv = rp_pstats_encode_tmpl(stats, pstats_keys, *t, p, data, len);
+        if (rv == APR_SUCCESS && shape && !traceid && rp_prof_log_whole(st->prof)) {
+            int n;
+            const rp_prof_rec_t *log = rp_prof_log(st->prof, &n);
+            rp_pstats_tmpl_plan(*t, shape, log, n, stats);
+        }
+        return rv;
+    }
+    if (!*statsp)
+        *statsp = rp_prof_stats(st->prof, p, rp_clock_sec_per_tick);
+    stats = *statsp;
     if (f->bit != REQPROF_FMT_CHROME && f->bit != REQPROF_FMT_PPROF)
         stats = with_trace_root(p, stats, traceid);
     label = stats->nfuncs > 0 ? stats->funcs[0].name : "request";
@@ -191,15 +234,8 @@ static apr_status_t encode(request_rec *top, reqprof_state_t *st,
     case REQPROF_FMT_COLLAPSED:
         return rp_collapsed_encode(stats, p, data, len);
     case REQPROF_FMT_PPROF:
+    default:
         return encode_pprof(top, stats, p, data, len);
-    default: {
-        /* The profile object is this thread's: so is its template. */
-        rp_pstats_tmpl_t **t = (rp_pstats_tmpl_t **)rp_prof_user(st->prof,
-                                                                REQPROF_USER_PSTATS);
-        if (!*t)
-            *t = rp_pstats_tmpl_create(rp_prof_pool(st->prof));
-        return rp_pstats_encode_tmpl(stats, pstats_keys, *t, p, data, len);
-    }
     }
 }
 
@@ -355,7 +391,8 @@ int reqprof_output_reserve(request_rec *r)
 }
 
 void reqprof_output_write(request_rec *top, reqprof_state_t *st,
-                          const rp_stats_t *stats, const reqprof_srv_t *sc)
+                          const rp_stats_t *stats, const reqprof_srv_t *sc,
+                          uint64_t shape)
 {
     apr_pool_t *p = top->pool;
     int bits = sc->formats ? sc->formats : REQPROF_FMT_PSTATS;
@@ -382,7 +419,7 @@ void reqprof_output_write(request_rec *top, reqprof_state_t *st,
                 named = 1;
             }
             name = file_name(p, sc->fname ? sc->fname : reqprof_default_fname(), &v, f);
-            if (encode(top, st, stats, f, &data, &len) != APR_SUCCESS)
+            if (encode(top, st, &stats, f, shape, &data, &len) != APR_SUCCESS)
                 continue;
             rv = write_file(p, sc, name, data, len, &final);
         }
@@ -392,7 +429,7 @@ void reqprof_output_write(request_rec *top, reqprof_state_t *st,
             if (res == NULL)
                 continue;
             name = rp_reservation_name(res);
-            if (encode(top, st, stats, f, &data, &len) != APR_SUCCESS) {
+            if (encode(top, st, &stats, f, shape, &data, &len) != APR_SUCCESS) {
                 rp_file_unreserve(res);
                 continue;
             }

@@ -13,10 +13,15 @@
 #include "reqprof_state.h"
 
 /* Write every configured format's file for the finished request (after
- * rp_prof_end). Sets the notes reqprof-file (the first file written) and
- * reqprof-file-<format> for each. Never fails the request. */
+ * rp_prof_end). stats: rp_prof_stats of it, or NULL (made here when a
+ * format needs it); shape: the tag of its frame shape
+ * (reqprof_tree_record), 0: none, with which a .prof file of a shape met
+ * before is written from the frames alone. Sets the notes reqprof-file
+ * (the first file written) and reqprof-file-<format> for each. Never
+ * fails the request. */
 void reqprof_output_write(request_rec *top, reqprof_state_t *st,
-                          const rp_stats_t *stats, const reqprof_srv_t *sc);
+                          const rp_stats_t *stats, const reqprof_srv_t *sc,
+                          uint64_t shape);
 
 /* log_transaction, before mod_log_config: claim the names of the files a
  * kept request will write and set the notes, so the access log line can

@@ -74,6 +74,7 @@ int reqprof_request_finish(request_rec *r)
     reqprof_state_t *st = ap_get_module_config(top->request_config, &reqprof_module);
     const reqprof_dir_t *dc;
     const reqprof_srv_t *sc;
+    uint64_t shape = 0;
     int selected;
 
     if (!st || st == &reqprof_off) {
@@ -93,7 +94,6 @@ int reqprof_request_finish(request_rec *r)
      * leaves files and reports. */
     selected = dc && dc->engine == 1 && reqprof_ctl_selected(top, &st->ctl, dc, sc);
     if (selected) {
-        uint64_t shape;
         reqprof_batch_begin(st);
         /* The tree first: the shape it names spares the page's batch
          * from comparing the request's frames again. */
@@ -104,10 +104,12 @@ int reqprof_request_finish(request_rec *r)
     else
         reqprof_status_count(top, st);
     if (selected && reqprof_ctl_slow_enough(st->prof, dc) && (sc->dir || dc->errorlog == 1)) {
-        rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
-                                          rp_clock_sec_per_tick);
+        /* The usual .prof file of a shape met before needs none. */
+        rp_stats_t *stats = dc->errorlog == 1 ? rp_prof_stats(st->prof, top->pool,
+                                                               rp_clock_sec_per_tick)
+                                              : NULL;
         if (sc->dir)
-            reqprof_output_write(top, st, stats, sc);
+            reqprof_output_write(top, st, stats, sc, shape);
         if (dc->errorlog == 1)
             log_report(top, st, stats, dc);
     }

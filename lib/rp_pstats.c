@@ -371,6 +371,15 @@ typedef struct tedge {
  * cost more memory than it saves work. */
 #define TMPL_MAX_BYTES (256u << 10)
 
+/* How a request of one frame shape makes the recorded file's numbers
+ * (rp_pstats_tmpl_plan): each frame adds its self ticks to the self time
+ * of its function's slot and of its edge's (the edge from its caller),
+ * and its ticks to their cumulative time when outermost; a slot's two
+ * counts are the same for every request of the shape, so the plan's copy
+ * of the file has them, and a file takes only the two times a slot. */
+#define PLAN_FWHOLE 1          /* the frame's ticks are its function's */
+#define PLAN_EWHOLE 2          /* ... and its edge's cumulative time */
+
 struct rp_pstats_tmpl {
     apr_pool_t *pool;          /* what is recorded; cleared to record anew */
     int nfuncs;                /* 0: nothing recorded */
@@ -378,7 +387,16 @@ struct rp_pstats_tmpl {
     apr_size_t len;
     tfunc_t *f;
     tedge_t *e;                /* every function's callers, in order */
-    unsigned long hits, misses;
+    unsigned long hits, misses, planned;
+    /* the plan of the recorded file, for a request of frame shape
+     * plan_tag (0: none); from pool, gone when the file is recorded anew */
+    uint64_t plan_tag;
+    int plan_n, plan_nslots;
+    int *fslot, *eslot;        /* [plan_n] each frame's slots, eslot -1: none */
+    unsigned char *flags;      /* [plan_n] PLAN_* */
+    uint32_t *soff;            /* [plan_nslots] where each slot's self time is
+                                * in the file (its cumulative time 9 on) */
+    unsigned char *plan_bytes; /* the file with every slot's counts */
 };
 
 rp_pstats_tmpl_t *rp_pstats_tmpl_create(apr_pool_t *p)
@@ -396,6 +414,11 @@ void rp_pstats_tmpl_counts(const rp_pstats_tmpl_t *t, unsigned long *hits,
     *misses = t ? t->misses : 0;
 }
 
+unsigned long rp_pstats_tmpl_planned(const rp_pstats_tmpl_t *t)
+{
+    return t ? t->planned : 0;
+}
+
 /* Room in t for a file of st's shape, its functions noted; 0 when the
  * file is too large to keep. */
 static int tmpl_begin(rp_pstats_tmpl_t *t, const rp_stats_t *st, int nedges,
@@ -404,6 +427,7 @@ static int tmpl_begin(rp_pstats_tmpl_t *t, const rp_stats_t *st, int nedges,
     int i;
 
     t->nfuncs = 0;
+    t->plan_tag = 0;
     apr_pool_clear(t->pool);
     if (size > TMPL_MAX_BYTES)
         return 0;
@@ -610,4 +634,161 @@ apr_status_t rp_pstats_encode_tmpl(const rp_stats_t *st, rp_pstats_keys_t *cache
     if (tmpl)
         tmpl->misses++;
     return encode(st, cache, tmpl, p, data, len);
+}
+
+/* ---- a file from a request's frames ---- */
+
+/* st is the recorded file's shape: what tmpl_fill checks. */
+static int tmpl_holds(const rp_pstats_tmpl_t *t, const rp_stats_t *st)
+{
+    const tedge_t *te = t->e;
+    int i, j;
+
+    if (t->nfuncs == 0 || t->nfuncs != st->nfuncs)
+        return 0;
+    for (i = 0; i < st->nfuncs; i++) {
+        const rp_func_t *f = &st->funcs[i];
+        const tfunc_t *tf = &t->f[i];
+        int slot = f->key_slot > 0 ? f->key_slot : 0;
+
+        if (slot != tf->key_slot || f->line != tf->line || f->ncallers != tf->ncallers)
+            return 0;
+        if (slot ? (f->file != tf->file || f->name != tf->name)
+                 : !(same_str(f->file, tf->file) && same_str(f->name, tf->name)))
+            return 0;
+        for (j = 0; j < f->ncallers; j++, te++)
+            if (f->callers[j].caller != te->caller)
+                return 0;
+    }
+    return 1;
+}
+
+static APR_INLINE int fits32(int64_t v)
+{
+    return v >= INT32_MIN && v <= INT32_MAX;
+}
+
+void rp_pstats_tmpl_plan(rp_pstats_tmpl_t *t, uint64_t tag, const rp_prof_rec_t *log,
+                         int n, const rp_stats_t *st)
+{
+    int fst[RP_MAX_DEPTH];
+    int i, j, nedges = 0, nslots = 0, *ebase, *slot_of;
+
+    if (!t || !tag || !st || n < 1 || !tmpl_holds(t, st))
+        return;
+    t->plan_tag = 0;
+    memset(fst, 0xff, sizeof fst);      /* -1: no function */
+    /* Slots: every function, then every edge the file has; slot_of maps
+     * a function (0 .. nfuncs - 1) or an edge (nfuncs + its place in
+     * the file's callers) to its slot, -1 for an edge the file leaves
+     * out. */
+    ebase = apr_palloc(t->pool, sizeof(int) * (apr_size_t)st->nfuncs);
+    for (i = 0; i < st->nfuncs; i++) {
+        ebase[i] = st->nfuncs + nedges;
+        nedges += st->funcs[i].ncallers;
+    }
+    slot_of = apr_palloc(t->pool, sizeof(int) * (apr_size_t)(st->nfuncs + nedges));
+    t->soff = apr_palloc(t->pool, sizeof(uint32_t) * (apr_size_t)(st->nfuncs + nedges));
+    t->plan_bytes = apr_pmemdup(t->pool, t->bytes, t->len);
+    for (i = 0; i < st->nfuncs; i++) {
+        const rp_func_t *f = &st->funcs[i];
+        if (!fits32(f->cc) || !fits32(f->nc))
+            return;
+        w_four(t->plan_bytes + t->f[i].off, f->cc, f->nc, 0.0, 0.0);
+        t->soff[nslots] = t->f[i].off + 10;
+        slot_of[i] = nslots++;
+        for (j = 0; j < f->ncallers; j++) {
+            const rp_edge_t *e = &f->callers[j];
+            uint32_t off = t->e[ebase[i] + j - st->nfuncs].off;
+            slot_of[ebase[i] + j] = -1;
+            if (off == TSKIP)
+                continue;
+            if (!fits32(e->nc) || !fits32(e->cc))
+                return;
+            w_four(t->plan_bytes + off, e->nc, e->cc, 0.0, 0.0);
+            t->soff[nslots] = off + 10;
+            slot_of[ebase[i] + j] = nslots++;
+        }
+    }
+    t->plan_nslots = nslots;
+    t->fslot = apr_palloc(t->pool, sizeof(int) * 2 * (apr_size_t)n);
+    t->eslot = t->fslot + n;
+    t->flags = apr_palloc(t->pool, (apr_size_t)n);
+    /* cProfile's rules, as rp_prof's fold: a frame is its function's
+     * outermost call when no ancestor is of its function, its edge's
+     * when no ancestor and its parent are the same edge. fst[d]: the
+     * function of the latest frame at depth d. */
+    for (i = 0; i < n; i++) {
+        int f = log[i].func, d = log[i].depth, c, k, flags = PLAN_FWHOLE | PLAN_EWHOLE;
+        if (f < 0 || f >= st->nfuncs || d < 0 || d >= RP_MAX_DEPTH || (d == 0) != (i == 0))
+            return;
+        for (k = 0; k < d; k++)
+            if (fst[k] == f)
+                flags &= ~PLAN_FWHOLE;
+        t->fslot[i] = slot_of[f];
+        t->eslot[i] = -1;
+        if (d > 0) {
+            c = fst[d - 1];
+            for (k = 1; k < d; k++)
+                if (fst[k] == f && fst[k - 1] == c)
+                    flags &= ~PLAN_EWHOLE;
+            for (j = 0; j < st->funcs[f].ncallers; j++)
+                if (st->funcs[f].callers[j].caller == c)
+                    break;
+            if (j == st->funcs[f].ncallers)
+                return;         /* not the file's edge: not this file's frames */
+            t->eslot[i] = slot_of[ebase[f] + j];
+        }
+        t->flags[i] = (unsigned char)flags;
+        fst[d] = f;
+    }
+    t->plan_n = n;
+    t->plan_tag = tag;
+}
+
+apr_status_t rp_pstats_encode_plan(rp_pstats_tmpl_t *t, uint64_t tag,
+                                   const rp_prof_rec_t *log, int n,
+                                   const char *root_name, double sec_per_tick,
+                                   apr_pool_t *p, const char **data, apr_size_t *len)
+{
+    uint64_t on_stack[2 * 128], *sum = on_stack;
+    unsigned char *buf;
+    int i;
+
+    if (!t || !tag || t->plan_tag != tag || t->plan_n != n
+        || !same_str(root_name, t->f[0].name))
+        return APR_EINCOMPLETE;
+    if (t->plan_nslots > 128)
+        sum = apr_palloc(p, sizeof(uint64_t) * 2 * (apr_size_t)t->plan_nslots);
+    memset(sum, 0, sizeof(uint64_t) * 2 * (apr_size_t)t->plan_nslots);
+    for (i = 0; i < n; i++) {
+        const rp_prof_rec_t *r = &log[i];
+        uint64_t *fs = &sum[2 * t->fslot[i]];
+        int e = t->eslot[i], fl = t->flags[i];
+        fs[0] += r->self;
+        if (fl & PLAN_FWHOLE)
+            fs[1] += r->t1 - r->t0;
+        if (e >= 0) {
+            uint64_t *es = &sum[2 * e];
+            es[0] += r->self;
+            if (fl & PLAN_EWHOLE)
+                es[1] += r->t1 - r->t0;
+        }
+    }
+    buf = apr_palloc(p, t->len);
+    memcpy(buf, t->plan_bytes, t->len);
+    /* The times as rp_prof_stats makes them ((double) of the tick sum,
+     * times sec_per_tick): the same bytes. Sums stay far below 2^63,
+     * where the signed conversion is the unsigned one. */
+    for (i = 0; i < t->plan_nslots; i++) {
+        double tt = (double)(int64_t)sum[2 * i] * sec_per_tick;
+        double ct = (double)(int64_t)sum[2 * i + 1] * sec_per_tick;
+        unsigned char *o = buf + t->soff[i];
+        w_float(o, tt);
+        w_float(o + 9, ct);
+    }
+    t->planned++;
+    *data = (const char *)buf;
+    *len = t->len;
+    return APR_SUCCESS;
 }

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include <apr_pools.h>
+#include "rp_prof.h"
 #include "rp_stats.h"
 
 /* A growable byte buffer allocated from a pool. */
@@ -77,8 +78,37 @@ apr_status_t rp_pstats_encode_tmpl(const rp_stats_t *st, rp_pstats_keys_t *cache
                                    rp_pstats_tmpl_t *tmpl, apr_pool_t *p,
                                    const char **data, apr_size_t *len);
 
-/* Files tmpl filled in (hits) and encoded anew (misses), for tests. */
+/* Files tmpl filled in (hits) and encoded anew (misses), for tests;
+ * and files written from a plan (rp_pstats_encode_plan). */
 void rp_pstats_tmpl_counts(const rp_pstats_tmpl_t *t, unsigned long *hits,
                            unsigned long *misses);
+unsigned long rp_pstats_tmpl_planned(const rp_pstats_tmpl_t *t);
+
+/* ---- a file from a request's frames, for a frame shape met before ----
+ * Every number of a file is a fixed sum of its request's frames' ticks
+ * (or, for the counts, the same for every request of one frame shape),
+ * so the next request of that shape needs no rp_stats_t: its file is
+ * the recorded one with sums of its frames written over.
+ *
+ * Right after tmpl recorded or filled in the file of st (made by
+ * rp_prof_stats from the frames log, n of them, as rp_prof_log gives
+ * them: the whole request), remember how st's numbers come from those
+ * frames (a second copy of the file, and a few ints a frame, from
+ * tmpl's memory), as the plan of frame shape tag (not 0: a number the caller
+ * gives one shape only, its functions' keys included but the root's
+ * name). Nothing is remembered when st is not the recorded file's
+ * shape or its frames do not make it. */
+void rp_pstats_tmpl_plan(rp_pstats_tmpl_t *tmpl, uint64_t tag, const rp_prof_rec_t *log,
+                         int n, const rp_stats_t *st);
+
+/* The file of a request of frame shape tag, its frames log (n) and its
+ * root's name (the request's label: it must be the recorded one), times
+ * converted with sec_per_tick: the bytes rp_pstats_encode would write
+ * for rp_prof_stats of the same profile, from p. APR_EINCOMPLETE when
+ * tmpl has no plan for it (encode as usual then). */
+apr_status_t rp_pstats_encode_plan(rp_pstats_tmpl_t *tmpl, uint64_t tag,
+                                   const rp_prof_rec_t *log, int n,
+                                   const char *root_name, double sec_per_tick,
+                                   apr_pool_t *p, const char **data, apr_size_t *len);
 
 #endif

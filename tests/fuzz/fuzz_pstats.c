@@ -353,6 +353,9 @@ static const char *label(const void *req, apr_pool_t *p)
                        rp_utf8_clean(p, fr->path, 256), NULL);
 }
 
+/* The profile recorded_profile made (NULL: none), for the plan check. */
+static rp_prof_t *fuzz_prof;
+
 static rp_stats_t *recorded_profile(fuzz_in_t *in, apr_pool_t *p)
 {
     static const char *const phases[] = { "translate_name", "fixups", "handler",
@@ -375,6 +378,8 @@ static rp_stats_t *recorded_profile(fuzz_in_t *in, apr_pool_t *p)
         fuzz_reqs[i].path = fuzz_str(in, p);
 
     prof = rp_prof_create(p, reg, label);
+    fuzz_prof = prof;
+    rp_prof_set_event_log(prof, 1 << 20);
     rp_prof_begin(prof, &fuzz_reqs[0],
                   apr_pstrcat(p, "request GET ", rp_utf8_clean(p, fuzz_reqs[0].path, 256),
                               NULL), now);
@@ -458,7 +463,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     apr_pool_t *p = fuzz_pool();
     fuzz_in_t in = { data, size };
     unsigned mode = fuzz_byte(&in);
-    rp_stats_t *st = (mode & 1) ? direct_stats(&in, p) : recorded_profile(&in, p);
+    rp_stats_t *st;
+
+    fuzz_prof = NULL;
+    st = (mode & 1) ? direct_stats(&in, p) : recorded_profile(&in, p);
     const char *out = NULL;
     apr_size_t len = 0;
     apr_status_t rv = rp_pstats_encode(st, p, &out, &len);
@@ -483,6 +491,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        "cached encode failed");
             FUZZ_CHECK(l1 == len && l2 == len && !memcmp(c1, out, len)
                        && !memcmp(c2, out, len), "cached bytes differ");
+        }
+        if (fuzz_prof && rp_prof_log_whole(fuzz_prof)) {
+            /* The plan of a recorded file: the frames it was made from
+             * give back its very bytes (when a plan is kept: counts past
+             * int32 or a file past the template's size keep none). */
+            rp_pstats_tmpl_t *t = rp_pstats_tmpl_create(p);
+            const rp_prof_rec_t *log;
+            const char *c1 = NULL;
+            apr_size_t l1 = 0;
+            int nlog;
+            log = rp_prof_log(fuzz_prof, &nlog);
+            FUZZ_CHECK(rp_pstats_encode_plan(t, 5, log, nlog, st->funcs[0].name, 1e-6, p,
+                                             &c1, &l1) == APR_EINCOMPLETE, "plan from nothing");
+            FUZZ_CHECK(rp_pstats_encode_tmpl(st, NULL, t, p, &c1, &l1) == APR_SUCCESS,
+                       "template encode failed");
+            rp_pstats_tmpl_plan(t, 5, log, nlog, st);
+            if (rp_pstats_encode_plan(t, 5, log, nlog, st->funcs[0].name, 1e-6, p, &c1,
+                                      &l1) == APR_SUCCESS)
+                FUZZ_CHECK(l1 == len && !memcmp(c1, out, len), "planned bytes differ");
+            else {
+                /* Refused: only for what the template keeps no file of. */
+                int wide = 0, i, j;
+                for (i = 0; i < st->nfuncs; i++) {
+                    const rp_func_t *fn = &st->funcs[i];
+                    wide |= fn->cc != (int32_t)fn->cc || fn->nc != (int32_t)fn->nc;
+                    for (j = 0; j < fn->ncallers; j++)
+                        wide |= fn->callers[j].nc != (int32_t)fn->callers[j].nc
+                                || fn->callers[j].cc != (int32_t)fn->callers[j].cc;
+                }
+                FUZZ_CHECK(len > (256u << 10) || wide, "no plan kept for a plain file");
+            }
         }
         {
             /* The last file's template: recorded by this file, filled in

@@ -8,9 +8,17 @@
  * string have the same shape and other times. */
 #ifndef RP_TEST_OPS_H
 #define RP_TEST_OPS_H
+#include <apr_strings.h>
 #include "rp_prof.h"
 
 static int rp_test_ops_req;     /* the request they profile */
+
+/* The label of a request context: every one is "request GET /". */
+static __attribute__((unused)) const char *rp_test_ops_label(const void *r, apr_pool_t *p)
+{
+    (void)r;
+    return apr_pstrdup(p, "request GET /");
+}
 
 static __attribute__((unused)) void rp_test_ops_run(rp_prof_t *prof, const char *o,
                                                     const int *hook, const int *ph,

@@ -914,12 +914,6 @@ static void test_batch_reset_and_stale_minute(void **state)
 
 /* ---- shapes: a batch's sums per request shape ---- */
 
-static const char *shape_label(const void *r, apr_pool_t *p)
-{
-    (void)r;
-    return apr_pstrdup(p, "request GET /");
-}
-
 /* Request shapes (rp_test_ops.h) with recursion (a function under
  * itself: not cumulative twice), phase changes, a hook without a key (4)
  * and dynamic frames. Six of them: more than RP_AGG_SHAPES, so shapes
@@ -961,7 +955,7 @@ static void shapes_vs_calls(apr_pool_t *p, double ns_per_tick)
     rp_agg_t *ref = make(p, &sz, &b1), *sha = make(p, &sz, &b2);
     rp_agg_batch_t *rb = rp_agg_batch_create(ref, p), *sb = rp_agg_batch_create(sha, p);
     rp_registry_t *reg = rp_registry_create(p, 16);
-    rp_prof_t *prof = rp_prof_create(p, reg, shape_label);
+    rp_prof_t *prof = rp_prof_create(p, reg, rp_test_ops_label);
     apr_time_t t = apr_time_from_sec(6000);     /* minute 100 */
     int hook[5], ph[2], keymap[16], i, v[2];
     unsigned seed = 7;

@@ -3,7 +3,9 @@
  * tests/integration/test_pstats_format.py). */
 #define _GNU_SOURCE 1   /* memmem */
 #include "rp_test.h"
+#include "rp_test_ops.h"
 #include <math.h>
+#include <apr_strings.h>
 #include <apr_thread_proc.h>
 #include "rp_pstats.h"
 #include "rp_prof.h"
@@ -675,6 +677,137 @@ static void test_tmpl_large_files_are_not_kept(void **state)
     assert_tmpl_counts(t, 1, 3);
 }
 
+/* ---- a file from a request's frames (rp_pstats_encode_plan) ---- */
+
+/* Frame shapes (rp_test_ops.h). 1 is 0's file shape (the same functions
+ * and callers) with other counts; 2 has recursion of a function and of
+ * an edge; 3 recursion alone. */
+static const char *const plan_ops[] = {
+    "E0p0 E1 X E1 X X E2p1 X",
+    "E0p0 E1 X X E2p1 X",
+    "E0p0 E1 E1 X E0 E1 X X X X E2p1 X",
+    "E3p0 E3 E3 X X X",
+};
+
+/* Every file written from a plan is, byte for byte, the file
+ * rp_pstats_encode writes from rp_prof_stats of the same profile: runs
+ * of each shape, shapes that share a file shape, other time units. A
+ * plan is of one tag, one root name, and the recorded file: a shape
+ * recorded since takes it away. */
+static void plan_files(apr_pool_t *p, double spt)
+{
+    rp_registry_t *reg = rp_registry_create(p, 16);
+    rp_prof_t *prof = rp_prof_create(p, reg, rp_test_ops_label);
+    rp_pstats_tmpl_t *t = rp_pstats_tmpl_create(p);
+    int hook[4], ph[2], i, n;
+    unsigned seed = 3, planned = 0;
+
+    for (i = 0; i < 4; i++)
+        hook[i] = rp_registry_add(reg, "mod_y.c", i, "hook");
+    ph[0] = rp_registry_add(reg, "httpd", 0, "fixups");
+    ph[1] = rp_registry_add(reg, "httpd", 0, "handler");
+    rp_prof_set_event_log(prof, 64);
+    for (i = 0; i < 400; i++) {
+        int s = (i / 5 + i / 37) % 4;
+        const rp_prof_rec_t *log;
+        const char *got, *want;
+        apr_size_t glen, wlen;
+        apr_status_t rv;
+
+        rp_test_ops_run(prof, plan_ops[s], hook, ph, &seed);
+        log = rp_prof_log(prof, &n);
+        assert_true(rp_prof_log_whole(prof));
+        /* Not the recorded root: no plan. */
+        assert_int_equal(rp_pstats_encode_plan(t, (uint64_t)s + 1, log, n, "request GET /x",
+                                               spt, p, &got, &glen), APR_EINCOMPLETE);
+        rv = rp_pstats_encode_plan(t, (uint64_t)s + 1, log, n, "request GET /", spt, p,
+                                   &got, &glen);
+        if (rv == APR_SUCCESS)
+            planned++;
+        else {
+            const rp_stats_t *st = rp_prof_stats(prof, p, spt);
+            assert_int_equal(rv, APR_EINCOMPLETE);
+            assert_int_equal(rp_pstats_encode_tmpl(st, NULL, t, p, &got, &glen),
+                             APR_SUCCESS);
+            rp_pstats_tmpl_plan(t, (uint64_t)s + 1, log, n, st);
+        }
+        assert_int_equal(rp_pstats_encode(rp_prof_stats(prof, p, spt), p, &want, &wlen),
+                         APR_SUCCESS);
+        assert_bytes_n(got, glen, want, wlen);
+    }
+    assert_int_equal(rp_pstats_tmpl_planned(t), planned);
+    assert_true(planned > 300);
+    /* Another tag of the same frames: no plan. */
+    {
+        const rp_prof_rec_t *log = rp_prof_log(prof, &n);
+        const char *got;
+        apr_size_t glen;
+        assert_int_equal(rp_pstats_encode_plan(t, 99, log, n, "request GET /", spt, p,
+                                               &got, &glen), APR_EINCOMPLETE);
+    }
+}
+
+static void test_plan_files_same_bytes(void **state)
+{
+    plan_files(*state, 1.0);
+}
+
+static void test_plan_files_same_bytes_scaled(void **state)
+{
+    plan_files(*state, 3.7e-10);
+}
+
+/* No plan is kept for a file that is not the recorded one, or frames
+ * that do not make it. */
+static void test_plan_refused(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_registry_t *reg = rp_registry_create(p, 16);
+    rp_prof_t *prof = rp_prof_create(p, reg, rp_test_ops_label);
+    rp_pstats_tmpl_t *t = rp_pstats_tmpl_create(p);
+    const rp_stats_t *st0, *st3;
+    const rp_prof_rec_t *log;
+    const char *got;
+    apr_size_t glen;
+    int hook[4], ph[2], i, n;
+    unsigned seed = 9;
+
+    for (i = 0; i < 4; i++)
+        hook[i] = rp_registry_add(reg, "mod_y.c", i, "hook");
+    ph[0] = rp_registry_add(reg, "httpd", 0, "fixups");
+    ph[1] = rp_registry_add(reg, "httpd", 0, "handler");
+    rp_prof_set_event_log(prof, 64);
+    rp_test_ops_run(prof, plan_ops[3], hook, ph, &seed);
+    st3 = rp_prof_stats(prof, p, 1.0);
+    rp_test_ops_run(prof, plan_ops[0], hook, ph, &seed);
+    st0 = rp_prof_stats(prof, p, 1.0);
+    log = rp_prof_log(prof, &n);
+    /* Nothing recorded yet. */
+    rp_pstats_tmpl_plan(t, 1, log, n, st0);
+    assert_int_equal(rp_pstats_encode_plan(t, 1, log, n, "request GET /", 1.0, p, &got,
+                                           &glen), APR_EINCOMPLETE);
+    /* Recorded: shape 3's file, not these frames'. */
+    assert_int_equal(rp_pstats_encode_tmpl(st3, NULL, t, p, &got, &glen), APR_SUCCESS);
+    rp_pstats_tmpl_plan(t, 1, log, n, st0);
+    rp_pstats_tmpl_plan(t, 2, log, n, st3);
+    assert_int_equal(rp_pstats_encode_plan(t, 1, log, n, "request GET /", 1.0, p, &got,
+                                           &glen), APR_EINCOMPLETE);
+    assert_int_equal(rp_pstats_encode_plan(t, 2, log, n, "request GET /", 1.0, p, &got,
+                                           &glen), APR_EINCOMPLETE);
+    /* Tag 0 names nothing. */
+    assert_int_equal(rp_pstats_encode_tmpl(st0, NULL, t, p, &got, &glen), APR_SUCCESS);
+    rp_pstats_tmpl_plan(t, 0, log, n, st0);
+    assert_int_equal(rp_pstats_encode_plan(t, 0, log, n, "request GET /", 1.0, p, &got,
+                                           &glen), APR_EINCOMPLETE);
+    rp_pstats_tmpl_plan(t, 1, log, n, st0);
+    assert_int_equal(rp_pstats_encode_plan(t, 1, log, n, "request GET /", 1.0, p, &got,
+                                           &glen), APR_SUCCESS);
+    /* Recorded anew (another file shape): the plan goes with the file. */
+    assert_int_equal(rp_pstats_encode_tmpl(st3, NULL, t, p, &got, &glen), APR_SUCCESS);
+    assert_int_equal(rp_pstats_encode_plan(t, 1, log, n, "request GET /", 1.0, p, &got,
+                                           &glen), APR_EINCOMPLETE);
+}
+
 static const struct CMUnitTest tests[] = {
     RP_TEST(test_buf_grows_and_keeps_content),
     RP_TEST(test_marshal_small_ints),
@@ -704,6 +837,9 @@ static const struct CMUnitTest tests[] = {
     RP_TEST(test_tmpl_other_shapes_are_encoded),
     RP_TEST(test_tmpl_wide_counts_and_dangling_callers),
     RP_TEST(test_tmpl_large_files_are_not_kept),
+    RP_TEST(test_plan_files_same_bytes),
+    RP_TEST(test_plan_files_same_bytes_scaled),
+    RP_TEST(test_plan_refused),
 };
 
 RP_TEST_MAIN(tests)
