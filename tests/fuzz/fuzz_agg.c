@@ -966,6 +966,9 @@ static void op_copy(world_t *w, fuzz_in_t *in)
     w->a = dst;
     w->base = base;
     w->b = rp_agg_batch_create(dst, w->p);
+    /* Its keys are numbered anew: the shapes are described again. */
+    for (i = 0; i < NSHAPES; i++)
+        w->shape[i].made = 0;
     check_snapshot(w->a, m, w->p);
 }
 
