@@ -460,12 +460,14 @@ static int record_shape(rp_agg_batch_t *b, uint64_t shape, rp_prof_t *prof,
                         const rp_agg_req_t *rq, apr_pool_t *p)
 {
     int s = rp_agg_shape_find(b, shape), n;
+    const rp_prof_rec_t *log;
     /* A log cut short would leave frames out of the counts. */
     if (!rp_prof_log_whole(prof))
         return 0;
     if (s < 0 && (s = shape_add(b, shape, prof, p)) < 0)
         return 0;
-    rp_agg_record_shape(agg, b, rq, s, rp_prof_log(prof, &n));
+    log = rp_prof_log(prof, &n);
+    rp_agg_record_shape(agg, b, rq, s, log, n);
     return 1;
 }
 

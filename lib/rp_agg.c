@@ -681,13 +681,13 @@ int rp_agg_shape_add(rp_agg_t *a, rp_agg_batch_t *b, uint64_t tag,
 }
 
 void rp_agg_record_shape(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
-                         int s, const rp_prof_rec_t *log)
+                         int s, const rp_prof_rec_t *log, int n)
 {
     shape_t *sh;
     int i;
 
     batch_count(a, b, rq);
-    if (s < 0 || s >= RP_AGG_SHAPES || !b->shape[s].tag)
+    if (s < 0 || s >= RP_AGG_SHAPES || !b->shape[s].tag || b->shape[s].n != n)
         return;
     sh = &b->shape[s];
     for (i = 0; i < sh->n; i++) {

@@ -180,11 +180,13 @@ int rp_agg_shape_add(rp_agg_t *a, rp_agg_batch_t *b, uint64_t tag,
                      const rp_prof_rec_t *log, int n, const int *fkey, int nf,
                      double ns_per_tick);
 
-/* rp_agg_record_batch for a request of shape s, its frames log (equal to
- * the shape's in every function and depth): the request is counted at
- * once, its frames' ticks summed into the shape. */
+/* rp_agg_record_batch for a request of shape s, its frames log (n of
+ * them, equal to the shape's in every function and depth): the request
+ * is counted at once, its frames' ticks summed into the shape (not when
+ * s is no shape of b or has another number of frames: then the request
+ * counts without its functions). */
 void rp_agg_record_shape(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
-                         int s, const rp_prof_rec_t *log);
+                         int s, const rp_prof_rec_t *log, int n);
 
 /* Add a request that was not profiled: everything but functions. */
 void rp_agg_count(rp_agg_t *a, const rp_agg_req_t *rq);

@@ -997,7 +997,7 @@ static void shapes_vs_calls(apr_pool_t *p, double ns_per_tick)
         if (slot < 0)
             slot = rp_agg_shape_add(sha, sb, (uint64_t)s + 1, log, n, fkey, nf, ns_per_tick);
         assert_true(slot >= 0);
-        rp_agg_record_shape(sha, sb, &r, slot, log);
+        rp_agg_record_shape(sha, sb, &r, slot, log, n);
         fns = rp_prof_funcs_view(prof, &n);
         for (j = 0; j < n; j++) {
             if (fns[j].id < 0)
@@ -1072,12 +1072,13 @@ static void test_shape_find_and_limits(void **state)
     sh = rp_agg_shape_add(t.a, t.b, 9, log, 1, fkey, 1, 1.0);
     assert_true(sh >= 0);
     assert_int_equal(rp_agg_shape_find(t.b, 9), sh);
-    rp_agg_record_shape(t.a, t.b, &r, sh, log);
-    rp_agg_record_shape(t.a, t.b, &r, sh, log);
-    rp_agg_record_shape(t.a, t.b, &r, RP_AGG_SHAPES, log);    /* no such shape */
+    rp_agg_record_shape(t.a, t.b, &r, sh, log, 1);
+    rp_agg_record_shape(t.a, t.b, &r, sh, log, 1);
+    rp_agg_record_shape(t.a, t.b, &r, RP_AGG_SHAPES, log, 1);    /* no such shape */
+    rp_agg_record_shape(t.a, t.b, &r, sh, log, 2);    /* not its frames */
     s = rp_agg_read(t.a, p);
-    assert_int_equal(s->requests, 3);
-    assert_int_equal(s->profiled, 3);
+    assert_int_equal(s->requests, 4);
+    assert_int_equal(s->profiled, 4);
     assert_int_equal(s->keys[0].calls, 0);
     rp_agg_batch_flush(t.a, t.b, r.when);
     s = rp_agg_read(t.a, p);
