@@ -389,7 +389,9 @@ struct rp_pstats_tmpl {
     tedge_t *e;                /* every function's callers, in order */
     unsigned long hits, misses, planned;
     /* the plan of the recorded file, for a request of frame shape
-     * plan_tag (0: none); from pool, gone when the file is recorded anew */
+     * plan_tag (0: none), from plan_pool: cleared for each plan made, so
+     * shapes taking turns cost no more memory than one */
+    apr_pool_t *plan_pool;
     uint64_t plan_tag;
     int plan_n, plan_nslots;
     int *fslot, *eslot;        /* [plan_n] each frame's slots, eslot -1: none */
@@ -402,7 +404,8 @@ struct rp_pstats_tmpl {
 rp_pstats_tmpl_t *rp_pstats_tmpl_create(apr_pool_t *p)
 {
     rp_pstats_tmpl_t *t = apr_pcalloc(p, sizeof *t);
-    if (apr_pool_create(&t->pool, p) != APR_SUCCESS)
+    if (apr_pool_create(&t->pool, p) != APR_SUCCESS
+        || apr_pool_create(&t->plan_pool, p) != APR_SUCCESS)
         return NULL;
     return t;
 }
@@ -677,19 +680,20 @@ void rp_pstats_tmpl_plan(rp_pstats_tmpl_t *t, uint64_t tag, const rp_prof_rec_t 
     if (!t || !tag || !st || n < 1 || !tmpl_holds(t, st))
         return;
     t->plan_tag = 0;
+    apr_pool_clear(t->plan_pool);
     memset(fst, 0xff, sizeof fst);      /* -1: no function */
     /* Slots: every function, then every edge the file has; slot_of maps
      * a function (0 .. nfuncs - 1) or an edge (nfuncs + its place in
      * the file's callers) to its slot, -1 for an edge the file leaves
      * out. */
-    ebase = apr_palloc(t->pool, sizeof(int) * (apr_size_t)st->nfuncs);
+    ebase = apr_palloc(t->plan_pool, sizeof(int) * (apr_size_t)st->nfuncs);
     for (i = 0; i < st->nfuncs; i++) {
         ebase[i] = st->nfuncs + nedges;
         nedges += st->funcs[i].ncallers;
     }
-    slot_of = apr_palloc(t->pool, sizeof(int) * (apr_size_t)(st->nfuncs + nedges));
-    t->soff = apr_palloc(t->pool, sizeof(uint32_t) * (apr_size_t)(st->nfuncs + nedges));
-    t->plan_bytes = apr_pmemdup(t->pool, t->bytes, t->len);
+    slot_of = apr_palloc(t->plan_pool, sizeof(int) * (apr_size_t)(st->nfuncs + nedges));
+    t->soff = apr_palloc(t->plan_pool, sizeof(uint32_t) * (apr_size_t)(st->nfuncs + nedges));
+    t->plan_bytes = apr_pmemdup(t->plan_pool, t->bytes, t->len);
     for (i = 0; i < st->nfuncs; i++) {
         const rp_func_t *f = &st->funcs[i];
         if (!fits32(f->cc) || !fits32(f->nc))
@@ -711,9 +715,9 @@ void rp_pstats_tmpl_plan(rp_pstats_tmpl_t *t, uint64_t tag, const rp_prof_rec_t 
         }
     }
     t->plan_nslots = nslots;
-    t->fslot = apr_palloc(t->pool, sizeof(int) * 2 * (apr_size_t)n);
+    t->fslot = apr_palloc(t->plan_pool, sizeof(int) * 2 * (apr_size_t)n);
     t->eslot = t->fslot + n;
-    t->flags = apr_palloc(t->pool, (apr_size_t)n);
+    t->flags = apr_palloc(t->plan_pool, (apr_size_t)n);
     /* cProfile's rules, as rp_prof's fold: a frame is its function's
      * outermost call when no ancestor is of its function, its edge's
      * when no ancestor and its parent are the same edge. fst[d]: the

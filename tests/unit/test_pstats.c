@@ -4,6 +4,7 @@
 #define _GNU_SOURCE 1   /* memmem */
 #include "rp_test.h"
 #include "rp_test_ops.h"
+#include <stdio.h>
 #include <math.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
@@ -757,6 +758,70 @@ static void test_plan_files_same_bytes_scaled(void **state)
     plan_files(*state, 3.7e-10);
 }
 
+/* The process's data size in KB (VmData: malloc's heap and APR's
+ * blocks, which may be mmap'd), 0 when unknown. */
+static long vm_data_kb(void)
+{
+    char line[256];
+    long kb = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmData: %ld", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+/* Two frame shapes of one file shape taking turns: each makes its plan
+ * anew, in memory cleared for it, so the template does not grow with
+ * the turns (the process's data size, which holds APR's blocks). */
+static void test_plan_memory_bounded(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_registry_t *reg = rp_registry_create(p, 16);
+    rp_prof_t *prof = rp_prof_create(p, reg, rp_test_ops_label);
+    rp_pstats_tmpl_t *t = rp_pstats_tmpl_create(p);
+    apr_pool_t *scratch;
+    int hook[4], ph[2], i, n;
+    unsigned seed = 11;
+    long before = 0;
+
+    for (i = 0; i < 4; i++)
+        hook[i] = rp_registry_add(reg, "mod_y.c", i, "hook");
+    ph[0] = rp_registry_add(reg, "httpd", 0, "fixups");
+    ph[1] = rp_registry_add(reg, "httpd", 0, "handler");
+    rp_prof_set_event_log(prof, 64);
+    apr_pool_create(&scratch, p);
+    for (i = 0; i < 20000; i++) {
+        const rp_stats_t *st;
+        const rp_prof_rec_t *log;
+        const char *got;
+        apr_size_t glen;
+        int s = i & 1;
+        rp_test_ops_run(prof, plan_ops[s], hook, ph, &seed);
+        st = rp_prof_stats(prof, scratch, 1.0);
+        assert_int_equal(rp_pstats_encode_tmpl(st, NULL, t, scratch, &got, &glen),
+                         APR_SUCCESS);
+        log = rp_prof_log(prof, &n);
+        rp_pstats_tmpl_plan(t, (uint64_t)s + 1, log, n, st);
+        apr_pool_clear(scratch);
+        if (i == 100)
+            before = vm_data_kb();
+    }
+    assert_true(before > 0);
+    assert_true(vm_data_kb() < before + 1024);
+    {
+        /* and the last plan is whole */
+        const rp_prof_rec_t *log = rp_prof_log(prof, &n);
+        const char *got;
+        apr_size_t glen;
+        assert_int_equal(rp_pstats_encode_plan(t, 2, log, n, "request GET /", 1.0, p, &got,
+                                               &glen), APR_SUCCESS);
+    }
+}
+
 /* No plan is kept for a file that is not the recorded one, or frames
  * that do not make it. */
 static void test_plan_refused(void **state)
@@ -840,6 +905,7 @@ static const struct CMUnitTest tests[] = {
     RP_TEST(test_plan_files_same_bytes),
     RP_TEST(test_plan_files_same_bytes_scaled),
     RP_TEST(test_plan_refused),
+    RP_TEST(test_plan_memory_bounded),
 };
 
 RP_TEST_MAIN(tests)
