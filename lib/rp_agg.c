@@ -438,7 +438,8 @@ typedef struct shape {
     int n, cap;                 /* frames, room for */
     int *key;                   /* [cap] each frame's key, RP_AGG_NO_KEY or
                                  * RP_AGG_UNCOUNTED */
-    unsigned char *whole;       /* [cap] its ticks are cumulative time */
+    unsigned char *whole;       /* [cap] RP_PROF_FN_OUTER: its ticks are
+                                 * cumulative time (rp_prof_outer) */
     tsum_t *sum;                /* [cap] summed over nreq requests */
     apr_uint64_t dropped;       /* frames of a function without a key */
     apr_uint64_t nreq;
@@ -524,7 +525,8 @@ static void shape_fold(rp_agg_t *a, rp_agg_batch_t *b, shape_t *sh)
         int k = sh->key[i];
         if (key_ok(a, b, k))
             bsum_add(b, k, sh->nreq, rp_scale_u64(t->self, sh->ns_per_tick),
-                     sh->whole[i] ? rp_scale_u64(t->ticks, sh->ns_per_tick) : 0);
+                     sh->whole[i] & RP_PROF_FN_OUTER
+                     ? rp_scale_u64(t->ticks, sh->ns_per_tick) : 0);
         t->self = t->ticks = 0;
     }
     sh->nreq = 0;
@@ -615,21 +617,10 @@ int rp_agg_shape_find(rp_agg_batch_t *b, uint64_t tag)
     return -1;
 }
 
-/* Is func among the functions of the frames st[0 .. depth - 1]? */
-static int among(const int *st, int depth, int func)
-{
-    int d;
-    for (d = 0; d < depth; d++)
-        if (st[d] == func)
-            return 1;
-    return 0;
-}
-
 int rp_agg_shape_add(rp_agg_t *a, rp_agg_batch_t *b, uint64_t tag,
                      const rp_prof_rec_t *log, int n, const int *fkey, int nf,
                      double ns_per_tick)
 {
-    int st[RP_MAX_DEPTH];
     shape_t *sh;
     int i, v = 0;
 
@@ -664,14 +655,12 @@ int rp_agg_shape_add(rp_agg_t *a, rp_agg_batch_t *b, uint64_t tag,
         sh->sum = apr_pcalloc(b->pool, sizeof(tsum_t) * (apr_size_t)cap);
         sh->cap = cap;
     }
-    memset(st, 0xff, sizeof st);      /* -1: no function */
+    rp_prof_outer(log, n, sh->whole, NULL);     /* the depths were checked */
     sh->dropped = 0;
     for (i = 0; i < n; i++) {
-        int f = log[i].func, d = log[i].depth;
+        int f = log[i].func;
         sh->key[i] = f >= 0 && f < nf ? fkey[f] : RP_AGG_UNCOUNTED;
-        sh->whole[i] = !among(st, d, f);
         sh->dropped += sh->key[i] != RP_AGG_UNCOUNTED && !key_ok(a, b, sh->key[i]);
-        st[d] = f;
     }
     sh->tag = tag;
     sh->n = n;

@@ -899,6 +899,25 @@ int rp_prof_log_whole(const rp_prof_t *prof)
     return prof->ev_max && prof->nrec <= prof->ev_lim;
 }
 
+int rp_prof_outer(const rp_prof_rec_t *log, int n, unsigned char *flags, int *caller)
+{
+    int st[RP_MAX_DEPTH];
+    int i;
+
+    memset(st, 0xff, sizeof st);        /* -1: no function */
+    for (i = 0; i < n; i++) {
+        int f = log[i].func, d = log[i].depth;
+        if (d < 0 || d >= RP_MAX_DEPTH)
+            return -1;
+        flags[i] = (among(st, d, f) ? 0 : RP_PROF_FN_OUTER)
+                   | (d > 0 && edge_among(st, d, st[d - 1], f) ? 0 : RP_PROF_EDGE_OUTER);
+        if (caller)
+            caller[i] = d > 0 ? st[d - 1] : -1;
+        st[d] = f;
+    }
+    return 0;
+}
+
 void rp_prof_events(const rp_prof_t *prof, rp_prof_ev_t *out)
 {
     int i, n = rp_prof_nevents(prof);

@@ -206,6 +206,20 @@ const rp_prof_rec_t *rp_prof_log(const rp_prof_t *prof, int *n);
  * on, and large enough). */
 int rp_prof_log_whole(const rp_prof_t *prof);
 
+/* cProfile's outermost rule over n frames in that log's form, for those
+ * who sum a log's ticks themselves: flags[i] has RP_PROF_FN_OUTER when no
+ * ancestor of frame i is of its function (its ticks are then its
+ * function's cumulative time), RP_PROF_EDGE_OUTER when no ancestor and
+ * its parent make the same edge (the same for the edge from its caller);
+ * caller[i] (when caller is not NULL) is the function of its parent
+ * frame, -1 at depth 0. A frame's ancestors are the latest frames before
+ * it of each smaller depth, as rp_prof's own accounting takes them.
+ * Returns -1 (flags unfinished) when a depth is outside 0 ..
+ * RP_MAX_DEPTH - 1. */
+#define RP_PROF_FN_OUTER 1
+#define RP_PROF_EDGE_OUTER 2
+int rp_prof_outer(const rp_prof_rec_t *log, int n, unsigned char *flags, int *caller);
+
 /* The registry id of every local function (-1: dynamic), in place:
  * one int array, *nf of them (rp_prof_nfuncs()). */
 const int *rp_prof_ids(const rp_prof_t *prof, int *nf);

@@ -377,8 +377,6 @@ typedef struct tedge {
  * and its ticks to their cumulative time when outermost; a slot's two
  * counts are the same for every request of the shape, so the plan's copy
  * of the file has them, and a file takes only the two times a slot. */
-#define PLAN_FWHOLE 1          /* the frame's ticks are its function's */
-#define PLAN_EWHOLE 2          /* ... and its edge's cumulative time */
 
 struct rp_pstats_tmpl {
     apr_pool_t *pool;          /* what is recorded; cleared to record anew */
@@ -395,7 +393,7 @@ struct rp_pstats_tmpl {
     uint64_t plan_tag;
     int plan_n, plan_nslots;
     int *fslot, *eslot;        /* [plan_n] each frame's slots, eslot -1: none */
-    unsigned char *flags;      /* [plan_n] PLAN_* */
+    unsigned char *flags;      /* [plan_n] rp_prof_outer's */
     uint32_t *soff;            /* [plan_nslots] where each slot's self time is
                                 * in the file (its cumulative time 9 on) */
     unsigned char *plan_bytes; /* the file with every slot's counts */
@@ -455,6 +453,18 @@ static APR_INLINE int same_str(const char *a, const char *b)
     return strcmp(a ? a : "", b) == 0;
 }
 
+/* f is the recorded function tf: the same key (a static one by the very
+ * strings, a dynamic one by equal strings, since a key's bytes are made
+ * from its strings and line alone) and as many callers. */
+static APR_INLINE int same_func(const rp_func_t *f, const tfunc_t *tf)
+{
+    int slot = f->key_slot > 0 ? f->key_slot : 0;
+    if (slot != tf->key_slot || f->line != tf->line || f->ncallers != tf->ncallers)
+        return 0;
+    return slot ? f->file == tf->file && f->name == tf->name
+                : same_str(f->file, tf->file) && same_str(f->name, tf->name);
+}
+
 /* The four numbers at o, over the recorded ones: the type codes ('i' 'i'
  * 'g' 'g') are already there, so only the values are stored. */
 static APR_INLINE void w_four(unsigned char *o, int64_t a, int64_t b, double c, double d)
@@ -488,12 +498,8 @@ static unsigned char *tmpl_fill(const rp_pstats_tmpl_t *t, const rp_stats_t *st,
     for (i = 0; i < st->nfuncs; i++) {
         const rp_func_t *f = &st->funcs[i];
         const tfunc_t *tf = &t->f[i];
-        int slot = f->key_slot > 0 ? f->key_slot : 0;
 
-        if (slot != tf->key_slot || f->line != tf->line || f->ncallers != tf->ncallers)
-            return NULL;
-        if (slot ? (f->file != tf->file || f->name != tf->name)
-                 : !(same_str(f->file, tf->file) && same_str(f->name, tf->name)))
+        if (!same_func(f, tf))
             return NULL;
         wide |= WIDE(f->cc) | WIDE(f->nc);
         w_four(buf + tf->off, f->cc, f->nc, f->tt, f->ct);
@@ -651,13 +657,8 @@ static int tmpl_holds(const rp_pstats_tmpl_t *t, const rp_stats_t *st)
         return 0;
     for (i = 0; i < st->nfuncs; i++) {
         const rp_func_t *f = &st->funcs[i];
-        const tfunc_t *tf = &t->f[i];
-        int slot = f->key_slot > 0 ? f->key_slot : 0;
 
-        if (slot != tf->key_slot || f->line != tf->line || f->ncallers != tf->ncallers)
-            return 0;
-        if (slot ? (f->file != tf->file || f->name != tf->name)
-                 : !(same_str(f->file, tf->file) && same_str(f->name, tf->name)))
+        if (!same_func(f, &t->f[i]))
             return 0;
         for (j = 0; j < f->ncallers; j++, te++)
             if (f->callers[j].caller != te->caller)
@@ -674,14 +675,12 @@ static APR_INLINE int fits32(int64_t v)
 void rp_pstats_tmpl_plan(rp_pstats_tmpl_t *t, uint64_t tag, const rp_prof_rec_t *log,
                          int n, const rp_stats_t *st)
 {
-    int fst[RP_MAX_DEPTH];
-    int i, j, nedges = 0, nslots = 0, *ebase, *slot_of;
+    int i, j, nedges = 0, nslots = 0, *ebase, *slot_of, *caller;
 
     if (!t || !tag || !st || n < 1 || !tmpl_holds(t, st))
         return;
     t->plan_tag = 0;
     apr_pool_clear(t->plan_pool);
-    memset(fst, 0xff, sizeof fst);      /* -1: no function */
     /* Slots: every function, then every edge the file has; slot_of maps
      * a function (0 .. nfuncs - 1) or an edge (nfuncs + its place in
      * the file's callers) to its slot, -1 for an edge the file leaves
@@ -718,24 +717,17 @@ void rp_pstats_tmpl_plan(rp_pstats_tmpl_t *t, uint64_t tag, const rp_prof_rec_t 
     t->fslot = apr_palloc(t->plan_pool, sizeof(int) * 2 * (apr_size_t)n);
     t->eslot = t->fslot + n;
     t->flags = apr_palloc(t->plan_pool, (apr_size_t)n);
-    /* cProfile's rules, as rp_prof's fold: a frame is its function's
-     * outermost call when no ancestor is of its function, its edge's
-     * when no ancestor and its parent are the same edge. fst[d]: the
-     * function of the latest frame at depth d. */
+    caller = apr_palloc(t->plan_pool, sizeof(int) * (apr_size_t)n);
+    /* cProfile's rules, as rp_prof's own accounting applies them. */
+    if (rp_prof_outer(log, n, t->flags, caller) < 0)
+        return;
     for (i = 0; i < n; i++) {
-        int f = log[i].func, d = log[i].depth, c, k, flags = PLAN_FWHOLE | PLAN_EWHOLE;
-        if (f < 0 || f >= st->nfuncs || d < 0 || d >= RP_MAX_DEPTH || (d == 0) != (i == 0))
+        int f = log[i].func, d = log[i].depth, c = caller[i];
+        if (f < 0 || f >= st->nfuncs || (d == 0) != (i == 0))
             return;
-        for (k = 0; k < d; k++)
-            if (fst[k] == f)
-                flags &= ~PLAN_FWHOLE;
         t->fslot[i] = slot_of[f];
         t->eslot[i] = -1;
         if (d > 0) {
-            c = fst[d - 1];
-            for (k = 1; k < d; k++)
-                if (fst[k] == f && fst[k - 1] == c)
-                    flags &= ~PLAN_EWHOLE;
             for (j = 0; j < st->funcs[f].ncallers; j++)
                 if (st->funcs[f].callers[j].caller == c)
                     break;
@@ -743,8 +735,6 @@ void rp_pstats_tmpl_plan(rp_pstats_tmpl_t *t, uint64_t tag, const rp_prof_rec_t 
                 return;         /* not the file's edge: not this file's frames */
             t->eslot[i] = slot_of[ebase[f] + j];
         }
-        t->flags[i] = (unsigned char)flags;
-        fst[d] = f;
     }
     t->plan_n = n;
     t->plan_tag = tag;
@@ -770,12 +760,12 @@ apr_status_t rp_pstats_encode_plan(rp_pstats_tmpl_t *t, uint64_t tag,
         uint64_t *fs = &sum[2 * t->fslot[i]];
         int e = t->eslot[i], fl = t->flags[i];
         fs[0] += r->self;
-        if (fl & PLAN_FWHOLE)
+        if (fl & RP_PROF_FN_OUTER)
             fs[1] += r->t1 - r->t0;
         if (e >= 0) {
             uint64_t *es = &sum[2 * e];
             es[0] += r->self;
-            if (fl & PLAN_EWHOLE)
+            if (fl & RP_PROF_EDGE_OUTER)
                 es[1] += r->t1 - r->t0;
         }
     }

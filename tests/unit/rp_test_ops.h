@@ -20,6 +20,25 @@ static __attribute__((unused)) const char *rp_test_ops_label(const void *r, apr_
     return apr_pstrdup(p, "request GET /");
 }
 
+/* A profile object for the ops, its event log on, and its registry
+ * (*reg): nhooks hooks of file (ids in hook[]) and the phases fixups and
+ * handler (ph[0], ph[1]). */
+static __attribute__((unused)) rp_prof_t *rp_test_ops_prof(apr_pool_t *p, const char *file,
+                                                          int nhooks, int *hook, int *ph,
+                                                          rp_registry_t **reg)
+{
+    rp_prof_t *prof;
+    int i;
+    *reg = rp_registry_create(p, 16);
+    for (i = 0; i < nhooks; i++)
+        hook[i] = rp_registry_add(*reg, file, i, "hook");
+    ph[0] = rp_registry_add(*reg, "httpd", 0, "fixups");
+    ph[1] = rp_registry_add(*reg, "httpd", 0, "handler");
+    prof = rp_prof_create(p, *reg, rp_test_ops_label);
+    rp_prof_set_event_log(prof, 64);
+    return prof;
+}
+
 static __attribute__((unused)) void rp_test_ops_run(rp_prof_t *prof, const char *o,
                                                     const int *hook, const int *ph,
                                                     unsigned *seed)

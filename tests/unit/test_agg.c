@@ -954,17 +954,13 @@ static void shapes_vs_calls(apr_pool_t *p, double ns_per_tick)
     void *b1, *b2;
     rp_agg_t *ref = make(p, &sz, &b1), *sha = make(p, &sz, &b2);
     rp_agg_batch_t *rb = rp_agg_batch_create(ref, p), *sb = rp_agg_batch_create(sha, p);
-    rp_registry_t *reg = rp_registry_create(p, 16);
-    rp_prof_t *prof = rp_prof_create(p, reg, rp_test_ops_label);
+    rp_registry_t *reg;
     apr_time_t t = apr_time_from_sec(6000);     /* minute 100 */
     int hook[5], ph[2], keymap[16], i, v[2];
     unsigned seed = 7;
     rp_agg_snap_t *x, *y;
+    rp_prof_t *prof = rp_test_ops_prof(p, "mod_x.c", 5, hook, ph, &reg);
 
-    for (i = 0; i < 5; i++)
-        hook[i] = rp_registry_add(reg, "mod_x.c", i, "h");
-    ph[0] = rp_registry_add(reg, "httpd", 0, "fixups");
-    ph[1] = rp_registry_add(reg, "httpd", 0, "handler");
     for (i = 0; i < reg->n; i++) {
         const rp_key_t *k = &reg->keys[i];
         keymap[i] = i == hook[4] ? -1 : rp_agg_key(ref, k->file, k->line, k->name);
@@ -975,7 +971,6 @@ static void shapes_vs_calls(apr_pool_t *p, double ns_per_tick)
         v[i] = rp_agg_vhost(ref, i ? "two" : "one");
         assert_int_equal(rp_agg_vhost(sha, i ? "two" : "one"), v[i]);
     }
-    rp_prof_set_event_log(prof, 64);
     for (i = 0; i < 620; i++) {
         int s = (i * 7 + i / 13) % NSHAPES, n, nf, j, nc = 0, fkey[16], slot;
         rp_agg_call_t calls[16];

@@ -697,17 +697,12 @@ static const char *const plan_ops[] = {
  * recorded since takes it away. */
 static void plan_files(apr_pool_t *p, double spt)
 {
-    rp_registry_t *reg = rp_registry_create(p, 16);
-    rp_prof_t *prof = rp_prof_create(p, reg, rp_test_ops_label);
+    rp_registry_t *reg;
     rp_pstats_tmpl_t *t = rp_pstats_tmpl_create(p);
     int hook[4], ph[2], i, n;
     unsigned seed = 3, planned = 0;
+    rp_prof_t *prof = rp_test_ops_prof(p, "mod_y.c", 4, hook, ph, &reg);
 
-    for (i = 0; i < 4; i++)
-        hook[i] = rp_registry_add(reg, "mod_y.c", i, "hook");
-    ph[0] = rp_registry_add(reg, "httpd", 0, "fixups");
-    ph[1] = rp_registry_add(reg, "httpd", 0, "handler");
-    rp_prof_set_event_log(prof, 64);
     for (i = 0; i < 400; i++) {
         int s = (i / 5 + i / 37) % 4;
         const rp_prof_rec_t *log;
@@ -780,19 +775,14 @@ static long vm_data_kb(void)
 static void test_plan_memory_bounded(void **state)
 {
     apr_pool_t *p = *state;
-    rp_registry_t *reg = rp_registry_create(p, 16);
-    rp_prof_t *prof = rp_prof_create(p, reg, rp_test_ops_label);
+    rp_registry_t *reg;
     rp_pstats_tmpl_t *t = rp_pstats_tmpl_create(p);
     apr_pool_t *scratch;
     int hook[4], ph[2], i, n;
     unsigned seed = 11;
     long before = 0;
+    rp_prof_t *prof = rp_test_ops_prof(p, "mod_y.c", 4, hook, ph, &reg);
 
-    for (i = 0; i < 4; i++)
-        hook[i] = rp_registry_add(reg, "mod_y.c", i, "hook");
-    ph[0] = rp_registry_add(reg, "httpd", 0, "fixups");
-    ph[1] = rp_registry_add(reg, "httpd", 0, "handler");
-    rp_prof_set_event_log(prof, 64);
     apr_pool_create(&scratch, p);
     for (i = 0; i < 20000; i++) {
         const rp_stats_t *st;
@@ -827,21 +817,16 @@ static void test_plan_memory_bounded(void **state)
 static void test_plan_refused(void **state)
 {
     apr_pool_t *p = *state;
-    rp_registry_t *reg = rp_registry_create(p, 16);
-    rp_prof_t *prof = rp_prof_create(p, reg, rp_test_ops_label);
+    rp_registry_t *reg;
     rp_pstats_tmpl_t *t = rp_pstats_tmpl_create(p);
     const rp_stats_t *st0, *st3;
     const rp_prof_rec_t *log;
     const char *got;
     apr_size_t glen;
-    int hook[4], ph[2], i, n;
+    int hook[4], ph[2], n;
     unsigned seed = 9;
+    rp_prof_t *prof = rp_test_ops_prof(p, "mod_y.c", 4, hook, ph, &reg);
 
-    for (i = 0; i < 4; i++)
-        hook[i] = rp_registry_add(reg, "mod_y.c", i, "hook");
-    ph[0] = rp_registry_add(reg, "httpd", 0, "fixups");
-    ph[1] = rp_registry_add(reg, "httpd", 0, "handler");
-    rp_prof_set_event_log(prof, 64);
     rp_test_ops_run(prof, plan_ops[3], hook, ph, &seed);
     st3 = rp_prof_stats(prof, p, 1.0);
     rp_test_ops_run(prof, plan_ops[0], hook, ph, &seed);
