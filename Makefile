@@ -62,7 +62,7 @@ all: $(MODULE)
 
 $(MODULE): $(GLUE_SRC) $(GLUE_HDR) $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(BUILD)
-	$(APXS) -c -Wc,-O2 -Wc,-g $(addprefix -Wc$(comma),$(MOD_WARN)) -Wc,-Wno-missing-prototypes \
+	$(APXS) -c -Wc,-O2 -Wc,-g -Wc,-fvisibility=hidden $(addprefix -Wc$(comma),$(MOD_WARN)) -Wc,-Wno-missing-prototypes \
 	    -I lib -o mod_reqprof.la $(GLUE_SRC) $(LIB_SRC) -lm >$(BUILD)/apxs.log 2>&1 \
 	    || { cat $(BUILD)/apxs.log; exit 1; }
 	@grep -E ': (warning|error):' $(BUILD)/apxs.log || true

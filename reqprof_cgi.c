@@ -180,14 +180,14 @@ static APR_INLINE int cgi_call(int i, request_rec *r)
     int (*fn)(request_rec *) = (int (*)(request_rec *))s->orig;
     pending_t pd, *saved;
     void *saved_cgi;
-    reqprof_hot_t h;
+    reqprof_hot_t h = reqprof_hot_enter(r, s);
     int rv;
 
-    if (!reqprof_hot_enter(&h, r, s))
+    if (!h.st)
         return fn(r);
     if (!is_cgi_request(r)) {
         rv = fn(r);
-        reqprof_hot_exit_r(&h, r);
+        reqprof_hot_exit_r(h, r);
         return rv;
     }
     pd.st = h.st;
@@ -212,7 +212,7 @@ static APR_INLINE int cgi_call(int i, request_rec *r)
             rp_prof_exit(h.st->prof, pd.frame, rp_clock_now());
         }
     }
-    reqprof_hot_exit_r(&h, r);
+    reqprof_hot_exit_r(h, r);
     return rv;
 }
 

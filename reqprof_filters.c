@@ -54,16 +54,17 @@ static APR_INLINE reqprof_state_t *filter_state(ap_filter_t *f)
     return NULL;
 }
 
-/* Open a filter's frame; returns the context to restore. */
-static APR_INLINE filter_ctx_t filter_enter(reqprof_state_t *st, ap_filter_t *f,
-                                            const reqprof_slot_t *s, int *frame)
+/* Open a filter's frame and make st the current context (the caller
+ * keeps the one to restore); returns the frame. By value, not through a
+ * pointer: a local whose address is taken would cost every filter call
+ * a stack-protector check. */
+static APR_INLINE int filter_enter(reqprof_state_t *st, ap_filter_t *f,
+                                   const reqprof_slot_t *s)
 {
-    filter_ctx_t saved = filter_current;
     st->inflight++;
     filter_current.st = st;
     filter_current.gen = st->gen;
-    *frame = rp_prof_enter(st->prof, f->r, -1, s->hook, rp_clock_now());
-    return saved;
+    return rp_prof_enter(st->prof, f->r, -1, s->hook, rp_clock_now());
 }
 
 static APR_INLINE void filter_exit(filter_ctx_t saved, reqprof_state_t *st,
@@ -94,7 +95,8 @@ static APR_INLINE apr_status_t out_call(int i, ap_filter_t *f, apr_bucket_brigad
     if (st->cgi)
         reqprof_cgi_mark(bb);
     gen = st->gen;
-    saved = filter_enter(st, f, &slots_out[i], &frame);
+    saved = filter_current;
+    frame = filter_enter(st, f, &slots_out[i]);
     rv = fn(f, bb);
     filter_exit(saved, st, gen, frame);
     return rv;
@@ -115,7 +117,8 @@ static APR_INLINE apr_status_t in_call(int i, ap_filter_t *f, apr_bucket_brigade
         return fn(f, bb, mode, block, readbytes);
     next_check(st, f, 1);
     gen = st->gen;
-    saved = filter_enter(st, f, &slots_in[i], &frame);
+    saved = filter_current;
+    frame = filter_enter(st, f, &slots_in[i]);
     rv = fn(f, bb, mode, block, readbytes);
     filter_exit(saved, st, gen, frame);
     return rv;

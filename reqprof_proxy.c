@@ -103,10 +103,10 @@ static APR_INLINE int scheme_call(int i, request_rec *r, proxy_worker *w,
         (int (*)(request_rec *, proxy_worker *, proxy_server_conf *, char *,
                  const char *, apr_port_t))s->orig;
     const char *label;
-    reqprof_hot_t h;
+    reqprof_hot_t h = reqprof_hot_enter(r, s);
     int rv, frame = -1;
 
-    if (!reqprof_hot_enter(&h, r, s))
+    if (!h.st)
         return fn(r, w, conf, url, ph, pp);
     if (url && speaks(i, r, url) && (label = backend_label(r, w, url)) != NULL)
         frame = rp_prof_enter_dynamic(h.st->prof, r,
@@ -115,7 +115,7 @@ static APR_INLINE int scheme_call(int i, request_rec *r, proxy_worker *w,
     rv = fn(r, w, conf, url, ph, pp);
     if (frame >= 0 && h.st->gen == h.gen)
         rp_prof_exit(h.st->prof, frame, rp_clock_now());
-    reqprof_hot_exit_r(&h, r);
+    reqprof_hot_exit_r(h, r);
     return rv;
 }
 

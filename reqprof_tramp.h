@@ -43,9 +43,12 @@ typedef struct reqprof_hook_link {
 #define REQPROF_T30(M) REQPROF_T10(M,0,0) REQPROF_T10(M,0,1) REQPROF_T10(M,0,2)
 #define REQPROF_SLOT_IDX(a, b, c) ((a) * 100 + (b) * 10 + (c))
 
-/* What every trampoline does around the original call. */
+/* What a trampoline carries from its call's start to its end: 16 bytes,
+ * returned and passed by value in two registers. No trampoline holds a
+ * local whose address is taken, so -fstack-protector-strong (apxs's
+ * flags) puts no canary check in them: a dozen instructions per call. */
 typedef struct reqprof_hot {
-    reqprof_state_t *st;
+    reqprof_state_t *st;  /* NULL: not profiled, call the original only */
     unsigned gen;
     int frame;
 } reqprof_hot_t;
@@ -66,33 +69,36 @@ static APR_INLINE void reqprof_chain_check(reqprof_state_t *st, request_rec *r)
         reqprof_chain_scan(st, r);
 }
 
-static APR_INLINE int reqprof_hot_enter(reqprof_hot_t *h, request_rec *r, const reqprof_slot_t *s)
+static APR_INLINE reqprof_hot_t reqprof_hot_enter(request_rec *r, const reqprof_slot_t *s)
 {
-    h->st = reqprof_state(r);
-    if (!h->st)
-        return 0;
-    h->gen = h->st->gen;
-    h->st->inflight++;
-    h->frame = rp_prof_enter(h->st->prof, r, s->phase, s->hook, rp_clock_now());
-    return 1;
+    reqprof_hot_t h;
+    h.st = reqprof_state(r);
+    h.gen = 0;
+    h.frame = -1;
+    if (!h.st)
+        return h;
+    h.gen = h.st->gen;
+    h.st->inflight++;
+    h.frame = rp_prof_enter(h.st->prof, r, s->phase, s->hook, rp_clock_now());
+    return h;
 }
 
-static APR_INLINE void reqprof_hot_exit(reqprof_hot_t *h)
+static APR_INLINE void reqprof_hot_exit(reqprof_hot_t h)
 {
     rp_tick_t now = rp_clock_now();
     /* The request may have ended inside the call (its pool destroyed):
      * then the generation moved on and only the in-flight count is ours. */
-    if (h->st->gen == h->gen)
-        rp_prof_exit(h->st->prof, h->frame, now);
-    reqprof_call_done(h->st);
+    if (h.st->gen == h.gen)
+        rp_prof_exit(h.st->prof, h.frame, now);
+    reqprof_call_done(h.st);
 }
 
 /* reqprof_hot_exit, then the chain check for r when its request is still alive. */
-static APR_INLINE void reqprof_hot_exit_r(reqprof_hot_t *h, request_rec *r)
+static APR_INLINE void reqprof_hot_exit_r(reqprof_hot_t h, request_rec *r)
 {
     reqprof_hot_exit(h);
-    if (h->st->gen == h->gen)
-        reqprof_chain_check(h->st, r);
+    if (h.st->gen == h.gen)
+        reqprof_chain_check(h.st, r);
 }
 
 /* A trampoline returning RET for a function taking PARAMS, called with
@@ -102,9 +108,9 @@ static RET NAME##a##b##c PARAMS \
 { \
     const reqprof_slot_t *s = &SLOTS[REQPROF_SLOT_IDX(a, b, c)]; \
     RET (*fn) PARAMS = (RET (*) PARAMS)s->orig; \
-    reqprof_hot_t h; RET rv; \
-    if (!reqprof_hot_enter(&h, REQ, s)) return fn ARGS; \
-    rv = fn ARGS; reqprof_hot_exit_r(&h, REQ); return rv; \
+    reqprof_hot_t h = reqprof_hot_enter(REQ, s); RET rv; \
+    if (!h.st) return fn ARGS; \
+    rv = fn ARGS; reqprof_hot_exit_r(h, REQ); return rv; \
 }
 
 /* ---- shared by the wrapping code of every timing unit ---- */

@@ -71,9 +71,9 @@ static void t_void_r_##a##b##c(request_rec *r) \
 { \
     const reqprof_slot_t *s = &slots_void_r[REQPROF_SLOT_IDX(a, b, c)]; \
     void (*fn)(request_rec *) = (void (*)(request_rec *))s->orig; \
-    reqprof_hot_t h; \
-    if (!reqprof_hot_enter(&h, r, s)) { fn(r); return; } \
-    fn(r); reqprof_hot_exit_r(&h, r); \
+    reqprof_hot_t h = reqprof_hot_enter(r, s); \
+    if (!h.st) { fn(r); return; } \
+    fn(r); reqprof_hot_exit_r(h, r); \
 }
 
 REQPROF_T100(T_INT_R, 0) REQPROF_T100(T_INT_R, 1)

@@ -8,11 +8,11 @@
 int rp_clock_use_tsc = 0;
 double rp_clock_sec_per_tick = 1e-9;
 
-static uint64_t mono_ns(void)
+rp_tick_t rp_clock_monotonic(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return (rp_tick_t)ts.tv_sec * 1000000000u + (rp_tick_t)ts.tv_nsec;
 }
 
 /* The kernel only picks "tsc" as clocksource after its own stability
@@ -37,10 +37,10 @@ const char *rp_clock_init(int allow_tsc)
 #ifdef RP_HAVE_TSC
     if (allow_tsc && kernel_trusts_tsc()) {
         struct timespec nap = { 0, 10 * 1000 * 1000 };
-        uint64_t n0 = mono_ns(), c0 = __rdtsc();
+        uint64_t n0 = rp_clock_monotonic(), c0 = __rdtsc();
         uint64_t n1, c1;
         nanosleep(&nap, NULL);
-        n1 = mono_ns();
+        n1 = rp_clock_monotonic();
         c1 = __rdtsc();
         if (c1 > c0 && n1 > n0) {
             rp_clock_sec_per_tick = (double)(n1 - n0) / 1e9 / (double)(c1 - c0);

@@ -19,17 +19,18 @@ typedef uint64_t rp_tick_t;
 extern int rp_clock_use_tsc;          /* 1: ticks are TSC cycles */
 extern double rp_clock_sec_per_tick;  /* conversion to seconds */
 
+/* CLOCK_MONOTONIC in ns; out of line, so that the struct timespec it
+ * needs is not a local of every caller of rp_clock_now (such a local
+ * brings -fstack-protector-strong's canary check with it). */
+rp_tick_t rp_clock_monotonic(void);
+
 static inline rp_tick_t rp_clock_now(void)
 {
 #ifdef RP_HAVE_TSC
     if (rp_clock_use_tsc)
         return __rdtsc();
 #endif
-    {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (rp_tick_t)ts.tv_sec * 1000000000u + (rp_tick_t)ts.tv_nsec;
-    }
+    return rp_clock_monotonic();
 }
 
 /* v * f (f >= 0) truncated, for v and the product below 2^63 (tick and
