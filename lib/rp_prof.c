@@ -95,13 +95,12 @@ typedef struct edge {
     rp_tick_t it, tt;
 } edge_t;
 
+/* An open frame. Its function and its start are its record's (func,
+ * t0), not copied here: each push stores what it must once. */
 typedef struct frame {
     frame_kind_e kind;
-    int entry;           /* local entry index */
-    int edge;            /* edge from the parent frame's entry, -1 at root */
     int id;              /* registry id (phases), -1 otherwise */
     const void *req;     /* request context the frame belongs to */
-    rp_tick_t t0;        /* opened */
     rp_tick_t sub;       /* ticks spent in closed child frames */
     rp_tick_t last;      /* latest close time of a child (lazy frames end here) */
     int rec;             /* index of the frame's record */
@@ -225,22 +224,27 @@ static void __attribute__((noinline, cold)) grow_recs(rp_prof_t *prof)
                       sizeof(record_t), prof->nrec);
 }
 
-/* Field by field rather than memset: this runs for nearly every frame
- * (each hook entry is new in its request). The totals (tot, rc) are not
- * touched here: totals() sets them when a reader wants them. */
-static APR_INLINE int new_entry(rp_prof_t *prof, int id, const char *file, int line,
-                                const char *label)
+/* This runs for nearly every frame (each hook entry is new in its
+ * request), so it stores only the registry id. The rest of the entry is
+ * set by whoever reads it: the key by new_dyn_entry (only dynamic
+ * entries have one), first_edge by fold_edges, the totals (tot, rc) by
+ * totals(). */
+static APR_INLINE int new_entry(rp_prof_t *prof, int id)
 {
-    entry_t *e;
     if (prof->nentries == prof->entries_cap)
         grow_entries(prof);
-    e = &prof->entries[prof->nentries];
-    e->first_edge = -1;
+    prof->ids[prof->nentries] = id;
+    return prof->nentries++;
+}
+
+static int new_dyn_entry(rp_prof_t *prof, const char *file, int line, const char *label)
+{
+    int i = new_entry(prof, -1);
+    entry_t *e = &prof->entries[i];
     e->file = file;
     e->line = line;
     e->label = label;
-    prof->ids[prof->nentries] = id;
-    return prof->nentries++;
+    return i;
 }
 
 static APR_INLINE __attribute__((always_inline)) int entry_for_id(rp_prof_t *prof, int id)
@@ -251,7 +255,7 @@ static APR_INLINE __attribute__((always_inline)) int entry_for_id(rp_prof_t *pro
     m = &prof->map[id];
     if (m->stamp != prof->serial) {
         m->stamp = prof->serial;
-        m->entry = new_entry(prof, id, NULL, 0, NULL);
+        m->entry = new_entry(prof, id);
     }
     return m->entry;
 }
@@ -271,8 +275,8 @@ static int entry_for_label(rp_prof_t *prof, const char *file, int line,
             && strcmp(e->file, f) == 0)
             return i;
     }
-    return new_entry(prof, -1, f == httpd_file ? f : apr_pstrdup(prof->scratch, f),
-                     line, apr_pstrdup(prof->scratch, label));
+    return new_dyn_entry(prof, f == httpd_file ? f : apr_pstrdup(prof->scratch, f),
+                         line, apr_pstrdup(prof->scratch, label));
 }
 
 static APR_INLINE int edge_for(rp_prof_t *prof, int callee, int caller)
@@ -356,10 +360,8 @@ push_inline(rp_prof_t *prof, frame_kind_e kind, int entry, int id, const void *r
     r->t0 = r->t1 = now;
     r->self = 0;
     f->kind = kind;
-    f->entry = entry;
     f->id = id;
     f->req = req;
-    f->t0 = now;
     f->sub = 0;
     f->last = now;
     f->rec = prof->nrec++;
@@ -383,9 +385,9 @@ static APR_INLINE __attribute__((always_inline)) void pop_inline(rp_prof_t *prof
 {
     frame_t *f = &prof->stack[--prof->depth];
     record_t *r = &prof->recs[f->rec];
-    rp_tick_t tt = end > f->t0 ? end - f->t0 : 0;
+    rp_tick_t tt = end > r->t0 ? end - r->t0 : 0;
 
-    r->t1 = f->t0 + tt;
+    r->t1 = r->t0 + tt;
     r->self = tt > f->sub ? tt - f->sub : 0;
     if (prof->depth > 0) {
         frame_t *parent = &prof->stack[prof->depth - 1];
@@ -438,8 +440,8 @@ void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,
     prof->edges_folded = 0;
     prof->ev_lim = prof->ev_max;
     /* No entry yet: entry_for_label's search would find none. */
-    push(prof, FR_REQ, new_entry(prof, -1, httpd_file, 0,
-                                 apr_pstrdup(prof->scratch, root_label)),
+    push(prof, FR_REQ, new_dyn_entry(prof, httpd_file, 0,
+                                     apr_pstrdup(prof->scratch, root_label)),
          -1, req, t0);
     prof->active = 1;
 }
@@ -619,7 +621,7 @@ rp_tick_t rp_prof_add_child(rp_prof_t *prof, int handle, const char *file,
     while (prof->depth - 1 > handle)
         pop(prof, prof->stack[prof->depth - 1].last);
     f = &prof->stack[handle];
-    el = now > f->t0 ? now - f->t0 : 0;
+    el = now > prof->recs[f->rec].t0 ? now - prof->recs[f->rec].t0 : 0;
     avail = el > f->sub ? el - f->sub : 0;
     if (ticks > avail)
         ticks = avail;
@@ -705,6 +707,8 @@ static void fold_edges(rp_prof_t *prof)
     int st[RP_MAX_DEPTH];
     int i;
 
+    for (i = 0; i < prof->nentries; i++)
+        prof->entries[i].first_edge = -1;
     for (i = 0; i < prof->nrec; i++) {
         const record_t *r = &prof->recs[i];
         int d = r->depth;
@@ -732,7 +736,7 @@ void rp_prof_end(rp_prof_t *prof, rp_tick_t now)
          * now; lazy frames end with their last child. */
         pop(prof, top->kind == FR_HOOK ? now : top->last);
     }
-    prof->root_ticks = now > prof->stack[0].t0 ? now - prof->stack[0].t0 : 0;
+    prof->root_ticks = now > prof->recs[0].t0 ? now - prof->recs[0].t0 : 0;
     pop(prof, now);
     prof->active = 0;
 }
@@ -978,12 +982,15 @@ rp_tick_t rp_prof_self_now(const rp_prof_t *prof, rp_tick_t now, rp_tick_t *out)
      * children and less the open child above it. */
     for (i = 0; i < prof->depth; i++) {
         const frame_t *f = &prof->stack[i];
-        rp_tick_t el = now > f->t0 ? now - f->t0 : 0;
+        const record_t *r = &prof->recs[f->rec];
+        rp_tick_t el = now > r->t0 ? now - r->t0 : 0;
         rp_tick_t child = 0;
-        if (i + 1 < prof->depth)
-            child = now > prof->stack[i + 1].t0 ? now - prof->stack[i + 1].t0 : 0;
+        if (i + 1 < prof->depth) {
+            rp_tick_t t0 = prof->recs[prof->stack[i + 1].rec].t0;
+            child = now > t0 ? now - t0 : 0;
+        }
         if (el > f->sub + child)
-            out[f->entry] += el - f->sub - child;
+            out[r->func] += el - f->sub - child;
     }
-    return now > prof->stack[0].t0 ? now - prof->stack[0].t0 : 0;
+    return now > prof->recs[0].t0 ? now - prof->recs[0].t0 : 0;
 }
