@@ -373,13 +373,14 @@ void reqprof_filters_child_init(apr_pool_t *pchild, void (*on_keys_added)(void))
         apr_thread_mutex_create(&discover_mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
 }
 
-/* Wrap every filter from f down that is not timed yet; input chains with
- * input 1. Filters are told from each other by the record, so one filter
- * in both chains (DEFLATE) is wrapped in each role. */
-static void wrap_chain(ap_filter_t *f, int input, request_rec *r)
+/* Wrap every filter from f down to stop (excluded; NULL: the chain's
+ * end) that is not timed yet; input chains with input 1. Filters are
+ * told from each other by the record, so one filter in both chains
+ * (DEFLATE) is wrapped in each role. */
+static void wrap_chain(ap_filter_t *f, const void *stop, int input, request_rec *r)
 {
     int locked = 0;
-    for (; f; f = f->next) {
+    for (; f && (const void *)f != stop; f = f->next) {
         const void *fn;
         if (!untimed(f))
             continue;
@@ -405,14 +406,26 @@ static void wrap_chain(ap_filter_t *f, int input, request_rec *r)
         apr_thread_mutex_unlock(discover_mutex);
 }
 
+/* A chain whose head moved is walked down to its old head, when that is
+ * still in it: the rest was walked when the old head was new, and a
+ * filter inserted below it since runs only when the filter above it
+ * passes to it, and next_check times it first, as long as that filter
+ * above is timed. Some filter we do not time (our own, or no room left:
+ * the skip list is not empty) breaks that chain of reasoning: then the
+ * whole chain is walked, as it always was before. The walk down to the
+ * old head is what most head moves need: a filter or two added on top. */
 void reqprof_filters_scan(reqprof_state_t *st, request_rec *r)
 {
+    const void *old_out = st->seen_out, *old_in = st->seen_in;
+    int whole = __atomic_load_n(&nskip, __ATOMIC_ACQUIRE) > 0;
     st->seen_out = r->output_filters;
     st->seen_in = r->input_filters;
     if (!discover_pool || !reqprof_registry)
         return;
-    wrap_chain(r->output_filters, 0, r);
-    wrap_chain(r->input_filters, 1, r);
+    if (whole || st->seen_out != old_out)
+        wrap_chain(r->output_filters, whole ? NULL : old_out, 0, r);
+    if (whole || st->seen_in != old_in)
+        wrap_chain(r->input_filters, whole ? NULL : old_in, 1, r);
 }
 
 /* Before a timed filter runs: the filter it passes to is timed too. */
@@ -421,15 +434,15 @@ static APR_INLINE void next_check(reqprof_state_t *st, ap_filter_t *f, int input
     if (f->r)
         reqprof_chain_check(st, f->r);
     if (f->next && untimed(f->next))
-        wrap_chain(f->next, input, f->r ? f->r : st->r);
+        wrap_chain(f->next, NULL, input, f->r ? f->r : st->r);
 }
 
 void reqprof_filters_discover(request_rec *r)
 {
     if (!discover_pool || !reqprof_registry)
         return;
-    wrap_chain(r->output_filters, 0, r);
-    wrap_chain(r->input_filters, 1, r);
+    wrap_chain(r->output_filters, NULL, 0, r);
+    wrap_chain(r->input_filters, NULL, 1, r);
 }
 
 /* mod_filter keeps the filters it declares (FilterDeclare, FilterProvider

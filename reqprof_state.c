@@ -255,6 +255,10 @@ reqprof_state_t *reqprof_state_begin(request_rec *top)
     ap_unescape_url(path);      /* decodes even when it also reports an error */
     st->path = path;
     st->r = top;
+    /* The last request's chains are gone: its heads' addresses may come
+     * back as filters of this one (reqprof_filters_scan walks a chain
+     * down to the head it saw last). */
+    st->seen_out = st->seen_in = NULL;
     /* The decision, and the timeline a format needs: before rp_prof_begin. */
     st->ctl = ctl;
     rp_prof_set_event_log(st->prof, (sc->formats & REQPROF_FMT_CHROME) && sc->dir
