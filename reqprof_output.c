@@ -241,8 +241,10 @@ static apr_status_t encode(request_rec *top, reqprof_state_t *st,
 
 #define PERMS (APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD)
 
+/* What fn may show of the request; the id and the trace ids only when fn
+ * shows them (the id may cost a system call). */
 static void name_vars(request_rec *top, const reqprof_state_t *st, double elapsed_ms,
-                      rp_fname_vars_t *v)
+                      const rp_fname_t *fn, rp_fname_vars_t *v)
 {
     request_rec *last = top;
     while (last->next)
@@ -250,13 +252,13 @@ static void name_vars(request_rec *top, const reqprof_state_t *st, double elapse
     v->method = top->method;
     v->path = st->path;
     v->vhost = top->server->server_hostname ? top->server->server_hostname : "";
-    v->id = reqprof_request_id(top);
+    v->id = rp_fname_uses_id(fn) ? reqprof_request_id(top) : "-";
     v->ext = "";
     v->elapsed_ms = elapsed_ms;
     v->time = (double)top->request_time / 1e6;
     v->status = last->status;
     v->pid = reqprof_pid;
-    v->traceid = reqprof_trace_id(top);
+    v->traceid = rp_fname_uses_trace(fn) ? reqprof_trace_id(top) : NULL;
     v->spanid = v->traceid ? reqprof_span_id(top) : NULL;
 }
 
@@ -377,7 +379,8 @@ int reqprof_output_reserve(request_rec *r)
         || (dc->min_duration > 0 && elapsed < dc->min_duration))
         return DECLINED;
     apr_table_setn(top->notes, "reqprof-reserved", "1");
-    name_vars(top, st, (double)elapsed / 1000.0, &v);
+    name_vars(top, st, (double)elapsed / 1000.0,
+              sc->fname ? sc->fname : reqprof_default_fname(), &v);
     bits = sc->formats ? sc->formats : REQPROF_FMT_PSTATS;
     held = apr_pcalloc(top->pool, sizeof(*held) * NFORMATS);
     for (i = 0; i < NFORMATS; i++) {
@@ -415,7 +418,7 @@ void reqprof_output_write(request_rec *top, reqprof_state_t *st,
              * request was not kept then): named and written now. */
             if (!named) {
                 name_vars(top, st, rp_clock_seconds(rp_prof_root_ticks(st->prof)) * 1000.0,
-                          &v);
+                          sc->fname ? sc->fname : reqprof_default_fname(), &v);
                 named = 1;
             }
             name = file_name(p, sc->fname ? sc->fname : reqprof_default_fname(), &v, f);

@@ -276,6 +276,17 @@ int rp_fname_uses(const rp_fname_t *f, const char *placeholder)
     return v >= 0 && (f->uses & (1u << v)) != 0;
 }
 
+int rp_fname_uses_id(const rp_fname_t *f)
+{
+    return f != NULL
+           && (f->uses & (1u << RP_V_ID | 1u << RP_V_TRACEID | 1u << RP_V_SPANID)) != 0;
+}
+
+int rp_fname_uses_trace(const rp_fname_t *f)
+{
+    return f != NULL && (f->uses & (1u << RP_V_TRACEID | 1u << RP_V_SPANID)) != 0;
+}
+
 /* The bytes a file name keeps: portable, no shell or path meaning. */
 static int rp_safe_byte(unsigned char c)
 {

@@ -35,6 +35,14 @@ const char *rp_fname_compile(apr_pool_t *p, const char *fmt, rp_fname_t **out);
 /* Non-zero when the compiled format uses the placeholder (e.g. "ext"). */
 int rp_fname_uses(const rp_fname_t *f, const char *placeholder);
 
+/* Non-zero when it shows the request id: {id}, or {traceid} / {spanid},
+ * which fall back to it. Finding the id may cost a system call (httpd's
+ * error-log id calls getpid), so callers fill it in only then. */
+int rp_fname_uses_id(const rp_fname_t *f);
+
+/* Non-zero when it shows {traceid} or {spanid}. */
+int rp_fname_uses_trace(const rp_fname_t *f);
+
 typedef struct rp_fname_vars {
     const char *method;   /* request method, any bytes */
     const char *path;     /* decoded URL path, any bytes; query excluded */

@@ -26,7 +26,11 @@ def one_child(make_server):
     h = make_server("file-syscalls", mpm="prefork")
     h.write_config(server="StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\n"
                           "MaxRequestWorkers 1\n",
-                   vhosts=[VHost("localhost", extra="ProfileEngine On")])
+                   vhosts=[VHost("localhost", extra=(
+                       "ProfileEngine On\n"
+                       # the same file, not profiled: httpd's own calls
+                       'Alias /off/ "@docroot@/"\n'
+                       "<Location /off/>\n    ProfileEngine Off\n</Location>"))])
     h.start()
     yield h
     stop_and_check(h)
@@ -81,3 +85,43 @@ def test_four_syscalls_per_file_by_descriptor(one_child):
     assert len(links) == N and all(
         re.match(r'linkat\(\d+<[^>]*>(?:\(deleted\))?, "", \d+<%s>, "[^"/]+", '
                  r'AT_EMPTY_PATH\) = 0$' % re.escape(d), l) for l in links), shown
+
+
+def calls_of(lines, d):
+    """{syscall name: count} of a trace's lines, those on ProfileDir left out."""
+    calls = {}
+    for l in lines:
+        l = re.sub(r"^\d+\s+", "", l)
+        m = re.match(r"(\w+)\(", l)
+        if not m or d in l:
+            continue
+        calls[m.group(1)] = calls.get(m.group(1), 0) + 1
+    return calls
+
+
+def test_nothing_but_the_four_calls_per_file(one_child):
+    """Beside the four calls on ProfileDir, a profiled request makes the
+    very calls httpd makes for the same file unprofiled: no lookup of the
+    request id (httpd's error-log id calls getpid) when the file name
+    does not show it, nothing else."""
+    h = one_child
+    d = str(h.profile_dir())
+    for _ in range(2):
+        assert h.fetch("/off/static.txt").status == 200
+    before = h.profile_files()
+    st = strace_children(h, h.root / "strace-off.out", syscalls="all")
+    try:
+        for _ in range(N):
+            assert h.fetch("/off/static.txt").status == 200
+        time.sleep(0.2)
+    finally:
+        stop_strace(st)
+    assert h.profile_files() == before, "the /off/ requests wrote files"
+    off = calls_of((h.root / "strace-off.out").read_text().splitlines(), d)
+    lines, new = trace_requests(h, N, h.root / "strace-on.out")
+    assert len(new) == N
+    on = calls_of(lines, d)
+    extra = {k: on.get(k, 0) - off.get(k, 0) for k in set(on) | set(off)
+             if on.get(k, 0) != off.get(k, 0)}
+    assert not extra, "calls per %d requests, profiled minus not: %s\non: %s\noff: %s" % (
+        N, extra, on, off)

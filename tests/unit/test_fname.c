@@ -281,6 +281,24 @@ static void test_uses(void **state)
     assert_false(rp_fname_uses(f, "path"));
 }
 
+/* Whether the request id (and the trace ids) must be looked up: the
+ * default name shows neither; {traceid} and {spanid} fall back to {id}. */
+static void test_uses_id_and_trace(void **state)
+{
+    apr_pool_t *p = *state;
+    assert_false(rp_fname_uses_id(compile_ok(p, RP_FNAME_DEFAULT)));
+    assert_false(rp_fname_uses_trace(compile_ok(p, RP_FNAME_DEFAULT)));
+    assert_false(rp_fname_uses_id(compile_ok(p, "{pid}.{vhost}.{status}.{ext}")));
+    assert_true(rp_fname_uses_id(compile_ok(p, "{id}.prof")));
+    assert_false(rp_fname_uses_trace(compile_ok(p, "{id}.prof")));
+    assert_true(rp_fname_uses_id(compile_ok(p, "{traceid}.prof")));
+    assert_true(rp_fname_uses_trace(compile_ok(p, "{traceid}.prof")));
+    assert_true(rp_fname_uses_id(compile_ok(p, "x.{spanid:.4}.prof")));
+    assert_true(rp_fname_uses_trace(compile_ok(p, "x.{spanid:.4}.prof")));
+    assert_false(rp_fname_uses_id(NULL));
+    assert_false(rp_fname_uses_trace(NULL));
+}
+
 /* Compiling many times and expanding reuses no state between them. */
 static void test_compile_once_expand_many(void **state)
 {
@@ -631,6 +649,7 @@ static const struct CMUnitTest group[] = {
     RP_TEST(test_string_specs),
     RP_TEST(test_literal_braces),
     RP_TEST(test_uses),
+    RP_TEST(test_uses_id_and_trace),
     RP_TEST(test_compile_once_expand_many),
     RP_TEST(test_compile_errors),
     RP_TEST(test_hostile_paths),
