@@ -34,7 +34,9 @@ def late_httpd(request, make_server):
     # ours and adds a fixups entry we can only find in child_init.
     h.write_config(server="LoadModule reqprof_late_module %s" % so,
                    vhosts=[VHost("localhost", extra="<Location /late>\n"
-                                 "    SetHandler reqprof-late\n</Location>")])
+                                 "    SetHandler reqprof-late\n</Location>\n"
+                                 "<Location /latemid>\n"
+                                 "    SetHandler reqprof-late-mid\n</Location>")])
     h.start()
     yield h
     stop_and_check(h)
@@ -86,6 +88,37 @@ def test_filter_added_at_run_time_is_timed(late_httpd):
     finally:
         conn.close()
     assert found == [True, True, True], found
+
+
+def test_filter_added_below_the_old_head_is_timed(late_httpd):
+    """The handler adds a filter on top of the chain and one below its
+    head of before (REQPROF_LATE_MID, after httpd's protocol filters).
+    When the handler returns, the chain is walked only down to that old
+    head; the one below it is timed by the filter above it, before that
+    one passes to it. Both hold their 20 ms, in every request."""
+    import http.client
+    h = late_httpd
+    out = ("mod_reqprof_late.c", 1, "filter REQPROF_LATE_OUT")
+    mid = ("mod_reqprof_late.c", 1, "filter REQPROF_LATE_MID")
+    conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=30)
+    try:
+        for i in range(3):
+            before = h.profile_files()
+            conn.request("GET", "/latemid", headers={"Host": "localhost"})
+            r = conn.getresponse()
+            assert (r.status, r.read()) == (200, b"late filter\n")
+            new = h.wait_profiles("localhost", before, 1)
+            st = load_stats(new[0])
+            walk_callers_graph(st)
+            assert out in st.stats and mid in st.stats, (i, sorted(
+                k for k in st.stats if "filter" in k[2]))
+            cc, nc, tt, ct, callers = st.stats[mid]
+            assert nc >= 1 and tt >= 0.019, st.stats[mid][:4]
+            # inside OUT's call: its 20 ms and MID's are both OUT's cumulative
+            assert st.stats[out][3] >= ct + 0.019 - 1e-6, (st.stats[out][:4], ct)
+            assert not any(k[2] == "filter REQPROF_LATE_MID" for k in callers), callers
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,10 @@
  * It also has a handler, "reqprof-late", that adds an output filter whose
  * name appears nowhere in the configuration (REQPROF_LATE_OUT) at run
  * time: mod_reqprof must find and time it in that same request.
+ * Its handler "reqprof-late-mid" adds that one and REQPROF_LATE_MID, a
+ * protocol-level filter that lands below the chain's head of before: the
+ * walk when the handler returns stops at that old head, and the filter
+ * above the new one must time it before passing to it (next_check).
  * Built by the integration tests; never installed.
  */
 #include "httpd.h"
@@ -32,10 +36,21 @@ static apr_status_t late_out(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* The same 20 ms, in a filter of its own. */
+static apr_status_t late_mid(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    if (!APR_BRIGADE_EMPTY(bb) && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb)))
+        apr_sleep(apr_time_from_msec(20));
+    return ap_pass_brigade(f->next, bb);
+}
+
 static int late_handler(request_rec *r)
 {
-    if (!r->handler || strcmp(r->handler, "reqprof-late"))
+    int mid = r->handler && !strcmp(r->handler, "reqprof-late-mid");
+    if (!r->handler || (strcmp(r->handler, "reqprof-late") && !mid))
         return DECLINED;
+    if (mid)
+        ap_add_output_filter("REQPROF_LATE_MID", NULL, r, r->connection);
     ap_add_output_filter("REQPROF_LATE_OUT", NULL, r, r->connection);
     ap_set_content_type(r, "text/plain");
     ap_rputs("late filter\n", r);
@@ -56,6 +71,10 @@ static void late_register_hooks(apr_pool_t *p)
     ap_hook_post_config(late_post_config, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_handler(late_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_output_filter("REQPROF_LATE_OUT", late_out, NULL, AP_FTYPE_RESOURCE);
+    /* After httpd's own protocol filters (BYTERANGE ... HTTP_OUTERROR),
+     * before the connection's. */
+    ap_register_output_filter("REQPROF_LATE_MID", late_mid, NULL,
+                              (ap_filter_type)(AP_FTYPE_PROTOCOL + 5));
 }
 
 AP_DECLARE_MODULE(reqprof_late) = {
