@@ -59,34 +59,39 @@ def test_hook_added_after_sort_is_timed(late_httpd):
     assert st.stats[key][1] == 1
 
 
+def late_profiles(h, path, n):
+    """n requests for path on one keep-alive connection (the late
+    module's handler answers them): each one's profile, loaded."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=30)
+    try:
+        for _ in range(n):
+            before = h.profile_files()
+            conn.request("GET", path, headers={"Host": "localhost"})
+            r = conn.getresponse()
+            assert (r.status, r.read()) == (200, b"late filter\n")
+            st = load_stats(h.wait_profiles("localhost", before, 1)[0])
+            walk_callers_graph(st)
+            yield st
+    finally:
+        conn.close()
+
+
 def test_filter_added_at_run_time_is_timed(late_httpd):
     """A handler adds a filter whose name is nowhere in the configuration:
     it is timed in the very request that adds it, the first of its child
     included (the chain is checked when the handler's trampoline returns,
     before core flushes OLD_WRITE into it)."""
-    import http.client
-    h = late_httpd
     key = ("mod_reqprof_late.c", 1, "filter REQPROF_LATE_OUT")
-    conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=30)
     found = []
-    try:
-        for i in range(3):
-            before = h.profile_files()
-            conn.request("GET", "/late", headers={"Host": "localhost"})
-            r = conn.getresponse()
-            assert (r.status, r.read()) == (200, b"late filter\n")
-            new = h.wait_profiles("localhost", before, 1)
-            st = load_stats(new[0])
-            walk_callers_graph(st)
-            found.append(key in st.stats)
-            if key in st.stats:
-                cc, nc, tt, ct, callers = st.stats[key]
-                assert ct >= 0.019, st.stats[key][:4]
-                # ap_rputs buffered the body in OLD_WRITE, which core
-                # flushes after the handler returned
-                assert nc == 1 and ("core.c", 1, "filter OLD_WRITE") in callers, callers
-    finally:
-        conn.close()
+    for st in late_profiles(late_httpd, "/late", 3):
+        found.append(key in st.stats)
+        if key in st.stats:
+            cc, nc, tt, ct, callers = st.stats[key]
+            assert ct >= 0.019, st.stats[key][:4]
+            # ap_rputs buffered the body in OLD_WRITE, which core
+            # flushes after the handler returned
+            assert nc == 1 and ("core.c", 1, "filter OLD_WRITE") in callers, callers
     assert found == [True, True, True], found
 
 
@@ -96,29 +101,16 @@ def test_filter_added_below_the_old_head_is_timed(late_httpd):
     When the handler returns, the chain is walked only down to that old
     head; the one below it is timed by the filter above it, before that
     one passes to it. Both hold their 20 ms, in every request."""
-    import http.client
-    h = late_httpd
     out = ("mod_reqprof_late.c", 1, "filter REQPROF_LATE_OUT")
     mid = ("mod_reqprof_late.c", 1, "filter REQPROF_LATE_MID")
-    conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=30)
-    try:
-        for i in range(3):
-            before = h.profile_files()
-            conn.request("GET", "/latemid", headers={"Host": "localhost"})
-            r = conn.getresponse()
-            assert (r.status, r.read()) == (200, b"late filter\n")
-            new = h.wait_profiles("localhost", before, 1)
-            st = load_stats(new[0])
-            walk_callers_graph(st)
-            assert out in st.stats and mid in st.stats, (i, sorted(
-                k for k in st.stats if "filter" in k[2]))
-            cc, nc, tt, ct, callers = st.stats[mid]
-            assert nc >= 1 and tt >= 0.019, st.stats[mid][:4]
-            # inside OUT's call: its 20 ms and MID's are both OUT's cumulative
-            assert st.stats[out][3] >= ct + 0.019 - 1e-6, (st.stats[out][:4], ct)
-            assert not any(k[2] == "filter REQPROF_LATE_MID" for k in callers), callers
-    finally:
-        conn.close()
+    for i, st in enumerate(late_profiles(late_httpd, "/latemid", 3)):
+        assert out in st.stats and mid in st.stats, (i, sorted(
+            k for k in st.stats if "filter" in k[2]))
+        cc, nc, tt, ct, callers = st.stats[mid]
+        assert nc >= 1 and tt >= 0.019, st.stats[mid][:4]
+        # inside OUT's call: its 20 ms and MID's are both OUT's cumulative
+        assert st.stats[out][3] >= ct + 0.019 - 1e-6, (st.stats[out][:4], ct)
+        assert not any(k[2] == "filter REQPROF_LATE_MID" for k in callers), callers
 
 
 @pytest.fixture(scope="module")
