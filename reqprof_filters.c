@@ -437,14 +437,6 @@ static APR_INLINE void next_check(reqprof_state_t *st, ap_filter_t *f, int input
         wrap_chain(f->next, NULL, input, f->r ? f->r : st->r);
 }
 
-void reqprof_filters_discover(request_rec *r)
-{
-    if (!discover_pool || !reqprof_registry)
-        return;
-    wrap_chain(r->output_filters, NULL, 0, r);
-    wrap_chain(r->input_filters, NULL, 1, r);
-}
-
 /* mod_filter keeps the filters it declares (FilterDeclare, FilterProvider
  * and AddOutputFilterByType's "BYTYPE:NAME" harnesses) in a hash in its
  * per-directory config, not in httpd's filter registry:

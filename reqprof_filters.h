@@ -29,8 +29,4 @@ void reqprof_filters_child_init(apr_pool_t *pchild, void (*on_keys_added)(void))
  * then this function through reqprof_chain_scan). */
 void reqprof_filters_scan(reqprof_state_t *st, request_rec *r);
 
-/* After a profiled request: a last sweep of r's chains for filters not
- * timed yet. */
-void reqprof_filters_discover(request_rec *r);
-
 #endif

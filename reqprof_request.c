@@ -15,7 +15,6 @@
 #include "reqprof_batch.h"
 #include "reqprof_config.h"
 #include "reqprof_controls.h"
-#include "reqprof_filters.h"
 #include "reqprof_output.h"
 #include "reqprof_request.h"
 #include "reqprof_state.h"
@@ -112,11 +111,6 @@ int reqprof_request_finish(request_rec *r)
             reqprof_output_write(top, st, stats, sc, shape);
         if (dc->errorlog == 1)
             log_report(top, st, stats, dc);
-    }
-    {
-        request_rec *rr;
-        for (rr = top; rr; rr = rr->next)
-            reqprof_filters_discover(rr);
     }
     reqprof_state_end(top, st);
     return DECLINED;
