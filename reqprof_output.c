@@ -241,6 +241,12 @@ static apr_status_t encode(request_rec *top, reqprof_state_t *st,
 
 #define PERMS (APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD)
 
+/* The server's ProfileFilenameFormat, or the default one. */
+static const rp_fname_t *server_fname(const reqprof_srv_t *sc)
+{
+    return sc->fname ? sc->fname : reqprof_default_fname();
+}
+
 /* What fn may show of the request; the id and the trace ids only when fn
  * shows them (the id may cost a system call). */
 static void name_vars(request_rec *top, const reqprof_state_t *st, double elapsed_ms,
@@ -322,7 +328,7 @@ static void set_notes(request_rec *top, const format_t *f, const char *path)
 static rp_reservation_t *reserve(request_rec *top, const reqprof_srv_t *sc,
                                  const rp_fname_vars_t *vars, const format_t *f)
 {
-    const rp_fname_t *fn = sc->fname ? sc->fname : reqprof_default_fname();
+    const rp_fname_t *fn = server_fname(sc);
     rp_fname_vars_t v = *vars;
     const char *name = file_name(top->pool, fn, &v, f);
     rp_reservation_t *res = NULL;
@@ -379,8 +385,7 @@ int reqprof_output_reserve(request_rec *r)
         || (dc->min_duration > 0 && elapsed < dc->min_duration))
         return DECLINED;
     apr_table_setn(top->notes, "reqprof-reserved", "1");
-    name_vars(top, st, (double)elapsed / 1000.0,
-              sc->fname ? sc->fname : reqprof_default_fname(), &v);
+    name_vars(top, st, (double)elapsed / 1000.0, server_fname(sc), &v);
     bits = sc->formats ? sc->formats : REQPROF_FMT_PSTATS;
     held = apr_pcalloc(top->pool, sizeof(*held) * NFORMATS);
     for (i = 0; i < NFORMATS; i++) {
@@ -418,10 +423,10 @@ void reqprof_output_write(request_rec *top, reqprof_state_t *st,
              * request was not kept then): named and written now. */
             if (!named) {
                 name_vars(top, st, rp_clock_seconds(rp_prof_root_ticks(st->prof)) * 1000.0,
-                          sc->fname ? sc->fname : reqprof_default_fname(), &v);
+                          server_fname(sc), &v);
                 named = 1;
             }
-            name = file_name(p, sc->fname ? sc->fname : reqprof_default_fname(), &v, f);
+            name = file_name(p, server_fname(sc), &v, f);
             if (encode(top, st, &stats, f, shape, &data, &len) != APR_SUCCESS)
                 continue;
             rv = write_file(p, sc, name, data, len, &final);
