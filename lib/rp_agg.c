@@ -428,6 +428,27 @@ typedef struct bsum {
     apr_uint64_t calls, tt, ct;
 } bsum_t;
 
+/* A URL's counts while batched: its path as url_add_h takes it (cut,
+ * zero-padded), len bytes of it. */
+typedef struct burl {
+    apr_size_t len;
+    apr_uint64_t count, sum, max, last;
+    apr_uint64_t status[RP_AGG_NCLASS];
+    char path[RP_AGG_URL_LEN];
+} burl_t;
+
+/* The requests a batch holds (all profiled, of its column and minute):
+ * what count() adds per request, summed. A site's requests come from a
+ * few URLs at a time; one more sends what the batch holds to the region
+ * first. */
+typedef struct breq {
+    apr_uint64_t requests, sum_ns, max_ns;
+    apr_uint64_t hist[RP_AGG_NBUCKETS];
+    apr_uint64_t status[RP_AGG_NCLASS];
+    int nurls, last;            /* last: the URL met last, tried first */
+    burl_t url[RP_AGG_BATCH_URLS];
+} breq_t;
+
 /* One shape's frames and their sums (rp_agg_shape_add). */
 typedef struct tsum {
     apr_uint64_t self, ticks;
@@ -467,6 +488,7 @@ struct rp_agg_batch {
     int n;
     shape_t shape[RP_AGG_SHAPES];
     unsigned long clock;
+    breq_t rq;
 };
 
 rp_agg_batch_t *rp_agg_batch_create(const rp_agg_t *a, apr_pool_t *p)
@@ -532,43 +554,154 @@ static void shape_fold(rp_agg_t *a, rp_agg_batch_t *b, shape_t *sh)
     sh->nreq = 0;
 }
 
+/* Where b's counts go: its stripe (NULL when the region was reset since
+ * b's first count: they are gone with it) and its minute's window slot
+ * (NULL when there is none, or the minute is no longer in any window:
+ * it is not claimed back from the minute now holding its slot). */
+static stripe_t *batch_targets(rp_agg_t *a, const rp_agg_batch_t *b, apr_time_t now,
+                               wslot_t **w)
+{
+    *w = NULL;
+    if (b->reset != apr_atomic_read64(&a->hdr->reset))
+        return NULL;
+    if (b->minute
+        && (apr_int64_t)rp_win_minute(now) - (apr_int64_t)b->minute < RP_WIN_MAX)
+        *w = slot_for(a, (apr_time_t)b->minute * rp_win_minute_usec);
+    return stripe_at(a, b->stripe);
+}
+
+/* The batched requests' counters into one block (a stripe or a window
+ * slot's), as add_block adds a request's, and their URLs into t; the
+ * block's request count is the caller's, last. */
+static void breq_add_block(const rp_agg_t *a, stripe_t *s, int col, const breq_t *q,
+                           const urltab_t *t)
+{
+    int i;
+    inc(&vreq(a, s)[col], q->requests);
+    inc(&vns(a, s)[col], q->sum_ns);
+    for (i = 0; i < RP_AGG_NBUCKETS; i++)
+        if (q->hist[i])
+            inc(&s->hist[i], q->hist[i]);
+    inc(&s->sum_ns, q->sum_ns);
+    max64(&s->max_ns, q->max_ns);
+    for (i = 0; i < RP_AGG_NCLASS; i++)
+        if (q->status[i]) {
+            inc(&vst(a, s, col)[i], q->status[i]);
+            inc(&s->status[i], q->status[i]);
+        }
+    inc(&s->profiled, q->requests);
+    for (i = 0; i < q->nurls; i++) {
+        const burl_t *u = &q->url[i];
+        url_add_h(t, u->path, hash_path(u->path), u->count, u->sum, u->max, u->last,
+                  u->status);
+    }
+}
+
+/* The batched requests to s and w (batch_targets), then emptied. As in
+ * count(), a stripe's request count comes last: a reader that sees the
+ * requests counted sees their parts too. */
+static void breq_flush(rp_agg_t *a, rp_agg_batch_t *b, stripe_t *s, wslot_t *w)
+{
+    breq_t *q = &b->rq;
+    urltab_t t;
+    if (!q->requests)
+        return;
+    if (s) {
+        t = rp_agg_main_urls(a);
+        breq_add_block(a, s, b->col, q, &t);
+        if (w) {
+            t = rp_agg_slot_urls(a, w);
+            breq_add_block(a, &w->c, b->col, q, &t);
+            apr_atomic_add64(&w->c.requests, q->requests);
+        }
+        apr_atomic_add64(&s->requests, q->requests);
+    }
+    memset(q, 0, offsetof(breq_t, url));     /* a URL is zeroed when taken */
+}
+
 void rp_agg_batch_flush(rp_agg_t *a, rp_agg_batch_t *b, apr_time_t now)
 {
     kcount_t *tot = NULL, *win = NULL;
+    stripe_t *s;
+    wslot_t *w;
     int i;
 
     if (!b->pending)
         return;
     for (i = 0; i < RP_AGG_SHAPES; i++)
         shape_fold(a, b, &b->shape[i]);
-    /* Counted before a reset: gone with it. */
-    if (b->reset == apr_atomic_read64(&a->hdr->reset)) {
-        tot = kc(a, stripe_at(a, b->stripe), b->col, 0);
-        /* A minute that is no longer in any window is not claimed back
-         * from the minute now holding its slot. */
-        if (b->minute
-            && (apr_int64_t)rp_win_minute(now) - (apr_int64_t)b->minute < RP_WIN_MAX) {
-            wslot_t *w = slot_for(a, (apr_time_t)b->minute * rp_win_minute_usec);
-            if (w)
-                win = kc(a, &w->c, 0, 0);
-        }
+    if ((s = batch_targets(a, b, now, &w)) != NULL) {
+        tot = kc(a, s, b->col, 0);
+        if (w)
+            win = kc(a, &w->c, 0, 0);
     }
     for (i = 0; i < b->n; i++) {
         int key = b->keys[i];
-        bsum_t *s = &b->sum[key];
+        bsum_t *sum = &b->sum[key];
         if (tot)
-            add_sum(&tot[key], s);
+            add_sum(&tot[key], sum);
         if (win)
-            add_sum(&win[key], s);
-        s->calls = s->tt = s->ct = 0;
+            add_sum(&win[key], sum);
+        sum->calls = sum->tt = sum->ct = 0;
         b->in[key] = 0;
     }
     b->n = 0;
+    /* After the functions, as count() adds them. */
+    breq_flush(a, b, s, w);
     b->pending = 0;
 }
 
-/* A batched request: counted at once, after the batch was flushed when
- * it holds another column, minute or reset. */
+/* A request into b's counters (its column, minute and reset are b's).
+ * A URL the batch has no room for sends the requests it holds to the
+ * region first (their functions wait: they add up on their own). */
+static void breq_add(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
+                     apr_time_t end)
+{
+    breq_t *q = &b->rq;
+    const char *path = rq->path ? rq->path : "";
+    apr_size_t n = cut_len(path, RP_AGG_URL_LEN);
+    int cls = rp_agg_class(rq->status), i;
+    burl_t *u = &q->url[q->last];
+
+    if (!(q->nurls && u->len == n && memcmp(u->path, path, n) == 0)) {
+        u = NULL;
+        for (i = 0; i < q->nurls; i++)
+            if (q->url[i].len == n && memcmp(q->url[i].path, path, n) == 0) {
+                u = &q->url[i];
+                break;
+            }
+        if (!u) {
+            if (q->nurls == RP_AGG_BATCH_URLS) {
+                wslot_t *w;
+                stripe_t *s = batch_targets(a, b, end, &w);
+                breq_flush(a, b, s, w);
+            }
+            u = &q->url[q->nurls++];
+            memset(u, 0, sizeof *u);
+            memcpy(u->path, path, n);
+            u->len = n;
+        }
+        q->last = (int)(u - q->url);
+    }
+    u->count++;
+    u->sum += rq->wall_ns;
+    if (rq->wall_ns > u->max)
+        u->max = rq->wall_ns;
+    if ((apr_uint64_t)rq->when > u->last)
+        u->last = (apr_uint64_t)rq->when;
+    q->requests++;
+    q->sum_ns += rq->wall_ns;
+    if (rq->wall_ns > q->max_ns)
+        q->max_ns = rq->wall_ns;
+    q->hist[bucket_of(rq->wall_ns)]++;
+    if (cls >= 0) {
+        u->status[cls]++;
+        q->status[cls]++;
+    }
+}
+
+/* A batched request: into the batch's request counters, after the batch
+ * was flushed when it holds another column, minute or reset. */
 static void batch_count(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq)
 {
     apr_time_t end = rq->when + (apr_time_t)(rq->wall_ns / 1000);
@@ -585,7 +718,8 @@ static void batch_count(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq)
         b->col = col;
         b->minute = m;
     }
-    count(a, rq, NULL, 0, 1);
+    breq_add(a, b, rq, end);
+    b->pending = 1;
 }
 
 void rp_agg_record_batch(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,

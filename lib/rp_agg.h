@@ -127,8 +127,12 @@ void rp_agg_record(rp_agg_t *a, const rp_agg_req_t *rq,
  * or whoever holds the lock the caller keeps beside it), sums them in
  * plain memory; rp_agg_batch_flush adds the sums to the region. What the
  * region shows of the batched counts is then as old as the oldest count
- * not yet flushed: the caller flushes on a timer. Everything else of a
- * request (requests, time, status, URL, "profiled") is counted at once. */
+ * not yet flushed: the caller flushes on a timer. The batched requests
+ * themselves (requests, time, status, URL, "profiled") wait there too:
+ * the batch keeps the URLs of RP_AGG_BATCH_URLS at most, and a request of
+ * another URL sends the requests it holds (not their functions) to the
+ * region first. */
+#define RP_AGG_BATCH_URLS 8
 typedef struct rp_agg_batch rp_agg_batch_t;
 
 /* A batch for region a (its sizes), from p. */
@@ -182,7 +186,7 @@ int rp_agg_shape_add(rp_agg_t *a, rp_agg_batch_t *b, uint64_t tag,
 
 /* rp_agg_record_batch for a request of shape s, its frames log (n of
  * them, equal to the shape's in every function and depth): the request
- * is counted at once, its frames' ticks summed into the shape (not when
+ * is counted into b, its frames' ticks summed into the shape (not when
  * s is no shape of b or has another number of frames: then the request
  * counts without its functions). */
 void rp_agg_record_shape(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,

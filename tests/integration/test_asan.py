@@ -299,9 +299,15 @@ def workload(h):
 
 
 def status_pages(h):
-    r = h.fetch(STATUS + "?json")
-    assert r.status == 200
-    j = json.loads(r.body)
+    # The default ProfileStatusFlush: the requests show within a second.
+    deadline = time.monotonic() + 10
+    while True:
+        r = h.fetch(STATUS + "?json")
+        assert r.status == 200
+        j = json.loads(r.body)
+        if j["requests"] > 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert j["requests"] > 0 and j["slowest"], j["requests"]
     slow = j["slowest"][0]["id"]
     for q in ("", "?sort=calls", "?sort=module", "?prometheus", "?auto",

@@ -1,7 +1,8 @@
-"""ProfileStatusFlush (issue 17): a profiled request's function counts wait
-in its profile object and reach the status page's function rows and the
-aggregate call tree within the interval, exactly; requests are counted at
-once; a graceful restart loses nothing; the window minutes stay right.
+"""ProfileStatusFlush (issue 17): a profiled request's counts (the request
+itself, its time, status and URL, and its functions) wait in its profile
+object and reach the status page and the aggregate call tree within the
+interval, exactly; a graceful restart loses nothing; the window minutes
+stay right.
 
 Every other integration test runs with ProfileStatusFlush 0 (httpd.py), so
 that it reads exact counts as soon as its responses are in; these servers
@@ -46,8 +47,7 @@ def make(make_server, name, mpm, flush, minute_ms=None):
 
 
 def counted(h, n, timeout=10.0):
-    """The page's "requests" reaches n: counted at once, batching or not
-    (in log_transaction, just after each response)."""
+    """The page's "requests" reaches n (batched, within the interval)."""
     deadline = time.monotonic() + timeout
     while True:
         j = status_json_q(h)
@@ -93,21 +93,30 @@ def wait_functions(h, n, timeout):
         time.sleep(0.05)
 
 
+def url_count(j, path):
+    return sum(u["requests"] for u in j["urls"] if u["path"] == path)
+
+
 @pytest.mark.parametrize("mpm", ["prefork", "worker", "event"])
 def test_counts_arrive_within_the_interval(make_server, mpm):
-    """A burst shows as requests at once and as function calls only once
-    flushed, all of them, within the interval (4 s) and a margin."""
+    """A burst shows neither as requests nor as function calls until
+    flushed; then all of it, within the interval (4 s) and a margin: the
+    requests, their URL, status class and latency buckets with their
+    functions."""
     h = make(make_server, "flush-interval-%s" % mpm, mpm, "4s")
     n = 48
     blast(h, [("/static.txt", {})] * n)
-    j = counted(h, n)
-    assert j["profiled"] == n
     # Batched: the burst took well under the flusher's half interval, so
     # no thread's batch of it can have been flushed yet.
+    j = status_json_q(h)
+    assert j["requests"] < n and j["profiled"] < n, (j["requests"], j["profiled"])
     assert handler_calls(j) < n, handler_calls(j)
     assert tree_root_calls(h) < n
     waited, j = wait_functions(h, n, timeout=4.0 + 3.0)
+    j = counted(h, n, timeout=1.0)
     assert j["requests"] == j["profiled"] == n
+    assert url_count(j, "/static.txt") == n
+    assert j["status"]["2xx"] == n, j["status"]
     assert waited > 0.05, waited        # it was not there at once
 
 
@@ -128,10 +137,12 @@ def test_graceful_restart_loses_nothing(make_server, mpm):
     h = make(make_server, "flush-graceful-%s" % mpm, mpm, "60s")
     n = 40
     blast(h, [("/static.txt", {})] * n)
-    j = counted(h, n)
-    assert handler_calls(j) < n
+    j = status_json_q(h)
+    assert j["requests"] < n and handler_calls(j) < n
     h.graceful()
     wait_functions(h, n, timeout=15.0)
+    j = counted(h, n, timeout=1.0)
+    assert url_count(j, "/static.txt") == n
 
 
 def test_reset_drops_what_waited(make_server):
@@ -139,8 +150,8 @@ def test_reset_drops_what_waited(make_server):
     before it: they never arrive, and what comes after is exact."""
     h = make(make_server, "flush-reset", "event", "2s")
     blast(h, [("/static.txt", {})] * 30)
-    j = counted(h, 30)
-    assert handler_calls(j) < 30
+    j = status_json_q(h)
+    assert j["requests"] < 30 and handler_calls(j) < 30
     assert h.fetch("/reqprof-status-rw", method="POST", body=b"").status == 303
     time.sleep(2.0 + 1.0)
     j = status_json_q(h)
@@ -192,6 +203,20 @@ def test_same_counts_as_unbatched(make_server):
     wa = function_calls(status_json_q(batched, "&window=1m"))
     wb = function_calls(status_json_q(plain, "&window=1m"))
     assert wa == wb
+    # And what the requests count besides their functions: status
+    # classes, URL rows, virtual hosts, latency buckets' total.
+    for query in ("", "&window=1m"):
+        ja, jb = status_json_q(batched, query), status_json_q(plain, query)
+        assert ja["requests"] == jb["requests"] == n, query
+        assert ja["status"] == jb["status"], query
+        assert url_rows(ja) == url_rows(jb), query
+        assert len(url_rows(ja)) > 1
+        assert [v["requests"] for v in ja["vhosts"]] == [v["requests"] for v in jb["vhosts"]]
+        assert sum(b["count"] for b in ja["histogram"]) == n, query
+
+
+def url_rows(j):
+    return {u["path"]: (u["requests"], u["status"]) for u in j["urls"]}
 
 
 def test_times_are_the_sum_of_the_files(make_server):

@@ -763,6 +763,45 @@ static void assert_same_keys(const rp_agg_snap_t *x, const rp_agg_snap_t *y)
     }
 }
 
+/* The request counters of two snapshots: totals, status classes,
+ * latency buckets, virtual hosts and URL rows (matched by path: rows of
+ * equal counts may come in either order). */
+static void assert_same_requests(const rp_agg_snap_t *x, const rp_agg_snap_t *y)
+{
+    int i, j;
+    assert_int_equal(x->requests, y->requests);
+    assert_int_equal(x->profiled, y->profiled);
+    assert_int_equal(x->sum_ns, y->sum_ns);
+    assert_int_equal(x->max_ns, y->max_ns);
+    for (i = 0; i < RP_AGG_NCLASS; i++)
+        assert_int_equal(x->status[i], y->status[i]);
+    for (i = 0; i < RP_AGG_NBUCKETS; i++)
+        assert_int_equal(x->hist[i], y->hist[i]);
+    assert_int_equal(x->nvhosts, y->nvhosts);
+    for (i = 0; i < x->nvhosts; i++) {
+        assert_int_equal(x->vhost_requests[i], y->vhost_requests[i]);
+        assert_int_equal(x->vhost_sum_ns[i], y->vhost_sum_ns[i]);
+        for (j = 0; j < RP_AGG_NCLASS; j++)
+            assert_int_equal(x->vhost_status[i * RP_AGG_NCLASS + j],
+                             y->vhost_status[i * RP_AGG_NCLASS + j]);
+    }
+    assert_int_equal(x->nurls, y->nurls);
+    assert_int_equal(x->url_other_count, y->url_other_count);
+    for (i = 0; i < x->nurls; i++) {
+        const rp_agg_urlrow_t *u = &x->urls[i], *v = NULL;
+        for (j = 0; j < y->nurls && !v; j++)
+            if (strcmp(y->urls[j].path, u->path) == 0)
+                v = &y->urls[j];
+        assert_non_null(v);
+        assert_int_equal(u->count, v->count);
+        assert_int_equal(u->sum_ns, v->sum_ns);
+        assert_int_equal(u->max_ns, v->max_ns);
+        assert_int_equal(u->last, v->last);
+        for (j = 0; j < RP_AGG_NCLASS; j++)
+            assert_int_equal(u->status[j], v->status[j]);
+    }
+}
+
 /* Batched counts, once flushed, are exactly the immediate ones: since
  * start and per virtual host, and in each window minute, across virtual
  * host switches (a batch holds one column) and minute switches (one
@@ -794,7 +833,16 @@ static void test_batch_same_as_immediate(void **state)
             { k[(i + 1) % 4], 2, 0, 7 },
             { i % 10 == 0 ? 99 : k[0], 1, 5, 5 },   /* 99: no such key */
         };
-        rp_agg_req_t r = req("/a", 1000, (unsigned)i);
+        /* Twelve URLs: more than a batch keeps (it sends its requests
+         * to the region early), statuses of four classes, latencies
+         * across the buckets. */
+        static const char *const paths[12] = {
+            "/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h", "/i", "/j", "/k",
+            "/a/much/longer/path/of/some/site/index.html" };
+        static const int codes[4] = { 200, 404, 500, 301 };
+        rp_agg_req_t r = req(paths[(i * 7) % 12], 1000 + (uint64_t)i * 3000017u,
+                             (unsigned)i);
+        r.status = codes[i % 4];
         r.vhost_idx = i % 7 < 4 ? v[0] : i % 7 < 6 ? v[1] : -1;
         r.when = t + apr_time_from_sec(i / 3);    /* 100 s: minutes 100, 101 */
         rp_agg_record(now_a, &r, calls, 3);
@@ -807,18 +855,21 @@ static void test_batch_same_as_immediate(void **state)
     x = rp_agg_read(now_a, p);
     y = rp_agg_read(bat_a, p);
     assert_same_keys(x, y);
+    assert_same_requests(x, y);
     assert_true(x->keys[0].calls > 0);
-    assert_int_equal(x->nvhosts, y->nvhosts);
+    assert_int_equal(x->requests, 300);
+    assert_int_equal(x->nurls, 12);
+    assert_true(x->status[1] > 0 && x->status[2] > 0 && x->status[3] > 0 && x->status[4] > 0);
     for (i = 1; i <= 2; i++) {
         x = rp_agg_read_window(now_a, p, i, t + apr_time_from_sec(100));
         y = rp_agg_read_window(bat_a, p, i, t + apr_time_from_sec(100));
         assert_same_keys(x, y);
+        assert_same_requests(x, y);
         assert_true(x->keys[1].calls > 0);
+        assert_true(x->requests > 0 && x->nurls > 8);
     }
 }
 
-/* Until flushed, a batched request shows as a request (and as profiled),
- * its functions not yet; the flush adds them. */
 /* A small region, a batch for it and one function's call. */
 typedef struct batched {
     rp_agg_t *a;
@@ -840,6 +891,9 @@ static batched_t batched(apr_pool_t *p)
     return t;
 }
 
+/* Until flushed, a batched request shows neither as a request nor by
+ * its functions; the flush adds both, the request with its time, status
+ * and URL. */
 static void test_batch_shows_after_flush(void **state)
 {
     apr_pool_t *p = *state;
@@ -851,15 +905,31 @@ static void test_batch_shows_after_flush(void **state)
     rp_agg_snap_t *s;
 
     rp_agg_record_batch(a, b, &r, &c, 1);
+    r.wall_ns = 3000;
+    r.status = 404;
     rp_agg_record_batch(a, b, &r, &c, 1);
     assert_true(rp_agg_batch_pending(b));
     s = rp_agg_read(a, p);
-    assert_int_equal(s->requests, 2);
-    assert_int_equal(s->profiled, 2);
+    assert_int_equal(s->requests, 0);
+    assert_int_equal(s->profiled, 0);
+    assert_int_equal(s->nurls, 0);
     assert_int_equal(s->nkeys, 1);
     assert_int_equal(s->keys[0].calls, 0);
     rp_agg_batch_flush(a, b, r.when);
     s = rp_agg_read(a, p);
+    assert_int_equal(s->requests, 2);
+    assert_int_equal(s->profiled, 2);
+    assert_int_equal(s->sum_ns, 4000);
+    assert_int_equal(s->max_ns, 3000);
+    assert_int_equal(s->status[1], 1);
+    assert_int_equal(s->status[3], 1);
+    assert_int_equal(s->vhost_requests[0], 2);
+    assert_int_equal(s->nurls, 1);
+    assert_string_equal(s->urls[0].path, "/a");
+    assert_int_equal(s->urls[0].count, 2);
+    assert_int_equal(s->urls[0].sum_ns, 4000);
+    assert_int_equal(s->urls[0].max_ns, 3000);
+    assert_int_equal(s->urls[0].status[3], 1);
     assert_int_equal(s->keys[0].calls, 2);
     assert_int_equal(s->keys[0].tt_ns, 20);
     assert_int_equal(s->keys[0].ct_ns, 40);
@@ -869,6 +939,61 @@ static void test_batch_shows_after_flush(void **state)
     rp_agg_batch_flush(a, b, r.when);
     s = rp_agg_read(a, p);
     assert_int_equal(s->keys[0].calls, 2);
+}
+
+/* A batch keeps the requests of a few URLs: a request of one more sends
+ * those it holds to the region (requests, their URLs and the rest of
+ * their counters; its functions wait for the flush) and starts afresh
+ * with it. A long path is kept as the region keeps it, cut. */
+static void test_batch_many_urls_go_early(void **state)
+{
+    apr_pool_t *p = *state;
+    rp_agg_sizes_t sz = sizes(4, 1, 32, 1);
+    void *base;
+    rp_agg_t *a = make(p, &sz, &base);
+    rp_agg_batch_t *b = rp_agg_batch_create(a, p);
+    rp_agg_call_t c = { rp_agg_key(a, "mod_x.c", 1, "f"), 1, 10, 20 };
+    char path[16][RP_AGG_URL_LEN + 40];
+    rp_agg_snap_t *s;
+    int i, seen = 0;
+
+    for (i = 0; i < 16; i++) {
+        rp_agg_req_t r;
+        if (i == 15) {
+            memset(path[i], 'x', sizeof path[i] - 1);
+            path[i][0] = '/';
+            path[i][sizeof path[i] - 1] = '\0';
+        }
+        else
+            snprintf(path[i], sizeof path[i], "/u%d", i);
+        r = req(path[i], 1000, 1);
+        rp_agg_record_batch(a, b, &r, &c, 1);
+        rp_agg_record_batch(a, b, &r, &c, 1);
+        s = rp_agg_read(a, p);
+        /* Up to the batch's last URL it holds them all; the next sends
+         * the requests of those before it, two each. */
+        if (i < RP_AGG_BATCH_URLS)
+            assert_int_equal(s->requests, 0);
+        else if (i == RP_AGG_BATCH_URLS) {
+            assert_int_equal(s->requests, 2 * RP_AGG_BATCH_URLS);
+            assert_int_equal(s->profiled, 2 * RP_AGG_BATCH_URLS);
+            assert_int_equal(s->nurls, RP_AGG_BATCH_URLS);
+            assert_int_equal(s->keys[0].calls, 0);
+            seen = 1;
+        }
+    }
+    assert_true(seen);
+    rp_agg_batch_flush(a, b, apr_time_from_sec(1000));
+    s = rp_agg_read(a, p);
+    assert_int_equal(s->requests, 32);
+    assert_int_equal(s->profiled, 32);
+    assert_int_equal(s->nurls, 16);
+    assert_int_equal(s->url_other_count, 0);
+    for (i = 0; i < s->nurls; i++) {
+        assert_int_equal(s->urls[i].count, 2);
+        assert_true(strlen(s->urls[i].path) < RP_AGG_URL_LEN);
+    }
+    assert_int_equal(s->keys[0].calls, 32);
 }
 
 /* Counts batched before a reset are gone with it; a minute that left
@@ -1043,7 +1168,8 @@ static void test_shapes_near_calls_scaled(void **state)
 }
 
 /* A tag that b keeps is found; 0 never is; a shape too big is refused,
- * and a request of an unknown shape is still counted (functions none). */
+ * and a request of an unknown shape is still counted at the flush
+ * (functions none). */
 static void test_shape_find_and_limits(void **state)
 {
     apr_pool_t *p = *state;
@@ -1072,11 +1198,12 @@ static void test_shape_find_and_limits(void **state)
     rp_agg_record_shape(t.a, t.b, &r, RP_AGG_SHAPES, log, 1);    /* no such shape */
     rp_agg_record_shape(t.a, t.b, &r, sh, log, 2);    /* not its frames */
     s = rp_agg_read(t.a, p);
-    assert_int_equal(s->requests, 4);
-    assert_int_equal(s->profiled, 4);
+    assert_int_equal(s->requests, 0);
     assert_int_equal(s->keys[0].calls, 0);
     rp_agg_batch_flush(t.a, t.b, r.when);
     s = rp_agg_read(t.a, p);
+    assert_int_equal(s->requests, 4);
+    assert_int_equal(s->profiled, 4);
     assert_int_equal(s->keys[0].calls, 2);
     assert_int_equal(s->keys[0].tt_ns, 100);
     assert_int_equal(s->keys[0].ct_ns, 100);
@@ -1156,6 +1283,7 @@ int main(void)
         RP_TEST(test_reset),
         RP_TEST(test_batch_same_as_immediate),
         RP_TEST(test_batch_shows_after_flush),
+        RP_TEST(test_batch_many_urls_go_early),
         RP_TEST(test_batch_reset_and_stale_minute),
         RP_TEST(test_shapes_same_as_calls),
         RP_TEST(test_shapes_near_calls_scaled),
