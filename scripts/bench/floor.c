@@ -7,9 +7,13 @@
  * that, close) and prints
  * the CPU time (user + system) and wall time per file in microseconds:
  *
- *     floor DIR BYTES COUNT      ->  "cpu_us wall_us"
+ *     floor DIR BYTES COUNT [KEEP]      ->  "cpu_us wall_us"
  *
- * The files are removed afterwards (not timed). Built by make bench.
+ * With KEEP, at most KEEP files are kept: after each file the oldest
+ * beyond KEEP is removed (unlinkat), as ProfileMaxFiles and
+ * ProfileMaxDirSize remove them, so the tmpfs pages are used again
+ * rather than new ones taken for every file. The files left are removed
+ * afterwards (not timed). Built by make bench.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -40,16 +44,18 @@ int main(int argc, char **argv)
 {
     char name[4096], proc[64];
     char *buf;
-    long bytes, count, i;
+    long bytes, count, keep = 0, i;
     int dirfd;
     double c0, w0, c1, w1;
 
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s DIR BYTES COUNT\n", argv[0]);
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: %s DIR BYTES COUNT [KEEP]\n", argv[0]);
         return 2;
     }
     bytes = atol(argv[2]);
     count = atol(argv[3]);
+    if (argc == 5 && (keep = atol(argv[4])) < 1)
+        return 2;
     if (bytes < 0 || count <= 0 || !(buf = malloc(bytes ? bytes : 1)))
         return 2;
     memset(buf, 'x', bytes);
@@ -81,10 +87,17 @@ int main(int argc, char **argv)
             }
         }
         close(fd);
+        if (keep && i >= keep) {
+            snprintf(name, sizeof name, "floor-%ld.prof", i - keep);
+            if (unlinkat(dirfd, name, 0) != 0) {
+                perror("unlinkat");
+                return 1;
+            }
+        }
     }
     c1 = cpu_seconds();
     w1 = wall_seconds();
-    for (i = 0; i < count; i++) {
+    for (i = keep && count > keep ? count - keep : 0; i < count; i++) {
         snprintf(name, sizeof name, "%s/floor-%ld.prof", argv[1], i);
         unlink(name);
     }
