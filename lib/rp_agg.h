@@ -120,7 +120,7 @@ static APR_INLINE int rp_agg_class(int status)
 void rp_agg_record(rp_agg_t *a, const rp_agg_req_t *rq,
                    const rp_agg_call_t *calls, int ncalls);
 
-/* ---- batched function counts ----
+/* ---- batched counts ----
  * A profiled request's function counts are most of its atomic adds (three
  * per function, twice: since start and its minute), each a locked
  * instruction of some nanoseconds. A batch, owned by one writer (a thread,
@@ -138,10 +138,10 @@ typedef struct rp_agg_batch rp_agg_batch_t;
 /* A batch for region a (its sizes), from p. */
 rp_agg_batch_t *rp_agg_batch_create(const rp_agg_t *a, apr_pool_t *p);
 
-/* rp_agg_record with the functions' counts added to b. A batch holds one
- * virtual host column and one window minute: it is flushed first when
- * the request has another (or when the region was reset since its first
- * count). */
+/* rp_agg_record into b: the request and its functions' counts. A batch
+ * holds one virtual host column and one window minute: it is flushed
+ * first when the request has another (or when the region was reset since
+ * its first count). */
 void rp_agg_record_batch(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
                          const rp_agg_call_t *calls, int ncalls);
 

@@ -651,6 +651,10 @@ static void op_record(world_t *w, fuzz_in_t *in)
     memset(&r, 0, sizeof r);
     r.method = "GET";
     r.path = w->names[b & 7];
+    /* Up to 16 paths under each name: more than a batch keeps
+     * (RP_AGG_BATCH_URLS), so it sends its requests early. */
+    if (x & 64)
+        r.path = apr_psprintf(w->p, "%s/%u", r.path, fuzz_byte(in) & 15);
     r.vhost = "v";
     switch ((b >> 3) & 7) {
     case 0: r.vhost_idx = -1; break;
