@@ -58,21 +58,21 @@ static APR_INLINE reqprof_state_t *filter_state(ap_filter_t *f)
  * keeps the one to restore); returns the frame. By value, not through a
  * pointer: a local whose address is taken would cost every filter call
  * a stack-protector check. */
-static APR_INLINE int filter_enter(reqprof_state_t *st, ap_filter_t *f,
-                                   const reqprof_slot_t *s)
+static APR_INLINE __attribute__((always_inline)) int
+filter_enter(reqprof_state_t *st, ap_filter_t *f, const reqprof_slot_t *s)
 {
     st->inflight++;
     filter_current.st = st;
     filter_current.gen = st->gen;
-    return rp_prof_enter(st->prof, f->r, -1, s->hook, rp_clock_now());
+    return rp_prof_enter_hot(st->prof, f->r, -1, s->hook, rp_clock_now());
 }
 
-static APR_INLINE void filter_exit(filter_ctx_t saved, reqprof_state_t *st,
-                                   unsigned gen, int frame)
+static APR_INLINE __attribute__((always_inline)) void
+filter_exit(filter_ctx_t saved, reqprof_state_t *st, unsigned gen, int frame)
 {
     rp_tick_t now = rp_clock_now();
     if (st->gen == gen)
-        rp_prof_exit(st->prof, frame, now);
+        rp_prof_exit_hot(st->prof, frame, now);
     filter_current = saved;
     reqprof_call_done(st);
 }
@@ -124,6 +124,39 @@ static APR_INLINE apr_status_t in_call(int i, ap_filter_t *f, apr_bucket_brigade
     return rv;
 }
 
+#ifdef REQPROF_STUBS
+/* Stubs (reqprof_tramp.h) into one body per direction, with out_call or
+ * in_call and the profile's enter and exit inlined in it. */
+apr_status_t reqprof_gen_out(ap_filter_t *f, apr_bucket_brigade *bb, int i)
+    __attribute__((used));
+apr_status_t reqprof_gen_out(ap_filter_t *f, apr_bucket_brigade *bb, int i)
+{
+    return out_call(i, f, bb);
+}
+
+apr_status_t reqprof_gen_in(ap_filter_t *f, apr_bucket_brigade *bb, ap_input_mode_t m,
+                            apr_read_type_e bl, apr_off_t n, int i) __attribute__((used));
+apr_status_t reqprof_gen_in(ap_filter_t *f, apr_bucket_brigade *bb, ap_input_mode_t m,
+                            apr_read_type_e bl, apr_off_t n, int i)
+{
+    return in_call(i, f, bb, m, bl, n);
+}
+
+#define S_OUT(a, b, c) REQPROF_STUB(t_out_, "%edx", "reqprof_gen_out", a, b, c)
+#define S_IN(a, b, c) REQPROF_STUB(t_in_, "%r9d", "reqprof_gen_in", a, b, c)
+__asm__(
+    "\t.pushsection .text\n"
+    REQPROF_T100(S_OUT, 0) REQPROF_T30(S_IN)
+    "\t.popsection\n");
+#define D_OUT(a, b, c) REQPROF_STUB_DECL(t_out_, a, b, c)
+#define D_IN(a, b, c) REQPROF_STUB_DECL(t_in_, a, b, c)
+REQPROF_T100(D_OUT, 0)
+REQPROF_T30(D_IN)
+#define P_OUT(a, b, c) (ap_out_filter_func)t_out_##a##b##c,
+#define P_IN(a, b, c) (ap_in_filter_func)t_in_##a##b##c,
+
+#else   /* C trampolines */
+
 #define T_OUT(a, b, c) \
 static apr_status_t t_out_##a##b##c(ap_filter_t *f, apr_bucket_brigade *bb) \
 { \
@@ -139,6 +172,7 @@ REQPROF_T100(T_OUT, 0)
 REQPROF_T30(T_IN)
 #define P_OUT(a, b, c) t_out_##a##b##c,
 #define P_IN(a, b, c) t_in_##a##b##c,
+#endif
 static ap_out_filter_func const tramp_out[N_OUT] = { REQPROF_T100(P_OUT, 0) };
 static ap_in_filter_func const tramp_in[N_IN] = { REQPROF_T30(P_IN) };
 

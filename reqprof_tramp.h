@@ -13,7 +13,7 @@
 
 #include "httpd.h"
 #include "rp_clock.h"
-#include "rp_prof.h"
+#include "rp_prof_int.h"
 #include "reqprof_state.h"
 
 /* One wrapped function: the original and the registry ids to charge. */
@@ -72,9 +72,13 @@ static APR_INLINE void reqprof_chain_check(reqprof_state_t *st, request_rec *r)
 /* The enter and exit are inlined into every trampoline (always_inline:
  * gcc would make them one out-of-line copy per file): one call layer
  * less each way, about 600 instructions a request on the bench's static
- * file, for about 100 KB more text, nearly all of it trampolines no
- * request uses (docs/performance, ninth round). */
-static APR_INLINE __attribute__((always_inline)) reqprof_hot_t reqprof_hot_enter(request_rec *r, const reqprof_slot_t *s)
+ * file (docs/performance, ninth round). The _inl forms inline the
+ * profile's own enter and exit too (rp_prof_int.h), one more call layer
+ * less (~700 a request, eleventh round): for code that exists once per
+ * signature (reqprof_wrap.c's shared trampolines, the filter calls), not
+ * for trampolines made by the hundred, where it would double the text. */
+static APR_INLINE __attribute__((always_inline)) reqprof_hot_t
+reqprof_hot_enter_as(request_rec *r, const reqprof_slot_t *s, int inl)
 {
     reqprof_hot_t h;
     h.st = reqprof_state(r);
@@ -84,27 +88,70 @@ static APR_INLINE __attribute__((always_inline)) reqprof_hot_t reqprof_hot_enter
         return h;
     h.gen = h.st->gen;
     h.st->inflight++;
-    h.frame = rp_prof_enter(h.st->prof, r, s->phase, s->hook, rp_clock_now());
+    h.frame = inl ? rp_prof_enter_hot(h.st->prof, r, s->phase, s->hook, rp_clock_now())
+                  : rp_prof_enter(h.st->prof, r, s->phase, s->hook, rp_clock_now());
     return h;
 }
 
-static APR_INLINE __attribute__((always_inline)) void reqprof_hot_exit(reqprof_hot_t h)
+static APR_INLINE __attribute__((always_inline)) void reqprof_hot_exit_as(reqprof_hot_t h, int inl)
 {
     rp_tick_t now = rp_clock_now();
     /* The request may have ended inside the call (its pool destroyed):
      * then the generation moved on and only the in-flight count is ours. */
-    if (h.st->gen == h.gen)
-        rp_prof_exit(h.st->prof, h.frame, now);
+    if (h.st->gen == h.gen) {
+        if (inl)
+            rp_prof_exit_hot(h.st->prof, h.frame, now);
+        else
+            rp_prof_exit(h.st->prof, h.frame, now);
+    }
     reqprof_call_done(h.st);
 }
 
-/* reqprof_hot_exit, then the chain check for r when its request is still alive. */
-static APR_INLINE __attribute__((always_inline)) void reqprof_hot_exit_r(reqprof_hot_t h, request_rec *r)
+/* reqprof_hot_exit_as, then the chain check for r when its request is
+ * still alive. */
+static APR_INLINE __attribute__((always_inline)) void
+reqprof_hot_exit_r_as(reqprof_hot_t h, request_rec *r, int inl)
 {
-    reqprof_hot_exit(h);
+    reqprof_hot_exit_as(h, inl);
     if (h.st->gen == h.gen)
         reqprof_chain_check(h.st, r);
 }
+
+#define reqprof_hot_enter(r, s) reqprof_hot_enter_as((r), (s), 0)
+#define reqprof_hot_exit_r(h, r) reqprof_hot_exit_r_as((h), (r), 0)
+#define reqprof_hot_enter_inl(r, s) reqprof_hot_enter_as((r), (s), 1)
+#define reqprof_hot_exit_r_inl(h, r) reqprof_hot_exit_r_as((h), (r), 1)
+
+/* On x86-64 (ELF) a trampoline is a 16-byte stub made by REQPROF_STUB:
+ * it puts its slot's index in the first argument register its signature
+ * leaves free and jumps to one shared body per signature, which has the
+ * profile's enter and exit inlined (reqprof_wrap.c, reqprof_filters.c).
+ * Elsewhere, or built with -DREQPROF_C_TRAMPOLINES, each trampoline is a
+ * C function (TRAMPOLINE, below). */
+#if defined(__x86_64__) && defined(__ELF__) && !defined(REQPROF_C_TRAMPOLINES)
+#define REQPROF_STUBS 1
+
+/* Stub NAMEabc, for a top-level asm block: index a*100+b*10+c into REG
+ * (written as a sum: "015" would be octal to the assembler), then on to
+ * the body GEN. endbr64 (a no-op without CET) keeps it a valid target of
+ * an indirect call. */
+#define REQPROF_STUB(NAME, REG, GEN, a, b, c) \
+    "\t.globl " #NAME #a #b #c "\n" \
+    "\t.hidden " #NAME #a #b #c "\n" \
+    "\t.type " #NAME #a #b #c ", @function\n" \
+    "\t.p2align 4\n" \
+    #NAME #a #b #c ":\n" \
+    "\t.cfi_startproc\n" \
+    "\tendbr64\n" \
+    "\tmovl $(" #a "*100+" #b "*10+" #c "), " REG "\n" \
+    "\tjmp " GEN "\n" \
+    "\t.cfi_endproc\n" \
+    "\t.size " #NAME #a #b #c ", .-" #NAME #a #b #c "\n"
+
+/* What C sees of a stub: an address, cast to its type where it is used. */
+#define REQPROF_STUB_DECL(NAME, a, b, c) \
+    __attribute__((visibility("hidden"))) void NAME##a##b##c(void);
+#endif
 
 /* A trampoline returning RET for a function taking PARAMS, called with
  * ARGS, whose request is REQ; slot array SLOTS, index a*100+b*10+c. */

@@ -55,6 +55,105 @@ static reqprof_slot_t slots_int_r_str[N_SMALL];
 static reqprof_slot_t slots_stat[N_SMALL];
 static reqprof_slot_t slots_htaccess[N_SMALL];
 
+#ifdef REQPROF_STUBS
+/* Stubs (reqprof_tramp.h): 550 of them cost ~9 KB of text where C
+ * trampolines with the profile's enter and exit inlined would cost
+ * ~700 KB (docs/performance, eleventh round). */
+
+/* The shared bodies: slot i's original called with the stub's arguments.
+ * Reached only from the stubs (used: nothing in C calls them). */
+#define GEN_BODY(RET, FNTYPE, SLOTS, ARGS, REQ) \
+    const reqprof_slot_t *s = &SLOTS[i]; \
+    FNTYPE fn = (FNTYPE)s->orig; \
+    reqprof_hot_t h = reqprof_hot_enter_inl(REQ, s); \
+    RET rv; \
+    if (!h.st) \
+        return fn ARGS; \
+    rv = fn ARGS; \
+    reqprof_hot_exit_r_inl(h, REQ); \
+    return rv;
+
+typedef int (*fn_int_r)(request_rec *);
+typedef int (*fn_int_r_int)(request_rec *, int);
+typedef int (*fn_int_r_str)(request_rec *, const char *);
+typedef apr_status_t (*fn_stat)(apr_finfo_t *, request_rec *, apr_int32_t);
+typedef apr_status_t (*fn_htaccess)(request_rec *, const char *, const char *,
+                                    ap_configfile_t **, const char **);
+
+int reqprof_gen_int_r(request_rec *r, int i) __attribute__((used));
+int reqprof_gen_int_r(request_rec *r, int i)
+{
+    GEN_BODY(int, fn_int_r, slots_int_r, (r), r)
+}
+
+int reqprof_gen_int_r_int(request_rec *r, int x, int i) __attribute__((used));
+int reqprof_gen_int_r_int(request_rec *r, int x, int i)
+{
+    GEN_BODY(int, fn_int_r_int, slots_int_r_int, (r, x), r)
+}
+
+int reqprof_gen_int_r_str(request_rec *r, const char *x, int i) __attribute__((used));
+int reqprof_gen_int_r_str(request_rec *r, const char *x, int i)
+{
+    GEN_BODY(int, fn_int_r_str, slots_int_r_str, (r, x), r)
+}
+
+apr_status_t reqprof_gen_stat(apr_finfo_t *fi, request_rec *r, apr_int32_t w, int i)
+    __attribute__((used));
+apr_status_t reqprof_gen_stat(apr_finfo_t *fi, request_rec *r, apr_int32_t w, int i)
+{
+    GEN_BODY(apr_status_t, fn_stat, slots_stat, (fi, r, w), r)
+}
+
+apr_status_t reqprof_gen_htaccess(request_rec *r, const char *d, const char *n,
+                          ap_configfile_t **cf, const char **full, int i)
+    __attribute__((used));
+apr_status_t reqprof_gen_htaccess(request_rec *r, const char *d, const char *n,
+                          ap_configfile_t **cf, const char **full, int i)
+{
+    GEN_BODY(apr_status_t, fn_htaccess, slots_htaccess, (r, d, n, cf, full), r)
+}
+
+void reqprof_gen_void_r(request_rec *r, int i) __attribute__((used));
+void reqprof_gen_void_r(request_rec *r, int i)
+{
+    const reqprof_slot_t *s = &slots_void_r[i];
+    void (*fn)(request_rec *) = (void (*)(request_rec *))s->orig;
+    reqprof_hot_t h = reqprof_hot_enter_inl(r, s);
+    fn(r);
+    if (h.st)
+        reqprof_hot_exit_r_inl(h, r);
+}
+
+#define S_INT_R(a, b, c) REQPROF_STUB(t_int_r_, "%esi", "reqprof_gen_int_r", a, b, c)
+#define S_VOID_R(a, b, c) REQPROF_STUB(t_void_r_, "%esi", "reqprof_gen_void_r", a, b, c)
+#define S_INT_R_INT(a, b, c) REQPROF_STUB(t_int_r_int_, "%edx", "reqprof_gen_int_r_int", a, b, c)
+#define S_INT_R_STR(a, b, c) REQPROF_STUB(t_int_r_str_, "%edx", "reqprof_gen_int_r_str", a, b, c)
+#define S_STAT(a, b, c) REQPROF_STUB(t_stat_, "%ecx", "reqprof_gen_stat", a, b, c)
+#define S_HTACCESS(a, b, c) REQPROF_STUB(t_htaccess_, "%r9d", "reqprof_gen_htaccess", a, b, c)
+
+__asm__(
+    "\t.pushsection .text\n"
+    REQPROF_T100(S_INT_R, 0) REQPROF_T100(S_INT_R, 1)
+    REQPROF_T100(S_INT_R, 2) REQPROF_T100(S_INT_R, 3)
+    REQPROF_T30(S_VOID_R) REQPROF_T30(S_INT_R_INT) REQPROF_T30(S_INT_R_STR)
+    REQPROF_T30(S_STAT) REQPROF_T30(S_HTACCESS)
+    "\t.popsection\n");
+
+#define D_INT_R(a, b, c) REQPROF_STUB_DECL(t_int_r_, a, b, c)
+#define D_VOID_R(a, b, c) REQPROF_STUB_DECL(t_void_r_, a, b, c)
+#define D_INT_R_INT(a, b, c) REQPROF_STUB_DECL(t_int_r_int_, a, b, c)
+#define D_INT_R_STR(a, b, c) REQPROF_STUB_DECL(t_int_r_str_, a, b, c)
+#define D_STAT(a, b, c) REQPROF_STUB_DECL(t_stat_, a, b, c)
+#define D_HTACCESS(a, b, c) REQPROF_STUB_DECL(t_htaccess_, a, b, c)
+
+REQPROF_T100(D_INT_R, 0) REQPROF_T100(D_INT_R, 1)
+REQPROF_T100(D_INT_R, 2) REQPROF_T100(D_INT_R, 3)
+REQPROF_T30(D_VOID_R) REQPROF_T30(D_INT_R_INT) REQPROF_T30(D_INT_R_STR)
+REQPROF_T30(D_STAT) REQPROF_T30(D_HTACCESS)
+
+#else   /* C trampolines */
+
 #define T_INT_R(a, b, c) TRAMPOLINE(t_int_r_, slots_int_r, int, \
     (request_rec *r), (r), r, a, b, c)
 #define T_INT_R_INT(a, b, c) TRAMPOLINE(t_int_r_int_, slots_int_r_int, int, \
@@ -80,6 +179,8 @@ REQPROF_T100(T_INT_R, 0) REQPROF_T100(T_INT_R, 1)
 REQPROF_T100(T_INT_R, 2) REQPROF_T100(T_INT_R, 3)
 REQPROF_T30(T_VOID_R) REQPROF_T30(T_INT_R_INT) REQPROF_T30(T_INT_R_STR)
 REQPROF_T30(T_STAT) REQPROF_T30(T_HTACCESS)
+
+#endif
 
 #define P_INT_R(a, b, c) (void (*)(void))t_int_r_##a##b##c,
 #define P_VOID_R(a, b, c) (void (*)(void))t_void_r_##a##b##c,

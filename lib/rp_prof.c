@@ -10,7 +10,9 @@
  * Hot path: rp_prof_enter/rp_prof_exit do no allocation once the arrays
  * have grown to the request's size (they are kept across requests), no
  * locking and no string work for static functions: a registry id indexes
- * a stamped map straight to the request's local entry.
+ * a stamped map straight to the request's local entry. Their code and the
+ * profile's layout are in rp_prof_int.h, so that the glue's shared
+ * trampoline bodies can have them inlined.
  *
  * Deferred accounting: a frame writes one record (function, depth, open
  * and close ticks, self ticks) and nothing else; the per-function and
@@ -22,7 +24,7 @@
  */
 #include <string.h>
 #include <apr_strings.h>
-#include "rp_prof.h"
+#include "rp_prof_int.h"
 #include "rp_text.h"
 
 /* Longest file or function name kept in a key, as the pstats writer. */
@@ -74,97 +76,6 @@ int rp_registry_add_in(rp_registry_t *reg, apr_pool_t *p, const char *file,
 
 /* ------------------------------------------------------------ live profile */
 
-typedef enum { FR_REQ, FR_PHASE, FR_HOOK } frame_kind_e;
-
-/* Per-request accounting of one function (cf. _lsprof's ProfilerEntry);
- * its calls, self ticks and total ticks (outermost calls only) are in
- * the profile's tot array, which readers take in place. */
-typedef struct entry {
-    int64_t rc;          /* calls made while already on the stack */
-    int first_edge;      /* head of this function's caller-edge list, -1 */
-    const char *file;    /* dynamic only */
-    int line;            /* dynamic only */
-    const char *label;   /* dynamic only */
-} entry_t;
-
-/* One caller->callee edge (cf. ProfilerSubEntry). */
-typedef struct edge {
-    int caller;          /* local entry index of the caller */
-    int next;            /* next edge of the same callee, -1 */
-    int64_t nc, rc;
-    rp_tick_t it, tt;
-} edge_t;
-
-/* An open frame. Its function and its start are its record's (func,
- * t0), not copied here: each push stores what it must once. */
-typedef struct frame {
-    frame_kind_e kind;
-    int id;              /* registry id (phases), -1 otherwise */
-    const void *req;     /* request context the frame belongs to */
-    rp_tick_t sub;       /* ticks spent in closed child frames */
-    rp_tick_t last;      /* latest close time of a child (lazy frames end here) */
-    int rec;             /* index of the frame's record */
-} frame_t;
-
-/* One frame's record (rp_prof.h's rp_prof_rec_t), in the order frames
- * were opened: every frame of the request has one (the first ev_lim of
- * them are the event log). */
-typedef rp_prof_rec_t record_t;
-
-/* Stamped map slot: valid only when stamp equals the profile's serial, so
- * a new request needs no clearing of the map. */
-typedef struct map_slot {
-    uint32_t stamp;
-    int32_t entry;
-} map_slot_t;
-
-struct rp_prof {
-    apr_pool_t *pool;          /* arrays; grows, never cleared */
-    apr_pool_t *scratch;       /* per-request strings; cleared by begin */
-    const rp_registry_t *reg;
-    rp_label_fn label_fn;
-
-    uint32_t serial;           /* request number, stamps the map */
-    map_slot_t *map;           /* registry id -> local entry */
-    int map_cap;
-
-    entry_t *entries;
-    int *ids;                  /* [entries_cap] each entry's registry id, -1 when
-                                * dynamic: one array for rp_prof_ids */
-    rp_prof_fn_t *tot;         /* [entries_cap] each entry's id (again, as the
-                                * status page reads it) and totals */
-    int nentries, entries_cap;
-    edge_t *edges;
-    int nedges, edges_cap;
-
-    frame_t stack[RP_MAX_DEPTH];
-    int depth;
-    int active;
-    long dropped;
-    rp_tick_t root_ticks;
-
-    /* optional mirror of the open frames (rp_prof_set_mirror): a copy,
-     * so that a frame's store needs no pointer chasing; on while
-     * mirror_code is not NULL */
-    int32_t *mirror_code;
-    volatile int32_t *mirror_depth;
-    const int *mirror_idmap;
-    int mirror_nidmap, mirror_cap;
-    rp_prof_mirror_t mirror;
-
-    /* every frame's record (always on), folded into entries and edges
-     * by fold() after the request ends, on demand */
-    record_t *recs;
-    int nrec, recs_cap;
-    int folded;                /* entries hold the records' sums */
-    int edges_folded;          /* edges do too (fold_edges, on demand) */
-
-    /* optional event log, a view of the records: off while ev_max is 0;
-     * ev_lim is ev_max as it was when the request began */
-    int ev_max, ev_lim;
-
-    void *user[RP_PROF_NUSER]; /* rp_prof_user */
-};
 
 rp_prof_t *rp_prof_create(apr_pool_t *p, const rp_registry_t *reg,
                           rp_label_fn label)
@@ -175,15 +86,15 @@ rp_prof_t *rp_prof_create(apr_pool_t *p, const rp_registry_t *reg,
     prof->reg = reg;
     prof->label_fn = label;
     prof->map_cap = reg ? reg->cap : 0;
-    prof->map = apr_pcalloc(p, sizeof(map_slot_t) * (apr_size_t)(prof->map_cap + 1));
+    prof->map = apr_pcalloc(p, sizeof(rp_prof_slot_t) * (apr_size_t)(prof->map_cap + 1));
     prof->entries_cap = 64;
-    prof->entries = apr_palloc(p, sizeof(entry_t) * (apr_size_t)prof->entries_cap);
+    prof->entries = apr_palloc(p, sizeof(rp_prof_entry_t) * (apr_size_t)prof->entries_cap);
     prof->ids = apr_palloc(p, sizeof(int) * (apr_size_t)prof->entries_cap);
     prof->tot = apr_palloc(p, sizeof(rp_prof_fn_t) * (apr_size_t)prof->entries_cap);
     prof->edges_cap = 128;
-    prof->edges = apr_palloc(p, sizeof(edge_t) * (apr_size_t)prof->edges_cap);
+    prof->edges = apr_palloc(p, sizeof(rp_prof_edge_t) * (apr_size_t)prof->edges_cap);
     prof->recs_cap = 64;
-    prof->recs = apr_palloc(p, sizeof(record_t) * (apr_size_t)prof->recs_cap);
+    prof->recs = apr_palloc(p, sizeof(rp_prof_rec_t) * (apr_size_t)prof->recs_cap);
     prof->folded = 1;
     prof->edges_folded = 1;
     return prof;
@@ -203,11 +114,11 @@ static void *grow(apr_pool_t *p, void *old, int *cap, apr_size_t elt, int used)
 
 /* The arrays grow in their own function: rare, and kept out of the way
  * of the inlined paths below. */
-static void __attribute__((noinline, cold)) grow_entries(rp_prof_t *prof)
+void __attribute__((noinline, cold)) rp_prof_i_grow_entries(rp_prof_t *prof)
 {
     int cap = prof->entries_cap, cap2 = cap;
     prof->entries = grow(prof->pool, prof->entries, &prof->entries_cap,
-                         sizeof(entry_t), prof->nentries);
+                         sizeof(rp_prof_entry_t), prof->nentries);
     prof->ids = grow(prof->pool, prof->ids, &cap, sizeof(int), prof->nentries);
     prof->tot = grow(prof->pool, prof->tot, &cap2, sizeof(rp_prof_fn_t), prof->nentries);
 }
@@ -215,74 +126,50 @@ static void __attribute__((noinline, cold)) grow_entries(rp_prof_t *prof)
 static void __attribute__((noinline, cold)) grow_edges(rp_prof_t *prof)
 {
     prof->edges = grow(prof->pool, prof->edges, &prof->edges_cap,
-                       sizeof(edge_t), prof->nedges);
+                       sizeof(rp_prof_edge_t), prof->nedges);
 }
 
-static void __attribute__((noinline, cold)) grow_recs(rp_prof_t *prof)
+void __attribute__((noinline, cold)) rp_prof_i_grow_recs(rp_prof_t *prof)
 {
     prof->recs = grow(prof->pool, prof->recs, &prof->recs_cap,
-                      sizeof(record_t), prof->nrec);
+                      sizeof(rp_prof_rec_t), prof->nrec);
 }
 
-/* This runs for nearly every frame (each hook entry is new in its
- * request), so it stores only the registry id. The rest of the entry is
- * set by whoever reads it: the key by new_dyn_entry (only dynamic
- * entries have one), first_edge by fold_edges, the totals (tot, rc) by
- * totals(). */
-static APR_INLINE int new_entry(rp_prof_t *prof, int id)
-{
-    if (prof->nentries == prof->entries_cap)
-        grow_entries(prof);
-    prof->ids[prof->nentries] = id;
-    return prof->nentries++;
-}
 
 static int new_dyn_entry(rp_prof_t *prof, const char *file, int line, const char *label)
 {
-    int i = new_entry(prof, -1);
-    entry_t *e = &prof->entries[i];
+    int i = rp_prof_i_new_entry(prof, -1);
+    rp_prof_entry_t *e = &prof->entries[i];
     e->file = file;
     e->line = line;
     e->label = label;
     return i;
 }
 
-static APR_INLINE __attribute__((always_inline)) int entry_for_id(rp_prof_t *prof, int id)
-{
-    map_slot_t *m;
-    if ((unsigned)id >= (unsigned)prof->map_cap || id >= prof->reg->n)
-        return -1;
-    m = &prof->map[id];
-    if (m->stamp != prof->serial) {
-        m->stamp = prof->serial;
-        m->entry = new_entry(prof, id);
-    }
-    return m->entry;
-}
 
 /* Dynamic functions are few per request (root, subrequests, redirects):
  * a linear search by name is cheaper than any index here. */
-static const char httpd_file[] = "httpd";   /* the file of unnamed ones */
+static const char rp_prof_httpd_file[] = "httpd";   /* the file of unnamed ones */
 
 static int entry_for_label(rp_prof_t *prof, const char *file, int line,
                            const char *label)
 {
     int i;
-    const char *f = file ? file : httpd_file;
+    const char *f = file ? file : rp_prof_httpd_file;
     for (i = 0; i < prof->nentries; i++) {
-        const entry_t *e = &prof->entries[i];
+        const rp_prof_entry_t *e = &prof->entries[i];
         if (prof->ids[i] < 0 && e->line == line && strcmp(e->label, label) == 0
             && strcmp(e->file, f) == 0)
             return i;
     }
-    return new_dyn_entry(prof, f == httpd_file ? f : apr_pstrdup(prof->scratch, f),
+    return new_dyn_entry(prof, f == rp_prof_httpd_file ? f : apr_pstrdup(prof->scratch, f),
                          line, apr_pstrdup(prof->scratch, label));
 }
 
 static APR_INLINE int edge_for(rp_prof_t *prof, int callee, int caller)
 {
-    entry_t *e = &prof->entries[callee];
-    edge_t *g;
+    rp_prof_entry_t *e = &prof->entries[callee];
+    rp_prof_edge_t *g;
     int i;
     for (i = e->first_edge; i >= 0; i = prof->edges[i].next)
         if (prof->edges[i].caller == caller)
@@ -301,13 +188,13 @@ static APR_INLINE int edge_for(rp_prof_t *prof, int callee, int caller)
 
 /* A dynamic frame's name into the mirror: rare (the request, its
  * subrequests, a CGI run, a backend call), kept out of push's way. */
-static void __attribute__((noinline, cold))
-mirror_dyn(const rp_prof_mirror_t *m, const entry_t *e, int d)
+void __attribute__((noinline, cold))
+rp_prof_i_mirror_dyn(const rp_prof_mirror_t *m, const rp_prof_entry_t *e, int d)
 {
     char *o = m->dyn + (apr_size_t)d * (apr_size_t)m->dyn_len;
     apr_size_t cap = (apr_size_t)m->dyn_len, n;
     const char *file = e->file;
-    if (e->line == 0 && (e->file == httpd_file || strcmp(e->file, httpd_file) == 0)) {
+    if (e->line == 0 && (e->file == rp_prof_httpd_file || strcmp(e->file, rp_prof_httpd_file) == 0)) {
         /* apr_cpystrn's cut, with memcpy's speed (~4x on a request's name) */
         n = strlen(e->label);
         if (n >= cap)
@@ -331,79 +218,19 @@ mirror_dyn(const rp_prof_mirror_t *m, const entry_t *e, int d)
     m->code[d] = RP_MIRROR_DYN;
 }
 
-/* Store what the frame at depth d is into the mirror: for a static
- * function one code from the map, then the depth. */
-static APR_INLINE void mirror_push(rp_prof_t *prof, int entry, int d, int id)
-{
-    if (d < prof->mirror_cap) {
-        if (id >= 0)
-            prof->mirror_code[d] = id < prof->mirror_nidmap ? prof->mirror_idmap[id]
-                                                            : RP_MIRROR_NONE;
-        else
-            mirror_dyn(&prof->mirror, &prof->entries[entry], d);
-    }
-    *prof->mirror_depth = d + 1;
-}
 
-static APR_INLINE __attribute__((always_inline)) void
-push_inline(rp_prof_t *prof, frame_kind_e kind, int entry, int id, const void *req,
-            rp_tick_t now)
-{
-    frame_t *f = &prof->stack[prof->depth];
-    record_t *r;
-    if (prof->nrec == prof->recs_cap)
-        grow_recs(prof);
-    r = &prof->recs[prof->nrec];
-    r->func = entry;
-    r->depth = (int16_t)prof->depth;
-    r->acct = 0;
-    r->t0 = r->t1 = now;
-    r->self = 0;
-    f->kind = kind;
-    f->id = id;
-    f->req = req;
-    f->sub = 0;
-    f->last = now;
-    f->rec = prof->nrec++;
-    prof->depth++;
-    /* Last, as in pop. */
-    if (prof->mirror_code)
-        mirror_push(prof, entry, prof->depth - 1, id);
-}
 
-/* push_inline where a call costs less than the code (the rarer frames). */
-static void __attribute__((noinline)) push(rp_prof_t *prof, frame_kind_e kind, int entry,
+/* rp_prof_i_push where a call costs less than the code (the rarer frames). */
+static void __attribute__((noinline)) push(rp_prof_t *prof, rp_prof_kind_e kind, int entry,
                                            int id, const void *req, rp_tick_t now)
 {
-    push_inline(prof, kind, entry, id, req, now);
+    rp_prof_i_push(prof, kind, entry, id, req, now);
 }
 
-/* Close the top frame at end: its record gets the close time and its
- * self time; the accounting of _lsprof's Stop() is fold()'s. */
-static APR_INLINE __attribute__((always_inline)) void pop_inline(rp_prof_t *prof,
-                                                                 rp_tick_t end)
-{
-    frame_t *f = &prof->stack[--prof->depth];
-    record_t *r = &prof->recs[f->rec];
-    rp_tick_t tt = end > r->t0 ? end - r->t0 : 0;
 
-    r->t1 = r->t0 + tt;
-    r->self = tt > f->sub ? tt - f->sub : 0;
-    if (prof->depth > 0) {
-        frame_t *parent = &prof->stack[prof->depth - 1];
-        parent->sub += tt;
-        if (end > parent->last)
-            parent->last = end;
-    }
-    /* Last: a store through the mirror may alias the profile's fields as
-     * far as the compiler knows, so nothing of them is read after it. */
-    if (prof->mirror_code)
-        *prof->mirror_depth = prof->depth;
-}
-
-static void __attribute__((noinline)) pop(rp_prof_t *prof, rp_tick_t end)
+void __attribute__((noinline)) rp_prof_i_pop_call(rp_prof_t *prof, rp_tick_t end)
 {
-    pop_inline(prof, end);
+    rp_prof_i_pop(prof, end);
 }
 
 void rp_prof_set_mirror(rp_prof_t *prof, const rp_prof_mirror_t *m)
@@ -427,7 +254,7 @@ void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,
     apr_pool_clear(prof->scratch);
     if (++prof->serial == 0) {
         /* 2^32 requests later the stamps could collide: start afresh. */
-        memset(prof->map, 0, sizeof(map_slot_t) * (apr_size_t)(prof->map_cap + 1));
+        memset(prof->map, 0, sizeof(rp_prof_slot_t) * (apr_size_t)(prof->map_cap + 1));
         prof->serial = 1;
     }
     prof->nentries = 0;
@@ -440,7 +267,7 @@ void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,
     prof->edges_folded = 0;
     prof->ev_lim = prof->ev_max;
     /* No entry yet: entry_for_label's search would find none. */
-    push(prof, FR_REQ, new_dyn_entry(prof, httpd_file, 0,
+    push(prof, RP_FR_REQ, new_dyn_entry(prof, rp_prof_httpd_file, 0,
                                      apr_pstrdup(prof->scratch, root_label)),
          -1, req, t0);
     prof->active = 1;
@@ -461,24 +288,24 @@ static int on_stack(const rp_prof_t *prof, const void *req)
 static int __attribute__((noinline)) settle(rp_prof_t *prof, const void *req, int phase,
                                             rp_tick_t now)
 {
-    frame_t *top;
+    rp_prof_frame_t *top;
     int need, newreq;
 
     for (;;) {
         top = &prof->stack[prof->depth - 1];
-        if (top->kind == FR_HOOK)
+        if (top->kind == RP_FR_HOOK)
             break;                        /* nested inside a timed call */
         if (top->req == req) {
-            if (top->kind == FR_REQ || (phase >= 0 && top->id == phase))
+            if (top->kind == RP_FR_REQ || (phase >= 0 && top->id == phase))
                 break;
-            pop(prof, top->last);         /* previous phase of req is over */
+            rp_prof_i_pop_call(prof, top->last);         /* previous phase of req is over */
             continue;
         }
         if (prof->depth == 1)
             break;                        /* the root stays open */
-        pop(prof, top->last);             /* another request's frames are over */
+        rp_prof_i_pop_call(prof, top->last);             /* another request's frames are over */
     }
-    if (phase >= 0 && top->kind == FR_PHASE && top->req == req)
+    if (phase >= 0 && top->kind == RP_FR_PHASE && top->req == req)
         return 0;                         /* already in this phase */
 
     /* A request already on the stack is not a new context: a subrequest's
@@ -490,53 +317,39 @@ static int __attribute__((noinline)) settle(rp_prof_t *prof, const void *req, in
     if (newreq) {
         const char *label = prof->label_fn ? prof->label_fn(req, prof->scratch)
                                            : "request";
-        push(prof, FR_REQ, entry_for_label(prof, NULL, 0, label), -1, req, now);
+        push(prof, RP_FR_REQ, entry_for_label(prof, NULL, 0, label), -1, req, now);
     }
     if (phase >= 0) {
-        int pe = entry_for_id(prof, phase);
+        int pe = rp_prof_i_entry_for_id(prof, phase);
         if (pe < 0)
             return -1;
-        push(prof, FR_PHASE, pe, phase, req, now);
+        push(prof, RP_FR_PHASE, pe, phase, req, now);
     }
     return 0;
 }
 
-/* The timed call itself, once the frames it belongs in are open. A
- * request-less call belongs to the request it runs inside, so calls
- * nested in it for that request are not taken for another request. */
-static APR_INLINE __attribute__((always_inline)) int
-enter_hook(rp_prof_t *prof, const void *req, int hook, rp_tick_t now)
-{
-    int he;
-    if (prof->depth >= RP_MAX_DEPTH || (he = entry_for_id(prof, hook)) < 0) {
-        prof->dropped++;
-        return -1;
-    }
-    push_inline(prof, FR_HOOK, he, hook, req ? req : prof->stack[prof->depth - 1].req, now);
-    return prof->depth - 1;
-}
 
 /* rp_prof_enter when frames must be closed or opened first: out of line,
  * so that the usual path saves no registers for the call to settle. */
-static int __attribute__((noinline)) enter_settling(rp_prof_t *prof, const void *req,
-                                                    int phase, int hook, rp_tick_t now)
+int __attribute__((noinline)) rp_prof_i_enter_settling(rp_prof_t *prof, const void *req,
+                                                       int phase, int hook, rp_tick_t now)
 {
-    const frame_t *top = &prof->stack[prof->depth - 1];
+    const rp_prof_frame_t *top = &prof->stack[prof->depth - 1];
     /* The usual phase change, as settle would make it without its loop
      * and calls: the top frame is another phase of this request, right
      * above the request's own frame; it ends with its last child and
      * this phase opens. Anything else (or no room) is settle's. */
     if (req && phase >= 0 && top->req == req) {
-        if (top->kind == FR_PHASE && top->id != phase && prof->depth >= 2
-            && top[-1].kind == FR_REQ && top[-1].req == req) {
-            pop_inline(prof, top->last);
+        if (top->kind == RP_FR_PHASE && top->id != phase && prof->depth >= 2
+            && top[-1].kind == RP_FR_REQ && top[-1].req == req) {
+            rp_prof_i_pop(prof, top->last);
             top--;
         }
-        if (top->kind == FR_REQ && prof->depth + 2 <= RP_MAX_DEPTH) {
-            int pe = entry_for_id(prof, phase);
+        if (top->kind == RP_FR_REQ && prof->depth + 2 <= RP_MAX_DEPTH) {
+            int pe = rp_prof_i_entry_for_id(prof, phase);
             if (pe >= 0) {
-                push_inline(prof, FR_PHASE, pe, phase, req, now);
-                return enter_hook(prof, req, hook, now);
+                rp_prof_i_push(prof, RP_FR_PHASE, pe, phase, req, now);
+                return rp_prof_i_enter_hook(prof, req, hook, now);
             }
         }
     }
@@ -544,28 +357,13 @@ static int __attribute__((noinline)) enter_settling(rp_prof_t *prof, const void 
         prof->dropped++;
         return -1;
     }
-    return enter_hook(prof, req, hook, now);
+    return rp_prof_i_enter_hook(prof, req, hook, now);
 }
 
 int rp_prof_enter(rp_prof_t *prof, const void *req, int phase, int hook,
                   rp_tick_t now)
 {
-    if (!prof->active)
-        return -1;
-    /* req NULL: a call on the request's behalf with no request of its own
-     * (a connection filter carrying its data): nest it in what is open.
-     * Nothing to settle either, as settle itself would find, when the top
-     * frame is of the same request and is a timed call and this call has
-     * no phase (a filter), or is this call's phase: the usual cases, here
-     * without the call. */
-    if (req) {
-        const frame_t *top = &prof->stack[prof->depth - 1];
-        if (!(top->req == req
-              && ((top->kind == FR_HOOK && phase < 0)
-                  || (top->kind == FR_PHASE && phase >= 0 && top->id == phase))))
-            return enter_settling(prof, req, phase, hook, now);
-    }
-    return enter_hook(prof, req, hook, now);
+    return rp_prof_enter_hot(prof, req, phase, hook, now);
 }
 
 int rp_prof_enter_dynamic(rp_prof_t *prof, const void *req, const char *file,
@@ -579,19 +377,14 @@ int rp_prof_enter_dynamic(rp_prof_t *prof, const void *req, const char *file,
         prof->dropped++;
         return -1;
     }
-    push(prof, FR_HOOK, entry_for_label(prof, file, line, label), -1,
+    push(prof, RP_FR_HOOK, entry_for_label(prof, file, line, label), -1,
          req ? req : prof->stack[prof->depth - 1].req, now);
     return prof->depth - 1;
 }
 
 void rp_prof_exit(rp_prof_t *prof, int handle, rp_tick_t now)
 {
-    if (!prof->active || handle < 1 || handle >= prof->depth)
-        return;
-    /* Lazy frames opened inside this call end with their last child. */
-    while (prof->depth - 1 > handle)
-        pop(prof, prof->stack[prof->depth - 1].last);
-    pop_inline(prof, now);
+    rp_prof_exit_hot(prof, handle, now);
 }
 
 /* Frames of a request that is gone belong to no request any more. */
@@ -611,7 +404,7 @@ rp_tick_t rp_prof_add_child(rp_prof_t *prof, int handle, const char *file,
                             int line, const char *label, rp_tick_t ticks,
                             rp_tick_t now)
 {
-    frame_t *f;
+    rp_prof_frame_t *f;
     rp_tick_t el, avail;
 
     if (!prof->active || handle < 1 || handle >= prof->depth
@@ -619,18 +412,18 @@ rp_tick_t rp_prof_add_child(rp_prof_t *prof, int handle, const char *file,
         return 0;
     /* Lazy frames opened inside the call end with their last child. */
     while (prof->depth - 1 > handle)
-        pop(prof, prof->stack[prof->depth - 1].last);
+        rp_prof_i_pop_call(prof, prof->stack[prof->depth - 1].last);
     f = &prof->stack[handle];
     el = now > prof->recs[f->rec].t0 ? now - prof->recs[f->rec].t0 : 0;
     avail = el > f->sub ? el - f->sub : 0;
     if (ticks > avail)
         ticks = avail;
-    push(prof, FR_HOOK, entry_for_label(prof, file, line, label), -1, f->req,
+    push(prof, RP_FR_HOOK, entry_for_label(prof, file, line, label), -1, f->req,
          now - ticks);
     /* In the event log (the aggregate tree folds it, so its nodes match the
      * files) but marked: accounting, not a moment, so no timeline shows it. */
     prof->recs[prof->stack[prof->depth - 1].rec].acct = 1;
-    pop(prof, now);
+    rp_prof_i_pop_call(prof, now);
     return ticks;
 }
 
@@ -666,7 +459,7 @@ static void fold(rp_prof_t *prof)
     if (prof->active)
         return;         /* read before the end: 0 */
     for (i = 0; i < prof->nrec; i++) {
-        const record_t *r = &prof->recs[i];
+        const rp_prof_rec_t *r = &prof->recs[i];
         rp_prof_fn_t *t = &prof->tot[r->func];
 
         if (t->calls++ && among(st, r->depth, r->func))
@@ -710,11 +503,11 @@ static void fold_edges(rp_prof_t *prof)
     for (i = 0; i < prof->nentries; i++)
         prof->entries[i].first_edge = -1;
     for (i = 0; i < prof->nrec; i++) {
-        const record_t *r = &prof->recs[i];
+        const rp_prof_rec_t *r = &prof->recs[i];
         int d = r->depth;
 
         if (d > 0) {
-            edge_t *g = &prof->edges[edge_for(prof, r->func, st[d - 1])];
+            rp_prof_edge_t *g = &prof->edges[edge_for(prof, r->func, st[d - 1])];
             if (g->nc++ && edge_among(st, d, st[d - 1], r->func))
                 g->rc++;
             else
@@ -731,13 +524,13 @@ void rp_prof_end(rp_prof_t *prof, rp_tick_t now)
     if (!prof->active)
         return;
     while (prof->depth > 1) {
-        frame_t *top = &prof->stack[prof->depth - 1];
+        rp_prof_frame_t *top = &prof->stack[prof->depth - 1];
         /* A call still running (the finishing code runs inside it) ends
          * now; lazy frames end with their last child. */
-        pop(prof, top->kind == FR_HOOK ? now : top->last);
+        rp_prof_i_pop_call(prof, top->kind == RP_FR_HOOK ? now : top->last);
     }
     prof->root_ticks = now > prof->recs[0].t0 ? now - prof->recs[0].t0 : 0;
-    pop(prof, now);
+    rp_prof_i_pop_call(prof, now);
     prof->active = 0;
 }
 
@@ -803,7 +596,7 @@ rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
     st->nfuncs = prof->nentries;
     st->funcs = apr_palloc(p, sizeof(rp_func_t) * (apr_size_t)(prof->nentries + 1));
     for (i = 0; i < prof->nentries; i++) {
-        const entry_t *e = &prof->entries[i];
+        const rp_prof_entry_t *e = &prof->entries[i];
         rp_func_t *f = &st->funcs[i];
         int j, n = 0, id = prof->ids[i];
 
@@ -830,7 +623,7 @@ rp_stats_t *rp_prof_stats(const rp_prof_t *prof, apr_pool_t *p,
         edges += n;
         /* Edges are kept newest first; list them oldest first. */
         for (j = e->first_edge; j >= 0; j = prof->edges[j].next) {
-            const edge_t *g = &prof->edges[j];
+            const rp_prof_edge_t *g = &prof->edges[j];
             rp_edge_t *out = &f->callers[--n];
             out->caller = g->caller;
             out->nc = g->nc;
@@ -872,7 +665,7 @@ rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_t
     tr->ev = apr_palloc(p, sizeof(rp_trace_ev_t) * (apr_size_t)nev);
     tr->n = 0;
     for (i = 0; i < nev; i++) {
-        const record_t *e = &prof->recs[i];
+        const rp_prof_rec_t *e = &prof->recs[i];
         rp_trace_ev_t *o;
         if (e->acct)
             continue;       /* CPU time and exit status: no slice of their own */
@@ -926,7 +719,7 @@ void rp_prof_events(const rp_prof_t *prof, rp_prof_ev_t *out)
 {
     int i, n = rp_prof_nevents(prof);
     for (i = 0; i < n; i++) {
-        const record_t *e = &prof->recs[i];
+        const rp_prof_rec_t *e = &prof->recs[i];
         out[i].func = e->func;
         out[i].depth = e->depth;
         out[i].t0 = e->t0;
@@ -937,7 +730,7 @@ void rp_prof_events(const rp_prof_t *prof, rp_prof_ev_t *out)
 void rp_prof_event(const rp_prof_t *prof, int i, int *func, int *depth,
                    rp_tick_t *t0, rp_tick_t *t1)
 {
-    const record_t *e = &prof->recs[i];
+    const rp_prof_rec_t *e = &prof->recs[i];
     *func = e->func;
     *depth = e->depth;
     *t0 = e->t0;
@@ -947,7 +740,7 @@ void rp_prof_event(const rp_prof_t *prof, int i, int *func, int *depth,
 void rp_prof_func_key(const rp_prof_t *prof, int i, const char **file,
                       int *line, const char **name)
 {
-    const entry_t *e = &prof->entries[i];
+    const rp_prof_entry_t *e = &prof->entries[i];
     if (prof->ids[i] >= 0) {
         const rp_key_t *k = &prof->reg->keys[prof->ids[i]];
         *file = k->file;
@@ -981,8 +774,8 @@ rp_tick_t rp_prof_self_now(const rp_prof_t *prof, rp_tick_t now, rp_tick_t *out)
     /* An open frame's own time so far: its elapsed time less its closed
      * children and less the open child above it. */
     for (i = 0; i < prof->depth; i++) {
-        const frame_t *f = &prof->stack[i];
-        const record_t *r = &prof->recs[f->rec];
+        const rp_prof_frame_t *f = &prof->stack[i];
+        const rp_prof_rec_t *r = &prof->recs[f->rec];
         rp_tick_t el = now > r->t0 ? now - r->t0 : 0;
         rp_tick_t child = 0;
         if (i + 1 < prof->depth) {

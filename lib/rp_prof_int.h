@@ -1,0 +1,254 @@
+/*
+ * rp_prof_int.h - the live profile's layout and its hot path, for callers
+ * that want rp_prof_enter and rp_prof_exit inlined into their own code
+ * (the glue's trampolines: docs/performance, eleventh round). Not part of
+ * the API: use rp_prof.h; only rp_prof.c and reqprof_tramp.h include this.
+ */
+#ifndef RP_PROF_INT_H
+#define RP_PROF_INT_H
+
+#include "rp_prof.h"
+
+/* Inlined wherever called (gcc keeps one out-of-line copy per file
+ * otherwise, and the call is what inlining saves). */
+#define RP_PROF_HOT __attribute__((always_inline))
+
+typedef enum { RP_FR_REQ, RP_FR_PHASE, RP_FR_HOOK } rp_prof_kind_e;
+
+/* Per-request accounting of one function (cf. _lsprof's ProfilerEntry);
+ * its calls, self ticks and total ticks (outermost calls only) are in
+ * the profile's tot array, which readers take in place. */
+typedef struct entry {
+    int64_t rc;          /* calls made while already on the stack */
+    int first_edge;      /* head of this function's caller-edge list, -1 */
+    const char *file;    /* dynamic only */
+    int line;            /* dynamic only */
+    const char *label;   /* dynamic only */
+} rp_prof_entry_t;
+
+/* One caller->callee edge (cf. ProfilerSubEntry). */
+typedef struct edge {
+    int caller;          /* local entry index of the caller */
+    int next;            /* next edge of the same callee, -1 */
+    int64_t nc, rc;
+    rp_tick_t it, tt;
+} rp_prof_edge_t;
+
+/* An open frame. Its function and its start are its record's (func,
+ * t0), not copied here: each push stores what it must once. */
+typedef struct frame {
+    rp_prof_kind_e kind;
+    int id;              /* registry id (phases), -1 otherwise */
+    const void *req;     /* request context the frame belongs to */
+    rp_tick_t sub;       /* ticks spent in closed child frames */
+    rp_tick_t last;      /* latest close time of a child (lazy frames end here) */
+    int rec;             /* index of the frame's record */
+} rp_prof_frame_t;
+
+/* One frame's record (rp_prof.h's rp_prof_rec_t), in the order frames
+ * were opened: every frame of the request has one (the first ev_lim of
+ * them are the event log). */
+
+
+/* Stamped map slot: valid only when stamp equals the profile's serial, so
+ * a new request needs no clearing of the map. */
+typedef struct map_slot {
+    uint32_t stamp;
+    int32_t entry;
+} rp_prof_slot_t;
+
+struct rp_prof {
+    apr_pool_t *pool;          /* arrays; grows, never cleared */
+    apr_pool_t *scratch;       /* per-request strings; cleared by begin */
+    const rp_registry_t *reg;
+    rp_label_fn label_fn;
+
+    uint32_t serial;           /* request number, stamps the map */
+    rp_prof_slot_t *map;           /* registry id -> local entry */
+    int map_cap;
+
+    rp_prof_entry_t *entries;
+    int *ids;                  /* [entries_cap] each entry's registry id, -1 when
+                                * dynamic: one array for rp_prof_ids */
+    rp_prof_fn_t *tot;         /* [entries_cap] each entry's id (again, as the
+                                * status page reads it) and totals */
+    int nentries, entries_cap;
+    rp_prof_edge_t *edges;
+    int nedges, edges_cap;
+
+    rp_prof_frame_t stack[RP_MAX_DEPTH];
+    int depth;
+    int active;
+    long dropped;
+    rp_tick_t root_ticks;
+
+    /* optional mirror of the open frames (rp_prof_set_mirror): a copy,
+     * so that a frame's store needs no pointer chasing; on while
+     * mirror_code is not NULL */
+    int32_t *mirror_code;
+    volatile int32_t *mirror_depth;
+    const int *mirror_idmap;
+    int mirror_nidmap, mirror_cap;
+    rp_prof_mirror_t mirror;
+
+    /* every frame's record (always on), folded into entries and edges
+     * by fold() after the request ends, on demand */
+    rp_prof_rec_t *recs;
+    int nrec, recs_cap;
+    int folded;                /* entries hold the records' sums */
+    int edges_folded;          /* edges do too (fold_edges, on demand) */
+
+    /* optional event log, a view of the records: off while ev_max is 0;
+     * ev_lim is ev_max as it was when the request began */
+    int ev_max, ev_lim;
+
+    void *user[RP_PROF_NUSER]; /* rp_prof_user */
+};
+
+/* Rare and out of line (rp_prof.c): arrays growing, a dynamic frame's
+ * name into the mirror, a lazy frame closed, the frames a call belongs in
+ * opened first. */
+void rp_prof_i_grow_entries(rp_prof_t *prof);
+void rp_prof_i_grow_recs(rp_prof_t *prof);
+void rp_prof_i_mirror_dyn(const rp_prof_mirror_t *m, const rp_prof_entry_t *e, int d);
+void rp_prof_i_pop_call(rp_prof_t *prof, rp_tick_t end);
+int rp_prof_i_enter_settling(rp_prof_t *prof, const void *req, int phase, int hook,
+                             rp_tick_t now);
+
+/* This runs for nearly every frame (each hook entry is new in its
+ * request), so it stores only the registry id. The rest of the entry is
+ * set by whoever reads it: the key by new_dyn_entry (only dynamic
+ * entries have one), first_edge by fold_edges, the totals (tot, rc) by
+ * totals(). */
+static APR_INLINE RP_PROF_HOT int rp_prof_i_new_entry(rp_prof_t *prof, int id)
+{
+    if (prof->nentries == prof->entries_cap)
+        rp_prof_i_grow_entries(prof);
+    prof->ids[prof->nentries] = id;
+    return prof->nentries++;
+}
+
+static APR_INLINE RP_PROF_HOT int rp_prof_i_entry_for_id(rp_prof_t *prof, int id)
+{
+    rp_prof_slot_t *m;
+    if ((unsigned)id >= (unsigned)prof->map_cap || id >= prof->reg->n)
+        return -1;
+    m = &prof->map[id];
+    if (m->stamp != prof->serial) {
+        m->stamp = prof->serial;
+        m->entry = rp_prof_i_new_entry(prof, id);
+    }
+    return m->entry;
+}
+
+/* Store what the frame at depth d is into the mirror: for a static
+ * function one code from the map, then the depth. */
+static APR_INLINE RP_PROF_HOT void rp_prof_i_mirror_push(rp_prof_t *prof, int entry, int d, int id)
+{
+    if (d < prof->mirror_cap) {
+        if (id >= 0)
+            prof->mirror_code[d] = id < prof->mirror_nidmap ? prof->mirror_idmap[id]
+                                                            : RP_MIRROR_NONE;
+        else
+            rp_prof_i_mirror_dyn(&prof->mirror, &prof->entries[entry], d);
+    }
+    *prof->mirror_depth = d + 1;
+}
+
+static APR_INLINE RP_PROF_HOT void
+rp_prof_i_push(rp_prof_t *prof, rp_prof_kind_e kind, int entry, int id, const void *req,
+            rp_tick_t now)
+{
+    rp_prof_frame_t *f = &prof->stack[prof->depth];
+    rp_prof_rec_t *r;
+    if (prof->nrec == prof->recs_cap)
+        rp_prof_i_grow_recs(prof);
+    r = &prof->recs[prof->nrec];
+    r->func = entry;
+    r->depth = (int16_t)prof->depth;
+    r->acct = 0;
+    r->t0 = r->t1 = now;
+    r->self = 0;
+    f->kind = kind;
+    f->id = id;
+    f->req = req;
+    f->sub = 0;
+    f->last = now;
+    f->rec = prof->nrec++;
+    prof->depth++;
+    /* Last, as in pop. */
+    if (prof->mirror_code)
+        rp_prof_i_mirror_push(prof, entry, prof->depth - 1, id);
+}
+
+/* Close the top frame at end: its record gets the close time and its
+ * self time; the accounting of _lsprof's Stop() is fold()'s. */
+static APR_INLINE RP_PROF_HOT void rp_prof_i_pop(rp_prof_t *prof,
+                                                                 rp_tick_t end)
+{
+    rp_prof_frame_t *f = &prof->stack[--prof->depth];
+    rp_prof_rec_t *r = &prof->recs[f->rec];
+    rp_tick_t tt = end > r->t0 ? end - r->t0 : 0;
+
+    r->t1 = r->t0 + tt;
+    r->self = tt > f->sub ? tt - f->sub : 0;
+    if (prof->depth > 0) {
+        rp_prof_frame_t *parent = &prof->stack[prof->depth - 1];
+        parent->sub += tt;
+        if (end > parent->last)
+            parent->last = end;
+    }
+    /* Last: a store through the mirror may alias the profile's fields as
+     * far as the compiler knows, so nothing of them is read after it. */
+    if (prof->mirror_code)
+        *prof->mirror_depth = prof->depth;
+}
+
+/* The timed call itself, once the frames it belongs in are open. A
+ * request-less call belongs to the request it runs inside, so calls
+ * nested in it for that request are not taken for another request. */
+static APR_INLINE RP_PROF_HOT int
+rp_prof_i_enter_hook(rp_prof_t *prof, const void *req, int hook, rp_tick_t now)
+{
+    int he;
+    if (prof->depth >= RP_MAX_DEPTH || (he = rp_prof_i_entry_for_id(prof, hook)) < 0) {
+        prof->dropped++;
+        return -1;
+    }
+    rp_prof_i_push(prof, RP_FR_HOOK, he, hook, req ? req : prof->stack[prof->depth - 1].req, now);
+    return prof->depth - 1;
+}
+
+/* rp_prof_enter and rp_prof_exit (rp_prof.h), inlined. */
+static APR_INLINE RP_PROF_HOT int rp_prof_enter_hot(rp_prof_t *prof, const void *req, int phase,
+                                                   int hook, rp_tick_t now)
+{
+    if (!prof->active)
+        return -1;
+    /* req NULL: a call on the request's behalf with no request of its own
+     * (a connection filter carrying its data): nest it in what is open.
+     * Nothing to settle either, as settle itself would find, when the top
+     * frame is of the same request and is a timed call and this call has
+     * no phase (a filter), or is this call's phase: the usual cases, here
+     * without the call. */
+    if (req) {
+        const rp_prof_frame_t *top = &prof->stack[prof->depth - 1];
+        if (!(top->req == req
+              && ((top->kind == RP_FR_HOOK && phase < 0)
+                  || (top->kind == RP_FR_PHASE && phase >= 0 && top->id == phase))))
+            return rp_prof_i_enter_settling(prof, req, phase, hook, now);
+    }
+    return rp_prof_i_enter_hook(prof, req, hook, now);
+}
+
+static APR_INLINE RP_PROF_HOT void rp_prof_exit_hot(rp_prof_t *prof, int handle, rp_tick_t now)
+{
+    if (!prof->active || handle < 1 || handle >= prof->depth)
+        return;
+    /* Lazy frames opened inside this call end with their last child. */
+    while (prof->depth - 1 > handle)
+        rp_prof_i_pop_call(prof, prof->stack[prof->depth - 1].last);
+    rp_prof_i_pop(prof, now);
+}
+
+#endif
