@@ -54,7 +54,7 @@ typedef struct reqprof_state {
 #define REQPROF_USER_AGG 2      /* reqprof_status.c: the batched counts */
 
 /* Stored in request_config for requests decided not to be profiled. */
-extern reqprof_state_t reqprof_off;
+extern reqprof_state_t reqprof_off __attribute__((visibility("hidden")));
 
 /* The first timed call of a request: decide whether it is profiled
  * (sampling and triggers, reqprof_controls.c) and, if so, take a profile

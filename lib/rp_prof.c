@@ -329,30 +329,12 @@ static int __attribute__((noinline)) settle(rp_prof_t *prof, const void *req, in
 }
 
 
-/* rp_prof_enter when frames must be closed or opened first: out of line,
- * so that the usual path saves no registers for the call to settle. */
+/* rp_prof_enter when frames must be closed or opened first, beyond the
+ * usual phase change: out of line, so that the usual path saves no
+ * registers for the call to settle. */
 int __attribute__((noinline)) rp_prof_i_enter_settling(rp_prof_t *prof, const void *req,
                                                        int phase, int hook, rp_tick_t now)
 {
-    const rp_prof_frame_t *top = &prof->stack[prof->depth - 1];
-    /* The usual phase change, as settle would make it without its loop
-     * and calls: the top frame is another phase of this request, right
-     * above the request's own frame; it ends with its last child and
-     * this phase opens. Anything else (or no room) is settle's. */
-    if (req && phase >= 0 && top->req == req) {
-        if (top->kind == RP_FR_PHASE && top->id != phase && prof->depth >= 2
-            && top[-1].kind == RP_FR_REQ && top[-1].req == req) {
-            rp_prof_i_pop(prof, top->last);
-            top--;
-        }
-        if (top->kind == RP_FR_REQ && prof->depth + 2 <= RP_MAX_DEPTH) {
-            int pe = rp_prof_i_entry_for_id(prof, phase);
-            if (pe >= 0) {
-                rp_prof_i_push(prof, RP_FR_PHASE, pe, phase, req, now);
-                return rp_prof_i_enter_hook(prof, req, hook, now);
-            }
-        }
-    }
     if (settle(prof, req, phase, now) < 0) {
         prof->dropped++;
         return -1;

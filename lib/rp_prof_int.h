@@ -106,8 +106,9 @@ struct rp_prof {
 };
 
 /* Rare and out of line (rp_prof.c): arrays growing, a dynamic frame's
- * name into the mirror, a lazy frame closed, the frames a call belongs in
- * opened first. */
+ * name into the mirror, a lazy frame closed, and the frames a call belongs
+ * in closed and opened by settle (rp_prof_enter_hot makes the usual phase
+ * change itself). */
 void rp_prof_i_grow_entries(rp_prof_t *prof);
 void rp_prof_i_grow_recs(rp_prof_t *prof);
 void rp_prof_i_mirror_dyn(const rp_prof_mirror_t *m, const rp_prof_entry_t *e, int d);
@@ -223,20 +224,40 @@ rp_prof_i_enter_hook(rp_prof_t *prof, const void *req, int hook, rp_tick_t now)
 static APR_INLINE RP_PROF_HOT int rp_prof_enter_hot(rp_prof_t *prof, const void *req, int phase,
                                                    int hook, rp_tick_t now)
 {
+    const rp_prof_frame_t *top;
+    int pe;
+
     if (!prof->active)
         return -1;
     /* req NULL: a call on the request's behalf with no request of its own
-     * (a connection filter carrying its data): nest it in what is open.
-     * Nothing to settle either, as settle itself would find, when the top
-     * frame is of the same request and is a timed call and this call has
-     * no phase (a filter), or is this call's phase: the usual cases, here
-     * without the call. */
-    if (req) {
-        const rp_prof_frame_t *top = &prof->stack[prof->depth - 1];
-        if (!(top->req == req
-              && ((top->kind == RP_FR_HOOK && phase < 0)
-                  || (top->kind == RP_FR_PHASE && phase >= 0 && top->id == phase))))
+     * (a connection filter carrying its data): nest it in what is open. */
+    if (!req)
+        return rp_prof_i_enter_hook(prof, req, hook, now);
+    /* Nothing to settle, as settle itself would find, when the top frame
+     * is of the same request and is a timed call and this call has no
+     * phase (a filter), or is this call's phase: the usual cases. */
+    top = &prof->stack[prof->depth - 1];
+    if (top->req != req)
+        return rp_prof_i_enter_settling(prof, req, phase, hook, now);
+    if (phase < 0) {
+        if (top->kind != RP_FR_HOOK)
             return rp_prof_i_enter_settling(prof, req, phase, hook, now);
+    }
+    else if (top->kind != RP_FR_PHASE || top->id != phase) {
+        /* The usual phase change, as settle would make it without its
+         * loop and calls: the top frame is another phase of this request,
+         * right above the request's own frame; it ends with its last child
+         * and this phase opens (or the request's first phase opens).
+         * Anything else, or no room, is settle's. */
+        if (top->kind == RP_FR_PHASE && prof->depth >= 2
+            && top[-1].kind == RP_FR_REQ && top[-1].req == req) {
+            rp_prof_i_pop(prof, top->last);
+            top--;
+        }
+        if (top->kind != RP_FR_REQ || prof->depth + 2 > RP_MAX_DEPTH
+            || (pe = rp_prof_i_entry_for_id(prof, phase)) < 0)
+            return rp_prof_i_enter_settling(prof, req, phase, hook, now);
+        rp_prof_i_push(prof, RP_FR_PHASE, pe, phase, req, now);
     }
     return rp_prof_i_enter_hook(prof, req, hook, now);
 }
