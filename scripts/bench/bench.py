@@ -96,9 +96,12 @@ OFF_BUDGET = 400
 # windows, in-flight stack, aggregate call tree) but writing no file. The
 # issue's target is +12,000; the hot path is at +14,450..14,470 (requests
 # 301..400 of one process, the slow-request ring filled first, smoke runs
-# of 2026-12-03's eleventh round, docs/performance). The budget leaves
-# ~18 % for another machine's libc and httpd build.
-AGG_BUDGET = 17000
+# of 2026-12-03's eleventh round, docs/performance). The budget is below
+# the tenth round's figure (+15,550 here, +15,577 in CI), so the call
+# layers this round removed cannot come back unseen, and leaves ~7 % for
+# another machine's libc and httpd build (CI's count was within 30 of
+# this machine's in the tenth round).
+AGG_BUDGET = 15500
 # The rps part's prof server keeps its ProfileDir under this (the README
 # quick start's value); ProfileMaxDirSize alone keeps at most 16384 files.
 PROF_MAX_DIR_SIZE = "100M"

@@ -206,6 +206,49 @@ def test_static_file(httpd):
 
 
 @needs_module
+def test_every_trampoline_signature_times_its_own_function(httpd):
+    """Hook entries of each signature the module wraps, and filters of both
+    directions, are charged to their own function under their own phase,
+    and the request is served as without the module. On x86-64 each
+    signature's trampolines are stubs that pass their slot's index in a
+    different register (reqprof_tramp.h): a wrong one would call or charge
+    another slot's function. /htaccess/ has AllowOverride All, so core's
+    open_htaccess runs; its directory walk runs core's dirwalk_stat."""
+    h = httpd
+    r, f, st = fetch_profile(h, "/htaccess/page.txt")
+    assert r.body == open(h.docroot / "htaccess" / "page.txt", "rb").read()
+    root = walk_callers_graph(st)
+    root_ct = st.stats[root][3]
+    cases = [
+        # (file, function, the node that calls it)
+        ("core.c", "open_htaccess", None),                     # 5 arguments
+        ("core.c", "dirwalk_stat", None),                      # 3 arguments
+        ("core.c", "map_to_storage", node("map_to_storage")),  # int (request_rec *)
+        ("core.c", "insert_filter", node("insert_filter")),    # void (request_rec *)
+        ("core.c", "handler", node("handler")),
+        ("mod_mime.c", "type_checker", node("type_checker")),
+    ]
+    for file, name, caller in cases:
+        keys = entries(st, file, name)
+        assert keys, "no %s:%s entry; keys:\n  %s" % (
+            file, name, "\n  ".join(sorted(fmt_key(k) for k in st.stats)))
+        for k in keys:
+            cc, nc, tt, ct, callers = st.stats[k]
+            assert nc >= 1 and 0 <= tt <= ct <= root_ct * (1 + 1e-6), (k, st.stats[k])
+            if caller is not None:
+                assert caller in callers, (k, sorted(fmt_key(c) for c in callers))
+    # Both run inside the directory walk of core's map_to_storage entry.
+    walk = set(entries(st, "core.c", "map_to_storage"))
+    for name in ("open_htaccess", "dirwalk_stat"):
+        for k in entries(st, "core.c", name):
+            assert set(st.stats[k][4]) <= walk, (k, st.stats[k][4])
+    # Filters: an output filter (core's CORE) and an input one (HTTP_IN).
+    out = [k for k in st.stats if k[2].upper() == "FILTER CORE"]
+    inp = [k for k in st.stats if k[2].upper() == "INPUT FILTER HTTP_IN"]
+    assert out and inp, sorted(fmt_key(k) for k in st.stats)
+
+
+@needs_module
 def test_cgi_time_is_in_handler(httpd):
     h = httpd
     cgi = "mod_cgi.c" if h.mpm == "prefork" else "mod_cgid.c"
