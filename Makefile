@@ -142,6 +142,18 @@ $(ASAN_CANARY): tests/modules/mod_asan_canary.c Makefile
 
 asan-module: $(ASAN_MODULE) $(ASAN_CANARY)
 
+# The portable C trampolines that other architectures build in place of
+# the x86-64 stubs (reqprof_tramp.h), built here too so that test_core
+# runs them against a real httpd.
+CTRAMP_MODULE := $(BUILD)/ctramp/mod_reqprof.so
+$(CTRAMP_MODULE): $(GLUE_SRC) $(GLUE_HDR) $(LIB_SRC) $(LIB_HDR) Makefile
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O2 -fvisibility=hidden -DREQPROF_C_TRAMPOLINES $(WARN) \
+	    -Wno-missing-prototypes -I$(shell $(APXS) -q INCLUDEDIR) $(APR_INC) -Ilib -o $@ \
+	    $(GLUE_SRC) $(LIB_SRC) -lm
+
+ctramp-module: $(CTRAMP_MODULE)
+
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
@@ -202,7 +214,7 @@ $(VIEWER_STAMP):
 
 viewer-deps: $(VIEWER_STAMP)
 
-integration: $(MODULE) asan-module viewer-deps
+integration: $(MODULE) asan-module ctramp-module viewer-deps
 	$(PYTHON) -m pytest -q -ra tests/integration
 
 test: deps

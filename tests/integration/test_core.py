@@ -13,6 +13,7 @@ import http.client
 import pwd
 import re
 import stat
+import subprocess
 import time
 import urllib.parse
 
@@ -205,8 +206,7 @@ def test_static_file(httpd):
     assert [l for l in h.log_lines(mark) if "RP0100" in l] == []
 
 
-@needs_module
-def test_every_trampoline_signature_times_its_own_function(httpd):
+def check_every_signature(h):
     """Hook entries of each signature the module wraps, and filters of both
     directions, are charged to their own function under their own phase,
     and the request is served as without the module. On x86-64 each
@@ -214,7 +214,6 @@ def test_every_trampoline_signature_times_its_own_function(httpd):
     different register (reqprof_tramp.h): a wrong one would call or charge
     another slot's function. /htaccess/ has AllowOverride All, so core's
     open_htaccess runs; its directory walk runs core's dirwalk_stat."""
-    h = httpd
     r, f, st = fetch_profile(h, "/htaccess/page.txt")
     assert r.body == open(h.docroot / "htaccess" / "page.txt", "rb").read()
     root = walk_callers_graph(st)
@@ -246,6 +245,30 @@ def test_every_trampoline_signature_times_its_own_function(httpd):
     out = [k for k in st.stats if k[2].upper() == "FILTER CORE"]
     inp = [k for k in st.stats if k[2].upper() == "INPUT FILTER HTTP_IN"]
     assert out and inp, sorted(fmt_key(k) for k in st.stats)
+
+
+@needs_module
+def test_every_trampoline_signature_times_its_own_function(httpd):
+    check_every_signature(httpd)
+
+
+@needs_module
+def test_c_trampolines_time_every_signature(make_server):
+    """The same with the C trampolines other architectures build in place
+    of the x86-64 stubs (make ctramp-module: -DREQPROF_C_TRAMPOLINES)."""
+    subprocess.run(["make", "-s", "-C", str(H.REPO), "ctramp-module"], check=True,
+                   stdout=subprocess.DEVNULL)
+    so = H.REPO / "build" / "ctramp" / "mod_reqprof.so"
+    syms = subprocess.run(["nm", str(so)], check=True, stdout=subprocess.PIPE,
+                          text=True).stdout
+    assert " t_int_r_015" in syms and "reqprof_gen_int_r" not in syms
+    h = make_server("ctramp", mpm="event", module=so)
+    h.write_config(vhosts=core_vhosts(True))
+    h.start()
+    try:
+        check_every_signature(h)
+    finally:
+        stop_and_check(h)
 
 
 @needs_module
