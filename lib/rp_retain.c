@@ -7,9 +7,12 @@
 #include <apr_atomic.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
+#include <apr_time.h>
 #include "rp_retain.h"
 
 #define RESERVE_TRIES 1000
+#define RESERVE_YIELDS 100
+#define RESERVE_SLEEP_US 50
 
 typedef struct rp_retain_slot {
     volatile apr_uint32_t seq;   /* ring position + 1 once the slot is filled */
@@ -121,8 +124,19 @@ static int record(rp_retain_ring_t *rg, const char *name, apr_uint64_t size,
         if (t - h >= rg->cap) {
             if (tries >= RESERVE_TRIES)
                 return 0;
-            if (!evict_one(rg, rm, ctx))
-                apr_thread_yield();
+            /* Nothing to evict while the oldest slot's writer has reserved
+             * it but not yet published it: that thread was preempted in
+             * between. Yielding lets it run when it waits on this CPU; on
+             * a busy machine (more threads than CPUs) it may wait on
+             * another, so after a while sleep instead, at most ~45 ms in
+             * all, rather than leave a file out of the record (found by
+             * test_retain's eight threads under ASan in CI). */
+            if (!evict_one(rg, rm, ctx)) {
+                if (tries < RESERVE_YIELDS)
+                    apr_thread_yield();
+                else
+                    apr_sleep(RESERVE_SLEEP_US);
+            }
             continue;
         }
         if (apr_atomic_cas32(&rg->tail, t + 1, t) == t)
