@@ -52,8 +52,9 @@ apr_uint64_t rp_retain_bytes(const rp_retain_ring_t *rg);   /* their bytes */
 /* Record name (size bytes) as the newest file, then remove the oldest
  * (through rm) while a limit is exceeded. Returns 0 when the file was not
  * recorded: its name is RP_RETAIN_NAME_CAP bytes or longer, or the ring
- * stayed full (writers stalled between reserving and publishing). Any
- * number of threads and processes may call at once. */
+ * stayed full (writers stalled between reserving and publishing for
+ * ~45 ms: a full ring waits that long for them, yielding, then sleeping).
+ * Any number of threads and processes may call at once. */
 int rp_retain_add(rp_retain_ring_t *rg, const char *name, apr_uint64_t size,
                   rp_retain_remove_fn rm, void *ctx);
 
