@@ -157,12 +157,22 @@ reqprof_hot_exit_r_as(reqprof_hot_t h, request_rec *r, int inl)
  * ARGS, whose request is REQ; slot array SLOTS, index a*100+b*10+c. */
 #define TRAMPOLINE(NAME, SLOTS, RET, PARAMS, ARGS, REQ, a, b, c) \
 static RET NAME##a##b##c PARAMS \
+REQPROF_TIMED_CALL(RET, PARAMS, &SLOTS[REQPROF_SLOT_IDX(a, b, c)], ARGS, REQ, 0)
+
+/* The body of a trampoline (a C one above, or a stub's shared body): the
+ * original of slot S, a function RET (PARAMS), called with ARGS around
+ * the timed call for request REQ; INL as for reqprof_hot_enter_as. */
+#define REQPROF_TIMED_CALL(RET, PARAMS, S, ARGS, REQ, INL) \
 { \
-    const reqprof_slot_t *s = &SLOTS[REQPROF_SLOT_IDX(a, b, c)]; \
+    const reqprof_slot_t *s = (S); \
     RET (*fn) PARAMS = (RET (*) PARAMS)s->orig; \
-    reqprof_hot_t h = reqprof_hot_enter(REQ, s); RET rv; \
-    if (!h.st) return fn ARGS; \
-    rv = fn ARGS; reqprof_hot_exit_r(h, REQ); return rv; \
+    reqprof_hot_t h = reqprof_hot_enter_as(REQ, s, INL); \
+    RET rv; \
+    if (!h.st) \
+        return fn ARGS; \
+    rv = fn ARGS; \
+    reqprof_hot_exit_r_as(h, REQ, INL); \
+    return rv; \
 }
 
 /* ---- shared by the wrapping code of every timing unit ---- */

@@ -62,57 +62,32 @@ static reqprof_slot_t slots_htaccess[N_SMALL];
 
 /* The shared bodies: slot i's original called with the stub's arguments.
  * Reached only from the stubs (used: nothing in C calls them). */
-#define GEN_BODY(RET, FNTYPE, SLOTS, ARGS, REQ) \
-    const reqprof_slot_t *s = &SLOTS[i]; \
-    FNTYPE fn = (FNTYPE)s->orig; \
-    reqprof_hot_t h = reqprof_hot_enter_inl(REQ, s); \
-    RET rv; \
-    if (!h.st) \
-        return fn ARGS; \
-    rv = fn ARGS; \
-    reqprof_hot_exit_r_inl(h, REQ); \
-    return rv;
-
-typedef int (*fn_int_r)(request_rec *);
-typedef int (*fn_int_r_int)(request_rec *, int);
-typedef int (*fn_int_r_str)(request_rec *, const char *);
-typedef apr_status_t (*fn_stat)(apr_finfo_t *, request_rec *, apr_int32_t);
-typedef apr_status_t (*fn_htaccess)(request_rec *, const char *, const char *,
-                                    ap_configfile_t **, const char **);
-
 int reqprof_gen_int_r(request_rec *r, int i) __attribute__((used));
 int reqprof_gen_int_r(request_rec *r, int i)
-{
-    GEN_BODY(int, fn_int_r, slots_int_r, (r), r)
-}
+REQPROF_TIMED_CALL(int, (request_rec *r), &slots_int_r[i], (r), r, 1)
 
 int reqprof_gen_int_r_int(request_rec *r, int x, int i) __attribute__((used));
 int reqprof_gen_int_r_int(request_rec *r, int x, int i)
-{
-    GEN_BODY(int, fn_int_r_int, slots_int_r_int, (r, x), r)
-}
+REQPROF_TIMED_CALL(int, (request_rec *r, int x), &slots_int_r_int[i], (r, x), r, 1)
 
 int reqprof_gen_int_r_str(request_rec *r, const char *x, int i) __attribute__((used));
 int reqprof_gen_int_r_str(request_rec *r, const char *x, int i)
-{
-    GEN_BODY(int, fn_int_r_str, slots_int_r_str, (r, x), r)
-}
+REQPROF_TIMED_CALL(int, (request_rec *r, const char *x), &slots_int_r_str[i], (r, x), r, 1)
 
 apr_status_t reqprof_gen_stat(apr_finfo_t *fi, request_rec *r, apr_int32_t w, int i)
     __attribute__((used));
 apr_status_t reqprof_gen_stat(apr_finfo_t *fi, request_rec *r, apr_int32_t w, int i)
-{
-    GEN_BODY(apr_status_t, fn_stat, slots_stat, (fi, r, w), r)
-}
+REQPROF_TIMED_CALL(apr_status_t, (apr_finfo_t *fi, request_rec *r, apr_int32_t w),
+                   &slots_stat[i], (fi, r, w), r, 1)
 
 apr_status_t reqprof_gen_htaccess(request_rec *r, const char *d, const char *n,
-                          ap_configfile_t **cf, const char **full, int i)
+                                  ap_configfile_t **cf, const char **full, int i)
     __attribute__((used));
 apr_status_t reqprof_gen_htaccess(request_rec *r, const char *d, const char *n,
-                          ap_configfile_t **cf, const char **full, int i)
-{
-    GEN_BODY(apr_status_t, fn_htaccess, slots_htaccess, (r, d, n, cf, full), r)
-}
+                                  ap_configfile_t **cf, const char **full, int i)
+REQPROF_TIMED_CALL(apr_status_t, (request_rec *r, const char *d, const char *n,
+                                  ap_configfile_t **cf, const char **full),
+                   &slots_htaccess[i], (r, d, n, cf, full), r, 1)
 
 void reqprof_gen_void_r(request_rec *r, int i) __attribute__((used));
 void reqprof_gen_void_r(request_rec *r, int i)
