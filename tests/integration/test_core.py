@@ -10,6 +10,7 @@ import concurrent.futures
 import difflib
 import grp
 import http.client
+import os
 import pwd
 import re
 import stat
@@ -250,6 +251,16 @@ def check_every_signature(h):
 @needs_module
 def test_every_trampoline_signature_times_its_own_function(httpd):
     check_every_signature(httpd)
+    if os.uname().machine == "x86_64":
+        # and the module under test is the stub build: 16-byte trampolines
+        # into the shared bodies, not C trampolines by accident
+        syms = subprocess.run(["nm", "-S", str(httpd.module_so)], check=True,
+                              stdout=subprocess.PIPE, text=True).stdout
+        sizes = {f[3]: int(f[1], 16) for f in (l.split() for l in syms.splitlines())
+                 if len(f) == 4}
+        assert "reqprof_gen_int_r" in sizes and "reqprof_gen_out" in sizes
+        for stub in ("t_int_r_015", "t_out_015"):     # 14 bytes, 16 aligned
+            assert 0 < sizes.get(stub, 0) <= 16, (stub, sizes.get(stub))
 
 
 @needs_module
