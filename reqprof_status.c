@@ -70,6 +70,7 @@ static const char *status_file; /* ProfileStatusFile, NULL: none */
 static pid_t parent_pid;        /* who writes the file at stop */
 static int *keymap;            /* registry id -> rp_agg key, -1: none */
 static int keymap_n;           /* registry ids mapped so far */
+static int keymap_cap;         /* its size: the registry's capacity */
 static int *slowkey;           /* registry id -> its key when the key holds its
                                 * names whole (the slow ring keeps the index),
                                 * -1: the ring copies them */
@@ -205,7 +206,7 @@ void reqprof_status_inflight_begin(request_rec *top, reqprof_state_t *st)
                       top->server->server_hostname, st != NULL);
     if (st) {
         rp_prof_mirror_t m;
-        rp_inflight_mirror(rec, keymap, keymap_n, &m);
+        rp_inflight_mirror(rec, keymap, keymap_cap, &m);
         rp_prof_set_mirror(st->prof, &m);      /* copied */
     }
 }
@@ -270,13 +271,14 @@ int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
     apr_size_t size;
     apr_status_t rv;
     server_rec *v;
-    int reused = 0, nservers = 0, copied = 0;
+    int reused = 0, nservers = 0, copied = 0, i;
     (void)ptemp;
 
     agg = NULL;
     keymap = NULL;
     slowkey = NULL;
     keymap_n = 0;
+    keymap_cap = 0;
     for (v = s; v; v = v->next)
         nservers++;
     sz.nkeys = REQPROF_STATUS_KEYS;
@@ -340,8 +342,13 @@ int reqprof_status_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec 
         c->status_vhost = rp_agg_vhost(agg, v->server_hostname ? v->server_hostname
                                                                 : "(none)");
     }
-    keymap = apr_palloc(pconf, sizeof(int) * (apr_size_t)(reqprof_registry
-                                                          ? reqprof_registry->cap : 1));
+    keymap_cap = reqprof_registry ? reqprof_registry->cap : 1;
+    keymap = apr_palloc(pconf, sizeof(int) * (apr_size_t)keymap_cap);
+    /* Ids not mapped yet show as such in the in-flight table; the mirror
+     * takes the whole array, so that a frame's store needs no bound check
+     * (rp_prof_set_mirror). */
+    for (i = 0; i < keymap_cap; i++)
+        keymap[i] = RP_MIRROR_NONE;
     slowkey = apr_palloc(pconf, sizeof(int) * (apr_size_t)(reqprof_registry
                                                            ? reqprof_registry->cap : 1));
     map_keys();

@@ -93,27 +93,25 @@ reqprof_hot_enter_as(request_rec *r, const reqprof_slot_t *s, int inl)
     return h;
 }
 
-static APR_INLINE __attribute__((always_inline)) void reqprof_hot_exit_as(reqprof_hot_t h, int inl)
+/* The call has returned: close its frame and, when its request is still
+ * alive, check r's filter chains. The request may have ended inside the
+ * call (its pool destroyed): then the generation moved on and only the
+ * in-flight count is ours. One read of gen serves both: while the
+ * request lives the object is not released, so it cannot change
+ * between them, and reqprof_call_done recycles only a released one. */
+static APR_INLINE __attribute__((always_inline)) void
+reqprof_hot_exit_r_as(reqprof_hot_t h, request_rec *r, int inl)
 {
     rp_tick_t now = rp_clock_now();
-    /* The request may have ended inside the call (its pool destroyed):
-     * then the generation moved on and only the in-flight count is ours. */
-    if (h.st->gen == h.gen) {
+    int alive = h.st->gen == h.gen;
+    if (alive) {
         if (inl)
             rp_prof_exit_hot(h.st->prof, h.frame, now);
         else
             rp_prof_exit(h.st->prof, h.frame, now);
     }
     reqprof_call_done(h.st);
-}
-
-/* reqprof_hot_exit_as, then the chain check for r when its request is
- * still alive. */
-static APR_INLINE __attribute__((always_inline)) void
-reqprof_hot_exit_r_as(reqprof_hot_t h, request_rec *r, int inl)
-{
-    reqprof_hot_exit_as(h, inl);
-    if (h.st->gen == h.gen)
+    if (alive)
         reqprof_chain_check(h.st, r);
 }
 

@@ -241,8 +241,20 @@ void rp_prof_set_mirror(rp_prof_t *prof, const rp_prof_mirror_t *m)
     }
     prof->mirror = *m;
     prof->mirror_depth = m->depth;
-    prof->mirror_idmap = m->idmap;
-    prof->mirror_nidmap = m->nidmap;
+    /* push reads idmap[id] for every registry id without a bound check:
+     * an idmap shorter than the map is padded once into the profile's
+     * own copy (the module's covers the registry's capacity). */
+    if (m->nidmap >= prof->map_cap)
+        prof->mirror_idmap = m->idmap;
+    else {
+        int i, n = m->nidmap > 0 ? m->nidmap : 0;
+        if (!prof->mirror_pad)
+            prof->mirror_pad = apr_palloc(prof->pool, sizeof(int)
+                                                      * (apr_size_t)(prof->map_cap + 1));
+        for (i = 0; i < prof->map_cap; i++)
+            prof->mirror_pad[i] = i < n ? m->idmap[i] : RP_MIRROR_NONE;
+        prof->mirror_idmap = prof->mirror_pad;
+    }
     prof->mirror_cap = m->cap;
     *m->depth = prof->active ? prof->depth : 0;
     prof->mirror_code = m->code;
@@ -339,12 +351,20 @@ int __attribute__((noinline)) rp_prof_i_enter_settling(rp_prof_t *prof, const vo
         prof->dropped++;
         return -1;
     }
-    return rp_prof_i_enter_hook(prof, req, hook, now);
+    return rp_prof_i_enter_hook(prof, req, hook, now, 0);
 }
 
 int rp_prof_enter(rp_prof_t *prof, const void *req, int phase, int hook,
                   rp_tick_t now)
 {
+    /* Ids from elsewhere than the registry: the checked road, which drops
+     * the call as before (settle and enter_hook look each id up checked). */
+    if (!rp_prof_id_known(prof, hook) || (phase >= 0 && !rp_prof_id_known(prof, phase))) {
+        if (!prof->active)
+            return -1;
+        return req ? rp_prof_i_enter_settling(prof, req, phase, hook, now)
+                   : rp_prof_i_enter_hook(prof, req, hook, now, 0);
+    }
     return rp_prof_enter_hot(prof, req, phase, hook, now);
 }
 

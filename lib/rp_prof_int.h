@@ -87,8 +87,9 @@ struct rp_prof {
      * mirror_code is not NULL */
     int32_t *mirror_code;
     volatile int32_t *mirror_depth;
-    const int *mirror_idmap;
-    int mirror_nidmap, mirror_cap;
+    const int *mirror_idmap;   /* [map_cap]: the mirror's own, or mirror_pad */
+    int *mirror_pad;           /* a short idmap padded to map_cap (NULL: none yet) */
+    int mirror_cap;
     rp_prof_mirror_t mirror;
 
     /* every frame's record (always on), folded into entries and edges
@@ -129,17 +130,26 @@ static APR_INLINE RP_PROF_HOT int rp_prof_i_new_entry(rp_prof_t *prof, int id)
     return prof->nentries++;
 }
 
-static APR_INLINE RP_PROF_HOT int rp_prof_i_entry_for_id(rp_prof_t *prof, int id)
+/* The id is known to be one of the registry's (rp_prof_id_known): the
+ * glue's slots hold only such ids, so its inlined path skips the checks. */
+static APR_INLINE RP_PROF_HOT int rp_prof_i_entry_for_known(rp_prof_t *prof, int id)
 {
-    rp_prof_slot_t *m;
-    if ((unsigned)id >= (unsigned)prof->map_cap || id >= prof->reg->n)
-        return -1;
-    m = &prof->map[id];
+    rp_prof_slot_t *m = &prof->map[id];
     if (m->stamp != prof->serial) {
         m->stamp = prof->serial;
         m->entry = rp_prof_i_new_entry(prof, id);
     }
     return m->entry;
+}
+
+static APR_INLINE int rp_prof_id_known(const rp_prof_t *prof, int id)
+{
+    return (unsigned)id < (unsigned)prof->map_cap && id < prof->reg->n;
+}
+
+static APR_INLINE RP_PROF_HOT int rp_prof_i_entry_for_id(rp_prof_t *prof, int id)
+{
+    return rp_prof_id_known(prof, id) ? rp_prof_i_entry_for_known(prof, id) : -1;
 }
 
 /* Store what the frame at depth d is into the mirror: for a static
@@ -148,8 +158,7 @@ static APR_INLINE RP_PROF_HOT void rp_prof_i_mirror_push(rp_prof_t *prof, int en
 {
     if (d < prof->mirror_cap) {
         if (id >= 0)
-            prof->mirror_code[d] = id < prof->mirror_nidmap ? prof->mirror_idmap[id]
-                                                            : RP_MIRROR_NONE;
+            prof->mirror_code[d] = prof->mirror_idmap[id];     /* covers map_cap */
         else
             rp_prof_i_mirror_dyn(&prof->mirror, &prof->entries[entry], d);
     }
@@ -209,10 +218,12 @@ static APR_INLINE RP_PROF_HOT void rp_prof_i_pop(rp_prof_t *prof,
  * request-less call belongs to the request it runs inside, so calls
  * nested in it for that request are not taken for another request. */
 static APR_INLINE RP_PROF_HOT int
-rp_prof_i_enter_hook(rp_prof_t *prof, const void *req, int hook, rp_tick_t now)
+rp_prof_i_enter_hook(rp_prof_t *prof, const void *req, int hook, rp_tick_t now, int known)
 {
     int he;
-    if (prof->depth >= RP_MAX_DEPTH || (he = rp_prof_i_entry_for_id(prof, hook)) < 0) {
+    if (prof->depth >= RP_MAX_DEPTH
+        || (he = known ? rp_prof_i_entry_for_known(prof, hook)
+                       : rp_prof_i_entry_for_id(prof, hook)) < 0) {
         prof->dropped++;
         return -1;
     }
@@ -220,7 +231,9 @@ rp_prof_i_enter_hook(rp_prof_t *prof, const void *req, int hook, rp_tick_t now)
     return prof->depth - 1;
 }
 
-/* rp_prof_enter and rp_prof_exit (rp_prof.h), inlined. */
+/* rp_prof_enter and rp_prof_exit (rp_prof.h), inlined. hook and phase
+ * (or -1) must be ids of prof's registry (rp_prof_id_known): the glue's
+ * slots hold nothing else, and rp_prof_enter checks them first. */
 static APR_INLINE RP_PROF_HOT int rp_prof_enter_hot(rp_prof_t *prof, const void *req, int phase,
                                                    int hook, rp_tick_t now)
 {
@@ -232,7 +245,7 @@ static APR_INLINE RP_PROF_HOT int rp_prof_enter_hot(rp_prof_t *prof, const void 
     /* req NULL: a call on the request's behalf with no request of its own
      * (a connection filter carrying its data): nest it in what is open. */
     if (!req)
-        return rp_prof_i_enter_hook(prof, req, hook, now);
+        return rp_prof_i_enter_hook(prof, req, hook, now, 1);
     /* Nothing to settle, as settle itself would find, when the top frame
      * is of the same request and is a timed call and this call has no
      * phase (a filter), or is this call's phase: the usual cases. */
@@ -255,11 +268,11 @@ static APR_INLINE RP_PROF_HOT int rp_prof_enter_hot(rp_prof_t *prof, const void 
             top--;
         }
         if (top->kind != RP_FR_REQ || prof->depth + 2 > RP_MAX_DEPTH
-            || (pe = rp_prof_i_entry_for_id(prof, phase)) < 0)
+            || (pe = rp_prof_i_entry_for_known(prof, phase)) < 0)
             return rp_prof_i_enter_settling(prof, req, phase, hook, now);
         rp_prof_i_push(prof, RP_FR_PHASE, pe, phase, req, now);
     }
-    return rp_prof_i_enter_hook(prof, req, hook, now);
+    return rp_prof_i_enter_hook(prof, req, hook, now, 1);
 }
 
 static APR_INLINE RP_PROF_HOT void rp_prof_exit_hot(rp_prof_t *prof, int handle, rp_tick_t now)
