@@ -14,6 +14,8 @@
 #include "reqprof_controls.h"
 
 extern module AP_MODULE_DECLARE_DATA reqprof_module;
+/* reqprof_module under a hidden alias (mod_reqprof.c), for the hot path. */
+extern module reqprof_module_local __attribute__((visibility("hidden")));
 
 /* A reusable profile object. It is never freed while the child lives, so
  * a trampoline whose call outlived its request (the request pool destroyed
@@ -83,7 +85,7 @@ static APR_INLINE reqprof_state_t *reqprof_state(request_rec *r)
     r = reqprof_top(r);
     if (!r->request_config)     /* fake requests some modules build */
         return NULL;
-    st = ap_get_module_config(r->request_config, &reqprof_module);
+    st = ap_get_module_config(r->request_config, &reqprof_module_local);
     if (st == NULL)
         st = reqprof_state_begin(r);
     return st == &reqprof_off ? NULL : st;

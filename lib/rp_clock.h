@@ -16,7 +16,11 @@
 
 typedef uint64_t rp_tick_t;
 
-extern int rp_clock_use_tsc;          /* 1: ticks are TSC cycles */
+/* Hidden: read on every timed call, it is then one PC-relative load
+ * rather than a GOT entry's address and a load (lib/ is linked into the
+ * module or statically, never shared across objects). */
+extern int rp_clock_use_tsc           /* 1: ticks are TSC cycles */
+    __attribute__((visibility("hidden")));
 extern double rp_clock_sec_per_tick;  /* conversion to seconds */
 
 /* CLOCK_MONOTONIC in ns; out of line, so that the struct timespec it

@@ -384,6 +384,17 @@ int rp_prof_enter_dynamic(rp_prof_t *prof, const void *req, const char *file,
     return prof->depth - 1;
 }
 
+/* rp_prof_exit when the call's frame is not simply on top. */
+void __attribute__((noinline)) rp_prof_i_exit_other(rp_prof_t *prof, int handle, rp_tick_t now)
+{
+    if (!prof->active || handle < 1 || handle >= prof->depth)
+        return;
+    /* Lazy frames opened inside this call end with their last child. */
+    while (prof->depth - 1 > handle)
+        rp_prof_i_pop_call(prof, prof->stack[prof->depth - 1].last);
+    rp_prof_i_pop(prof, now);
+}
+
 void rp_prof_exit(rp_prof_t *prof, int handle, rp_tick_t now)
 {
     rp_prof_exit_hot(prof, handle, now);

@@ -114,6 +114,7 @@ void rp_prof_i_grow_entries(rp_prof_t *prof);
 void rp_prof_i_grow_recs(rp_prof_t *prof);
 void rp_prof_i_mirror_dyn(const rp_prof_mirror_t *m, const rp_prof_entry_t *e, int d);
 void rp_prof_i_pop_call(rp_prof_t *prof, rp_tick_t end);
+void rp_prof_i_exit_other(rp_prof_t *prof, int handle, rp_tick_t now);
 int rp_prof_i_enter_settling(rp_prof_t *prof, const void *req, int phase, int hook,
                              rp_tick_t now);
 
@@ -277,12 +278,13 @@ static APR_INLINE RP_PROF_HOT int rp_prof_enter_hot(rp_prof_t *prof, const void 
 
 static APR_INLINE RP_PROF_HOT void rp_prof_exit_hot(rp_prof_t *prof, int handle, rp_tick_t now)
 {
-    if (!prof->active || handle < 1 || handle >= prof->depth)
-        return;
-    /* Lazy frames opened inside this call end with their last child. */
-    while (prof->depth - 1 > handle)
-        rp_prof_i_pop_call(prof, prof->stack[prof->depth - 1].last);
-    rp_prof_i_pop(prof, now);
+    /* The usual case, the call's frame on top, in fewer tests than the
+     * general one's; anything else (lazy frames opened inside the call, a
+     * dropped call, the request over) is rp_prof_i_exit_other's. */
+    if (__builtin_expect(handle == prof->depth - 1 && handle > 0 && prof->active, 1))
+        rp_prof_i_pop(prof, now);
+    else
+        rp_prof_i_exit_other(prof, handle, now);
 }
 
 #endif
