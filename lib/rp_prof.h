@@ -246,7 +246,10 @@ rp_tick_t rp_prof_self_now(const rp_prof_t *prof, rp_tick_t now, rp_tick_t *out)
  * dynamic one (the request, a subrequest, a CGI script, a backend)
  * stores RP_MIRROR_DYN and copies its name, "file:line(name)"
  * (just the name for "httpd", 0), cut to dyn_len - 1 bytes, into
- * dyn + depth * dyn_len. Frames deeper than cap are counted only. */
+ * dyn + depth * dyn_len. Frames deeper than cap are counted only.
+ * An idmap covering the registry's capacity (nidmap >= its cap) is used
+ * in place; a shorter one is copied, padded, into the profile on every
+ * rp_prof_set_mirror (push reads idmap[id] with no bound check). */
 #define RP_MIRROR_DYN  (-2147483647 - 1)   /* INT32_MIN */
 #define RP_MIRROR_NONE (-2)     /* a static function idmap does not cover */
 
