@@ -447,7 +447,7 @@ static int shape_add(rp_agg_batch_t *b, uint64_t shape, rp_prof_t *prof,
     const int *ids;
     int i, n, nf;
 
-    log = rp_prof_log(prof, &n);
+    log = rp_prof_log_ticks(prof, &n);
     ids = rp_prof_ids(prof, &nf);
     if (nf > CALLS_ON_STACK)
         fkey = apr_palloc(p, sizeof(int) * (apr_size_t)nf);
@@ -473,7 +473,7 @@ static int record_shape(rp_agg_batch_t *b, uint64_t shape, rp_prof_t *prof,
         return 0;
     if (s < 0 && (s = shape_add(b, shape, prof, p)) < 0)
         return 0;
-    log = rp_prof_log(prof, &n);
+    log = rp_prof_log_ticks(prof, &n);
     rp_agg_record_shape(agg, b, rq, s, log, n);
     return 1;
 }

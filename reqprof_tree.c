@@ -178,7 +178,7 @@ uint64_t reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching)
 
     if (!tree || !prof || is_status_request(top))
         return 0;
-    log = rp_prof_log(prof, &n);
+    log = rp_prof_log_ticks(prof, &n);
     ids = rp_prof_ids(prof, &nf);
     if (n < 1 || nf < 1)
         return 0;

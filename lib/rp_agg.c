@@ -449,9 +449,10 @@ typedef struct breq {
     burl_t url[RP_AGG_BATCH_URLS];
 } breq_t;
 
-/* One shape's frames and their sums (rp_agg_shape_add). */
+/* One shape's frames and their sums (rp_agg_shape_add): the frames'
+ * ticks; their self ticks are taken from those when the shape folds. */
 typedef struct tsum {
-    apr_uint64_t self, ticks;
+    apr_uint64_t self, ticks;   /* self: scratch of shape_fold */
 } tsum_t;
 
 typedef struct shape {
@@ -461,6 +462,7 @@ typedef struct shape {
                                  * RP_AGG_UNCOUNTED */
     unsigned char *whole;       /* [cap] RP_PROF_FN_OUTER: its ticks are
                                  * cumulative time (rp_prof_outer) */
+    int *parent;                /* [cap] the frame's parent frame, -1: none */
     tsum_t *sum;                /* [cap] summed over nreq requests */
     apr_uint64_t dropped;       /* frames of a function without a key */
     apr_uint64_t nreq;
@@ -542,6 +544,17 @@ static void shape_fold(rp_agg_t *a, rp_agg_batch_t *b, shape_t *sh)
     int i;
     if (!sh->nreq)
         return;
+    /* Self = ticks less the children's, from the sums (frames nest, so
+     * this is the sum of each request's own), as the tree's finish(). */
+    for (i = 0; i < sh->n; i++)
+        sh->sum[i].self = 0;
+    for (i = sh->n - 1; i >= 1; i--)
+        if (sh->parent[i] >= 0)
+            sh->sum[sh->parent[i]].self += sh->sum[i].ticks;
+    for (i = 0; i < sh->n; i++) {
+        tsum_t *t = &sh->sum[i];
+        t->self = t->ticks > t->self ? t->ticks - t->self : 0;
+    }
     for (i = 0; i < sh->n; i++) {
         tsum_t *t = &sh->sum[i];
         int k = sh->key[i];
@@ -756,6 +769,7 @@ int rp_agg_shape_add(rp_agg_t *a, rp_agg_batch_t *b, uint64_t tag,
                      double ns_per_tick)
 {
     shape_t *sh;
+    int par[RP_MAX_DEPTH];
     int i, v = 0;
 
     if (!tag || n < 1 || n > RP_AGG_SHAPE_MAX)
@@ -786,10 +800,20 @@ int rp_agg_shape_add(rp_agg_t *a, rp_agg_batch_t *b, uint64_t tag,
             cap = RP_AGG_SHAPE_MAX;
         sh->key = apr_palloc(b->pool, sizeof(int) * (apr_size_t)cap);
         sh->whole = apr_palloc(b->pool, (apr_size_t)cap);
+        sh->parent = apr_palloc(b->pool, sizeof(int) * (apr_size_t)cap);
         sh->sum = apr_pcalloc(b->pool, sizeof(tsum_t) * (apr_size_t)cap);
         sh->cap = cap;
     }
     rp_prof_outer(log, n, sh->whole, NULL);     /* the depths were checked */
+    /* A frame's parent: the latest frame one level up (none when the
+     * depths jump). */
+    for (i = 0; i < RP_MAX_DEPTH; i++)
+        par[i] = -1;
+    for (i = 0; i < n; i++) {
+        int d = log[i].depth;
+        sh->parent[i] = d > 0 ? par[d - 1] : -1;
+        par[d] = i;
+    }
     sh->dropped = 0;
     for (i = 0; i < n; i++) {
         int f = log[i].func;
@@ -813,11 +837,8 @@ void rp_agg_record_shape(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
     if (s < 0 || s >= RP_AGG_SHAPES || !b->shape[s].tag || b->shape[s].n != n)
         return;
     sh = &b->shape[s];
-    for (i = 0; i < sh->n; i++) {
-        tsum_t *t = &sh->sum[i];
-        t->self += log[i].self;
-        t->ticks += log[i].t1 > log[i].t0 ? log[i].t1 - log[i].t0 : 0;
-    }
+    for (i = 0; i < sh->n; i++)
+        sh->sum[i].ticks += log[i].t1 > log[i].t0 ? log[i].t1 - log[i].t0 : 0;
     /* At once, as rp_agg_record_batch counts them (a reset clears them). */
     if (sh->dropped)
         apr_atomic_add64(&a->hdr->keys_dropped, sh->dropped);

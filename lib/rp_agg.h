@@ -173,12 +173,16 @@ int rp_agg_batch_pending(const rp_agg_batch_t *b);
 int rp_agg_shape_find(rp_agg_batch_t *b, uint64_t tag);
 
 /* Keep the shape of a request's frames as tag: log (n frames, as
- * rp_prof_log gives them; each of a local function 0 .. nf - 1), a frame
- * of local function f counting for key fkey[f] (a key of a, RP_AGG_NO_KEY
- * or RP_AGG_UNCOUNTED). A frame adds its self ticks to its function's
- * self time, and its ticks to the cumulative time unless a frame of the
- * same function is among its ancestors (cProfile's rule); ns_per_tick
- * converts them. Returns the shape for rp_agg_record_shape, -1 when it
+ * rp_prof_log_ticks gives them; each of a local function 0 .. nf - 1), a
+ * frame of local function f counting for key fkey[f] (a key of a,
+ * RP_AGG_NO_KEY or RP_AGG_UNCOUNTED). A frame adds its self ticks to its
+ * function's self time, and its ticks to the cumulative time unless a
+ * frame of the same function is among its ancestors (cProfile's rule);
+ * ns_per_tick converts them. The records' self is not read: a frame's
+ * self ticks are its ticks less those of its children (the later frames
+ * whose latest frame one level up it is), taken from the shape's summed
+ * ticks when it folds, which equals the per-request sum when frames nest
+ * as rp_prof's do. Returns the shape for rp_agg_record_shape, -1 when it
  * has more than RP_AGG_SHAPE_MAX frames. */
 int rp_agg_shape_add(rp_agg_t *a, rp_agg_batch_t *b, uint64_t tag,
                      const rp_prof_rec_t *log, int n, const int *fkey, int nf,

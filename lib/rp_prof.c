@@ -15,7 +15,8 @@
  * trampoline bodies can have them inlined.
  *
  * Deferred accounting: a frame writes one record (function, depth, open
- * and close ticks, self ticks) and nothing else; the per-function and
+ * and close ticks) and nothing else; the records' self ticks are derived
+ * from them in one pass when first read (selfs), and the per-function and
  * per-edge counts (nc, rc, it, tt, recursion levels) are folded from the
  * records in one pass after the request ends, when the first reader asks
  * for them (fold; many requests are read by no one). The records are
@@ -275,6 +276,9 @@ void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,
     prof->dropped = 0;
     prof->root_ticks = 0;
     prof->nrec = 0;
+    prof->last_rec = -1;
+    prof->last_end = 0;
+    prof->selfs = 0;
     prof->folded = 0;
     prof->edges_folded = 0;
     prof->ev_lim = prof->ev_max;
@@ -310,12 +314,12 @@ static int __attribute__((noinline)) settle(rp_prof_t *prof, const void *req, in
         if (top->req == req) {
             if (top->kind == RP_FR_REQ || (phase >= 0 && top->id == phase))
                 break;
-            rp_prof_i_pop_call(prof, top->last);         /* previous phase of req is over */
+            rp_prof_i_pop_call(prof, rp_prof_i_lazy_end(prof, top)); /* req's previous phase is over */
             continue;
         }
         if (prof->depth == 1)
             break;                        /* the root stays open */
-        rp_prof_i_pop_call(prof, top->last);             /* another request's frames are over */
+        rp_prof_i_pop_call(prof, rp_prof_i_lazy_end(prof, top)); /* another request's frames are over */
     }
     if (phase >= 0 && top->kind == RP_FR_PHASE && top->req == req)
         return 0;                         /* already in this phase */
@@ -391,7 +395,7 @@ void __attribute__((noinline)) rp_prof_i_exit_other(rp_prof_t *prof, int handle,
         return;
     /* Lazy frames opened inside this call end with their last child. */
     while (prof->depth - 1 > handle)
-        rp_prof_i_pop_call(prof, prof->stack[prof->depth - 1].last);
+        rp_prof_i_pop_call(prof, rp_prof_i_lazy_end(prof, &prof->stack[prof->depth - 1]));
     rp_prof_i_pop(prof, now);
 }
 
@@ -413,22 +417,36 @@ void rp_prof_forget(rp_prof_t *prof, const void *req)
             prof->stack[i].req = &gone_req;
 }
 
+/* The ticks of record rec's closed children so far (its children are
+ * the records after it one level deeper, up to the next one at its
+ * level or above). Rare: a CGI run's accounting. */
+static rp_tick_t child_ticks(const rp_prof_t *prof, int rec)
+{
+    int d = prof->recs[rec].depth, i;
+    rp_tick_t sub = 0;
+    for (i = rec + 1; i < prof->nrec && prof->recs[i].depth > d; i++)
+        if (prof->recs[i].depth == d + 1)
+            sub += prof->recs[i].t1 - prof->recs[i].t0;
+    return sub;
+}
+
 rp_tick_t rp_prof_add_child(rp_prof_t *prof, int handle, const char *file,
                             int line, const char *label, rp_tick_t ticks,
                             rp_tick_t now)
 {
     rp_prof_frame_t *f;
-    rp_tick_t el, avail;
+    rp_tick_t el, avail, sub;
 
     if (!prof->active || handle < 1 || handle >= prof->depth
         || prof->depth >= RP_MAX_DEPTH)
         return 0;
     /* Lazy frames opened inside the call end with their last child. */
     while (prof->depth - 1 > handle)
-        rp_prof_i_pop_call(prof, prof->stack[prof->depth - 1].last);
+        rp_prof_i_pop_call(prof, rp_prof_i_lazy_end(prof, &prof->stack[prof->depth - 1]));
     f = &prof->stack[handle];
     el = now > prof->recs[f->rec].t0 ? now - prof->recs[f->rec].t0 : 0;
-    avail = el > f->sub ? el - f->sub : 0;
+    sub = child_ticks(prof, f->rec);
+    avail = el > sub ? el - sub : 0;
     if (ticks > avail)
         ticks = avail;
     push(prof, RP_FR_HOOK, entry_for_label(prof, file, line, label), -1, f->req,
@@ -457,6 +475,47 @@ static APR_INLINE int among(const int *st, int n, int func)
     return 0;
 }
 
+/* Each record's self ticks: its ticks less its children's (a record's
+ * parent is the latest record one level up; children come after their
+ * parent, so each record's self first gathers its children's ticks, as
+ * the tree's finish() does). A pop used to do this per frame; one pass
+ * on a reader's demand is cheaper, and the status page's shapes and the
+ * tree need none (docs/performance, twelfth round). An open record's
+ * own ticks are 0 so far (t1 = t0), so its self reads 0; with open_sub,
+ * its children's ticks so far are first put there by stack level. */
+static void selfs(rp_prof_t *prof, rp_tick_t *open_sub)
+{
+    rp_prof_rec_t *recs = prof->recs;
+    int par[RP_MAX_DEPTH];
+    int i;
+
+    for (i = 0; i < prof->nrec; i++) {
+        rp_prof_rec_t *r = &recs[i];
+        int d = r->depth;
+        if (d > 0)
+            recs[par[d - 1]].self += r->t1 - r->t0;
+        r->self = 0;
+        par[d] = i;
+    }
+    if (open_sub)
+        for (i = 0; i < prof->depth; i++)
+            open_sub[i] = recs[prof->stack[i].rec].self;
+    for (i = 0; i < prof->nrec; i++) {
+        rp_prof_rec_t *r = &recs[i];
+        rp_tick_t tt = r->t1 - r->t0;
+        r->self = tt > r->self ? tt - r->self : 0;
+    }
+}
+
+/* The records' self, filled in once the request is over. */
+static APR_INLINE void need_selfs(const rp_prof_t *prof)
+{
+    if (!prof->selfs && !prof->active) {
+        selfs((rp_prof_t *)prof, NULL);
+        ((rp_prof_t *)prof)->selfs = 1;
+    }
+}
+
 static void fold(rp_prof_t *prof)
 {
     int st[RP_MAX_DEPTH];
@@ -471,6 +530,7 @@ static void fold(rp_prof_t *prof)
     }
     if (prof->active)
         return;         /* read before the end: 0 */
+    need_selfs(prof);
     for (i = 0; i < prof->nrec; i++) {
         const rp_prof_rec_t *r = &prof->recs[i];
         rp_prof_fn_t *t = &prof->tot[r->func];
@@ -540,7 +600,7 @@ void rp_prof_end(rp_prof_t *prof, rp_tick_t now)
         rp_prof_frame_t *top = &prof->stack[prof->depth - 1];
         /* A call still running (the finishing code runs inside it) ends
          * now; lazy frames end with their last child. */
-        rp_prof_i_pop_call(prof, top->kind == RP_FR_HOOK ? now : top->last);
+        rp_prof_i_pop_call(prof, top->kind == RP_FR_HOOK ? now : rp_prof_i_lazy_end(prof, top));
     }
     prof->root_ticks = now > prof->recs[0].t0 ? now - prof->recs[0].t0 : 0;
     rp_prof_i_pop_call(prof, now);
@@ -700,6 +760,13 @@ int rp_prof_nevents(const rp_prof_t *prof)
 
 const rp_prof_rec_t *rp_prof_log(const rp_prof_t *prof, int *n)
 {
+    need_selfs(prof);
+    *n = rp_prof_nevents(prof);
+    return prof->recs;
+}
+
+const rp_prof_rec_t *rp_prof_log_ticks(const rp_prof_t *prof, int *n)
+{
     *n = rp_prof_nevents(prof);
     return prof->recs;
 }
@@ -769,6 +836,7 @@ void rp_prof_func_key(const rp_prof_t *prof, int i, const char **file,
 
 rp_tick_t rp_prof_self_now(const rp_prof_t *prof, rp_tick_t now, rp_tick_t *out)
 {
+    rp_tick_t sub[RP_MAX_DEPTH];
     int i;
     if (prof->folded) {
         for (i = 0; i < prof->nentries; i++)
@@ -776,7 +844,12 @@ rp_tick_t rp_prof_self_now(const rp_prof_t *prof, rp_tick_t now, rp_tick_t *out)
     }
     else {
         /* Closed frames from their records (an open one's self is 0 so
-         * far); the open ones below. */
+         * far, its closed children's ticks go to sub); the open ones
+         * below. */
+        if (prof->active)
+            selfs((rp_prof_t *)prof, sub);
+        else
+            need_selfs(prof);
         for (i = 0; i < prof->nentries; i++)
             out[i] = 0;
         for (i = 0; i < prof->nrec; i++)
@@ -795,8 +868,8 @@ rp_tick_t rp_prof_self_now(const rp_prof_t *prof, rp_tick_t now, rp_tick_t *out)
             rp_tick_t t0 = prof->recs[prof->stack[i + 1].rec].t0;
             child = now > t0 ? now - t0 : 0;
         }
-        if (el > f->sub + child)
-            out[r->func] += el - f->sub - child;
+        if (el > sub[i] + child)
+            out[r->func] += el - sub[i] - child;
     }
     return now > prof->recs[0].t0 ? now - prof->recs[0].t0 : 0;
 }

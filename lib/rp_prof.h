@@ -190,7 +190,8 @@ void rp_prof_event(const rp_prof_t *prof, int i, int *func, int *depth,
 /* The same log read in place, copying nothing: the profile's own frame
  * records, n of them (rp_prof_nevents), valid until the next
  * rp_prof_begin. acct marks an rp_prof_add_child entry (accounting, not
- * a moment of the timeline); self is the frame's self ticks. The first
+ * a moment of the timeline); self is the frame's self ticks, filled in
+ * once the request is over (read during the request, it is not). The first
  * eight bytes (func, depth, acct) are the frame's place in the
  * request's shape: two requests of one shape have equal words there. */
 typedef struct rp_prof_rec {
@@ -198,9 +199,14 @@ typedef struct rp_prof_rec {
     int16_t depth;
     int16_t acct;
     rp_tick_t t0, t1;    /* t1 = t0 while open */
-    rp_tick_t self;      /* 0 while open */
+    rp_tick_t self;      /* rp_prof_log fills it in after the end */
 } rp_prof_rec_t;
 const rp_prof_rec_t *rp_prof_log(const rp_prof_t *prof, int *n);
+
+/* The same records, their self not filled in (a pass over them that
+ * rp_prof_log makes once): for readers of func, depth, t0 and t1 only
+ * (the tree, the status page's shapes). */
+const rp_prof_rec_t *rp_prof_log_ticks(const rp_prof_t *prof, int *n);
 
 /* Non-zero when that log holds every frame of the request (the log was
  * on, and large enough). */

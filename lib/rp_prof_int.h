@@ -35,13 +35,14 @@ typedef struct edge {
 } rp_prof_edge_t;
 
 /* An open frame. Its function and its start are its record's (func,
- * t0), not copied here: each push stores what it must once. */
+ * t0), not copied here: each push stores what it must once. Its child
+ * time and self time are not kept while it runs: selfs() in rp_prof.c
+ * takes them from the records when a reader needs them (docs/performance,
+ * twelfth round). */
 typedef struct frame {
     rp_prof_kind_e kind;
     int id;              /* registry id (phases), -1 otherwise */
     const void *req;     /* request context the frame belongs to */
-    rp_tick_t sub;       /* ticks spent in closed child frames */
-    rp_tick_t last;      /* latest close time of a child (lazy frames end here) */
     int rec;             /* index of the frame's record */
 } rp_prof_frame_t;
 
@@ -78,6 +79,11 @@ struct rp_prof {
 
     rp_prof_frame_t stack[RP_MAX_DEPTH];
     int depth;
+    /* The frame closed last: its record and its end. A lazy frame ends
+     * with its last child, which is that frame when its record is newer
+     * than the lazy frame's own (rp_prof_i_lazy_end). */
+    int last_rec;
+    rp_tick_t last_end;
     int active;
     long dropped;
     rp_tick_t root_ticks;
@@ -96,6 +102,7 @@ struct rp_prof {
      * by fold() after the request ends, on demand */
     rp_prof_rec_t *recs;
     int nrec, recs_cap;
+    int selfs;                 /* the closed records' self is filled in */
     int folded;                /* entries hold the records' sums */
     int edges_folded;          /* edges do too (fold_edges, on demand) */
 
@@ -179,12 +186,9 @@ rp_prof_i_push(rp_prof_t *prof, rp_prof_kind_e kind, int entry, int id, const vo
     r->depth = (int16_t)prof->depth;
     r->acct = 0;
     r->t0 = r->t1 = now;
-    r->self = 0;
     f->kind = kind;
     f->id = id;
     f->req = req;
-    f->sub = 0;
-    f->last = now;
     f->rec = prof->nrec++;
     prof->depth++;
     /* Last, as in pop. */
@@ -192,27 +196,30 @@ rp_prof_i_push(rp_prof_t *prof, rp_prof_kind_e kind, int entry, int id, const vo
         rp_prof_i_mirror_push(prof, entry, prof->depth - 1, id);
 }
 
-/* Close the top frame at end: its record gets the close time and its
- * self time; the accounting of _lsprof's Stop() is fold()'s. */
-static APR_INLINE RP_PROF_HOT void rp_prof_i_pop(rp_prof_t *prof,
-                                                                 rp_tick_t end)
+/* Close the top frame at end: its record gets the close time (never
+ * before its start); its self time and the accounting of _lsprof's
+ * Stop() are selfs()'s and fold()'s (rp_prof.c), from the records. */
+static APR_INLINE RP_PROF_HOT void rp_prof_i_pop(rp_prof_t *prof, rp_tick_t end)
 {
     rp_prof_frame_t *f = &prof->stack[--prof->depth];
     rp_prof_rec_t *r = &prof->recs[f->rec];
-    rp_tick_t tt = end > r->t0 ? end - r->t0 : 0;
 
-    r->t1 = r->t0 + tt;
-    r->self = tt > f->sub ? tt - f->sub : 0;
-    if (prof->depth > 0) {
-        rp_prof_frame_t *parent = &prof->stack[prof->depth - 1];
-        parent->sub += tt;
-        if (end > parent->last)
-            parent->last = end;
-    }
+    r->t1 = end > r->t0 ? end : r->t0;
+    prof->last_rec = f->rec;
+    prof->last_end = r->t1;
     /* Last: a store through the mirror may alias the profile's fields as
      * far as the compiler knows, so nothing of them is read after it. */
     if (prof->mirror_code)
         *prof->mirror_depth = prof->depth;
+}
+
+/* When the lazy frame f (a phase or request frame, every child closed)
+ * ends: at its last child's end, or at its start when it has none. */
+static APR_INLINE RP_PROF_HOT rp_tick_t rp_prof_i_lazy_end(const rp_prof_t *prof,
+                                                           const rp_prof_frame_t *f)
+{
+    rp_tick_t t0 = prof->recs[f->rec].t0;
+    return prof->last_rec > f->rec && prof->last_end > t0 ? prof->last_end : t0;
 }
 
 /* The timed call itself, once the frames it belongs in are open. A
@@ -265,7 +272,7 @@ static APR_INLINE RP_PROF_HOT int rp_prof_enter_hot(rp_prof_t *prof, const void 
          * Anything else, or no room, is settle's. */
         if (top->kind == RP_FR_PHASE && prof->depth >= 2
             && top[-1].kind == RP_FR_REQ && top[-1].req == req) {
-            rp_prof_i_pop(prof, top->last);
+            rp_prof_i_pop(prof, rp_prof_i_lazy_end(prof, top));
             top--;
         }
         if (top->kind != RP_FR_REQ || prof->depth + 2 > RP_MAX_DEPTH

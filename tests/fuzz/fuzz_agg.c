@@ -608,14 +608,26 @@ static int record_shape(world_t *w, fuzz_in_t *in, const rp_agg_req_t *r,
     if (!w->shape[tag].made)
         shape_make(w, in, tag);
     memcpy(log, w->shape[tag].log, sizeof log);
+    /* Frames nest as rp_prof makes them: each one's ticks are its own
+     * (self, from the input) and its children's, a child being a later
+     * frame whose latest frame one level up it is (none when the depths
+     * jump). rp_agg takes self from the ticks (rp_agg_shape_add). */
     for (i = 0; i < w->shape[tag].n; i++) {
-        unsigned d = fuzz_byte(in);
-        log[i].t0 = (rp_tick_t)fuzz_byte(in) << 4;
-        log[i].t1 = (d & 0x80) && log[i].t0 >= (d & 0x7F) ? log[i].t0 - (d & 0x7F)
-                                                          : log[i].t0 + d;
         log[i].self = (rp_tick_t)fuzz_byte(in) * 3;
+        log[i].t0 = (rp_tick_t)fuzz_byte(in) << 4;
+        log[i].t1 = log[i].self;                /* ticks so far */
         ok &= log[i].depth < RP_MAX_DEPTH;
     }
+    for (i = w->shape[tag].n - 1; i >= 1; i--) {
+        int j, d = log[i].depth;
+        for (j = i - 1; j >= 0 && d > 0 && d < RP_MAX_DEPTH; j--)
+            if (log[j].depth == d - 1) {
+                log[j].t1 += log[i].t1;
+                break;
+            }
+    }
+    for (i = 0; i < w->shape[tag].n; i++)
+        log[i].t1 += log[i].t0;
     s = rp_agg_shape_find(w->b, (uint64_t)tag + 1);
     if (s < 0)
         s = rp_agg_shape_add(w->a, w->b, (uint64_t)tag + 1, w->shape[tag].log,

@@ -1209,6 +1209,56 @@ static void test_shape_find_and_limits(void **state)
     assert_int_equal(s->keys[0].ct_ns, 100);
 }
 
+/* A shape's self times come from its frames' summed ticks (each less
+ * its children's), not from the records' self, which rp_prof fills in
+ * only for readers that ask (rp_prof_log): here it holds junk. Two
+ * requests of root (100 ticks) > a (30) > b (10) and root > c (20) > c
+ * (5): a's self is 20, b's 10, c's 15 + 5, and c's cumulative time only
+ * the outer call's. */
+static void test_shape_self_from_ticks(void **state)
+{
+    apr_pool_t *p = *state;
+    batched_t t = batched(p);
+    rp_prof_rec_t log[5];
+    int fkey[4];
+    rp_agg_req_t r = req("/a", 1000, 1);
+    rp_agg_snap_t *s;
+    int sh, i, ka, kb, kc;
+    static const int func[5] = { 0, 1, 2, 3, 3 }, depth[5] = { 0, 1, 2, 1, 2 };
+    static const rp_tick_t tt[5] = { 100, 30, 10, 20, 5 };
+
+    ka = rp_agg_key(t.a, "mod_x.c", 2, "a");
+    kb = rp_agg_key(t.a, "mod_x.c", 3, "b");
+    kc = rp_agg_key(t.a, "mod_x.c", 4, "c");
+    fkey[0] = RP_AGG_UNCOUNTED;
+    fkey[1] = ka;
+    fkey[2] = kb;
+    fkey[3] = kc;
+    memset(log, 0, sizeof log);
+    for (i = 0; i < 5; i++) {
+        log[i].func = func[i];
+        log[i].depth = (int16_t)depth[i];
+        log[i].t0 = 1000 + (rp_tick_t)i;
+        log[i].t1 = log[i].t0 + tt[i];
+        log[i].self = 999;                  /* not read */
+    }
+    sh = rp_agg_shape_add(t.a, t.b, 7, log, 5, fkey, 4, 1.0);
+    assert_true(sh >= 0);
+    rp_agg_record_shape(t.a, t.b, &r, sh, log, 5);
+    rp_agg_record_shape(t.a, t.b, &r, sh, log, 5);
+    rp_agg_batch_flush(t.a, t.b, r.when);
+    s = rp_agg_read(t.a, p);
+    assert_int_equal(s->keys[ka].calls, 2);
+    assert_int_equal(s->keys[ka].tt_ns, 2 * 20);
+    assert_int_equal(s->keys[ka].ct_ns, 2 * 30);
+    assert_int_equal(s->keys[kb].calls, 2);
+    assert_int_equal(s->keys[kb].tt_ns, 2 * 10);
+    assert_int_equal(s->keys[kb].ct_ns, 2 * 10);
+    assert_int_equal(s->keys[kc].calls, 4);
+    assert_int_equal(s->keys[kc].tt_ns, 2 * (15 + 5));
+    assert_int_equal(s->keys[kc].ct_ns, 2 * 20);
+}
+
 static void test_flame_svg(void **state)
 {
     apr_pool_t *p = *state;
@@ -1288,6 +1338,7 @@ int main(void)
         RP_TEST(test_shapes_same_as_calls),
         RP_TEST(test_shapes_near_calls_scaled),
         RP_TEST(test_shape_find_and_limits),
+        RP_TEST(test_shape_self_from_ticks),
         RP_TEST(test_flame_svg),
         RP_TEST(test_flame_recursion_cut),
         RP_TEST(test_flame_names_cleaned),
