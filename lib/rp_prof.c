@@ -278,7 +278,7 @@ void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,
     prof->nrec = 0;
     prof->last_rec = -1;
     prof->last_end = 0;
-    prof->selfs = 0;
+    prof->selfs_done = 0;
     prof->folded = 0;
     prof->edges_folded = 0;
     prof->ev_lim = prof->ev_max;
@@ -510,9 +510,9 @@ static void selfs(rp_prof_t *prof, rp_tick_t *open_sub)
 /* The records' self, filled in once the request is over. */
 static APR_INLINE void need_selfs(const rp_prof_t *prof)
 {
-    if (!prof->selfs && !prof->active) {
+    if (!prof->selfs_done && !prof->active) {
         selfs((rp_prof_t *)prof, NULL);
-        ((rp_prof_t *)prof)->selfs = 1;
+        ((rp_prof_t *)prof)->selfs_done = 1;
     }
 }
 

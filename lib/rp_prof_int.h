@@ -102,7 +102,7 @@ struct rp_prof {
      * by fold() after the request ends, on demand */
     rp_prof_rec_t *recs;
     int nrec, recs_cap;
-    int selfs;                 /* the closed records' self is filled in */
+    int selfs_done;            /* the records' self is filled in (selfs()) */
     int folded;                /* entries hold the records' sums */
     int edges_folded;          /* edges do too (fold_edges, on demand) */
 
@@ -229,12 +229,13 @@ static APR_INLINE RP_PROF_HOT int
 rp_prof_i_enter_hook(rp_prof_t *prof, const void *req, int hook, rp_tick_t now, int known)
 {
     int he;
-    if (prof->depth >= RP_MAX_DEPTH
-        || (he = known ? rp_prof_i_entry_for_known(prof, hook)
-                       : rp_prof_i_entry_for_id(prof, hook)) < 0) {
+    /* Only an id not known to be the registry's is checked; a known one
+     * always has an entry (rp_prof_i_entry_for_known cannot fail). */
+    if (prof->depth >= RP_MAX_DEPTH || (!known && !rp_prof_id_known(prof, hook))) {
         prof->dropped++;
         return -1;
     }
+    he = rp_prof_i_entry_for_known(prof, hook);
     rp_prof_i_push(prof, RP_FR_HOOK, he, hook, req ? req : prof->stack[prof->depth - 1].req, now);
     return prof->depth - 1;
 }
@@ -275,9 +276,9 @@ static APR_INLINE RP_PROF_HOT int rp_prof_enter_hot(rp_prof_t *prof, const void 
             rp_prof_i_pop(prof, rp_prof_i_lazy_end(prof, top));
             top--;
         }
-        if (top->kind != RP_FR_REQ || prof->depth + 2 > RP_MAX_DEPTH
-            || (pe = rp_prof_i_entry_for_known(prof, phase)) < 0)
+        if (top->kind != RP_FR_REQ || prof->depth + 2 > RP_MAX_DEPTH)
             return rp_prof_i_enter_settling(prof, req, phase, hook, now);
+        pe = rp_prof_i_entry_for_known(prof, phase);
         rp_prof_i_push(prof, RP_FR_PHASE, pe, phase, req, now);
     }
     return rp_prof_i_enter_hook(prof, req, hook, now, 1);
