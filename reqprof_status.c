@@ -473,7 +473,7 @@ static int record_shape(rp_agg_batch_t *b, uint64_t shape, rp_prof_t *prof,
         return 0;
     if (s < 0 && (s = shape_add(b, shape, prof, p)) < 0)
         return 0;
-    log = rp_prof_log_ticks(prof, &n);
+    log = rp_prof_log_shape(prof, &n);     /* only its ticks are read */
     rp_agg_record_shape(agg, b, rq, s, log, n);
     return 1;
 }

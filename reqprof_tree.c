@@ -178,9 +178,10 @@ uint64_t reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching)
 
     if (!tree || !prof || is_status_request(top))
         return 0;
-    log = rp_prof_log_ticks(prof, &n);
-    ids = rp_prof_ids(prof, &nf);
-    if (n < 1 || nf < 1)
+    /* The shape form first: a registry function's number there is its
+     * registry id, so no request needs its functions looked up. */
+    log = rp_prof_log_shape(prof, &n);
+    if (n < 1)
         return 0;
     now = apr_time_now();
     sc = ap_get_module_config(top->server->module_config, &reqprof_module);
@@ -196,10 +197,14 @@ uint64_t reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching)
         rp_tree_cache_batch(c, batching == REQPROF_BATCH_ON, now);
         /* The usual case: a shape met before, read from the log as it is
          * (a cached path holds at most ON_STACK records). */
-        if (rp_tree_record_log(tree, c, sc->tree_vhost, log, n, ids, nf, ns_per_tick,
-                               now, NULL) >= 0)
+        if (rp_tree_record_log(tree, c, sc->tree_vhost, log, n, ns_per_tick, now, NULL) >= 0)
             return rp_tree_cache_tag(c);
     }
+    /* A shape not keyed yet: the log with local functions. */
+    ids = rp_prof_ids(prof, &nf);
+    log = rp_prof_log_ticks(prof, &n);
+    if (nf < 1)
+        return 0;
     if (n > ON_STACK) {
         ev = apr_palloc(top->pool, sizeof(*ev) * (apr_size_t)n);
         rec = apr_palloc(top->pool, sizeof(*rec) * (apr_size_t)n);
@@ -225,7 +230,7 @@ uint64_t reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching)
     }
     rp_tree_record_events(tree, c, sc->tree_vhost, ev, n, ns_per_tick, now, rec, work);
     if (keyable)
-        rp_tree_cache_key(c, tree, sc->tree_vhost, ev, log, n, ids, nf);
+        rp_tree_cache_key(c, tree, sc->tree_vhost, ev, rp_prof_log_shape(prof, &n), n);
     return 0;
 }
 

@@ -9,10 +9,11 @@
  *
  * Hot path: rp_prof_enter/rp_prof_exit do no allocation once the arrays
  * have grown to the request's size (they are kept across requests), no
- * locking and no string work for static functions: a registry id indexes
- * a stamped map straight to the request's local entry. Their code and the
- * profile's layout are in rp_prof_int.h, so that the glue's shared
- * trampoline bodies can have them inlined.
+ * locking, no string work and no lookup for static functions: a record
+ * holds the registry id itself, and the request's local entries are made
+ * from the ids when a reader first wants them (localize, through a
+ * stamped map). Their code and the profile's layout are in rp_prof_int.h,
+ * so that the glue's shared trampoline bodies can have them inlined.
  *
  * Deferred accounting: a frame writes one record (function, depth, open
  * and close ticks) and nothing else; the records' self ticks are derived
@@ -115,7 +116,7 @@ static void *grow(apr_pool_t *p, void *old, int *cap, apr_size_t elt, int used)
 
 /* The arrays grow in their own function: rare, and kept out of the way
  * of the inlined paths below. */
-void __attribute__((noinline, cold)) rp_prof_i_grow_entries(rp_prof_t *prof)
+static void __attribute__((noinline, cold)) grow_entries(rp_prof_t *prof)
 {
     int cap = prof->entries_cap, cap2 = cap;
     prof->entries = grow(prof->pool, prof->entries, &prof->entries_cap,
@@ -137,9 +138,76 @@ void __attribute__((noinline, cold)) rp_prof_i_grow_recs(rp_prof_t *prof)
 }
 
 
+/* A new entry of the request, for registry id id (-1: dynamic). Only its
+ * id is set here: the rest is set by whoever reads it (the key by
+ * new_dyn_entry, first_edge by fold_edges, the totals by fold). */
+static int new_entry(rp_prof_t *prof, int id)
+{
+    if (prof->nentries == prof->entries_cap)
+        grow_entries(prof);
+    prof->ids[prof->nentries] = id;
+    return prof->nentries++;
+}
+
+/* Records' functions from raw (rp_prof_int.h) to local entries, those
+ * not done yet: for every reader of entries, once the records are there
+ * (or again for those added since). The entries of registry functions
+ * are made here, in the order the records meet them, through the map
+ * (registry id -> this request's entry, valid where its stamp is this
+ * request's serial); dynamic ones were made when their frame opened. */
+static void localize(const rp_prof_t *cprof)
+{
+    rp_prof_t *prof = (rp_prof_t *)cprof;   /* one thread at a time */
+    rp_prof_rec_t *recs;
+    rp_prof_slot_t *map;
+    uint32_t serial;
+    int *ids, i, n, end = prof->nrec;
+
+    if (prof->nlocal == end)
+        return;
+    /* Room for every record's function at once: the loop below then
+     * keeps the arrays and the count in registers. */
+    while (prof->entries_cap - prof->nentries < end - prof->nlocal)
+        grow_entries(prof);
+    recs = prof->recs;
+    map = prof->map;
+    serial = prof->serial;
+    ids = prof->ids;
+    n = prof->nentries;
+    for (i = prof->nlocal; i < end; i++) {
+        int f = recs[i].func;
+        if (f < 0)
+            recs[i].func = RP_PROF_DYN_RAW(f);
+        else {
+            rp_prof_slot_t *m = &map[f];
+            if (m->stamp != serial) {
+                m->stamp = serial;
+                m->entry = n;
+                ids[n++] = f;
+            }
+            recs[i].func = m->entry;
+        }
+    }
+    prof->nentries = n;
+    prof->nlocal = end;
+}
+
+/* The other way, for readers of the request's shape (rp_prof_log_shape):
+ * the map keeps every entry it made, so a later localize() finds the
+ * same ones. */
+static void delocalize(rp_prof_t *prof)
+{
+    int i;
+    for (i = 0; i < prof->nlocal; i++) {
+        int e = prof->recs[i].func;
+        prof->recs[i].func = prof->ids[e] >= 0 ? prof->ids[e] : RP_PROF_DYN_RAW(e);
+    }
+    prof->nlocal = 0;
+}
+
 static int new_dyn_entry(rp_prof_t *prof, const char *file, int line, const char *label)
 {
-    int i = rp_prof_i_new_entry(prof, -1);
+    int i = new_entry(prof, -1);
     rp_prof_entry_t *e = &prof->entries[i];
     e->file = file;
     e->line = line;
@@ -222,10 +290,10 @@ rp_prof_i_mirror_dyn(const rp_prof_mirror_t *m, const rp_prof_entry_t *e, int d)
 
 
 /* rp_prof_i_push where a call costs less than the code (the rarer frames). */
-static void __attribute__((noinline)) push(rp_prof_t *prof, rp_prof_kind_e kind, int entry,
-                                           int id, const void *req, rp_tick_t now)
+static void __attribute__((noinline)) push(rp_prof_t *prof, rp_prof_kind_e kind, int raw,
+                                           const void *req, rp_tick_t now)
 {
-    rp_prof_i_push(prof, kind, entry, id, req, now);
+    rp_prof_i_push(prof, kind, raw, req, now);
 }
 
 
@@ -276,6 +344,7 @@ void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,
     prof->dropped = 0;
     prof->root_ticks = 0;
     prof->nrec = 0;
+    prof->nlocal = 0;
     prof->last_rec = -1;
     prof->last_end = 0;
     prof->selfs_done = 0;
@@ -283,9 +352,9 @@ void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,
     prof->edges_folded = 0;
     prof->ev_lim = prof->ev_max;
     /* No entry yet: entry_for_label's search would find none. */
-    push(prof, RP_FR_REQ, new_dyn_entry(prof, rp_prof_httpd_file, 0,
-                                     apr_pstrdup(prof->scratch, root_label)),
-         -1, req, t0);
+    push(prof, RP_FR_REQ, RP_PROF_DYN_RAW(new_dyn_entry(prof, rp_prof_httpd_file, 0,
+                                                    apr_pstrdup(prof->scratch, root_label))),
+         req, t0);
     prof->active = 1;
 }
 
@@ -333,13 +402,13 @@ static int __attribute__((noinline)) settle(rp_prof_t *prof, const void *req, in
     if (newreq) {
         const char *label = prof->label_fn ? prof->label_fn(req, prof->scratch)
                                            : "request";
-        push(prof, RP_FR_REQ, entry_for_label(prof, NULL, 0, label), -1, req, now);
+        push(prof, RP_FR_REQ, RP_PROF_DYN_RAW(entry_for_label(prof, NULL, 0, label)), req,
+             now);
     }
     if (phase >= 0) {
-        int pe = rp_prof_i_entry_for_id(prof, phase);
-        if (pe < 0)
+        if (!rp_prof_id_known(prof, phase))
             return -1;
-        push(prof, RP_FR_PHASE, pe, phase, req, now);
+        push(prof, RP_FR_PHASE, phase, req, now);
     }
     return 0;
 }
@@ -383,7 +452,7 @@ int rp_prof_enter_dynamic(rp_prof_t *prof, const void *req, const char *file,
         prof->dropped++;
         return -1;
     }
-    push(prof, RP_FR_HOOK, entry_for_label(prof, file, line, label), -1,
+    push(prof, RP_FR_HOOK, RP_PROF_DYN_RAW(entry_for_label(prof, file, line, label)),
          req ? req : prof->stack[prof->depth - 1].req, now);
     return prof->depth - 1;
 }
@@ -449,7 +518,7 @@ rp_tick_t rp_prof_add_child(rp_prof_t *prof, int handle, const char *file,
     avail = el > sub ? el - sub : 0;
     if (ticks > avail)
         ticks = avail;
-    push(prof, RP_FR_HOOK, entry_for_label(prof, file, line, label), -1, f->req,
+    push(prof, RP_FR_HOOK, RP_PROF_DYN_RAW(entry_for_label(prof, file, line, label)), f->req,
          now - ticks);
     /* In the event log (the aggregate tree folds it, so its nodes match the
      * files) but marked: accounting, not a moment, so no timeline shows it. */
@@ -521,6 +590,7 @@ static void fold(rp_prof_t *prof)
     int st[RP_MAX_DEPTH];
     int i;
 
+    localize(prof);
     for (i = 0; i < prof->nentries; i++) {
         rp_prof_fn_t *t = &prof->tot[i];
         t->id = prof->ids[i];
@@ -573,6 +643,7 @@ static void fold_edges(rp_prof_t *prof)
     int st[RP_MAX_DEPTH];
     int i;
 
+    localize(prof);
     for (i = 0; i < prof->nentries; i++)
         prof->entries[i].first_edge = -1;
     for (i = 0; i < prof->nrec; i++) {
@@ -624,11 +695,13 @@ int rp_prof_active(const rp_prof_t *prof)
 
 int rp_prof_nfuncs(const rp_prof_t *prof)
 {
+    localize(prof);
     return prof->nentries;
 }
 
 const int *rp_prof_ids(const rp_prof_t *prof, int *nf)
 {
+    localize(prof);
     *nf = prof->nentries;
     return prof->ids;
 }
@@ -731,6 +804,7 @@ rp_trace_t *rp_prof_trace(const rp_prof_t *prof, apr_pool_t *p, double sec_per_t
 
     int nev = rp_prof_nevents(prof);
 
+    localize(prof);
     tr->dropped = nev < prof->nrec && prof->ev_max ? prof->nrec - nev : 0;
     if (nev == 0)
         return tr;
@@ -760,6 +834,7 @@ int rp_prof_nevents(const rp_prof_t *prof)
 
 const rp_prof_rec_t *rp_prof_log(const rp_prof_t *prof, int *n)
 {
+    localize(prof);
     need_selfs(prof);
     *n = rp_prof_nevents(prof);
     return prof->recs;
@@ -767,6 +842,14 @@ const rp_prof_rec_t *rp_prof_log(const rp_prof_t *prof, int *n)
 
 const rp_prof_rec_t *rp_prof_log_ticks(const rp_prof_t *prof, int *n)
 {
+    localize(prof);
+    *n = rp_prof_nevents(prof);
+    return prof->recs;
+}
+
+const rp_prof_rec_t *rp_prof_log_shape(rp_prof_t *prof, int *n)
+{
+    delocalize(prof);
     *n = rp_prof_nevents(prof);
     return prof->recs;
 }
@@ -798,7 +881,8 @@ int rp_prof_outer(const rp_prof_rec_t *log, int n, unsigned char *flags, int *ca
 void rp_prof_events(const rp_prof_t *prof, rp_prof_ev_t *out)
 {
     int i, n = rp_prof_nevents(prof);
-    for (i = 0; i < n; i++) {
+
+    localize(prof);    for (i = 0; i < n; i++) {
         const rp_prof_rec_t *e = &prof->recs[i];
         out[i].func = e->func;
         out[i].depth = e->depth;
@@ -811,6 +895,7 @@ void rp_prof_event(const rp_prof_t *prof, int i, int *func, int *depth,
                    rp_tick_t *t0, rp_tick_t *t1)
 {
     const rp_prof_rec_t *e = &prof->recs[i];
+    localize(prof);
     *func = e->func;
     *depth = e->depth;
     *t0 = e->t0;
@@ -820,7 +905,9 @@ void rp_prof_event(const rp_prof_t *prof, int i, int *func, int *depth,
 void rp_prof_func_key(const rp_prof_t *prof, int i, const char **file,
                       int *line, const char **name)
 {
-    const rp_prof_entry_t *e = &prof->entries[i];
+    const rp_prof_entry_t *e;
+    localize(prof);
+    e = &prof->entries[i];
     if (prof->ids[i] >= 0) {
         const rp_key_t *k = &prof->reg->keys[prof->ids[i]];
         *file = k->file;
@@ -838,6 +925,7 @@ rp_tick_t rp_prof_self_now(const rp_prof_t *prof, rp_tick_t now, rp_tick_t *out)
 {
     rp_tick_t sub[RP_MAX_DEPTH];
     int i;
+    localize(prof);
     if (prof->folded) {
         for (i = 0; i < prof->nentries; i++)
             out[i] = prof->tot[i].self;

@@ -191,9 +191,9 @@ void rp_prof_event(const rp_prof_t *prof, int i, int *func, int *depth,
  * records, n of them (rp_prof_nevents), valid until the next
  * rp_prof_begin. acct marks an rp_prof_add_child entry (accounting, not
  * a moment of the timeline); self is the frame's self ticks, filled in
- * once the request is over (read during the request, it is not). The first
- * eight bytes (func, depth, acct) are the frame's place in the
- * request's shape: two requests of one shape have equal words there. */
+ * once the request is over (read during the request, it is not). In
+ * rp_prof_log_shape's form, the first eight bytes (func, depth, acct)
+ * are the frame's place in the request's shape. */
 typedef struct rp_prof_rec {
     int func;
     int16_t depth;
@@ -204,9 +204,20 @@ typedef struct rp_prof_rec {
 const rp_prof_rec_t *rp_prof_log(const rp_prof_t *prof, int *n);
 
 /* The same records, their self not filled in (a pass over them that
- * rp_prof_log makes once): for readers of func, depth, t0 and t1 only
- * (the tree, the status page's shapes). */
+ * rp_prof_log makes once): for readers of func, depth, t0 and t1 only. */
 const rp_prof_rec_t *rp_prof_log_ticks(const rp_prof_t *prof, int *n);
+
+/* The same records in the request's shape form: func is not a local
+ * function but the registry id, or for a dynamic function (the request,
+ * a subrequest, a CGI script) a negative number, -1 - its local function.
+ * A registry function keeps its number for as long as the registry
+ * lives, so two requests of one shape have equal first eight bytes in
+ * every record; that is what the aggregate tree's path cache and the
+ * status page's shapes key on, and it is how the profile writes them
+ * (it looks up no function while calls run). Valid until any other
+ * reader of this profile is called (they turn func back into local
+ * functions, in place); self is not filled in. */
+const rp_prof_rec_t *rp_prof_log_shape(rp_prof_t *prof, int *n);
 
 /* Non-zero when that log holds every frame of the request (the log was
  * on, and large enough). */

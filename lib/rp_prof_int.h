@@ -41,7 +41,7 @@ typedef struct edge {
  * twelfth round). */
 typedef struct frame {
     rp_prof_kind_e kind;
-    int id;              /* registry id (phases), -1 otherwise */
+    int id;              /* its function, raw (RP_PROF_DYN_RAW) */
     const void *req;     /* request context the frame belongs to */
     int rec;             /* index of the frame's record */
 } rp_prof_frame_t;
@@ -102,6 +102,8 @@ struct rp_prof {
      * by fold() after the request ends, on demand */
     rp_prof_rec_t *recs;
     int nrec, recs_cap;
+    int nlocal;                /* recs[0 .. nlocal-1] hold local entries,
+                                * the rest raw functions (localize()) */
     int selfs_done;            /* the records' self is filled in (selfs()) */
     int folded;                /* entries hold the records' sums */
     int edges_folded;          /* edges do too (fold_edges, on demand) */
@@ -117,7 +119,6 @@ struct rp_prof {
  * name into the mirror, a lazy frame closed, and the frames a call belongs
  * in closed and opened by settle (rp_prof_enter_hot makes the usual phase
  * change itself). */
-void rp_prof_i_grow_entries(rp_prof_t *prof);
 void rp_prof_i_grow_recs(rp_prof_t *prof);
 void rp_prof_i_mirror_dyn(const rp_prof_mirror_t *m, const rp_prof_entry_t *e, int d);
 void rp_prof_i_pop_call(rp_prof_t *prof, rp_tick_t end);
@@ -125,75 +126,51 @@ void rp_prof_i_exit_other(rp_prof_t *prof, int handle, rp_tick_t now);
 int rp_prof_i_enter_settling(rp_prof_t *prof, const void *req, int phase, int hook,
                              rp_tick_t now);
 
-/* This runs for nearly every frame (each hook entry is new in its
- * request), so it stores only the registry id. The rest of the entry is
- * set by whoever reads it: the key by new_dyn_entry (only dynamic
- * entries have one), first_edge by fold_edges, the totals (tot, rc) by
- * totals(). */
-static APR_INLINE RP_PROF_HOT int rp_prof_i_new_entry(rp_prof_t *prof, int id)
-{
-    if (prof->nentries == prof->entries_cap)
-        rp_prof_i_grow_entries(prof);
-    prof->ids[prof->nentries] = id;
-    return prof->nentries++;
-}
-
-/* The id is known to be one of the registry's (rp_prof_id_known): the
- * glue's slots hold only such ids, so its inlined path skips the checks. */
-static APR_INLINE RP_PROF_HOT int rp_prof_i_entry_for_known(rp_prof_t *prof, int id)
-{
-    rp_prof_slot_t *m = &prof->map[id];
-    if (m->stamp != prof->serial) {
-        m->stamp = prof->serial;
-        m->entry = rp_prof_i_new_entry(prof, id);
-    }
-    return m->entry;
-}
-
 static APR_INLINE int rp_prof_id_known(const rp_prof_t *prof, int id)
 {
     return (unsigned)id < (unsigned)prof->map_cap && id < prof->reg->n;
 }
 
-static APR_INLINE RP_PROF_HOT int rp_prof_i_entry_for_id(rp_prof_t *prof, int id)
-{
-    return rp_prof_id_known(prof, id) ? rp_prof_i_entry_for_known(prof, id) : -1;
-}
+/* A record's function as a push writes it (the "raw" form): the registry
+ * id of a registry function, RP_PROF_DYN_RAW(e) for the dynamic entry e.
+ * No entry is looked up on the hot path: localize() in rp_prof.c makes
+ * the raw functions local entries for the first reader that wants
+ * entries (docs/performance, thirteenth round). */
+#define RP_PROF_DYN_RAW(e) (-1 - (e))
 
-/* Store what the frame at depth d is into the mirror: for a static
- * function one code from the map, then the depth. */
-static APR_INLINE RP_PROF_HOT void rp_prof_i_mirror_push(rp_prof_t *prof, int entry, int d, int id)
+/* Store what the frame at depth d (raw function raw) is into the
+ * mirror: for a registry function one code from the map, then the depth. */
+static APR_INLINE RP_PROF_HOT void rp_prof_i_mirror_push(rp_prof_t *prof, int raw, int d)
 {
     if (d < prof->mirror_cap) {
-        if (id >= 0)
-            prof->mirror_code[d] = prof->mirror_idmap[id];     /* covers map_cap */
+        if (raw >= 0)
+            prof->mirror_code[d] = prof->mirror_idmap[raw];    /* covers map_cap */
         else
-            rp_prof_i_mirror_dyn(&prof->mirror, &prof->entries[entry], d);
+            rp_prof_i_mirror_dyn(&prof->mirror, &prof->entries[RP_PROF_DYN_RAW(raw)], d);
     }
     *prof->mirror_depth = d + 1;
 }
 
 static APR_INLINE RP_PROF_HOT void
-rp_prof_i_push(rp_prof_t *prof, rp_prof_kind_e kind, int entry, int id, const void *req,
-            rp_tick_t now)
+rp_prof_i_push(rp_prof_t *prof, rp_prof_kind_e kind, int raw, const void *req, rp_tick_t now)
 {
     rp_prof_frame_t *f = &prof->stack[prof->depth];
     rp_prof_rec_t *r;
     if (prof->nrec == prof->recs_cap)
         rp_prof_i_grow_recs(prof);
     r = &prof->recs[prof->nrec];
-    r->func = entry;
+    r->func = raw;
     r->depth = (int16_t)prof->depth;
     r->acct = 0;
     r->t0 = r->t1 = now;
     f->kind = kind;
-    f->id = id;
+    f->id = raw;
     f->req = req;
     f->rec = prof->nrec++;
     prof->depth++;
     /* Last, as in pop. */
     if (prof->mirror_code)
-        rp_prof_i_mirror_push(prof, entry, prof->depth - 1, id);
+        rp_prof_i_mirror_push(prof, raw, prof->depth - 1);
 }
 
 /* Close the top frame at end: its record gets the close time (never
@@ -228,15 +205,12 @@ static APR_INLINE RP_PROF_HOT rp_tick_t rp_prof_i_lazy_end(const rp_prof_t *prof
 static APR_INLINE RP_PROF_HOT int
 rp_prof_i_enter_hook(rp_prof_t *prof, const void *req, int hook, rp_tick_t now, int known)
 {
-    int he;
-    /* Only an id not known to be the registry's is checked; a known one
-     * always has an entry (rp_prof_i_entry_for_known cannot fail). */
+    /* Only an id not known to be the registry's is checked. */
     if (prof->depth >= RP_MAX_DEPTH || (!known && !rp_prof_id_known(prof, hook))) {
         prof->dropped++;
         return -1;
     }
-    he = rp_prof_i_entry_for_known(prof, hook);
-    rp_prof_i_push(prof, RP_FR_HOOK, he, hook, req ? req : prof->stack[prof->depth - 1].req, now);
+    rp_prof_i_push(prof, RP_FR_HOOK, hook, req ? req : prof->stack[prof->depth - 1].req, now);
     return prof->depth - 1;
 }
 
@@ -247,7 +221,6 @@ static APR_INLINE RP_PROF_HOT int rp_prof_enter_hot(rp_prof_t *prof, const void 
                                                    int hook, rp_tick_t now)
 {
     const rp_prof_frame_t *top;
-    int pe;
 
     if (!prof->active)
         return -1;
@@ -278,8 +251,7 @@ static APR_INLINE RP_PROF_HOT int rp_prof_enter_hot(rp_prof_t *prof, const void 
         }
         if (top->kind != RP_FR_REQ || prof->depth + 2 > RP_MAX_DEPTH)
             return rp_prof_i_enter_settling(prof, req, phase, hook, now);
-        pe = rp_prof_i_entry_for_known(prof, phase);
-        rp_prof_i_push(prof, RP_FR_PHASE, pe, phase, req, now);
+        rp_prof_i_push(prof, RP_FR_PHASE, phase, req, now);
     }
     return rp_prof_i_enter_hook(prof, req, hook, now, 1);
 }

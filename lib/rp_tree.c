@@ -549,11 +549,10 @@ typedef struct cpath {
     int *node;              /* [cap] each record's node */
     cnt_t *acc;             /* [cap] sums batched, not yet in the region */
     /* rp_tree_cache_key's key, valid while keyed: each event's first
-     * eight bytes in the profile's log, and the local functions' ids */
-    int keyed, nf;
+     * eight bytes in the profile's log (rp_prof_log_shape's form) */
+    int keyed;
     uint64_t tag;           /* the key's number (rp_tree_cache_tag) */
     uint64_t *lkey;         /* [cap] */
-    int *lids;              /* [cap] */
     /* The keyed road's batch (rp_tree_record_log without out): each
      * event's ticks summed over nlog requests, in units of ns_per_unit;
      * fold_log makes them records and adds them to acc */
@@ -597,7 +596,6 @@ rp_tree_cache_t *rp_tree_cache_create(apr_pool_t *p, int cap)
         cp->node = cp->rfunc + cap;
         cp->acc = apr_pcalloc(p, sizeof(cnt_t) * (apr_size_t)cap);
         cp->lkey = apr_palloc(p, sizeof(uint64_t) * (apr_size_t)cap);
-        cp->lids = apr_palloc(p, sizeof(int) * (apr_size_t)cap);
         cp->evsum = apr_pcalloc(p, sizeof(uint64_t) * (apr_size_t)cap);
     }
     return c;
@@ -801,11 +799,10 @@ static APR_INLINE uint64_t log_key(const rp_prof_rec_t *r)
 }
 
 static int key_matches(const cpath_t *cp, const rp_tree_t *t, int vhost,
-                       const rp_prof_rec_t *log, int n, const int *ids, int nf)
+                       const rp_prof_rec_t *log, int n)
 {
     int i;
-    if (!cp->keyed || cp->t != t || cp->vhost != vhost || cp->n != n || cp->nf != nf
-        || memcmp(cp->lids, ids, sizeof(int) * (apr_size_t)nf) != 0)
+    if (!cp->keyed || cp->t != t || cp->vhost != vhost || cp->n != n)
         return 0;
     for (i = 0; i < n; i++)
         if (log_key(&log[i]) != cp->lkey[i])
@@ -813,9 +810,14 @@ static int key_matches(const cpath_t *cp, const rp_tree_t *t, int vhost,
     return 1;
 }
 
+static APR_INLINE uint64_t log_ticks(const rp_prof_rec_t *r)
+{
+    return r->t1 > r->t0 ? r->t1 - r->t0 : 0;
+}
+
 int rp_tree_record_log(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
-                       const rp_prof_rec_t *log, int n, const int *ids, int nf,
-                       double ns_per_unit, apr_time_t now, rp_tree_rec_t *out)
+                       const rp_prof_rec_t *log, int n, double ns_per_unit,
+                       apr_time_t now, rp_tree_rec_t *out)
 {
     cpath_t *cp = NULL;
     int i, w;
@@ -824,11 +826,11 @@ int rp_tree_record_log(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
         return -1;
     c->hit_tag = 0;
     vhost = vhost_in_range(t, vhost);
-    if (key_matches(&c->way[c->last], t, vhost, log, n, ids, nf))
+    if (key_matches(&c->way[c->last], t, vhost, log, n))
         cp = &c->way[c->last];
     else
         for (w = 0; w < RP_TREE_CACHE_WAYS && !cp; w++)
-            if (w != c->last && key_matches(&c->way[w], t, vhost, log, n, ids, nf)) {
+            if (w != c->last && key_matches(&c->way[w], t, vhost, log, n)) {
                 c->last = w;
                 cp = &c->way[w];
             }
@@ -848,7 +850,7 @@ int rp_tree_record_log(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
             cp->ns_per_unit = ns_per_unit;
             cp->nlog++;
             for (i = 0; i < n; i++)
-                cp->evsum[i] += log[i].t1 > log[i].t0 ? log[i].t1 - log[i].t0 : 0;
+                cp->evsum[i] += log_ticks(&log[i]);
             return cp->nrec;
         }
         out = c->scratch;
@@ -858,20 +860,19 @@ int rp_tree_record_log(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
         int r = cp->rec_of[i];
         if (r >= 0) {
             out[r].calls++;
-            out[r].cum_ns += log[i].t1 > log[i].t0 ? log[i].t1 - log[i].t0 : 0;
+            out[r].cum_ns += log_ticks(&log[i]);
         }
     }
     return hit_end(t, c, cp, out, ns_per_unit, now);
 }
 
 void rp_tree_cache_key(rp_tree_cache_t *c, const rp_tree_t *t, int vhost,
-                       const rp_tree_ev_t *ev, const rp_prof_rec_t *log, int n,
-                       const int *ids, int nf)
+                       const rp_tree_ev_t *ev, const rp_prof_rec_t *log, int n)
 {
     cpath_t *cp;
     int i;
 
-    if (!c || nf > c->cap)
+    if (!c)
         return;
     cp = &c->way[c->last];
     vhost = vhost_in_range(t, vhost);
@@ -882,8 +883,6 @@ void rp_tree_cache_key(rp_tree_cache_t *c, const rp_tree_t *t, int vhost,
         return;
     for (i = 0; i < n; i++)
         cp->lkey[i] = log_key(&log[i]);
-    memcpy(cp->lids, ids, sizeof(int) * (apr_size_t)nf);
-    cp->nf = nf;
     cp->keyed = 1;
     cp->tag = ++c->tags;
 }

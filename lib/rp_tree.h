@@ -140,32 +140,31 @@ int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
                           apr_time_t now, rp_tree_rec_t *out, int *work);
 
 /* The same request read straight from the profile, building no events:
- * log as rp_prof_log gives it (local functions), ids as rp_prof_ids. A
- * path keyed by rp_tree_cache_key with an equal log shape (every
- * record's func, depth and acct) and equal ids is the path this request
- * would fold to: it is added as rp_tree_record_events adds a cached
- * path, and the records are returned. -1: no keyed path matches (nothing
- * was added); then the caller builds the events, records them with
- * rp_tree_record_events and keys what that cached with rp_tree_cache_key.
- * A key holds only when every local function but the root (local 0) is
- * a registry function whose tree function never changes: the caller
- * keys no request with another kind of function. out NULL: the records
- * are not wanted; batching on, the request's ticks are only summed per
- * event, converted and made records at the flush (see fold_log). */
+ * log in rp_prof_log_shape's form (each record's func a number that
+ * stands for one function for as long as the cache lives). A path keyed
+ * by rp_tree_cache_key with an equal log shape (every record's func,
+ * depth and acct) is the path this request would fold to: it is added
+ * as rp_tree_record_events adds a cached path, and the records are
+ * returned. -1: no keyed path matches (nothing was added); then the
+ * caller builds the events, records them with rp_tree_record_events and
+ * keys what that cached with rp_tree_cache_key. A key holds only when
+ * every function but the root is one whose tree function never changes:
+ * the caller keys no request with another kind of function. out NULL:
+ * the records are not wanted; batching on, the request's ticks are only
+ * summed per event, converted and made records at the flush (see
+ * fold_log). */
 int rp_tree_record_log(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
-                       const rp_prof_rec_t *log, int n, const int *ids, int nf,
-                       double ns_per_unit, apr_time_t now, rp_tree_rec_t *out);
+                       const rp_prof_rec_t *log, int n, double ns_per_unit,
+                       apr_time_t now, rp_tree_rec_t *out);
 
 /* Right after rp_tree_record_events(t, c, vhost, ev, n, ...) for the
- * events ev built from log and ids: the path it took or cached, if it
- * holds ev, gets the key (log's shape, ids). */
+ * events ev built from the request whose shape form is log: the path it
+ * took or cached, if it holds ev, gets the key (log's shape). */
 void rp_tree_cache_key(rp_tree_cache_t *c, const rp_tree_t *t, int vhost,
-                       const rp_tree_ev_t *ev, const rp_prof_rec_t *log, int n,
-                       const int *ids, int nf);
+                       const rp_tree_ev_t *ev, const rp_prof_rec_t *log, int n);
 
 /* The key the last rp_tree_record_log call on c matched, 0 when it
- * matched none: a number this cache gives one key (one log shape and
- * ids) only, so requests that show the same tag have the same shape
+ * matched none: a number this cache gives one key (one log shape) only, so requests that show the same tag have the same shape
  * (the status page's batch keeps its sums per shape by it). */
 uint64_t rp_tree_cache_tag(const rp_tree_cache_t *c);
 

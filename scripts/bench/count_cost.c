@@ -80,7 +80,7 @@ static void writer(rp_agg_t *a, rp_tree_t *t, const rp_agg_call_t *calls,
 {
     rp_agg_batch_t *b = rp_agg_batch_create(a, p);
     rp_tree_cache_t *c = rp_tree_cache_create(p, 128);
-    rp_prof_rec_t log[FRAMES];
+    rp_prof_rec_t log[FRAMES], shape_log[FRAMES];
     rp_tree_ev_t ev[FRAMES];
     rp_tree_rec_t rec[FRAMES];
     int work[5 * FRAMES], ids[FUNCS + 1], nf, i, shape = -1;
@@ -89,6 +89,11 @@ static void writer(rp_agg_t *a, rp_tree_t *t, const rp_agg_call_t *calls,
     long r;
 
     make_log(log, ids, &nf);
+    /* The tree keys the shape form (rp_prof_log_shape): registry ids. */
+    for (i = 0; i < FRAMES; i++) {
+        shape_log[i] = log[i];
+        shape_log[i].func = ids[log[i].func];
+    }
     for (i = 0; i < FRAMES; i++) {
         ev[i].func = tfunc[log[i].func];
         ev[i].depth = log[i].depth;
@@ -106,7 +111,7 @@ static void writer(rp_agg_t *a, rp_tree_t *t, const rp_agg_call_t *calls,
     rq.when = apr_time_now();
     rp_tree_cache_batch(c, batched, rq.when);
     rp_tree_record_events(t, c, 0, ev, FRAMES, 1.0, rq.when, rec, work);
-    rp_tree_cache_key(c, t, 0, ev, log, FRAMES, ids, nf);
+    rp_tree_cache_key(c, t, 0, ev, shape_log, FRAMES);
     if (batched)
         shape = rp_agg_shape_add(a, b, 1, log, FRAMES, fkey, nf, 1.0);
     if (batched && shape < 0) {
@@ -120,7 +125,7 @@ static void writer(rp_agg_t *a, rp_tree_t *t, const rp_agg_call_t *calls,
             rp_agg_record_shape(a, b, &rq, shape, log, FRAMES);
         else
             rp_agg_record(a, &rq, calls, FUNCS);
-        if (rp_tree_record_log(t, c, 0, log, FRAMES, ids, nf, 1.0, rq.when, NULL) < 0) {
+        if (rp_tree_record_log(t, c, 0, shape_log, FRAMES, 1.0, rq.when, NULL) < 0) {
             fprintf(stderr, "count_cost: the keyed road missed\n");
             exit(2);
         }

@@ -89,7 +89,8 @@ static void check_ended(world_t *w, apr_pool_t *p)
     const rp_prof_rec_t *log;
     const rp_prof_fn_t *fns;
     rp_tick_t root = rp_prof_root_ticks(w->prof), sum = 0;
-    int n, nf, i, j, *calls;
+    const int *ids;
+    int n, nf, i, j, *calls, *shape;
     rp_tick_t *cum;
     unsigned char *flags;
     rp_stats_t *st;
@@ -100,7 +101,19 @@ static void check_ended(world_t *w, apr_pool_t *p)
     if (w->mirrored)
         FUZZ_CHECK(w->mdepth == 0, "mirror depth %d after the end", (int)w->mdepth);
     FUZZ_CHECK(rp_prof_log_whole(w->prof), "the log is not whole");
+    /* The shape form names the functions the local form does: a
+     * registry id, or -1 - the local function of a dynamic one. */
+    log = rp_prof_log_shape(w->prof, &n);
+    shape = apr_palloc(p, sizeof(int) * (apr_size_t)(n + 1));
+    for (i = 0; i < n; i++)
+        shape[i] = log[i].func;
     log = rp_prof_log(w->prof, &n);
+    ids = rp_prof_ids(w->prof, &nf);
+    for (i = 0; i < n; i++)
+        FUZZ_CHECK(log[i].func >= 0 && log[i].func < nf
+                   && (shape[i] >= 0 ? ids[log[i].func] == shape[i]
+                                     : ids[log[i].func] == -1 && log[i].func == -1 - shape[i]),
+                   "record %d: local function %d, shape form %d", i, log[i].func, shape[i]);
     fns = rp_prof_funcs_view(w->prof, &nf);
     FUZZ_CHECK(n >= 1 && log[0].depth == 0 && log[0].func == 0, "no root record");
     FUZZ_CHECK(log[0].t1 - log[0].t0 == root, "root record's time");

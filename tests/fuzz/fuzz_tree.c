@@ -59,24 +59,24 @@ typedef struct world {
     int nlast;
 } world_t;
 
-/* The timeline as rp_prof's records would hold it (local functions in
- * order of first use, the root local 0; self = duration less the
- * children's) and each local function's id, here its tree function.
- * Returns whether the glue would key it: no unnamed function. */
-static int make_log(const rp_tree_ev_t *ev, int n, rp_prof_rec_t *log, int *ids, int *nf)
+/* The timeline as rp_prof_log_shape gives the records: a named
+ * function's number is its id (here its tree function), an unnamed one's
+ * -1 - its local function (local functions in order of first use, the
+ * root local 0); self = duration less the children's. Returns whether
+ * the glue would key it: no unnamed function but the root. */
+static int make_log(const rp_tree_ev_t *ev, int n, rp_prof_rec_t *log)
 {
-    int at[MAX_EV + 1], i, j, keyable = 1;
-    *nf = 0;
+    int at[MAX_EV + 1], ids[MAX_EV], i, j, keyable = 1, nf = 0;
     for (i = 0; i < n; i++) {
-        for (j = 0; j < *nf && (i == 0 || j == 0 || ids[j] != ev[i].func); j++)
+        for (j = 0; j < nf && (i == 0 || j == 0 || ids[j] != ev[i].func); j++)
             ;
-        if (j == *nf) {
+        if (j == nf) {
             ids[j] = i == 0 ? -1 : ev[i].func;
-            (*nf)++;
+            (nf)++;
         }
         if (i > 0 && ev[i].func < 0)
             keyable = 0;
-        log[i].func = j;
+        log[i].func = ids[j] >= 0 ? ids[j] : -1 - j;
         log[i].depth = (int16_t)ev[i].depth;
         log[i].acct = 0;
         log[i].t0 = ev[i].t0;
@@ -226,17 +226,17 @@ static void record(fuzz_in_t *in, world_t *w)
          * road, keying what it cached. */
         rp_tree_rec_t rec2[MAX_EV];
         rp_prof_rec_t log[MAX_EV];
-        int ids[MAX_EV], nf, keyable = make_log(ev, n, log, ids, &nf);
+        int keyable = make_log(ev, n, log);
         /* 0x20: no records asked for, as the glue asks: a batched hit
          * only sums ticks, which the model checks at the flushes. */
         int asked = !(b & 0x20);
-        int nrec2 = rp_tree_record_log(w->t, w->cache, v, log, n, ids, nf, 1.0, w->now,
+        int nrec2 = rp_tree_record_log(w->t, w->cache, v, log, n, 1.0, w->now,
                                        asked ? rec2 : NULL);
         if (nrec2 < 0) {
             asked = 1;
             nrec2 = rp_tree_record_events(w->t, w->cache, v, ev, n, 1.0, w->now, rec2, work);
             if (keyable)
-                rp_tree_cache_key(w->cache, w->t, v, ev, log, n, ids, nf);
+                rp_tree_cache_key(w->cache, w->t, v, ev, log, n);
         }
         FUZZ_CHECK(nrec2 == nrec, "cached %d records, folded %d", nrec2, nrec);
         for (i = 0; i < nrec && asked; i++)

@@ -890,6 +890,100 @@ static void test_fold_matches_reclevel_model(void **state)
     assert_true(recursive > 100 && edge_recursive > 100);
 }
 
+/* The records are written in the shape form (registry ids, -1 - the
+ * local function for dynamic ones: no lookup while calls run) and turned
+ * into local functions for the readers that want them, in place, either
+ * way as often as asked: both forms name the same functions. */
+static void test_shape_form_and_local_form(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    rp_prof_t *pr = rp_prof_create(p, i.reg, label);
+    rp_prof_rec_t first[8];
+    const rp_prof_rec_t *log;
+    const rp_stats_t *st;
+    const int *ids;
+    int a, b, n, nf, k;
+
+    rp_prof_set_event_log(pr, 16);
+    rp_prof_begin(pr, &main_req, "request GET /cgi", 0);
+    a = rp_prof_enter(pr, &main_req, i.ph_trans, i.alias, 1);
+    rp_prof_exit(pr, a, 2);
+    a = rp_prof_enter(pr, &main_req, i.ph_handler, i.core1, 3);
+    b = rp_prof_enter_dynamic(pr, &main_req, "/usr/lib/cgi-bin/x.cgi", 1, "cgi", 4);
+    rp_prof_exit(pr, b, 7);
+    rp_prof_exit(pr, a, 9);
+    rp_prof_end(pr, 10);
+
+    log = rp_prof_log_shape(pr, &n);
+    assert_int_equal(n, 6);     /* root, phase, hook, phase, hook, cgi */
+    assert_int_equal(log[0].func, -1);          /* the root, local 0 */
+    assert_int_equal(log[1].func, i.ph_trans);
+    assert_int_equal(log[2].func, i.alias);
+    assert_int_equal(log[3].func, i.ph_handler);
+    assert_int_equal(log[4].func, i.core1);
+    assert_true(log[5].func < -1);              /* a dynamic function, not the root */
+    memcpy(first, log, sizeof(rp_prof_rec_t) * (size_t)n);
+
+    ids = rp_prof_ids(pr, &nf);
+    assert_int_equal(nf, 6);
+    log = rp_prof_log(pr, &n);
+    for (k = 0; k < n; k++) {
+        int f = log[k].func;
+        assert_true(f >= 0 && f < nf);
+        if (first[k].func >= 0)
+            assert_int_equal(ids[f], first[k].func);
+        else {
+            assert_int_equal(ids[f], -1);
+            assert_int_equal(f, -1 - first[k].func);
+        }
+    }
+    /* Back and forth: the same shape, the same functions, the same sums. */
+    log = rp_prof_log_shape(pr, &n);
+    for (k = 0; k < n; k++)
+        assert_int_equal(log[k].func, first[k].func);
+    st = rp_prof_stats(pr, p, 1.0);
+    assert_int_equal(st->nfuncs, 6);
+    assert_true(find(st, "/usr/lib/cgi-bin/x.cgi", 1, "cgi")->ct == 3.0);
+    assert_true(find(st, "core.c", 1, "handler")->tt == 3.0);
+    assert_true(find(st, "mod_alias.c", 1, "translate_name")->ct == 1.0);
+}
+
+/* A reader during the request (Server-Timing's) turns the records so far
+ * into local functions; the calls after it are written raw again, and
+ * the next reader takes only those: a function met on both sides is one
+ * function. */
+static void test_reader_during_request(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    rp_prof_t *pr = rp_prof_create(p, i.reg, label);
+    rp_tick_t self[16];
+    const rp_stats_t *st;
+    const rp_func_t *mime;
+    int a, nf;
+
+    rp_prof_begin(pr, &main_req, "request GET /", 0);
+    a = rp_prof_enter(pr, &main_req, i.ph_fix, i.mime, 1);
+    rp_prof_exit(pr, a, 3);
+    nf = rp_prof_nfuncs(pr);
+    assert_int_equal(nf, 3);    /* root, fixups, mod_mime */
+    rp_prof_self_now(pr, 4, self);
+    a = rp_prof_enter(pr, &main_req, i.ph_fix, i.dir, 5);
+    rp_prof_exit(pr, a, 6);
+    a = rp_prof_enter(pr, &main_req, i.ph_fix, i.mime, 7);
+    rp_prof_exit(pr, a, 10);
+    assert_int_equal(rp_prof_nfuncs(pr), 4);
+    rp_prof_end(pr, 11);
+    st = rp_prof_stats(pr, p, 1.0);
+    assert_int_equal(st->nfuncs, 4);
+    mime = find(st, "mod_mime.c", 1, "fixups");
+    assert_true(mime->nc == 2);
+    assert_true(mime->tt == 5.0);
+    assert_true(find(st, "mod_dir.c", 1, "fixups")->nc == 1);
+    assert_true(find(st, "httpd", 0, "fixups")->ct == 9.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -913,6 +1007,8 @@ int main(void)
         RP_TEST(test_add_child_takes_from_self),
         RP_TEST(test_accounting_independent_of_event_log),
         RP_TEST(test_fold_matches_reclevel_model),
+        RP_TEST(test_shape_form_and_local_form),
+        RP_TEST(test_reader_during_request),
     };
     int rc;
     apr_initialize();

@@ -331,9 +331,11 @@ static int want_out = 1;
  * freely, overlaps and all. */
 static int nested = 0;
 
-/* A request of shape k as a profile's log: local functions numbered in
- * the order met (0: the root), registry ids idbase + name number. Tried
- * through the key first; else its events are built, recorded and keyed.
+/* A request of shape k as a profile's log in rp_prof_log_shape's form:
+ * a function's number is its registry id, idbase + name number, the
+ * root's -1 (local functions, numbered in the order met, 0 the root,
+ * pick the events' tree functions). Tried through the key first; else
+ * its events are built, recorded and keyed.
  * Frames at depths 1, 2, .. depths, 1, 2, ... The same request goes
  * into region b the plain way. Returns 1 when the
  * key was hit, 0 otherwise. */
@@ -341,6 +343,7 @@ static int record_log_d(pair_t *pr, rp_tree_cache_t *c, int vh, int shape, unsig
                         int nframes, int idbase, int depths, apr_time_t now)
 {
     rp_prof_rec_t log[MAXEV];
+    int local[MAXEV];
     rp_tree_ev_t eva[MAXEV], evb[MAXEV];
     rp_tree_rec_t ra[MAXEV], rb[MAXEV];
     int wa[5 * MAXEV], wb[5 * MAXEV], ids[MAXEV], fmap[MAXEV], local_of[11];
@@ -353,6 +356,8 @@ static int record_log_d(pair_t *pr, rp_tree_cache_t *c, int vh, int shape, unsig
     memset(log, 0, sizeof log);
     ids[0] = -1;
     fmap[0] = RP_TREE_FUNC_ROOT;
+    local[0] = 0;
+    log[0].func = -1;
     for (i = 1; i < nframes; i++) {
         char name[32];
         int k = (shape * 7 + i * (1 + shape / 11)) % 11;
@@ -366,7 +371,8 @@ static int record_log_d(pair_t *pr, rp_tree_cache_t *c, int vh, int shape, unsig
         }
         seed = seed * 1103515245u + 12345u;
         t += 1 + seed % 1000;
-        log[i].func = local_of[k];
+        local[i] = local_of[k];
+        log[i].func = ids[local_of[k]];
         log[i].depth = (int16_t)(1 + (i - 1) % depths);
         log[i].t0 = t;
         log[i].t1 = t + seed % 700;
@@ -396,14 +402,14 @@ static int record_log_d(pair_t *pr, rp_tree_cache_t *c, int vh, int shape, unsig
     }
     log[0].t1 = t + 2000;
     evb[0] = (rp_tree_ev_t){ RP_TREE_FUNC_ROOT, 0, 0, log[0].t1 };
-    got = rp_tree_record_log(pr->a, c, pr->va[vh], log, nframes, ids, nf, unit, now,
+    got = rp_tree_record_log(pr->a, c, pr->va[vh], log, nframes, unit, now,
                              want_out ? ra : NULL);
     if (got < 0) {
         for (i = 0; i < nframes; i++)
-            eva[i] = (rp_tree_ev_t){ fmap[log[i].func], log[i].depth, log[i].t0, log[i].t1 };
+            eva[i] = (rp_tree_ev_t){ fmap[local[i]], log[i].depth, log[i].t0, log[i].t1 };
         rp_tree_record_events(pr->a, c, pr->va[vh], eva, nframes, unit, now, ra, wa);
         if (keyable)
-            rp_tree_cache_key(c, pr->a, pr->va[vh], eva, log, nframes, ids, nf);
+            rp_tree_cache_key(c, pr->a, pr->va[vh], eva, log, nframes);
     }
     nb = rp_tree_fold(evb, nframes, unit, rb, wb);
     rp_tree_record(pr->b, pr->vb[vh], rb, nb, now, wb);
