@@ -561,6 +561,22 @@ static void test_keyed_road_deferred(void **state)
     same(p, &pr, 1, t1);
     same(p, &pr, 5, t1);
 
+    /* Two shapes of one host and one length, one after the other: the
+     * way hit last is tried in one pass that adds the ticks before it
+     * knows the key, and gives back what the other shape's request
+     * added there. */
+    c = rp_tree_cache_create(p, MAXEV);
+    pair_init(&pr, p, 4096);
+    rp_tree_cache_batch(c, 1, T0);
+    assert_false(record_log(&pr, c, 0, 1, 1, 20, 100, T0));
+    assert_false(record_log(&pr, c, 0, 3, 2, 20, 100, T0));
+    for (i = 0; i < 10; i++) {
+        assert_true(record_log(&pr, c, 0, 1, 70 + (unsigned)i, 20, 100, T0));
+        assert_true(record_log(&pr, c, 0, 3, 90 + (unsigned)i, 20, 100, T0));
+    }
+    rp_tree_cache_flush(c, T0);
+    same(p, &pr, 0, T0);
+
     /* Not a unit a nanosecond: one rounding for the batch. */
     unit = 0.37;
     c = rp_tree_cache_create(p, MAXEV);
