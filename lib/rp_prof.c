@@ -161,13 +161,15 @@ static void localize(const rp_prof_t *cprof)
     rp_prof_rec_t *recs;
     rp_prof_slot_t *map;
     uint32_t serial;
-    int *ids, i, n, end = prof->nrec;
+    int *ids, i, n, end = prof->nrec, most;
 
     if (prof->nlocal == end)
         return;
-    /* Room for every record's function at once: the loop below then
-     * keeps the arrays and the count in registers. */
-    while (prof->entries_cap - prof->nentries < end - prof->nlocal)
+    /* Room for every entry the loop can make at once (one a record, and
+     * one a registry id at most: dynamic ones exist already), so that the
+     * loop keeps the arrays and the count in registers. */
+    most = end - prof->nlocal < prof->map_cap ? end - prof->nlocal : prof->map_cap;
+    while (prof->entries_cap - prof->nentries < most)
         grow_entries(prof);
     recs = prof->recs;
     map = prof->map;
@@ -882,7 +884,8 @@ void rp_prof_events(const rp_prof_t *prof, rp_prof_ev_t *out)
 {
     int i, n = rp_prof_nevents(prof);
 
-    localize(prof);    for (i = 0; i < n; i++) {
+    localize(prof);
+    for (i = 0; i < n; i++) {
         const rp_prof_rec_t *e = &prof->recs[i];
         out[i].func = e->func;
         out[i].depth = e->depth;
