@@ -87,6 +87,7 @@ rp_prof_t *rp_prof_create(apr_pool_t *p, const rp_registry_t *reg,
     apr_pool_create(&prof->scratch, p);
     prof->reg = reg;
     prof->label_fn = label;
+    rp_prof_set_mirror(prof, NULL);
     prof->map_cap = reg ? reg->cap : 0;
     prof->map = apr_pcalloc(p, sizeof(rp_prof_slot_t) * (apr_size_t)(prof->map_cap + 1));
     prof->entries_cap = 64;
@@ -307,6 +308,8 @@ void __attribute__((noinline)) rp_prof_i_pop_call(rp_prof_t *prof, rp_tick_t end
 void rp_prof_set_mirror(rp_prof_t *prof, const rp_prof_mirror_t *m)
 {
     if (!m) {
+        prof->mirror_cap = 0;
+        prof->mirror_depth = &prof->no_mirror_depth;
         prof->mirror_code = NULL;
         return;
     }

@@ -89,10 +89,12 @@ struct rp_prof {
     rp_tick_t root_ticks;
 
     /* optional mirror of the open frames (rp_prof_set_mirror): a copy,
-     * so that a frame's store needs no pointer chasing; on while
-     * mirror_code is not NULL */
+     * so that a frame's store needs no pointer chasing. Always written:
+     * with no mirror, mirror_cap is 0 (no code is stored) and the depth
+     * goes to no_mirror_depth, which saves a test a push and a pop. */
     int32_t *mirror_code;
     volatile int32_t *mirror_depth;
+    int32_t no_mirror_depth;
     const int *mirror_idmap;   /* [map_cap]: the mirror's own, or mirror_pad */
     int *mirror_pad;           /* a short idmap padded to map_cap (NULL: none yet) */
     int mirror_cap;
@@ -169,8 +171,7 @@ rp_prof_i_push(rp_prof_t *prof, rp_prof_kind_e kind, int raw, const void *req, r
     f->rec = prof->nrec++;
     prof->depth++;
     /* Last, as in pop. */
-    if (prof->mirror_code)
-        rp_prof_i_mirror_push(prof, raw, prof->depth - 1);
+    rp_prof_i_mirror_push(prof, raw, prof->depth - 1);
 }
 
 /* Close the top frame at end: its record gets the close time (never
@@ -186,8 +187,7 @@ static APR_INLINE RP_PROF_HOT void rp_prof_i_pop(rp_prof_t *prof, rp_tick_t end)
     prof->last_end = r->t1;
     /* Last: a store through the mirror may alias the profile's fields as
      * far as the compiler knows, so nothing of them is read after it. */
-    if (prof->mirror_code)
-        *prof->mirror_depth = prof->depth;
+    *prof->mirror_depth = prof->depth;
 }
 
 /* When the lazy frame f (a phase or request frame, every child closed)
