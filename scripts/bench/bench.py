@@ -94,7 +94,7 @@ ONLY = [p for p in os.environ.get("BENCH_ONLY", ",".join(PARTS)).split(",") if p
 OFF_BUDGET = 400
 # ... and with ProfileEngine On recording into the status page (counters,
 # windows, in-flight stack, aggregate call tree) but writing no file: the
-# issue's figure. The hot path is at +11,870 (requests 301..400 of one
+# issue's figure. The hot path is at +11,674 (requests 301..400 of one
 # process, the slow-request ring filled first, smoke runs of 2026-12-04's
 # thirteenth round, docs/performance); CI's count has been within 30 of
 # this machine's in every round.
