@@ -337,12 +337,17 @@ static int wrap_config(ap_directive_t *d, server_rec *s)
  * ModSecurity adds MODSECURITY_OUT/IN from its insert_filter hook and
  * removes them itself, a handler may add one of its own. Such a filter is
  * wrapped before its first call, in the request that adds it:
- *  - when a timed hook returns (reqprof_chain_check in reqprof_tramp.h) and the
- *    head of r's output or input chain moved since it was last walked,
- *    the chains are walked again (reqprof_filters_scan);
  *  - before a timed filter runs, the filter it will pass to (f->next) is
- *    checked, and the rest of the chain walked if that one is not timed.
+ *    checked, and the rest of the chain walked if that one is not timed
+ *    (next_check; our own filters do the same, reqprof_filters_pass_check);
+ *  - when a timed hook returns (reqprof_chain_check in reqprof_tramp.h) and
+ *    the head of r's output or input chain moved since it was last seen,
+ *    the places a chain is entered from outside (the request's head, its
+ *    protocol head, the connection's head) are checked, and the chain
+ *    walked from any of them that is not timed (reqprof_filters_scan).
  * By induction every filter below a timed one is timed before it runs.
+ * A filter we cannot time (no trampoline left) breaks that induction: from
+ * then on every scan walks the whole chains, as the first designs did.
  * What is left: a filter that a handler adds at the head of the chain and
  * calls in the same breath runs its first call untimed (it is wrapped as
  * soon as the filter below it runs, so its later calls are timed).
@@ -352,10 +357,12 @@ static apr_thread_mutex_t *discover_mutex;  /* NULL unless threaded */
 static apr_pool_t *discover_pool;           /* the child's pool */
 
 /* Functions of filters that are not to be wrapped (ours, or no room):
- * looked up without the lock, appended under it. */
+ * looked up without the lock, appended under it. broken: one of them is
+ * not ours (ours check the filter they pass to, as timed ones do). */
 #define N_SKIP 32
 static const void *skip[N_SKIP];
 static int nskip;
+static int broken;
 
 static void tramp_range(void)
 {
@@ -403,6 +410,7 @@ void reqprof_filters_child_init(apr_pool_t *pchild, void (*on_keys_added)(void))
     discover_pool = pchild;
     discover_mutex = NULL;
     nskip = 0;
+    broken = 0;
     if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) == APR_SUCCESS && threaded)
         apr_thread_mutex_create(&discover_mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
 }
@@ -431,35 +439,74 @@ static void wrap_chain(ap_filter_t *f, const void *stop, int input, request_rec 
                           "RP0006: timing %sfilter %s, met at run time",
                           input ? "input " : "output ", f->frec->name);
         }
-        else if (nskip < N_SKIP) {
-            skip[nskip] = fn;
-            __atomic_store_n(&nskip, nskip + 1, __ATOMIC_RELEASE);
+        else {
+            void *base = NULL;
+            reqprof_so_module_file(discover_pool, (void *)fn, &base);
+            if (base != reqprof_own_base)
+                __atomic_store_n(&broken, 1, __ATOMIC_RELEASE);
+            if (nskip < N_SKIP) {
+                skip[nskip] = fn;
+                __atomic_store_n(&nskip, nskip + 1, __ATOMIC_RELEASE);
+            }
+            else        /* not remembered: every walk tries it again */
+                __atomic_store_n(&broken, 1, __ATOMIC_RELEASE);
         }
     }
     if (locked && discover_mutex)
         apr_thread_mutex_unlock(discover_mutex);
 }
 
-/* A chain whose head moved is walked down to its old head, when that is
- * still in it: the rest was walked when the old head was new, and a
- * filter inserted below it since runs only when the filter above it
- * passes to it, and next_check times it first, as long as that filter
- * above is timed. Some filter we do not time (our own, or no room left:
- * the skip list is not empty) breaks that chain of reasoning: then the
- * whole chain is walked, as it always was before. The walk down to the
- * old head is what most head moves need: a filter or two added on top. */
+/* A chain is entered from outside at three places: r's head (handlers,
+ * ap_finalize_request_protocol), r's protocol head (interim responses)
+ * and the connection's head (core's flush between requests). When each
+ * of those is timed, every filter below is timed before its first call
+ * (next_check), so a chain whose head moved needs only those checked:
+ * a few loads a request where walking every filter of both chains twice
+ * cost ~500 instructions (docs/performance, fourteenth round). A head
+ * that is not timed has its chain walked from it. With a filter in the
+ * chain that we cannot time and that does not check for us (broken), the
+ * whole chains are walked, as before. */
+static APR_INLINE void head_check(ap_filter_t *f, int input, request_rec *r)
+{
+    if (f && untimed(f))
+        wrap_chain(f, NULL, input, r);
+}
+
 void reqprof_filters_scan(reqprof_state_t *st, request_rec *r)
 {
     const void *old_out = st->seen_out, *old_in = st->seen_in;
-    int whole = __atomic_load_n(&nskip, __ATOMIC_ACQUIRE) > 0;
+    conn_rec *c = r->connection;
     st->seen_out = r->output_filters;
     st->seen_in = r->input_filters;
     if (!discover_pool || !reqprof_registry)
         return;
-    if (whole || st->seen_out != old_out)
-        wrap_chain(r->output_filters, whole ? NULL : old_out, 0, r);
-    if (whole || st->seen_in != old_in)
-        wrap_chain(r->input_filters, whole ? NULL : old_in, 1, r);
+    if (__atomic_load_n(&broken, __ATOMIC_ACQUIRE)) {
+        wrap_chain(r->output_filters, NULL, 0, r);
+        wrap_chain(r->input_filters, NULL, 1, r);
+        return;
+    }
+    if (st->seen_out != old_out) {
+        head_check(r->output_filters, 0, r);
+        if (r->proto_output_filters != r->output_filters)
+            head_check(r->proto_output_filters, 0, r);
+        if (c && c->output_filters != r->proto_output_filters)
+            head_check(c->output_filters, 0, r);
+    }
+    if (st->seen_in != old_in) {
+        head_check(r->input_filters, 1, r);
+        if (r->proto_input_filters != r->input_filters)
+            head_check(r->proto_input_filters, 1, r);
+        if (c && c->input_filters != r->proto_input_filters)
+            head_check(c->input_filters, 1, r);
+    }
+}
+
+/* Our own output filters pass on through here: the filter below is timed
+ * before it runs, as next_check does for a timed one. */
+void reqprof_filters_pass_check(ap_filter_t *f)
+{
+    if (discover_pool && reqprof_registry && f->r && f->next && untimed(f->next))
+        wrap_chain(f->next, NULL, 0, f->r);
 }
 
 /* Before a timed filter runs: the filter it passes to is timed too. */

@@ -22,11 +22,17 @@ int reqprof_filters_wrap(server_rec *s);
 void reqprof_filters_child_init(apr_pool_t *pchild, void (*on_keys_added)(void));
 
 /* Filters added at run time (insert_filter hooks, handlers) are timed from
- * their first call: whenever a timed hook returns, a chain whose head moved
- * since it was last walked is walked again and any filter not yet timed is
- * wrapped; each timed filter checks the next one before it runs
- * (reqprof_tramp.h's reqprof_chain_check: two loads and two compares,
- * then this function through reqprof_chain_scan). */
+ * their first call: each timed filter checks the next one before it runs,
+ * and whenever a timed hook returns and a chain's head moved since it was
+ * last seen, the places the chain is entered from (r's head, its protocol
+ * head, the connection's head) are checked and any not yet timed is
+ * wrapped with the filters below it (reqprof_tramp.h's
+ * reqprof_chain_check: two loads and two compares, then this function
+ * through reqprof_chain_scan). */
 void reqprof_filters_scan(reqprof_state_t *st, request_rec *r);
+
+/* For our own output filters, before they pass the brigade on: the filter
+ * they pass to is timed first, as a timed filter's trampoline does. */
+void reqprof_filters_pass_check(ap_filter_t *f);
 
 #endif

@@ -18,6 +18,7 @@
 #include "reqprof_controls.h"
 #include "reqprof_state.h"
 #include "reqprof_timing.h"
+#include "reqprof_filters.h"
 
 /* Modules named in a Server-Timing header, besides "total". */
 #define REQPROF_TIMING_TOP 5
@@ -67,6 +68,7 @@ static apr_status_t timing_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         if (dc && dc->engine == 1 && reqprof_ctl_selected(top, &st->ctl, dc, sc))
             apr_table_mergen(r->headers_out, "Server-Timing", timing_value(r, st));
     }
+    reqprof_filters_pass_check(f);
     return ap_pass_brigade(f->next, bb);
 }
 

@@ -36,7 +36,10 @@ def late_httpd(request, make_server):
                    vhosts=[VHost("localhost", extra="<Location /late>\n"
                                  "    SetHandler reqprof-late\n</Location>\n"
                                  "<Location /latemid>\n"
-                                 "    SetHandler reqprof-late-mid\n</Location>")])
+                                 "    SetHandler reqprof-late-mid\n</Location>\n"
+                                 "<Location /lateadd>\n"
+                                 "    SetHandler reqprof-late-adder\n"
+                                 "    ProfileServerTiming On\n</Location>")])
     h.start()
     yield h
     stop_and_check(h)
@@ -59,12 +62,20 @@ def test_hook_added_after_sort_is_timed(late_httpd):
     assert st.stats[key][1] == 1
 
 
-def late_profiles(h, path, n):
+def late_profiles(h, path, n, warm=None):
     """n requests for path on one keep-alive connection (the late
-    module's handler answers them): each one's profile, loaded."""
+    module's handler answers them): each one's profile, loaded. warm: a
+    path asked for first on the same connection (so the same child)."""
     import http.client
     conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=30)
     try:
+        if warm:
+            before = h.profile_files()
+            conn.request("GET", warm, headers={"Host": "localhost"})
+            r = conn.getresponse()
+            assert r.status == 200 and r.read() == b"late filter\n"
+            # its file is written after the answer: not the next one's
+            h.wait_profiles("localhost", before, 1)
         for _ in range(n):
             before = h.profile_files()
             conn.request("GET", path, headers={"Host": "localhost"})
@@ -98,9 +109,9 @@ def test_filter_added_at_run_time_is_timed(late_httpd):
 def test_filter_added_below_the_old_head_is_timed(late_httpd):
     """The handler adds a filter on top of the chain and one below its
     head of before (REQPROF_LATE_MID, after httpd's protocol filters).
-    When the handler returns, the chain is walked only down to that old
-    head; the one below it is timed by the filter above it, before that
-    one passes to it. Both hold their 20 ms, in every request."""
+    When the handler returns, only the chain's heads are checked; the one
+    below them is timed by the filter above it, before that one passes to
+    it. Both hold their 20 ms, in every request."""
     out = ("mod_reqprof_late.c", 1, "filter REQPROF_LATE_OUT")
     mid = ("mod_reqprof_late.c", 1, "filter REQPROF_LATE_MID")
     for i, st in enumerate(late_profiles(late_httpd, "/latemid", 3)):
@@ -111,6 +122,21 @@ def test_filter_added_below_the_old_head_is_timed(late_httpd):
         # inside OUT's call: its 20 ms and MID's are both OUT's cumulative
         assert st.stats[out][3] >= ct + 0.019 - 1e-6, (st.stats[out][:4], ct)
         assert not any(k[2] == "filter REQPROF_LATE_MID" for k in callers), callers
+
+
+def test_filter_added_below_our_own_filter_is_timed(late_httpd):
+    """A content filter adds another filter while it runs (no hook
+    returns in between), of our own REQPROF_SERVER_TIMING's type:
+    REQPROF_LATE_PROTO lands right below ours, which no trampoline wraps. The warm-up request
+    on the same connection (so the same child) puts ours in the child's
+    list of filters not to wrap; then ours must time the filter below it
+    before passing to it, or its first call, in the first request, is
+    lost. It holds its 20 ms in every request, the first included."""
+    proto = ("mod_reqprof_late.c", 1, "filter REQPROF_LATE_PROTO")
+    for i, st in enumerate(late_profiles(late_httpd, "/lateadd", 3, warm="/lateadd?warm")):
+        assert proto in st.stats, (i, sorted(k for k in st.stats if "filter" in k[2]))
+        cc, nc, tt, ct, callers = st.stats[proto]
+        assert nc >= 1 and tt >= 0.019, (i, st.stats[proto][:4])
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,13 @@
  * protocol-level filter that lands below the chain's head of before: the
  * walk when the handler returns stops at that old head, and the filter
  * above the new one must time it before passing to it (next_check).
+ * Its handler "reqprof-late-adder" adds REQPROF_LATE_ADDER, a content
+ * filter that on its first call adds REQPROF_LATE_PROTO, a filter of
+ * the type just above httpd's protocol filters: with ProfileServerTiming
+ * On that one lands right below
+ * mod_reqprof's own REQPROF_SERVER_TIMING, which must time it before
+ * passing to it (reqprof_filters_pass_check). With "?warm" the handler
+ * adds nothing.
  * Built by the integration tests; never installed.
  */
 #include "httpd.h"
@@ -44,11 +51,40 @@ static apr_status_t late_mid(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* 20 ms in its first call of each request (REQPROF_LATE_PROTO): the call
+ * that follows its being added, which only the filter above can time. */
+static apr_status_t late_proto(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    if (!f->ctx) {
+        f->ctx = f;
+        apr_sleep(apr_time_from_msec(20));
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+/* Adds REQPROF_LATE_PROTO below itself when it first runs, then passes. */
+static apr_status_t late_adder(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    if (!f->ctx) {
+        f->ctx = f;
+        ap_add_output_filter("REQPROF_LATE_PROTO", NULL, f->r, f->c);
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
 static int late_handler(request_rec *r)
 {
     int mid = r->handler && !strcmp(r->handler, "reqprof-late-mid");
-    if (!r->handler || (strcmp(r->handler, "reqprof-late") && !mid))
+    int adder = r->handler && !strcmp(r->handler, "reqprof-late-adder");
+    if (!r->handler || (strcmp(r->handler, "reqprof-late") && !mid && !adder))
         return DECLINED;
+    if (adder) {
+        if (!r->args || strcmp(r->args, "warm"))
+            ap_add_output_filter("REQPROF_LATE_ADDER", NULL, r, r->connection);
+        ap_set_content_type(r, "text/plain");
+        ap_rputs("late filter\n", r);
+        return OK;
+    }
     if (mid)
         ap_add_output_filter("REQPROF_LATE_MID", NULL, r, r->connection);
     ap_add_output_filter("REQPROF_LATE_OUT", NULL, r, r->connection);
@@ -75,6 +111,12 @@ static void late_register_hooks(apr_pool_t *p)
      * before the connection's. */
     ap_register_output_filter("REQPROF_LATE_MID", late_mid, NULL,
                               (ap_filter_type)(AP_FTYPE_PROTOCOL + 5));
+    ap_register_output_filter("REQPROF_LATE_ADDER", late_adder, NULL, AP_FTYPE_RESOURCE);
+    /* Of REQPROF_SERVER_TIMING's type (AP_FTYPE_PROTOCOL - 1): httpd puts
+     * a filter after those of its type already in the chain, so right
+     * below ours. */
+    ap_register_output_filter("REQPROF_LATE_PROTO", late_proto, NULL,
+                              (ap_filter_type)(AP_FTYPE_PROTOCOL - 1));
 }
 
 AP_DECLARE_MODULE(reqprof_late) = {
