@@ -175,10 +175,9 @@ void reqprof_batch_begin(reqprof_state_t *st)
         st->batching = REQPROF_BATCH_BUSY;
 }
 
-void reqprof_batch_end(reqprof_state_t *st)
+void reqprof_batch_end(reqprof_state_t *st, apr_time_t now)
 {
     if (st->batching == REQPROF_BATCH_ON) {
-        apr_time_t now = apr_time_now();
         if (!st->batch_since)
             st->batch_since = now;
         else if (now - st->batch_since >= interval)

@@ -21,9 +21,9 @@ void reqprof_batch_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* Around the counting of a profiled request that ends: begin sets
  * st->batching (REQPROF_BATCH_*), taking st's batch lock when it can
- * without waiting; end flushes st's batch when its oldest count is an
- * interval old, and lets the lock go. */
+ * without waiting; end (now: the time the request ends) flushes st's
+ * batch when its oldest count is an interval old, and lets the lock go. */
 void reqprof_batch_begin(reqprof_state_t *st);
-void reqprof_batch_end(reqprof_state_t *st);
+void reqprof_batch_end(reqprof_state_t *st, apr_time_t now);
 
 #endif

@@ -93,12 +93,16 @@ int reqprof_request_finish(request_rec *r)
      * leaves files and reports. */
     selected = dc && dc->engine == 1 && reqprof_ctl_selected(top, &st->ctl, dc, sc);
     if (selected) {
+        reqprof_shape_t sh;
+        apr_time_t now = apr_time_now();    /* one reading for the three */
         reqprof_batch_begin(st);
         /* The tree first: the shape it names spares the page's batch
-         * from comparing the request's frames again. */
-        shape = reqprof_tree_record(top, st->prof, st->batching);
-        reqprof_status_record(top, st, dc, shape);
-        reqprof_batch_end(st);
+         * from comparing the request's frames again, and its ticks from
+         * reading them again. */
+        reqprof_tree_record(top, st->prof, st->batching, now, &sh);
+        shape = sh.tag;
+        reqprof_status_record(top, st, dc, &sh, now);
+        reqprof_batch_end(st, now);
     }
     else
         reqprof_status_count(top, st);

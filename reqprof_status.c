@@ -463,18 +463,23 @@ static int shape_add(rp_agg_batch_t *b, uint64_t shape, rp_prof_t *prof,
 
 /* The batch's usual road: the request's frames summed into its shape's
  * sums, no function totals made. Returns 0 when the shape is not kept. */
-static int record_shape(rp_agg_batch_t *b, uint64_t shape, rp_prof_t *prof,
+static int record_shape(rp_agg_batch_t *b, const reqprof_shape_t *shape, rp_prof_t *prof,
                         const rp_agg_req_t *rq, apr_pool_t *p)
 {
-    int s = rp_agg_shape_find(b, shape), n;
+    int s = rp_agg_shape_find(b, shape->tag), n;
     const rp_prof_rec_t *log;
     /* A log cut short would leave frames out of the counts. */
     if (!rp_prof_log_whole(prof))
         return 0;
-    if (s < 0 && (s = shape_add(b, shape, prof, p)) < 0)
+    if (s < 0 && (s = shape_add(b, shape->tag, prof, p)) < 0)
         return 0;
     log = rp_prof_log_shape(prof, &n);     /* only its ticks are read */
-    rp_agg_record_shape(agg, b, rq, s, log, n);
+    /* The tree's ticks of the same frames, when it has them: no second
+     * pass over the log. */
+    if (shape->ticks && shape->nticks == n)
+        rp_agg_record_shape_ticks(agg, b, rq, s, shape->ticks, n);
+    else
+        rp_agg_record_shape(agg, b, rq, s, log, n);
     return 1;
 }
 
@@ -505,7 +510,8 @@ static rp_agg_call_t *calls_of(rp_prof_t *prof, rp_agg_call_t *on_stack, apr_poo
 }
 
 void reqprof_status_record(request_rec *top, reqprof_state_t *st,
-                           const reqprof_dir_t *dc, uint64_t shape)
+                           const reqprof_dir_t *dc, const reqprof_shape_t *shape,
+                           apr_time_t now)
 {
     rp_agg_call_t stack_calls[CALLS_ON_STACK], *calls;
     rp_agg_req_t rq;
@@ -519,7 +525,7 @@ void reqprof_status_record(request_rec *top, reqprof_state_t *st,
         rp_agg_batch_t **b = (rp_agg_batch_t **)rp_prof_user(st->prof, REQPROF_USER_AGG);
         if (!*b)
             *b = rp_agg_batch_create(agg, rp_prof_pool(st->prof));
-        if (!shape || !record_shape(*b, shape, st->prof, &rq, top->pool)) {
+        if (!shape->tag || !record_shape(*b, shape, st->prof, &rq, top->pool)) {
             calls = calls_of(st->prof, stack_calls, top->pool, &ncalls);
             rp_agg_record_batch(agg, *b, &rq, calls, ncalls);
         }
@@ -529,7 +535,7 @@ void reqprof_status_record(request_rec *top, reqprof_state_t *st,
         rp_agg_record(agg, &rq, calls, ncalls);
     }
     status_file_tick(top);
-    if (rp_agg_slow_wants(agg, rq.wall_ns, apr_time_now())) {
+    if (rp_agg_slow_wants(agg, rq.wall_ns, now)) {
         const rp_stats_t *stats = rp_prof_stats(st->prof, top->pool,
                                                 rp_clock_sec_per_tick);
         /* stats->funcs[i] is the profile's function i: the ring names the

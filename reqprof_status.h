@@ -15,6 +15,7 @@
 #include "rp_window.h"
 #include "reqprof_config.h"
 #include "reqprof_state.h"
+#include "reqprof_tree.h"
 
 #define REQPROF_STATUS_HANDLER "reqprof-status"
 
@@ -35,15 +36,17 @@ void reqprof_status_child_init(apr_pool_t *pchild, server_rec *s);
  * held). */
 void reqprof_status_flush(reqprof_state_t *st, apr_time_t now);
 
-/* The end of a profiled request (called from reqprof_request_finish):
- * add it to the aggregates when ProfileEngine is On for it, and keep its
- * call graph when it is one of the slowest. Status page requests are
- * never added. Under REQPROF_BATCH_ON its function counts go to st's
- * batch (reqprof_status_flush adds them to shared memory); shape, when
- * not 0, names the request's shape (reqprof_tree_record's tag), and the
- * batch then sums its frames' ticks per shape instead. */
+/* The end of a profiled request (called from reqprof_request_finish),
+ * now: the time it ends: add it to the aggregates when ProfileEngine is
+ * On for it, and keep its call graph when it is one of the slowest.
+ * Status page requests are never added. Under REQPROF_BATCH_ON its
+ * function counts go to st's batch (reqprof_status_flush adds them to
+ * shared memory); shape (reqprof_tree_record's), when its tag is not 0,
+ * names the request's shape, and the batch then sums its frames' ticks
+ * per shape instead (the tree's ticks of them when it gives them). */
 void reqprof_status_record(request_rec *top, reqprof_state_t *st,
-                           const reqprof_dir_t *dc, uint64_t shape);
+                           const reqprof_dir_t *dc, const reqprof_shape_t *shape,
+                           apr_time_t now);
 
 /* The end of a request that was not profiled, or was profiled and then
  * not chosen (st, else NULL): count it (time, status class, histogram,

@@ -162,7 +162,8 @@ void reqprof_tree_flush(rp_prof_t *prof, apr_time_t now)
         rp_tree_cache_flush(c, now);
 }
 
-uint64_t reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching)
+void reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching, apr_time_t now,
+                         reqprof_shape_t *shape)
 {
     const reqprof_srv_t *sc;
     rp_tree_ev_t ev_stack[ON_STACK], *ev = ev_stack;
@@ -172,18 +173,19 @@ uint64_t reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching)
     rp_tree_cache_t **cache, *c;
     const rp_prof_rec_t *log;
     const int *ids;
-    apr_time_t now;
     double ns_per_tick = rp_clock_sec_per_tick * 1e9;
     int n, nf, i, keyable = 1;
 
+    shape->tag = 0;
+    shape->ticks = NULL;
+    shape->nticks = 0;
     if (!tree || !prof || is_status_request(top))
-        return 0;
+        return;
     /* The shape form first: a registry function's number there is its
      * registry id, so no request needs its functions looked up. */
     log = rp_prof_log_shape(prof, &n);
     if (n < 1)
-        return 0;
-    now = apr_time_now();
+        return;
     sc = ap_get_module_config(top->server->module_config, &reqprof_module);
     /* The path cache hangs on the profile object: one thread at a time,
      * and the flusher holding the batch lock. */
@@ -197,14 +199,17 @@ uint64_t reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching)
         rp_tree_cache_batch(c, batching == REQPROF_BATCH_ON, now);
         /* The usual case: a shape met before, read from the log as it is
          * (a cached path holds at most ON_STACK records). */
-        if (rp_tree_record_log(tree, c, sc->tree_vhost, log, n, ns_per_tick, now, NULL) >= 0)
-            return rp_tree_cache_tag(c);
+        if (rp_tree_record_log(tree, c, sc->tree_vhost, log, n, ns_per_tick, now, NULL) >= 0) {
+            shape->tag = rp_tree_cache_tag(c);
+            shape->ticks = rp_tree_cache_ticks(c, &shape->nticks);
+            return;
+        }
     }
     /* A shape not keyed yet: the log with local functions. */
     ids = rp_prof_ids(prof, &nf);
     log = rp_prof_log_ticks(prof, &n);
     if (nf < 1)
-        return 0;
+        return;
     if (n > ON_STACK) {
         ev = apr_palloc(top->pool, sizeof(*ev) * (apr_size_t)n);
         rec = apr_palloc(top->pool, sizeof(*rec) * (apr_size_t)n);
@@ -231,7 +236,6 @@ uint64_t reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching)
     rp_tree_record_events(tree, c, sc->tree_vhost, ev, n, ns_per_tick, now, rec, work);
     if (keyable)
         rp_tree_cache_key(c, tree, sc->tree_vhost, ev, rp_prof_log_shape(prof, &n), n);
-    return 0;
 }
 
 /* ------------------------------------------------------------ the views */

@@ -23,13 +23,22 @@ void reqprof_tree_post_config(apr_pool_t *pconf, server_rec *s,
 /* The event log a profiled request needs for the tree (0: tree off). */
 int reqprof_tree_events(void);
 
+/* What reqprof_tree_record says of the request it recorded. */
+typedef struct reqprof_shape {
+    uint64_t tag;           /* the keyed shape it matched (rp_tree_cache_tag), 0: none */
+    const uint64_t *ticks;  /* its frames' ticks (rp_tree_cache_ticks), NULL: none */
+    int nticks;
+} reqprof_shape_t;
+
 /* The end of a profiled request (reqprof_request_finish, when it counts
- * as profiled, after rp_prof_end): add its call tree. Status page requests
- * are left out. batching is how (REQPROF_BATCH_*): ON adds a request of
- * the cached path to the cache's sums (reqprof_tree_flush adds them to
- * shared memory), BUSY leaves the cache alone. Returns the tag of the
- * keyed shape the request matched (rp_tree_cache_tag), 0: none. */
-uint64_t reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching);
+ * as profiled, after rp_prof_end), now: the time it ends: add its call
+ * tree. Status page requests are left out. batching is how
+ * (REQPROF_BATCH_*): ON adds a request of the cached path to the cache's
+ * sums (reqprof_tree_flush adds them to shared memory), BUSY leaves the
+ * cache alone. Fills *shape (all 0 when the request matched no keyed
+ * shape); its ticks are valid until the next request of prof. */
+void reqprof_tree_record(request_rec *top, rp_prof_t *prof, int batching, apr_time_t now,
+                         reqprof_shape_t *shape);
 
 /* Add the sums batched on prof's path cache to shared memory (the batch
  * lock of prof's object held). */

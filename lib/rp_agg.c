@@ -451,10 +451,6 @@ typedef struct breq {
 
 /* One shape's frames and their sums (rp_agg_shape_add): the frames'
  * ticks; their self ticks are taken from those when the shape folds. */
-typedef struct tsum {
-    apr_uint64_t self, ticks;   /* self: scratch of shape_fold */
-} tsum_t;
-
 typedef struct shape {
     uint64_t tag;               /* 0: empty */
     int n, cap;                 /* frames, room for */
@@ -463,7 +459,8 @@ typedef struct shape {
     unsigned char *whole;       /* [cap] RP_PROF_FN_OUTER: its ticks are
                                  * cumulative time (rp_prof_outer) */
     int *parent;                /* [cap] the frame's parent frame, -1: none */
-    tsum_t *sum;                /* [cap] summed over nreq requests */
+    apr_uint64_t *ticks;        /* [cap] summed over nreq requests */
+    apr_uint64_t *self;         /* [cap] scratch of shape_fold */
     apr_uint64_t dropped;       /* frames of a function without a key */
     apr_uint64_t nreq;
     double ns_per_tick;
@@ -547,22 +544,19 @@ static void shape_fold(rp_agg_t *a, rp_agg_batch_t *b, shape_t *sh)
     /* Self = ticks less the children's, from the sums (frames nest, so
      * this is the sum of each request's own), as the tree's finish(). */
     for (i = 0; i < sh->n; i++)
-        sh->sum[i].self = 0;
+        sh->self[i] = 0;
     for (i = sh->n - 1; i >= 1; i--)
         if (sh->parent[i] >= 0)
-            sh->sum[sh->parent[i]].self += sh->sum[i].ticks;
+            sh->self[sh->parent[i]] += sh->ticks[i];
+    for (i = 0; i < sh->n; i++)
+        sh->self[i] = sh->ticks[i] > sh->self[i] ? sh->ticks[i] - sh->self[i] : 0;
     for (i = 0; i < sh->n; i++) {
-        tsum_t *t = &sh->sum[i];
-        t->self = t->ticks > t->self ? t->ticks - t->self : 0;
-    }
-    for (i = 0; i < sh->n; i++) {
-        tsum_t *t = &sh->sum[i];
         int k = sh->key[i];
         if (key_ok(a, b, k))
-            bsum_add(b, k, sh->nreq, rp_scale_u64(t->self, sh->ns_per_tick),
+            bsum_add(b, k, sh->nreq, rp_scale_u64(sh->self[i], sh->ns_per_tick),
                      sh->whole[i] & RP_PROF_FN_OUTER
-                     ? rp_scale_u64(t->ticks, sh->ns_per_tick) : 0);
-        t->self = t->ticks = 0;
+                     ? rp_scale_u64(sh->ticks[i], sh->ns_per_tick) : 0);
+        sh->self[i] = sh->ticks[i] = 0;
     }
     sh->nreq = 0;
 }
@@ -801,7 +795,8 @@ int rp_agg_shape_add(rp_agg_t *a, rp_agg_batch_t *b, uint64_t tag,
         sh->key = apr_palloc(b->pool, sizeof(int) * (apr_size_t)cap);
         sh->whole = apr_palloc(b->pool, (apr_size_t)cap);
         sh->parent = apr_palloc(b->pool, sizeof(int) * (apr_size_t)cap);
-        sh->sum = apr_pcalloc(b->pool, sizeof(tsum_t) * (apr_size_t)cap);
+        sh->ticks = apr_pcalloc(b->pool, sizeof(apr_uint64_t) * (apr_size_t)cap);
+        sh->self = apr_pcalloc(b->pool, sizeof(apr_uint64_t) * (apr_size_t)cap);
         sh->cap = cap;
     }
     rp_prof_outer(log, n, sh->whole, NULL);     /* the depths were checked */
@@ -827,24 +822,59 @@ int rp_agg_shape_add(rp_agg_t *a, rp_agg_batch_t *b, uint64_t tag,
     return v;
 }
 
-void rp_agg_record_shape(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
-                         int s, const rp_prof_rec_t *log, int n)
+/* The request counted into b and its shape s, when s holds n frames:
+ * the shape to add its ticks to, else NULL. */
+static shape_t *shape_for(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
+                          int s, int n)
 {
-    shape_t *sh;
-    int i;
-
     batch_count(a, b, rq);
     if (s < 0 || s >= RP_AGG_SHAPES || !b->shape[s].tag || b->shape[s].n != n)
-        return;
-    sh = &b->shape[s];
-    for (i = 0; i < sh->n; i++)
-        sh->sum[i].ticks += log[i].t1 > log[i].t0 ? log[i].t1 - log[i].t0 : 0;
+        return NULL;
+    return &b->shape[s];
+}
+
+/* After its ticks: the shape's request counted. */
+static void shape_done(rp_agg_t *a, rp_agg_batch_t *b, shape_t *sh)
+{
     /* At once, as rp_agg_record_batch counts them (a reset clears them). */
     if (sh->dropped)
         apr_atomic_add64(&a->hdr->keys_dropped, sh->dropped);
     sh->nreq++;
     sh->used = ++b->clock;
     b->pending = 1;
+}
+
+void rp_agg_record_shape(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
+                         int s, const rp_prof_rec_t *log, int n)
+{
+    shape_t *sh = shape_for(a, b, rq, s, n);
+    int i;
+
+    if (!sh)
+        return;
+    for (i = 0; i < n; i++)
+        sh->ticks[i] += log[i].t1 > log[i].t0 ? log[i].t1 - log[i].t0 : 0;
+    shape_done(a, b, sh);
+}
+
+void rp_agg_record_shape_ticks(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
+                               int s, const uint64_t *ticks, int n)
+{
+    shape_t *sh = shape_for(a, b, rq, s, n);
+    apr_uint64_t *sum;
+    int i;
+
+    if (!sh)
+        return;
+    /* Two a step: two independent adds per loop test. */
+    sum = sh->ticks;
+    for (i = 0; i + 1 < n; i += 2) {
+        sum[i] += ticks[i];
+        sum[i + 1] += ticks[i + 1];
+    }
+    if (i < n)
+        sum[i] += ticks[i];
+    shape_done(a, b, sh);
 }
 
 /* ------------------------------------------------------ slow requests */

@@ -196,6 +196,12 @@ int rp_agg_shape_add(rp_agg_t *a, rp_agg_batch_t *b, uint64_t tag,
 void rp_agg_record_shape(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
                          int s, const rp_prof_rec_t *log, int n);
 
+/* rp_agg_record_shape with the frames' ticks given (t1 - t0, 0 when
+ * t1 < t0, per frame in log order: rp_tree_cache_ticks), not read from
+ * the log. */
+void rp_agg_record_shape_ticks(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_t *rq,
+                               int s, const uint64_t *ticks, int n);
+
 /* Add a request that was not profiled: everything but functions. */
 void rp_agg_count(rp_agg_t *a, const rp_agg_req_t *rq);
 

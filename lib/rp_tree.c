@@ -572,6 +572,10 @@ struct rp_tree_cache {
     unsigned long hits, misses;
     uint64_t tags;          /* the last tag given to a key */
     uint64_t hit_tag;       /* the key rp_tree_record_log matched last, 0 */
+    /* The keyed batch road's request: each event's ticks (log_ticks), for
+     * the status page's shape sums (rp_tree_cache_ticks); nticks 0: none */
+    uint64_t *ticks;        /* [cap] */
+    int nticks;
     /* batching (rp_tree_cache_batch): every way's sums are of window
      * minute bminute */
     int batch;
@@ -586,6 +590,7 @@ rp_tree_cache_t *rp_tree_cache_create(apr_pool_t *p, int cap)
         cap = 1;
     c->cap = cap;
     c->scratch = apr_palloc(p, sizeof(rp_tree_rec_t) * (apr_size_t)cap);
+    c->ticks = apr_palloc(p, sizeof(uint64_t) * (apr_size_t)cap);
     for (w = 0; w < RP_TREE_CACHE_WAYS; w++) {
         cpath_t *cp = &c->way[w];
         cp->func = apr_palloc(p, sizeof(int) * 6 * (apr_size_t)cap);
@@ -835,14 +840,17 @@ static int batch_hit_last(rp_tree_cache_t *c, const rp_tree_t *t, int vhost,
     if (cp->nlog && cp->ns_per_unit != ns_per_unit)
         fold_log(c, cp);
     for (i = 0; i < n; i++) {
+        uint64_t d = log_ticks(&log[i]);
         diff |= log_key(&log[i]) ^ cp->lkey[i];
-        cp->evsum[i] += log_ticks(&log[i]);
+        cp->evsum[i] += d;
+        c->ticks[i] = d;
     }
     if (diff) {
         for (i = 0; i < n; i++)
-            cp->evsum[i] -= log_ticks(&log[i]);
+            cp->evsum[i] -= c->ticks[i];
         return 0;
     }
+    c->nticks = n;
     c->hit_tag = cp->tag;
     c->hits++;
     cp->used = ++c->clock;
@@ -862,6 +870,7 @@ int rp_tree_record_log(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
     if (!c)
         return -1;
     c->hit_tag = 0;
+    c->nticks = 0;
     vhost = vhost_in_range(t, vhost);
     if (!out && c->batch && batch_hit_last(c, t, vhost, log, n, ns_per_unit, now))
         return c->way[c->last].nrec;
@@ -888,8 +897,12 @@ int rp_tree_record_log(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
             cp->pending = 1;
             cp->ns_per_unit = ns_per_unit;
             cp->nlog++;
-            for (i = 0; i < n; i++)
-                cp->evsum[i] += log_ticks(&log[i]);
+            for (i = 0; i < n; i++) {
+                uint64_t d = log_ticks(&log[i]);
+                cp->evsum[i] += d;
+                c->ticks[i] = d;
+            }
+            c->nticks = n;
             return cp->nrec;
         }
         out = c->scratch;
@@ -924,6 +937,12 @@ void rp_tree_cache_key(rp_tree_cache_t *c, const rp_tree_t *t, int vhost,
         cp->lkey[i] = log_key(&log[i]);
     cp->keyed = 1;
     cp->tag = ++c->tags;
+}
+
+const uint64_t *rp_tree_cache_ticks(const rp_tree_cache_t *c, int *n)
+{
+    *n = c ? c->nticks : 0;
+    return *n ? c->ticks : NULL;
 }
 
 uint64_t rp_tree_cache_tag(const rp_tree_cache_t *c)

@@ -168,6 +168,13 @@ void rp_tree_cache_key(rp_tree_cache_t *c, const rp_tree_t *t, int vhost,
  * (the status page's batch keeps its sums per shape by it). */
 uint64_t rp_tree_cache_tag(const rp_tree_cache_t *c);
 
+/* When the last rp_tree_record_log call on c took the batched keyed road
+ * (batching on, no records wanted, a keyed shape matched): each of its
+ * log's n events' ticks (t1 - t0, 0 when t1 < t0), in log order, so that
+ * another sum of the same request (the status page's shape) need not
+ * read the log again. Valid until the next call on c; else NULL, n 0. */
+const uint64_t *rp_tree_cache_ticks(const rp_tree_cache_t *c, int *n);
+
 /* Batching: while on, a request that takes the cached path adds its
  * counts to sums the cache keeps (plain memory) instead of to the region
  * (six atomic adds a record); rp_tree_cache_flush adds the sums to the

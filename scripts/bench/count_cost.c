@@ -121,14 +121,22 @@ static void writer(rp_agg_t *a, rp_tree_t *t, const rp_agg_call_t *calls,
     t0 = now_s();
     for (r = 0; r < n; r++) {
         rq.when = apr_time_now();
-        if (batched)
-            rp_agg_record_shape(a, b, &rq, shape, log, FRAMES);
-        else
-            rp_agg_record(a, &rq, calls, FUNCS);
+        /* The tree first, as the module counts: its ticks of the frames
+         * go to the status page's shape when it is batching. */
         if (rp_tree_record_log(t, c, 0, shape_log, FRAMES, 1.0, rq.when, NULL) < 0) {
             fprintf(stderr, "count_cost: the keyed road missed\n");
             exit(2);
         }
+        if (batched) {
+            int nt;
+            const uint64_t *tk = rp_tree_cache_ticks(c, &nt);
+            if (tk && nt == FRAMES)
+                rp_agg_record_shape_ticks(a, b, &rq, shape, tk, FRAMES);
+            else
+                rp_agg_record_shape(a, b, &rq, shape, log, FRAMES);
+        }
+        else
+            rp_agg_record(a, &rq, calls, FUNCS);
         if (batched && (r & 1023) == 1023) {
             rp_agg_batch_flush(a, b, rq.when);
             rp_tree_cache_flush(c, rq.when);

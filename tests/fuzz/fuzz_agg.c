@@ -636,7 +636,15 @@ static int record_shape(world_t *w, fuzz_in_t *in, const rp_agg_req_t *r,
     FUZZ_CHECK(s < 0 || rp_agg_shape_find(w->b, (uint64_t)tag + 1) == s, "shape not found");
     /* Now and then a log one frame short: counted without functions. */
     n = (tb & 0x80) && w->shape[tag].n > 1 ? w->shape[tag].n - 1 : w->shape[tag].n;
-    rp_agg_record_shape(w->a, w->b, r, s, log, n);
+    if (tb & 0x40) {
+        /* The frames' ticks given, as the tree's keyed road gives them. */
+        uint64_t tk[RP_AGG_SHAPE_MAX];
+        for (i = 0; i < n; i++)
+            tk[i] = log[i].t1 > log[i].t0 ? log[i].t1 - log[i].t0 : 0;
+        rp_agg_record_shape_ticks(w->a, w->b, r, s, tk, n);
+    }
+    else
+        rp_agg_record_shape(w->a, w->b, r, s, log, n);
     for (i = 0; s >= 0 && n == w->shape[tag].n && i < n; i++) {
         int k = w->shape[tag].fkey[log[i].func];
         if (k == RP_AGG_UNCOUNTED)

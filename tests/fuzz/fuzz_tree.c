@@ -232,6 +232,14 @@ static void record(fuzz_in_t *in, world_t *w)
         int asked = !(b & 0x20);
         int nrec2 = rp_tree_record_log(w->t, w->cache, v, log, n, 1.0, w->now,
                                        asked ? rec2 : NULL);
+        int nt;
+        const uint64_t *tk = rp_tree_cache_ticks(w->cache, &nt);
+        /* Ticks only from a batched keyed hit without records: each
+         * event's, in log order. */
+        FUZZ_CHECK(!tk || (nrec2 >= 0 && !asked && nt == n), "ticks given: %d of %d", nt, n);
+        for (i = 0; tk && i < n; i++)
+            FUZZ_CHECK(tk[i] == (log[i].t1 > log[i].t0 ? log[i].t1 - log[i].t0 : 0),
+                       "ticks of event %d", i);
         if (nrec2 < 0) {
             asked = 1;
             nrec2 = rp_tree_record_events(w->t, w->cache, v, ev, n, 1.0, w->now, rec2, work);

@@ -1117,7 +1117,16 @@ static void shapes_vs_calls(apr_pool_t *p, double ns_per_tick)
         if (slot < 0)
             slot = rp_agg_shape_add(sha, sb, (uint64_t)s + 1, log, n, fkey, nf, ns_per_tick);
         assert_true(slot >= 0);
-        rp_agg_record_shape(sha, sb, &r, slot, log, n);
+        if (i % 3 == 1) {
+            /* The tree's ticks of the frames (rp_tree_cache_ticks), not the log. */
+            uint64_t tk[64];
+            assert_true(n <= 64);
+            for (j = 0; j < n; j++)
+                tk[j] = log[j].t1 > log[j].t0 ? log[j].t1 - log[j].t0 : 0;
+            rp_agg_record_shape_ticks(sha, sb, &r, slot, tk, n);
+        }
+        else
+            rp_agg_record_shape(sha, sb, &r, slot, log, n);
         fns = rp_prof_funcs_view(prof, &n);
         for (j = 0; j < n; j++) {
             if (fns[j].id < 0)
@@ -1226,6 +1235,7 @@ static void test_shape_self_from_ticks(void **state)
     int sh, i, ka, kb, kc;
     static const int func[5] = { 0, 1, 2, 3, 3 }, depth[5] = { 0, 1, 2, 1, 2 };
     static const rp_tick_t tt[5] = { 100, 30, 10, 20, 5 };
+    uint64_t tk[5];
 
     ka = rp_agg_key(t.a, "mod_x.c", 2, "a");
     kb = rp_agg_key(t.a, "mod_x.c", 3, "b");
@@ -1245,9 +1255,15 @@ static void test_shape_self_from_ticks(void **state)
     sh = rp_agg_shape_add(t.a, t.b, 7, log, 5, fkey, 4, 1.0);
     assert_true(sh >= 0);
     rp_agg_record_shape(t.a, t.b, &r, sh, log, 5);
-    rp_agg_record_shape(t.a, t.b, &r, sh, log, 5);
+    /* The same frames' ticks given (an odd number: the last one alone). */
+    for (i = 0; i < 5; i++)
+        tk[i] = tt[i];
+    rp_agg_record_shape_ticks(t.a, t.b, &r, sh, tk, 5);
+    rp_agg_record_shape_ticks(t.a, t.b, &r, sh, tk, 4);        /* not its frames */
+    rp_agg_record_shape_ticks(t.a, t.b, &r, RP_AGG_SHAPES, tk, 5);  /* no such shape */
     rp_agg_batch_flush(t.a, t.b, r.when);
     s = rp_agg_read(t.a, p);
+    assert_int_equal(s->requests, 4);               /* each counted */
     assert_int_equal(s->keys[ka].calls, 2);
     assert_int_equal(s->keys[ka].tt_ns, 2 * 20);
     assert_int_equal(s->keys[ka].ct_ns, 2 * 30);

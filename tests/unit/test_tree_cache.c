@@ -339,6 +339,9 @@ static int nested = 0;
  * Frames at depths 1, 2, .. depths, 1, 2, ... The same request goes
  * into region b the plain way. Returns 1 when the
  * key was hit, 0 otherwise. */
+/* Requests whose ticks rp_tree_cache_ticks gave (record_log_d checks them). */
+static int ticks_given;
+
 static int record_log_d(pair_t *pr, rp_tree_cache_t *c, int vh, int shape, unsigned seed,
                         int nframes, int idbase, int depths, apr_time_t now)
 {
@@ -404,6 +407,20 @@ static int record_log_d(pair_t *pr, rp_tree_cache_t *c, int vh, int shape, unsig
     evb[0] = (rp_tree_ev_t){ RP_TREE_FUNC_ROOT, 0, 0, log[0].t1 };
     got = rp_tree_record_log(pr->a, c, pr->va[vh], log, nframes, unit, now,
                              want_out ? ra : NULL);
+    {
+        /* The batched keyed road gives each event's ticks, in log order. */
+        int nt;
+        const uint64_t *tk = rp_tree_cache_ticks(c, &nt);
+        if (tk) {
+            assert_true(got >= 0 && !want_out);
+            assert_int_equal(nt, nframes);
+            for (i = 0; i < nframes; i++)
+                assert_int_equal(tk[i], log[i].t1 > log[i].t0 ? log[i].t1 - log[i].t0 : 0);
+            ticks_given++;
+        }
+        else
+            assert_int_equal(nt, 0);
+    }
     if (got < 0) {
         for (i = 0; i < nframes; i++)
             eva[i] = (rp_tree_ev_t){ fmap[local[i]], log[i].depth, log[i].t0, log[i].t1 };
@@ -570,10 +587,13 @@ static void test_keyed_road_deferred(void **state)
     rp_tree_cache_batch(c, 1, T0);
     assert_false(record_log(&pr, c, 0, 1, 1, 20, 100, T0));
     assert_false(record_log(&pr, c, 0, 3, 2, 20, 100, T0));
+    ticks_given = 0;
     for (i = 0; i < 10; i++) {
         assert_true(record_log(&pr, c, 0, 1, 70 + (unsigned)i, 20, 100, T0));
         assert_true(record_log(&pr, c, 0, 3, 90 + (unsigned)i, 20, 100, T0));
     }
+    /* Every one of them, by the way hit last or by the other. */
+    assert_int_equal(ticks_given, 20);
     rp_tree_cache_flush(c, T0);
     same(p, &pr, 0, T0);
 
@@ -583,18 +603,22 @@ static void test_keyed_road_deferred(void **state)
     pair_init(&pr, p, 4096);
     rp_tree_cache_batch(c, 1, T0);
     assert_false(record_log(&pr, c, 0, 1, 1, 20, 100, T0));
+    ticks_given = 0;
     for (i = 0; i < 50; i++)
         assert_true(record_log(&pr, c, 0, 1, 100 + (unsigned)i, 20, 100, T0));
+    assert_int_equal(ticks_given, 50);      /* the way hit last, each time */
     rp_tree_cache_flush(c, T0);
     near(p, &pr, 0, T0, 51 * 20);
     near(p, &pr, 1, T0, 51 * 20);
 
-    /* Unbatched: per request, in the cache's own records. */
+    /* Unbatched: per request, in the cache's own records (no ticks). */
     rp_tree_cache_batch(c, 0, T0);
     pair_init(&pr, p, 4096);
     assert_false(record_log(&pr, c, 0, 1, 1, 20, 100, T0));
+    ticks_given = 0;
     for (i = 0; i < 5; i++)
         assert_true(record_log(&pr, c, 0, 1, 200 + (unsigned)i, 20, 100, T0));
+    assert_int_equal(ticks_given, 0);
     assert_false(rp_tree_cache_pending(c));
     same(p, &pr, 0, T0);
     want_out = 1;
