@@ -1275,6 +1275,46 @@ static void test_shape_self_from_ticks(void **state)
     assert_int_equal(s->keys[kc].ct_ns, 2 * 20);
 }
 
+/* Ticks given for a shape of an odd number of frames, each of its own
+ * function: root (100) > a (30) > b (10), twice; b is the last frame,
+ * which the two-a-step loop adds alone. */
+static void test_shape_ticks_odd(void **state)
+{
+    apr_pool_t *p = *state;
+    batched_t t = batched(p);
+    rp_prof_rec_t log[3];
+    int fkey[3], sh, i, ka, kb;
+    rp_agg_req_t r = req("/a", 1000, 1);
+    rp_agg_snap_t *s;
+    static const uint64_t tk[3] = { 100, 30, 10 };
+
+    ka = rp_agg_key(t.a, "mod_x.c", 2, "a");
+    kb = rp_agg_key(t.a, "mod_x.c", 3, "b");
+    fkey[0] = RP_AGG_UNCOUNTED;
+    fkey[1] = ka;
+    fkey[2] = kb;
+    memset(log, 0, sizeof log);
+    for (i = 0; i < 3; i++) {
+        log[i].func = i;
+        log[i].depth = (int16_t)i;
+        log[i].t0 = 1000;
+        log[i].t1 = 1000 + tk[i];
+    }
+    sh = rp_agg_shape_add(t.a, t.b, 3, log, 3, fkey, 3, 1.0);
+    assert_true(sh >= 0);
+    rp_agg_record_shape_ticks(t.a, t.b, &r, sh, tk, 3);
+    rp_agg_record_shape_ticks(t.a, t.b, &r, sh, tk, 3);
+    rp_agg_batch_flush(t.a, t.b, r.when);
+    s = rp_agg_read(t.a, p);
+    assert_int_equal(s->requests, 2);
+    assert_int_equal(s->keys[ka].calls, 2);
+    assert_int_equal(s->keys[ka].tt_ns, 2 * 20);
+    assert_int_equal(s->keys[ka].ct_ns, 2 * 30);
+    assert_int_equal(s->keys[kb].calls, 2);
+    assert_int_equal(s->keys[kb].tt_ns, 2 * 10);
+    assert_int_equal(s->keys[kb].ct_ns, 2 * 10);
+}
+
 static void test_flame_svg(void **state)
 {
     apr_pool_t *p = *state;
@@ -1355,6 +1395,7 @@ int main(void)
         RP_TEST(test_shapes_near_calls_scaled),
         RP_TEST(test_shape_find_and_limits),
         RP_TEST(test_shape_self_from_ticks),
+        RP_TEST(test_shape_ticks_odd),
         RP_TEST(test_flame_svg),
         RP_TEST(test_flame_recursion_cut),
         RP_TEST(test_flame_names_cleaned),
