@@ -439,18 +439,17 @@ static void wrap_chain(ap_filter_t *f, const void *stop, int input, request_rec 
                           "RP0006: timing %sfilter %s, met at run time",
                           input ? "input " : "output ", f->frec->name);
         }
-        else {
+        else if (nskip < N_SKIP) {
             void *base = NULL;
+            /* once per function: it is remembered below */
             reqprof_so_module_file(discover_pool, (void *)fn, &base);
             if (base != reqprof_own_base)
                 __atomic_store_n(&broken, 1, __ATOMIC_RELEASE);
-            if (nskip < N_SKIP) {
-                skip[nskip] = fn;
-                __atomic_store_n(&nskip, nskip + 1, __ATOMIC_RELEASE);
-            }
-            else        /* not remembered: every walk tries it again */
-                __atomic_store_n(&broken, 1, __ATOMIC_RELEASE);
+            skip[nskip] = fn;
+            __atomic_store_n(&nskip, nskip + 1, __ATOMIC_RELEASE);
         }
+        else        /* not remembered: every walk tries it again */
+            __atomic_store_n(&broken, 1, __ATOMIC_RELEASE);
     }
     if (locked && discover_mutex)
         apr_thread_mutex_unlock(discover_mutex);

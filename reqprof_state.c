@@ -256,8 +256,9 @@ reqprof_state_t *reqprof_state_begin(request_rec *top)
     st->path = path;
     st->r = top;
     /* The last request's chains are gone: its heads' addresses may come
-     * back as filters of this one (reqprof_filters_scan walks a chain
-     * down to the head it saw last). */
+     * back as heads of this one, which reqprof_filters_scan must check
+     * all the same (it checks a chain's entry points when its head is
+     * not the one it saw last). */
     st->seen_out = st->seen_in = NULL;
     /* The decision, and the timeline a format needs: before rp_prof_begin. */
     st->ctl = ctl;
