@@ -174,6 +174,56 @@ rp_prof_i_push(rp_prof_t *prof, rp_prof_kind_e kind, int raw, const void *req, r
     rp_prof_i_mirror_push(prof, raw, prof->depth - 1);
 }
 
+/* A phase frame and the timed call's frame in it, at once (the usual
+ * phase change): the profile's fields read once, the records and frames
+ * written, then the mirror. Separate pushes read them again after each
+ * store through a pointer that may alias them. The caller checked that
+ * two more frames fit. Returns the call's frame. */
+static APR_INLINE RP_PROF_HOT int
+rp_prof_i_push_phase_hook(rp_prof_t *prof, int phase, int hook, const void *req,
+                          rp_tick_t now)
+{
+    int depth = prof->depth, nrec = prof->nrec, cap;
+    rp_prof_frame_t *f = &prof->stack[depth];
+    rp_prof_rec_t *r;
+    int32_t *code;
+
+    if (nrec + 2 > prof->recs_cap)
+        rp_prof_i_grow_recs(prof);      /* doubles: room for both */
+    r = &prof->recs[nrec];
+    cap = prof->mirror_cap;
+    code = prof->mirror_code;
+    r[0].func = phase;
+    r[0].depth = (int16_t)depth;
+    r[0].acct = 0;
+    r[0].t0 = r[0].t1 = now;
+    r[1].func = hook;
+    r[1].depth = (int16_t)(depth + 1);
+    r[1].acct = 0;
+    r[1].t0 = r[1].t1 = now;
+    f[0].kind = RP_FR_PHASE;
+    f[0].id = phase;
+    f[0].req = req;
+    f[0].rec = nrec;
+    f[1].kind = RP_FR_HOOK;
+    f[1].id = hook;
+    f[1].req = req;
+    f[1].rec = nrec + 1;
+    prof->nrec = nrec + 2;
+    prof->depth = depth + 2;
+    /* Registry ids both (the glue's slots hold nothing else). */
+    if (depth + 1 < cap) {
+        const int *idmap = prof->mirror_idmap;
+        int c0 = idmap[phase], c1 = idmap[hook];
+        code[depth] = c0;
+        code[depth + 1] = c1;
+    }
+    else if (depth < cap)
+        code[depth] = prof->mirror_idmap[phase];
+    *prof->mirror_depth = depth + 2;
+    return depth + 1;
+}
+
 /* Close the top frame at end: its record gets the close time (never
  * before its start); its self time and the accounting of _lsprof's
  * Stop() are selfs()'s and fold()'s (rp_prof.c), from the records. */
@@ -251,7 +301,7 @@ static APR_INLINE RP_PROF_HOT int rp_prof_enter_hot(rp_prof_t *prof, const void 
         }
         if (top->kind != RP_FR_REQ || prof->depth + 2 > RP_MAX_DEPTH)
             return rp_prof_i_enter_settling(prof, req, phase, hook, now);
-        rp_prof_i_push(prof, RP_FR_PHASE, phase, req, now);
+        return rp_prof_i_push_phase_hook(prof, phase, hook, req, now);
     }
     return rp_prof_i_enter_hook(prof, req, hook, now, 1);
 }

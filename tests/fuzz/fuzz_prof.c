@@ -28,6 +28,7 @@
 #include <apr_strings.h>
 #include "fuzz_common.h"
 #include "rp_prof.h"
+#include "rp_prof_int.h"        /* the open frames, for the mirror's check */
 
 #define NHOOKS 6
 #define NPHASES 3
@@ -53,7 +54,7 @@ typedef struct world {
     volatile int32_t mdepth;
     int32_t code[MIRROR_CAP];
     char dyn[MIRROR_CAP][DYN_LEN];
-    int mirrored;
+    int mirrored, nidmap;
 } world_t;
 
 static const void *req_of(unsigned b)
@@ -173,6 +174,25 @@ static void check_ended(world_t *w, apr_pool_t *p)
     }
 }
 
+/* The mirror holds what each open frame is, up to its cap: a registry
+ * function's code from the idmap (RP_MIRROR_NONE past its end), a
+ * dynamic one's RP_MIRROR_DYN; its depth is the frames open. */
+static void check_mirror(const world_t *w)
+{
+    const rp_prof_t *prof = w->prof;
+    int d;
+    if (!w->mirrored || !prof->active)
+        return;
+    FUZZ_CHECK(w->mdepth == prof->depth, "mirror depth %d, %d frames open",
+               (int)w->mdepth, prof->depth);
+    for (d = 0; d < prof->depth && d < MIRROR_CAP; d++) {
+        int id = prof->stack[d].id;
+        int32_t want = id < 0 ? RP_MIRROR_DYN : id < w->nidmap ? w->idmap[id] : RP_MIRROR_NONE;
+        FUZZ_CHECK(w->code[d] == want, "mirror code %d at depth %d, want %d (id %d)",
+                   (int)w->code[d], d, (int)want, id);
+    }
+}
+
 static void begin(world_t *w, unsigned b)
 {
     w->t0 = w->now;
@@ -188,7 +208,7 @@ static void begin(world_t *w, unsigned b)
         m.cap = MIRROR_CAP;
         m.dyn_len = DYN_LEN;
         m.idmap = w->idmap;
-        m.nidmap = (int)(b >> 1) % (NHOOKS + NPHASES + 1);
+        m.nidmap = w->nidmap = (int)(b >> 1) % (NHOOKS + NPHASES + 1);
         rp_prof_set_mirror(w->prof, &m);
     }
     else
@@ -278,6 +298,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (w->mirrored)
             FUZZ_CHECK(w->mdepth >= 1 && w->mdepth <= RP_MAX_DEPTH, "mirror depth %d",
                        (int)w->mdepth);
+        check_mirror(w);
         w->now += op >> 6;
     }
     end(w, p);
