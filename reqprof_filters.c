@@ -471,6 +471,17 @@ static APR_INLINE void head_check(ap_filter_t *f, int input, request_rec *r)
         wrap_chain(f, NULL, input, r);
 }
 
+/* One direction's three entry points (each checked once). */
+static APR_INLINE void heads_check(ap_filter_t *head, ap_filter_t *proto, ap_filter_t *conn,
+                                   int input, request_rec *r)
+{
+    head_check(head, input, r);
+    if (proto != head)
+        head_check(proto, input, r);
+    if (conn != proto)
+        head_check(conn, input, r);
+}
+
 void reqprof_filters_scan(reqprof_state_t *st, request_rec *r)
 {
     const void *old_out = st->seen_out, *old_in = st->seen_in;
@@ -484,20 +495,12 @@ void reqprof_filters_scan(reqprof_state_t *st, request_rec *r)
         wrap_chain(r->input_filters, NULL, 1, r);
         return;
     }
-    if (st->seen_out != old_out) {
-        head_check(r->output_filters, 0, r);
-        if (r->proto_output_filters != r->output_filters)
-            head_check(r->proto_output_filters, 0, r);
-        if (c && c->output_filters != r->proto_output_filters)
-            head_check(c->output_filters, 0, r);
-    }
-    if (st->seen_in != old_in) {
-        head_check(r->input_filters, 1, r);
-        if (r->proto_input_filters != r->input_filters)
-            head_check(r->proto_input_filters, 1, r);
-        if (c && c->input_filters != r->proto_input_filters)
-            head_check(c->input_filters, 1, r);
-    }
+    if (st->seen_out != old_out)
+        heads_check(r->output_filters, r->proto_output_filters,
+                    c ? c->output_filters : NULL, 0, r);
+    if (st->seen_in != old_in)
+        heads_check(r->input_filters, r->proto_input_filters,
+                    c ? c->input_filters : NULL, 1, r);
 }
 
 /* Our own output filters pass on through here: the filter below is timed

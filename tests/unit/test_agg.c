@@ -1218,6 +1218,15 @@ static void test_shape_find_and_limits(void **state)
     assert_int_equal(s->keys[0].ct_ns, 100);
 }
 
+/* Key k's counts in s: calls, self and cumulative ns. */
+static void assert_key(const rp_agg_snap_t *s, int k, uint64_t calls, uint64_t tt,
+                       uint64_t ct)
+{
+    assert_int_equal(s->keys[k].calls, calls);
+    assert_int_equal(s->keys[k].tt_ns, tt);
+    assert_int_equal(s->keys[k].ct_ns, ct);
+}
+
 /* A shape's self times come from its frames' summed ticks (each less
  * its children's), not from the records' self, which rp_prof fills in
  * only for readers that ask (rp_prof_log): here it holds junk. Two
@@ -1264,15 +1273,9 @@ static void test_shape_self_from_ticks(void **state)
     rp_agg_batch_flush(t.a, t.b, r.when);
     s = rp_agg_read(t.a, p);
     assert_int_equal(s->requests, 4);               /* each counted */
-    assert_int_equal(s->keys[ka].calls, 2);
-    assert_int_equal(s->keys[ka].tt_ns, 2 * 20);
-    assert_int_equal(s->keys[ka].ct_ns, 2 * 30);
-    assert_int_equal(s->keys[kb].calls, 2);
-    assert_int_equal(s->keys[kb].tt_ns, 2 * 10);
-    assert_int_equal(s->keys[kb].ct_ns, 2 * 10);
-    assert_int_equal(s->keys[kc].calls, 4);
-    assert_int_equal(s->keys[kc].tt_ns, 2 * (15 + 5));
-    assert_int_equal(s->keys[kc].ct_ns, 2 * 20);
+    assert_key(s, ka, 2, 2 * 20, 2 * 30);
+    assert_key(s, kb, 2, 2 * 10, 2 * 10);
+    assert_key(s, kc, 4, 2 * (15 + 5), 2 * 20);
 }
 
 /* Ticks given for a shape of an odd number of frames, each of its own
@@ -1307,12 +1310,8 @@ static void test_shape_ticks_odd(void **state)
     rp_agg_batch_flush(t.a, t.b, r.when);
     s = rp_agg_read(t.a, p);
     assert_int_equal(s->requests, 2);
-    assert_int_equal(s->keys[ka].calls, 2);
-    assert_int_equal(s->keys[ka].tt_ns, 2 * 20);
-    assert_int_equal(s->keys[ka].ct_ns, 2 * 30);
-    assert_int_equal(s->keys[kb].calls, 2);
-    assert_int_equal(s->keys[kb].tt_ns, 2 * 10);
-    assert_int_equal(s->keys[kb].ct_ns, 2 * 10);
+    assert_key(s, ka, 2, 2 * 20, 2 * 30);
+    assert_key(s, kb, 2, 2 * 10, 2 * 10);
 }
 
 static void test_flame_svg(void **state)
