@@ -153,25 +153,33 @@ static APR_INLINE RP_PROF_HOT void rp_prof_i_mirror_push(rp_prof_t *prof, int ra
     *prof->mirror_depth = d + 1;
 }
 
+/* One frame and its record, from values the caller holds: nothing of
+ * the profile is read here (rp_prof_i_push, rp_prof_i_push_phase_hook). */
 static APR_INLINE RP_PROF_HOT void
-rp_prof_i_push(rp_prof_t *prof, rp_prof_kind_e kind, int raw, const void *req, rp_tick_t now)
+rp_prof_i_put(rp_prof_frame_t *f, rp_prof_rec_t *r, rp_prof_kind_e kind, int raw, int depth,
+              int rec, const void *req, rp_tick_t now)
 {
-    rp_prof_frame_t *f = &prof->stack[prof->depth];
-    rp_prof_rec_t *r;
-    if (prof->nrec == prof->recs_cap)
-        rp_prof_i_grow_recs(prof);
-    r = &prof->recs[prof->nrec];
     r->func = raw;
-    r->depth = (int16_t)prof->depth;
+    r->depth = (int16_t)depth;
     r->acct = 0;
     r->t0 = r->t1 = now;
     f->kind = kind;
     f->id = raw;
     f->req = req;
-    f->rec = prof->nrec++;
-    prof->depth++;
+    f->rec = rec;
+}
+
+static APR_INLINE RP_PROF_HOT void
+rp_prof_i_push(rp_prof_t *prof, rp_prof_kind_e kind, int raw, const void *req, rp_tick_t now)
+{
+    int depth = prof->depth, nrec = prof->nrec;
+    if (nrec == prof->recs_cap)
+        rp_prof_i_grow_recs(prof);
+    rp_prof_i_put(&prof->stack[depth], &prof->recs[nrec], kind, raw, depth, nrec, req, now);
+    prof->nrec = nrec + 1;
+    prof->depth = depth + 1;
     /* Last, as in pop. */
-    rp_prof_i_mirror_push(prof, raw, prof->depth - 1);
+    rp_prof_i_mirror_push(prof, raw, depth);
 }
 
 /* A phase frame and the timed call's frame in it, at once (the usual
@@ -193,22 +201,8 @@ rp_prof_i_push_phase_hook(rp_prof_t *prof, int phase, int hook, const void *req,
     r = &prof->recs[nrec];
     cap = prof->mirror_cap;
     code = prof->mirror_code;
-    r[0].func = phase;
-    r[0].depth = (int16_t)depth;
-    r[0].acct = 0;
-    r[0].t0 = r[0].t1 = now;
-    r[1].func = hook;
-    r[1].depth = (int16_t)(depth + 1);
-    r[1].acct = 0;
-    r[1].t0 = r[1].t1 = now;
-    f[0].kind = RP_FR_PHASE;
-    f[0].id = phase;
-    f[0].req = req;
-    f[0].rec = nrec;
-    f[1].kind = RP_FR_HOOK;
-    f[1].id = hook;
-    f[1].req = req;
-    f[1].rec = nrec + 1;
+    rp_prof_i_put(&f[0], &r[0], RP_FR_PHASE, phase, depth, nrec, req, now);
+    rp_prof_i_put(&f[1], &r[1], RP_FR_HOOK, hook, depth + 1, nrec + 1, req, now);
     prof->nrec = nrec + 2;
     prof->depth = depth + 2;
     /* Registry ids both (the glue's slots hold nothing else). */
