@@ -152,6 +152,8 @@ static int reqprof_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         || reqprof_output_post_config(pconf, ptemp, s) != OK)
         return DONE;
     clock = rp_clock_init(1);
+    reqprof_wrap_set_clock();
+    reqprof_filters_set_clock();
     /* Hooks are sorted by now; wrapping each generation anew: the request
      * hooks (a new registry), every filter known by name, mod_proxy's
      * hooks, then the self-test's entry. */

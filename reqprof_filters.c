@@ -59,18 +59,18 @@ static APR_INLINE reqprof_state_t *filter_state(ap_filter_t *f)
  * pointer: a local whose address is taken would cost every filter call
  * a stack-protector check. */
 static APR_INLINE __attribute__((always_inline)) int
-filter_enter(reqprof_state_t *st, ap_filter_t *f, const reqprof_slot_t *s)
+filter_enter(reqprof_state_t *st, ap_filter_t *f, const reqprof_slot_t *s, int clk)
 {
     st->inflight++;
     filter_current.st = st;
     filter_current.gen = st->gen;
-    return rp_prof_enter_hot(st->prof, f->r, -1, s->hook, rp_clock_now());
+    return rp_prof_enter_hot(st->prof, f->r, -1, s->hook, rp_clock_now_as(clk));
 }
 
 static APR_INLINE __attribute__((always_inline)) void
-filter_exit(filter_ctx_t saved, reqprof_state_t *st, unsigned gen, int frame)
+filter_exit(filter_ctx_t saved, reqprof_state_t *st, unsigned gen, int frame, int clk)
 {
-    rp_tick_t now = rp_clock_now();
+    rp_tick_t now = rp_clock_now_as(clk);
     if (st->gen == gen)
         rp_prof_exit_hot(st->prof, frame, now);
     filter_current = saved;
@@ -80,7 +80,17 @@ filter_exit(filter_ctx_t saved, reqprof_state_t *st, unsigned gen, int frame)
 /* Before a timed filter runs (below, with the run-time discovery). */
 static APR_INLINE void next_check(reqprof_state_t *st, ap_filter_t *f, int input);
 
-static APR_INLINE apr_status_t out_call(int i, ap_filter_t *f, apr_bucket_brigade *bb)
+/* The timed calls of output and input filters; clk as for
+ * reqprof_hot_enter_as. Inlined into each stubs' body (two per
+ * direction, one per clock), left to gcc for C trampolines. */
+#ifdef REQPROF_STUBS
+#define CALL_INLINE APR_INLINE __attribute__((always_inline))
+#else
+#define CALL_INLINE APR_INLINE
+#endif
+
+static CALL_INLINE apr_status_t
+out_call(int i, ap_filter_t *f, apr_bucket_brigade *bb, int clk)
 {
     ap_out_filter_func fn = (ap_out_filter_func)slots_out[i].orig;
     reqprof_state_t *st = filter_state(f);
@@ -96,15 +106,15 @@ static APR_INLINE apr_status_t out_call(int i, ap_filter_t *f, apr_bucket_brigad
         reqprof_cgi_mark(bb);
     gen = st->gen;
     saved = filter_current;
-    frame = filter_enter(st, f, &slots_out[i]);
+    frame = filter_enter(st, f, &slots_out[i], clk);
     rv = fn(f, bb);
-    filter_exit(saved, st, gen, frame);
+    filter_exit(saved, st, gen, frame, clk);
     return rv;
 }
 
-static APR_INLINE apr_status_t in_call(int i, ap_filter_t *f, apr_bucket_brigade *bb,
-                                       ap_input_mode_t mode, apr_read_type_e block,
-                                       apr_off_t readbytes)
+static CALL_INLINE apr_status_t
+in_call(int i, ap_filter_t *f, apr_bucket_brigade *bb, ap_input_mode_t mode,
+        apr_read_type_e block, apr_off_t readbytes, int clk)
 {
     ap_in_filter_func fn = (ap_in_filter_func)slots_in[i].orig;
     reqprof_state_t *st = filter_state(f);
@@ -118,32 +128,39 @@ static APR_INLINE apr_status_t in_call(int i, ap_filter_t *f, apr_bucket_brigade
     next_check(st, f, 1);
     gen = st->gen;
     saved = filter_current;
-    frame = filter_enter(st, f, &slots_in[i]);
+    frame = filter_enter(st, f, &slots_in[i], clk);
     rv = fn(f, bb, mode, block, readbytes);
-    filter_exit(saved, st, gen, frame);
+    filter_exit(saved, st, gen, frame, clk);
     return rv;
 }
 
 #ifdef REQPROF_STUBS
-/* Stubs (reqprof_tramp.h) into one body per direction, with out_call or
- * in_call and the profile's enter and exit inlined in it. */
-apr_status_t reqprof_gen_out(ap_filter_t *f, apr_bucket_brigade *bb, int i)
-    __attribute__((used));
-apr_status_t reqprof_gen_out(ap_filter_t *f, apr_bucket_brigade *bb, int i)
-{
-    return out_call(i, f, bb);
+/* Stubs (reqprof_tramp.h) into one body per direction and clock, with
+ * out_call or in_call and the profile's enter and exit inlined in it. */
+#define BODY_OUT(SUF, CLK) \
+apr_status_t reqprof_gen_out##SUF(ap_filter_t *f, apr_bucket_brigade *bb, int i) \
+{ \
+    return out_call(i, f, bb, CLK); \
 }
 
-apr_status_t reqprof_gen_in(ap_filter_t *f, apr_bucket_brigade *bb, ap_input_mode_t m,
-                            apr_read_type_e bl, apr_off_t n, int i) __attribute__((used));
-apr_status_t reqprof_gen_in(ap_filter_t *f, apr_bucket_brigade *bb, ap_input_mode_t m,
-                            apr_read_type_e bl, apr_off_t n, int i)
-{
-    return in_call(i, f, bb, m, bl, n);
+#define BODY_IN(SUF, CLK) \
+apr_status_t reqprof_gen_in##SUF(ap_filter_t *f, apr_bucket_brigade *bb, ap_input_mode_t m, \
+                                 apr_read_type_e bl, apr_off_t n, int i) \
+{ \
+    return in_call(i, f, bb, m, bl, n, CLK); \
 }
 
-#define S_OUT(a, b, c) REQPROF_STUB(t_out_, "%edx", "reqprof_gen_out", a, b, c)
-#define S_IN(a, b, c) REQPROF_STUB(t_in_, "%r9d", "reqprof_gen_in", a, b, c)
+REQPROF_BODIES(reqprof_gen_out, BODY_OUT)
+REQPROF_BODIES(reqprof_gen_in, BODY_IN)
+
+void reqprof_filters_set_clock(void)
+{
+    REQPROF_BODIES_PICK(reqprof_gen_out);
+    REQPROF_BODIES_PICK(reqprof_gen_in);
+}
+
+#define S_OUT(a, b, c) REQPROF_STUB(t_out_, "%edx", "reqprof_gen_out_to", a, b, c)
+#define S_IN(a, b, c) REQPROF_STUB(t_in_, "%r9d", "reqprof_gen_in_to", a, b, c)
 __asm__(
     "\t.pushsection .text\n"
     REQPROF_T100(S_OUT, 0) REQPROF_T30(S_IN)
@@ -160,18 +177,22 @@ REQPROF_T30(D_IN)
 #define T_OUT(a, b, c) \
 static apr_status_t t_out_##a##b##c(ap_filter_t *f, apr_bucket_brigade *bb) \
 { \
-    return out_call(REQPROF_SLOT_IDX(a, b, c), f, bb); \
+    return out_call(REQPROF_SLOT_IDX(a, b, c), f, bb, RP_CLOCK_CHOSEN); \
 }
 #define T_IN(a, b, c) \
 static apr_status_t t_in_##a##b##c(ap_filter_t *f, apr_bucket_brigade *bb, \
         ap_input_mode_t m, apr_read_type_e bl, apr_off_t n) \
 { \
-    return in_call(REQPROF_SLOT_IDX(a, b, c), f, bb, m, bl, n); \
+    return in_call(REQPROF_SLOT_IDX(a, b, c), f, bb, m, bl, n, RP_CLOCK_CHOSEN); \
 }
 REQPROF_T100(T_OUT, 0)
 REQPROF_T30(T_IN)
 #define P_OUT(a, b, c) t_out_##a##b##c,
 #define P_IN(a, b, c) t_in_##a##b##c,
+
+void reqprof_filters_set_clock(void)
+{
+}
 #endif
 static ap_out_filter_func const tramp_out[N_OUT] = { REQPROF_T100(P_OUT, 0) };
 static ap_in_filter_func const tramp_in[N_IN] = { REQPROF_T30(P_IN) };

@@ -17,6 +17,9 @@ void reqprof_filters_reset(void);
  * many (0 when nothing is timed in this generation). */
 int reqprof_filters_wrap(server_rec *s);
 
+/* post_config, right after rp_clock_init: as reqprof_wrap_set_clock. */
+void reqprof_filters_set_clock(void);
+
 /* child_init: what wrapping filters met at run time needs;
  * on_keys_added (may be NULL) is called when one got a registry id. */
 void reqprof_filters_child_init(apr_pool_t *pchild, void (*on_keys_added)(void));

@@ -76,9 +76,11 @@ static APR_INLINE void reqprof_chain_check(reqprof_state_t *st, request_rec *r)
  * profile's own enter and exit too (rp_prof_int.h), one more call layer
  * less (~700 a request, eleventh round): for code that exists once per
  * signature (reqprof_wrap.c's shared trampolines, the filter calls), not
- * for trampolines made by the hundred, where it would double the text. */
+ * for trampolines made by the hundred, where it would double the text.
+ * clk is the clock both reads take (rp_clock_now_as): the shared bodies
+ * exist once per clock (REQPROF_STUB), the rest test at each read. */
 static APR_INLINE __attribute__((always_inline)) reqprof_hot_t
-reqprof_hot_enter_as(request_rec *r, const reqprof_slot_t *s, int inl)
+reqprof_hot_enter_as(request_rec *r, const reqprof_slot_t *s, int inl, int clk)
 {
     reqprof_hot_t h;
     h.st = reqprof_state(r);
@@ -88,8 +90,8 @@ reqprof_hot_enter_as(request_rec *r, const reqprof_slot_t *s, int inl)
         return h;
     h.gen = h.st->gen;
     h.st->inflight++;
-    h.frame = inl ? rp_prof_enter_hot(h.st->prof, r, s->phase, s->hook, rp_clock_now())
-                  : rp_prof_enter(h.st->prof, r, s->phase, s->hook, rp_clock_now());
+    h.frame = inl ? rp_prof_enter_hot(h.st->prof, r, s->phase, s->hook, rp_clock_now_as(clk))
+                  : rp_prof_enter(h.st->prof, r, s->phase, s->hook, rp_clock_now_as(clk));
     return h;
 }
 
@@ -100,9 +102,9 @@ reqprof_hot_enter_as(request_rec *r, const reqprof_slot_t *s, int inl)
  * request lives the object is not released, so it cannot change
  * between them, and reqprof_call_done recycles only a released one. */
 static APR_INLINE __attribute__((always_inline)) void
-reqprof_hot_exit_r_as(reqprof_hot_t h, request_rec *r, int inl)
+reqprof_hot_exit_r_as(reqprof_hot_t h, request_rec *r, int inl, int clk)
 {
-    rp_tick_t now = rp_clock_now();
+    rp_tick_t now = rp_clock_now_as(clk);
     int alive = h.st->gen == h.gen;
     if (alive) {
         if (inl)
@@ -115,15 +117,20 @@ reqprof_hot_exit_r_as(reqprof_hot_t h, request_rec *r, int inl)
         reqprof_chain_check(h.st, r);
 }
 
-#define reqprof_hot_enter(r, s) reqprof_hot_enter_as((r), (s), 0)
-#define reqprof_hot_exit_r(h, r) reqprof_hot_exit_r_as((h), (r), 0)
-#define reqprof_hot_enter_inl(r, s) reqprof_hot_enter_as((r), (s), 1)
-#define reqprof_hot_exit_r_inl(h, r) reqprof_hot_exit_r_as((h), (r), 1)
+#define reqprof_hot_enter(r, s) reqprof_hot_enter_as((r), (s), 0, RP_CLOCK_CHOSEN)
+#define reqprof_hot_exit_r(h, r) reqprof_hot_exit_r_as((h), (r), 0, RP_CLOCK_CHOSEN)
+#define reqprof_hot_enter_inl(r, s) reqprof_hot_enter_as((r), (s), 1, RP_CLOCK_CHOSEN)
+#define reqprof_hot_exit_r_inl(h, r) reqprof_hot_exit_r_as((h), (r), 1, RP_CLOCK_CHOSEN)
 
 /* On x86-64 (ELF) a trampoline is a 16-byte stub made by REQPROF_STUB:
  * it puts its slot's index in the first argument register its signature
  * leaves free and jumps to one shared body per signature, which has the
  * profile's enter and exit inlined (reqprof_wrap.c, reqprof_filters.c).
+ * Each body is built twice, once per clock, and the stub jumps through a
+ * pointer that post_config sets to the one for the clock rp_clock_init
+ * chose (reqprof_tramp_set_clock): the same three instructions as a
+ * direct jump, and no clock test in the body (docs/performance,
+ * fifteenth round).
  * Elsewhere, or built with -DREQPROF_C_TRAMPOLINES, each trampoline is a
  * C function (TRAMPOLINE, below). */
 #if defined(__x86_64__) && defined(__ELF__) && !defined(REQPROF_C_TRAMPOLINES)
@@ -131,8 +138,8 @@ reqprof_hot_exit_r_as(reqprof_hot_t h, request_rec *r, int inl)
 
 /* Stub NAMEabc, for a top-level asm block: index a*100+b*10+c into REG
  * (written as a sum: "015" would be octal to the assembler), then on to
- * the body GEN. endbr64 (a no-op without CET) keeps it a valid target of
- * an indirect call. */
+ * the body that the pointer GEN holds. endbr64 (a no-op without CET)
+ * keeps it a valid target of an indirect call. */
 #define REQPROF_STUB(NAME, REG, GEN, a, b, c) \
     "\t.globl " #NAME #a #b #c "\n" \
     "\t.hidden " #NAME #a #b #c "\n" \
@@ -142,34 +149,48 @@ reqprof_hot_exit_r_as(reqprof_hot_t h, request_rec *r, int inl)
     "\t.cfi_startproc\n" \
     "\tendbr64\n" \
     "\tmovl $(" #a "*100+" #b "*10+" #c "), " REG "\n" \
-    "\tjmp " GEN "\n" \
+    "\tjmp *" GEN "(%rip)\n" \
     "\t.cfi_endproc\n" \
     "\t.size " #NAME #a #b #c ", .-" #NAME #a #b #c "\n"
 
 /* What C sees of a stub: an address, cast to its type where it is used. */
 #define REQPROF_STUB_DECL(NAME, a, b, c) \
     __attribute__((visibility("hidden"))) void NAME##a##b##c(void);
+
+/* A shared body made once per clock by DEF(SUFFIX, CLK): NAME_tsc and
+ * NAME_mono, and the pointer NAME_to that the stubs jump through. It
+ * holds the _mono one until REQPROF_BODIES_PICK, which post_config runs
+ * right after rp_clock_init, before anything is wrapped. */
+#define REQPROF_BODIES(NAME, DEF) \
+    DEF(_tsc, RP_CLOCK_TSC) \
+    DEF(_mono, RP_CLOCK_MONO) \
+    void (*NAME##_to)(void) __attribute__((used)) = (void (*)(void))NAME##_mono;
+
+/* NAME_to on the body for the clock rp_clock_init chose. */
+#define REQPROF_BODIES_PICK(NAME) \
+    (NAME##_to = rp_clock_use_tsc ? (void (*)(void))NAME##_tsc : (void (*)(void))NAME##_mono)
 #endif
 
 /* A trampoline returning RET for a function taking PARAMS, called with
  * ARGS, whose request is REQ; slot array SLOTS, index a*100+b*10+c. */
 #define TRAMPOLINE(NAME, SLOTS, RET, PARAMS, ARGS, REQ, a, b, c) \
 static RET NAME##a##b##c PARAMS \
-REQPROF_TIMED_CALL(RET, PARAMS, &SLOTS[REQPROF_SLOT_IDX(a, b, c)], ARGS, REQ, 0)
+REQPROF_TIMED_CALL(RET, PARAMS, &SLOTS[REQPROF_SLOT_IDX(a, b, c)], ARGS, REQ, 0, \
+                   RP_CLOCK_CHOSEN)
 
 /* The body of a trampoline (a C one above, or a stub's shared body): the
  * original of slot S, a function RET (PARAMS), called with ARGS around
- * the timed call for request REQ; INL as for reqprof_hot_enter_as. */
-#define REQPROF_TIMED_CALL(RET, PARAMS, S, ARGS, REQ, INL) \
+ * the timed call for request REQ; INL and CLK as for reqprof_hot_enter_as. */
+#define REQPROF_TIMED_CALL(RET, PARAMS, S, ARGS, REQ, INL, CLK) \
 { \
     const reqprof_slot_t *s = (S); \
     RET (*fn) PARAMS = (RET (*) PARAMS)s->orig; \
-    reqprof_hot_t h = reqprof_hot_enter_as(REQ, s, INL); \
+    reqprof_hot_t h = reqprof_hot_enter_as(REQ, s, INL, CLK); \
     RET rv; \
     if (!h.st) \
         return fn ARGS; \
     rv = fn ARGS; \
-    reqprof_hot_exit_r_as(h, REQ, INL); \
+    reqprof_hot_exit_r_as(h, REQ, INL, CLK); \
     return rv; \
 }
 

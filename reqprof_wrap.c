@@ -60,52 +60,67 @@ static reqprof_slot_t slots_htaccess[N_SMALL];
  * trampolines with the profile's enter and exit inlined would cost
  * ~700 KB (docs/performance, eleventh round). */
 
-/* The shared bodies: slot i's original called with the stub's arguments.
- * Reached only from the stubs (used: nothing in C calls them). */
-int reqprof_gen_int_r(request_rec *r, int i) __attribute__((used));
-int reqprof_gen_int_r(request_rec *r, int i)
-REQPROF_TIMED_CALL(int, (request_rec *r), &slots_int_r[i], (r), r, 1)
+/* The shared bodies: slot i's original called with the stub's arguments,
+ * each built once per clock (BODIES). */
+#define BODY_INT_R(SUF, CLK) \
+int reqprof_gen_int_r##SUF(request_rec *r, int i) \
+REQPROF_TIMED_CALL(int, (request_rec *r), &slots_int_r[i], (r), r, 1, CLK)
 
-int reqprof_gen_int_r_int(request_rec *r, int x, int i) __attribute__((used));
-int reqprof_gen_int_r_int(request_rec *r, int x, int i)
-REQPROF_TIMED_CALL(int, (request_rec *r, int x), &slots_int_r_int[i], (r, x), r, 1)
+#define BODY_INT_R_INT(SUF, CLK) \
+int reqprof_gen_int_r_int##SUF(request_rec *r, int x, int i) \
+REQPROF_TIMED_CALL(int, (request_rec *r, int x), &slots_int_r_int[i], (r, x), r, 1, CLK)
 
-int reqprof_gen_int_r_str(request_rec *r, const char *x, int i) __attribute__((used));
-int reqprof_gen_int_r_str(request_rec *r, const char *x, int i)
-REQPROF_TIMED_CALL(int, (request_rec *r, const char *x), &slots_int_r_str[i], (r, x), r, 1)
+#define BODY_INT_R_STR(SUF, CLK) \
+int reqprof_gen_int_r_str##SUF(request_rec *r, const char *x, int i) \
+REQPROF_TIMED_CALL(int, (request_rec *r, const char *x), &slots_int_r_str[i], (r, x), r, 1, \
+                   CLK)
 
-apr_status_t reqprof_gen_stat(apr_finfo_t *fi, request_rec *r, apr_int32_t w, int i)
-    __attribute__((used));
-apr_status_t reqprof_gen_stat(apr_finfo_t *fi, request_rec *r, apr_int32_t w, int i)
-REQPROF_TIMED_CALL(apr_status_t, (apr_finfo_t *fi, request_rec *r, apr_int32_t w),
-                   &slots_stat[i], (fi, r, w), r, 1)
+#define BODY_STAT(SUF, CLK) \
+apr_status_t reqprof_gen_stat##SUF(apr_finfo_t *fi, request_rec *r, apr_int32_t w, int i) \
+REQPROF_TIMED_CALL(apr_status_t, (apr_finfo_t *fi, request_rec *r, apr_int32_t w), \
+                   &slots_stat[i], (fi, r, w), r, 1, CLK)
 
-apr_status_t reqprof_gen_htaccess(request_rec *r, const char *d, const char *n,
-                                  ap_configfile_t **cf, const char **full, int i)
-    __attribute__((used));
-apr_status_t reqprof_gen_htaccess(request_rec *r, const char *d, const char *n,
-                                  ap_configfile_t **cf, const char **full, int i)
-REQPROF_TIMED_CALL(apr_status_t, (request_rec *r, const char *d, const char *n,
-                                  ap_configfile_t **cf, const char **full),
-                   &slots_htaccess[i], (r, d, n, cf, full), r, 1)
+#define BODY_HTACCESS(SUF, CLK) \
+apr_status_t reqprof_gen_htaccess##SUF(request_rec *r, const char *d, const char *n, \
+                                       ap_configfile_t **cf, const char **full, int i) \
+REQPROF_TIMED_CALL(apr_status_t, (request_rec *r, const char *d, const char *n, \
+                                  ap_configfile_t **cf, const char **full), \
+                   &slots_htaccess[i], (r, d, n, cf, full), r, 1, CLK)
 
-void reqprof_gen_void_r(request_rec *r, int i) __attribute__((used));
-void reqprof_gen_void_r(request_rec *r, int i)
-{
-    const reqprof_slot_t *s = &slots_void_r[i];
-    void (*fn)(request_rec *) = (void (*)(request_rec *))s->orig;
-    reqprof_hot_t h = reqprof_hot_enter_inl(r, s);
-    fn(r);
-    if (h.st)
-        reqprof_hot_exit_r_inl(h, r);
+#define BODY_VOID_R(SUF, CLK) \
+void reqprof_gen_void_r##SUF(request_rec *r, int i) \
+{ \
+    const reqprof_slot_t *s = &slots_void_r[i]; \
+    void (*fn)(request_rec *) = (void (*)(request_rec *))s->orig; \
+    reqprof_hot_t h = reqprof_hot_enter_as(r, s, 1, CLK); \
+    fn(r); \
+    if (h.st) \
+        reqprof_hot_exit_r_as(h, r, 1, CLK); \
 }
 
-#define S_INT_R(a, b, c) REQPROF_STUB(t_int_r_, "%esi", "reqprof_gen_int_r", a, b, c)
-#define S_VOID_R(a, b, c) REQPROF_STUB(t_void_r_, "%esi", "reqprof_gen_void_r", a, b, c)
-#define S_INT_R_INT(a, b, c) REQPROF_STUB(t_int_r_int_, "%edx", "reqprof_gen_int_r_int", a, b, c)
-#define S_INT_R_STR(a, b, c) REQPROF_STUB(t_int_r_str_, "%edx", "reqprof_gen_int_r_str", a, b, c)
-#define S_STAT(a, b, c) REQPROF_STUB(t_stat_, "%ecx", "reqprof_gen_stat", a, b, c)
-#define S_HTACCESS(a, b, c) REQPROF_STUB(t_htaccess_, "%r9d", "reqprof_gen_htaccess", a, b, c)
+REQPROF_BODIES(reqprof_gen_int_r, BODY_INT_R)
+REQPROF_BODIES(reqprof_gen_int_r_int, BODY_INT_R_INT)
+REQPROF_BODIES(reqprof_gen_int_r_str, BODY_INT_R_STR)
+REQPROF_BODIES(reqprof_gen_stat, BODY_STAT)
+REQPROF_BODIES(reqprof_gen_htaccess, BODY_HTACCESS)
+REQPROF_BODIES(reqprof_gen_void_r, BODY_VOID_R)
+
+void reqprof_wrap_set_clock(void)
+{
+    REQPROF_BODIES_PICK(reqprof_gen_int_r);
+    REQPROF_BODIES_PICK(reqprof_gen_int_r_int);
+    REQPROF_BODIES_PICK(reqprof_gen_int_r_str);
+    REQPROF_BODIES_PICK(reqprof_gen_stat);
+    REQPROF_BODIES_PICK(reqprof_gen_htaccess);
+    REQPROF_BODIES_PICK(reqprof_gen_void_r);
+}
+
+#define S_INT_R(a, b, c) REQPROF_STUB(t_int_r_, "%esi", "reqprof_gen_int_r_to", a, b, c)
+#define S_VOID_R(a, b, c) REQPROF_STUB(t_void_r_, "%esi", "reqprof_gen_void_r_to", a, b, c)
+#define S_INT_R_INT(a, b, c) REQPROF_STUB(t_int_r_int_, "%edx", "reqprof_gen_int_r_int_to", a, b, c)
+#define S_INT_R_STR(a, b, c) REQPROF_STUB(t_int_r_str_, "%edx", "reqprof_gen_int_r_str_to", a, b, c)
+#define S_STAT(a, b, c) REQPROF_STUB(t_stat_, "%ecx", "reqprof_gen_stat_to", a, b, c)
+#define S_HTACCESS(a, b, c) REQPROF_STUB(t_htaccess_, "%r9d", "reqprof_gen_htaccess_to", a, b, c)
 
 __asm__(
     "\t.pushsection .text\n"
@@ -154,6 +169,10 @@ REQPROF_T100(T_INT_R, 0) REQPROF_T100(T_INT_R, 1)
 REQPROF_T100(T_INT_R, 2) REQPROF_T100(T_INT_R, 3)
 REQPROF_T30(T_VOID_R) REQPROF_T30(T_INT_R_INT) REQPROF_T30(T_INT_R_STR)
 REQPROF_T30(T_STAT) REQPROF_T30(T_HTACCESS)
+
+void reqprof_wrap_set_clock(void)
+{
+}
 
 #endif
 

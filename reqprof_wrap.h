@@ -20,6 +20,10 @@ void reqprof_wrap_reset(void);
  * wrap nothing either. */
 int reqprof_wrap_all(apr_pool_t *pconf, server_rec *s);
 
+/* post_config, right after rp_clock_init: the stubs' bodies for the
+ * clock it chose (REQPROF_BODIES_PICK); nothing with C trampolines. */
+void reqprof_wrap_set_clock(void);
+
 /* post_config, after every unit wrapped its entries: the registry entry
  * of the self-test (reqprof_wrap_selftime). */
 void reqprof_wrap_selftime_entry(void);

@@ -28,13 +28,28 @@ extern double rp_clock_sec_per_tick;  /* conversion to seconds */
  * brings -fstack-protector-strong's canary check with it). */
 rp_tick_t rp_clock_monotonic(void);
 
-static inline rp_tick_t rp_clock_now(void)
+/* Which clock a read takes (rp_clock_now_as): the one rp_clock_init
+ * chose, tested at each read, or one fixed at compile time, for code
+ * built once per clock so that its reads test nothing (the glue's
+ * trampoline bodies, reqprof_tramp.h: six instructions a timed call). */
+#define RP_CLOCK_CHOSEN (-1)
+#define RP_CLOCK_MONO 0
+#define RP_CLOCK_TSC 1
+
+static inline rp_tick_t rp_clock_now_as(int clk)
 {
 #ifdef RP_HAVE_TSC
-    if (rp_clock_use_tsc)
+    if (clk == RP_CLOCK_TSC || (clk == RP_CLOCK_CHOSEN && rp_clock_use_tsc))
         return __rdtsc();
+#else
+    (void)clk;
 #endif
     return rp_clock_monotonic();
+}
+
+static inline rp_tick_t rp_clock_now(void)
+{
+    return rp_clock_now_as(RP_CLOCK_CHOSEN);
 }
 
 /* v * f (f >= 0) truncated, for v and the product below 2^63 (tick and
