@@ -258,9 +258,41 @@ def test_every_trampoline_signature_times_its_own_function(httpd):
                               stdout=subprocess.PIPE, text=True).stdout
         sizes = {f[3]: int(f[1], 16) for f in (l.split() for l in syms.splitlines())
                  if len(f) == 4}
-        assert "reqprof_gen_int_r" in sizes and "reqprof_gen_out" in sizes
+        for body in ("reqprof_gen_int_r", "reqprof_gen_out"):     # one per clock
+            assert body + "_tsc" in sizes and body + "_mono" in sizes, body
         for stub in ("t_int_r_015", "t_out_015"):     # 14 bytes, 16 aligned
             assert 0 < sizes.get(stub, 0) <= 16, (stub, sizes.get(stub))
+
+
+@needs_module
+def test_monotonic_clock_bodies_time_every_signature(make_server):
+    """The stubs' shared bodies are built once per clock and post_config
+    points the stubs at those of the clock rp_clock_init chose
+    (reqprof_tramp.h). This machine's kernel trusts the TSC, so the
+    CLOCK_MONOTONIC bodies run only when a test asks for that clock
+    (REQPROF_TEST_CLOCK). Each signature is charged to its own function,
+    and a 0.3 s CGI run takes 0.3 s in the profile as in the access log:
+    bodies reading the other clock than the one the request's root and
+    the tick length come from would put every time off by the TSC's
+    frequency in GHz."""
+    h = make_server("monoclock", mpm="event")
+    h.write_config(vhosts=core_vhosts(True) + [
+        VHost("clock.test", extra="<Location /selftime>\n    SetHandler reqprof-selftime\n"
+              "</Location>")])
+    h.start(env={"REQPROF_TEST_CLOCK": "monotonic"})
+    try:
+        r = h.fetch("/selftime?n=100", host="clock.test")
+        assert r.status == 200 and b"clock: monotonic\n" in r.body, r
+        check_every_signature(h)
+        r, f, st = fetch_profile(h, "/cgi-bin/sleep.cgi?0.3")
+        root = walk_callers_graph(st)
+        assert 0.3 <= st.stats[node("handler")][3] <= st.stats[root][3]
+        line = h.wait_access_log(r'"GET /cgi-bin/sleep\.cgi\?0\.3 ')
+        d_us = int(line.split()[4])
+        assert abs(st.stats[root][3] * 1e6 - d_us) < max(5000, 0.05 * d_us), (st.stats[root][3],
+                                                                             line)
+    finally:
+        stop_and_check(h)
 
 
 @needs_module
