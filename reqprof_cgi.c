@@ -156,12 +156,10 @@ static void atfork_parent(void)
     }
 }
 
-/* Most handlers differ from both names in their first byte: no strcmp. */
 static int is_cgi_request(const request_rec *r)
 {
-    const char *h = r->handler;
-    return h && ((h[0] == 'c' && !strcmp(h, "cgi-script"))
-                 || (h[0] == 'a' && !strcmp(h, "application/x-httpd-cgi")));
+    return reqprof_handler_is(r, "cgi-script")
+           || reqprof_handler_is(r, "application/x-httpd-cgi");
 }
 
 static void init_run(pending_t *pd, request_rec *r, int kind)

@@ -7,6 +7,8 @@
 #ifndef REQPROF_STATE_H
 #define REQPROF_STATE_H
 
+#include <string.h>
+
 #include "httpd.h"
 #include "http_config.h"
 #include "apr_thread_mutex.h"
@@ -62,6 +64,14 @@ extern reqprof_state_t reqprof_off __attribute__((visibility("hidden")));
  * (sampling and triggers, reqprof_controls.c) and, if so, take a profile
  * object and open the root frame. Returns the state, or &reqprof_off. */
 reqprof_state_t *reqprof_state_begin(request_rec *top);
+
+/* r's handler is name. Most handlers differ from ours in the first byte,
+ * which spares the strcmp: every request asks several times (our own
+ * handlers, the status page's count and tree, mod_cgi's entry). */
+static APR_INLINE int reqprof_handler_is(const request_rec *r, const char *name)
+{
+    return r->handler && r->handler[0] == name[0] && strcmp(r->handler, name) == 0;
+}
 
 /* The request the client sent: subrequests and internal redirects all
  * lead back to it through r->main and r->prev. */

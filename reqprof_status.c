@@ -370,7 +370,7 @@ void reqprof_status_child_init(apr_pool_t *pchild, server_rec *s)
 
 static int is_status_request(const request_rec *r)
 {
-    return r->handler && !strcmp(r->handler, REQPROF_STATUS_HANDLER);
+    return reqprof_handler_is(r, REQPROF_STATUS_HANDLER);
 }
 
 /* Spreads writers over the stripes: processes and threads differ. */
@@ -607,7 +607,7 @@ int reqprof_status_handler(request_rec *r)
     uint64_t id;
     int reset_allowed, window = 0;
 
-    if (!r->handler || strcmp(r->handler, REQPROF_STATUS_HANDLER) != 0)
+    if (!reqprof_handler_is(r, REQPROF_STATUS_HANDLER))
         return DECLINED;
     dc = ap_get_module_config(r->per_dir_config, &reqprof_module);
     reset_allowed = dc && dc->status_reset == 1;

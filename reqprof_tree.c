@@ -151,7 +151,7 @@ static int func_of(const rp_prof_t *prof, int i, int id)
  * from the status page's (which calls it). */
 static int is_status_request(const request_rec *r)
 {
-    return r->handler && !strcmp(r->handler, "reqprof-status");
+    return reqprof_handler_is(r, "reqprof-status");
 }
 
 void reqprof_tree_flush(rp_prof_t *prof, apr_time_t now)

@@ -368,7 +368,7 @@ int reqprof_selftime_handler(request_rec *r)
     const char *arg;
     double on, off;
 
-    if (!r->handler || strcmp(r->handler, "reqprof-selftime") != 0)
+    if (!reqprof_handler_is(r, "reqprof-selftime"))
         return DECLINED;
     if (r->method_number != M_GET)
         return HTTP_METHOD_NOT_ALLOWED;
