@@ -152,7 +152,8 @@ int rp_tree_record_events(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
  * the caller keys no request with another kind of function. out NULL:
  * the records are not wanted; batching on, the request's ticks are only
  * summed per event, converted and made records at the flush (see
- * fold_log). */
+ * fold_log). Every record ends no earlier than it starts (t1 >= t0), as
+ * rp_prof writes them: a frame's ticks are t1 - t0, unchecked. */
 int rp_tree_record_log(rp_tree_t *t, rp_tree_cache_t *c, int vhost,
                        const rp_prof_rec_t *log, int n, double ns_per_unit,
                        apr_time_t now, rp_tree_rec_t *out);
