@@ -169,7 +169,9 @@ rp_prof_i_put(rp_prof_frame_t *f, rp_prof_rec_t *r, rp_prof_kind_e kind, int raw
     f->rec = rec;
 }
 
-static APR_INLINE RP_PROF_HOT void
+/* Returns the new frame's index (the depth it was pushed at), which the
+ * caller would otherwise read again after the mirror's stores. */
+static APR_INLINE RP_PROF_HOT int
 rp_prof_i_push(rp_prof_t *prof, rp_prof_kind_e kind, int raw, const void *req, rp_tick_t now)
 {
     int depth = prof->depth, nrec = prof->nrec;
@@ -180,6 +182,7 @@ rp_prof_i_push(rp_prof_t *prof, rp_prof_kind_e kind, int raw, const void *req, r
     prof->depth = depth + 1;
     /* Last, as in pop. */
     rp_prof_i_mirror_push(prof, raw, depth);
+    return depth;
 }
 
 /* A phase frame and the timed call's frame in it, at once (the usual
@@ -254,8 +257,8 @@ rp_prof_i_enter_hook(rp_prof_t *prof, const void *req, int hook, rp_tick_t now, 
         prof->dropped++;
         return -1;
     }
-    rp_prof_i_push(prof, RP_FR_HOOK, hook, req ? req : prof->stack[prof->depth - 1].req, now);
-    return prof->depth - 1;
+    return rp_prof_i_push(prof, RP_FR_HOOK, hook, req ? req : prof->stack[prof->depth - 1].req,
+                          now);
 }
 
 /* rp_prof_enter and rp_prof_exit (rp_prof.h), inlined. hook and phase
@@ -304,8 +307,11 @@ static APR_INLINE RP_PROF_HOT void rp_prof_exit_hot(rp_prof_t *prof, int handle,
 {
     /* The usual case, the call's frame on top, in fewer tests than the
      * general one's; anything else (lazy frames opened inside the call, a
-     * dropped call, the request over) is rp_prof_i_exit_other's. */
-    if (__builtin_expect(handle == prof->depth - 1 && handle > 0 && prof->active, 1))
+     * dropped call, the request over) is rp_prof_i_exit_other's. An
+     * inactive profile has no frames (rp_prof_end pops them all, begin
+     * pushes the root before it sets active), so a handle above 0 on top
+     * is one of an active profile: no test of active. */
+    if (__builtin_expect(handle == prof->depth - 1 && handle > 0, 1))
         rp_prof_i_pop(prof, now);
     else
         rp_prof_i_exit_other(prof, handle, now);
