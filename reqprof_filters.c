@@ -61,7 +61,7 @@ static APR_INLINE reqprof_state_t *filter_state(ap_filter_t *f)
 static APR_INLINE __attribute__((always_inline)) int
 filter_enter(reqprof_state_t *st, ap_filter_t *f, const reqprof_slot_t *s, int clk)
 {
-    st->inflight++;
+    st->refs++;
     filter_current.st = st;
     filter_current.gen = st->gen;
     return rp_prof_enter_hot(st->prof, f->r, -1, s->hook, rp_clock_now_as(clk));

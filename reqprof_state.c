@@ -168,7 +168,6 @@ void reqprof_state_want_batch(void)
 
 void reqprof_state_recycle(reqprof_state_t *st)
 {
-    st->zombie = 0;
     if (free_mutex)
         apr_thread_mutex_lock(free_mutex);
     st->next = free_list;
@@ -177,19 +176,18 @@ void reqprof_state_recycle(reqprof_state_t *st)
         apr_thread_mutex_unlock(free_mutex);
 }
 
-/* The request is over. Calls still running with this object (a filter
- * whose frame was open when the end-of-request bucket destroyed the
- * request inside it) see gen change; the object waits for the last of
- * them before anyone else may use it. */
+/* The request is over and gives its reference back. Calls still running
+ * with this object (a filter whose frame was open when the
+ * end-of-request bucket destroyed the request inside it) see gen change;
+ * the object waits for the last of them (a zombie) before anyone else
+ * may use it. */
 static void release(reqprof_state_t *st)
 {
     rp_prof_set_mirror(st->prof, NULL);     /* its in-flight record is done */
     st->gen++;
     st->r = NULL;
     st->path = NULL;
-    if (st->inflight > 0)
-        st->zombie = 1;
-    else
+    if (--st->refs == 0)
         reqprof_state_recycle(st);
 }
 
@@ -255,6 +253,7 @@ reqprof_state_t *reqprof_state_begin(request_rec *top)
     ap_unescape_url(path);      /* decodes even when it also reports an error */
     st->path = path;
     st->r = top;
+    st->refs = 1;               /* the request's own (release gives it back) */
     /* The last request's chains are gone: its heads' addresses may come
      * back as heads of this one, which reqprof_filters_scan must check
      * all the same (it checks a chain's entry points when its head is

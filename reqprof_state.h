@@ -26,8 +26,10 @@ extern module reqprof_module_local __attribute__((visibility("hidden")));
 typedef struct reqprof_state {
     rp_prof_t *prof;
     volatile unsigned gen;          /* bumped each time the object is released */
-    int inflight;                   /* timed calls running with this object */
-    int zombie;                     /* released while calls were in flight */
+    /* References: the request's own from begin to release, and one per
+     * timed call running with this object; the last one given back
+     * returns the object to the free list (reqprof_call_done). */
+    int refs;
     request_rec *r;                 /* the top request while in use */
     const char *path;               /* the path the client asked for, decoded */
     reqprof_ctl_t ctl;              /* sampling and trigger decisions */
@@ -101,14 +103,16 @@ static APR_INLINE reqprof_state_t *reqprof_state(request_rec *r)
     return st == &reqprof_off ? NULL : st;
 }
 
-/* A timed call that saw its request end (gen changed) while it ran has
- * returned: once no call is in flight the object can be reused. Only the
- * thread running the request touches these counters. */
+/* Back to the free list, the last reference given back. */
 void reqprof_state_recycle(reqprof_state_t *st);
 
+/* A timed call has returned and gives its reference back: the last one
+ * (the request ended while the call ran) makes the object reusable. One
+ * decrement and one branch a call, where an in-flight count and a flag
+ * took two tests. Only the thread running the request touches refs. */
 static APR_INLINE void reqprof_call_done(reqprof_state_t *st)
 {
-    if (--st->inflight == 0 && st->zombie)
+    if (--st->refs == 0)
         reqprof_state_recycle(st);
 }
 

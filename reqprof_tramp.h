@@ -89,7 +89,7 @@ reqprof_hot_enter_as(request_rec *r, const reqprof_slot_t *s, int inl, int clk)
     if (!h.st)
         return h;
     h.gen = h.st->gen;
-    h.st->inflight++;
+    h.st->refs++;
     h.frame = inl ? rp_prof_enter_hot(h.st->prof, r, s->phase, s->hook, rp_clock_now_as(clk))
                   : rp_prof_enter(h.st->prof, r, s->phase, s->hook, rp_clock_now_as(clk));
     return h;
@@ -98,7 +98,7 @@ reqprof_hot_enter_as(request_rec *r, const reqprof_slot_t *s, int inl, int clk)
 /* The call has returned: close its frame and, when its request is still
  * alive, check r's filter chains. The request may have ended inside the
  * call (its pool destroyed): then the generation moved on and only the
- * in-flight count is ours. One read of gen serves both: while the
+ * reference is ours. One read of gen serves both: while the
  * request lives the object is not released, so it cannot change
  * between them, and reqprof_call_done recycles only a released one. */
 static APR_INLINE __attribute__((always_inline)) void
