@@ -160,11 +160,14 @@ reqprof_hot_exit_r_as(reqprof_hot_t h, request_rec *r, int inl, int clk)
 /* A shared body made once per clock by DEF(SUFFIX, CLK): NAME_tsc and
  * NAME_mono, and the pointer NAME_to that the stubs jump through. It
  * holds the _mono one until REQPROF_BODIES_PICK, which post_config runs
- * right after rp_clock_init, before anything is wrapped. */
+ * right after rp_clock_init, before anything is wrapped. Hidden even in
+ * builds without -fvisibility=hidden (ASan's): the stubs load it
+ * PC-relative, which a symbol other objects could override forbids. */
 #define REQPROF_BODIES(NAME, DEF) \
     DEF(_tsc, RP_CLOCK_TSC) \
     DEF(_mono, RP_CLOCK_MONO) \
-    void (*NAME##_to)(void) __attribute__((used)) = (void (*)(void))NAME##_mono;
+    __attribute__((used, visibility("hidden"))) void (*NAME##_to)(void) = \
+        (void (*)(void))NAME##_mono;
 
 /* NAME_to on the body for the clock rp_clock_init chose. */
 #define REQPROF_BODIES_PICK(NAME) \
