@@ -337,7 +337,18 @@ void rp_prof_set_mirror(rp_prof_t *prof, const rp_prof_mirror_t *m)
 void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,
                    rp_tick_t t0)
 {
+    rp_prof_begin_scratch(prof, req, apr_pstrdup(rp_prof_scratch_clear(prof), root_label), t0);
+}
+
+apr_pool_t *rp_prof_scratch_clear(rp_prof_t *prof)
+{
     apr_pool_clear(prof->scratch);
+    return prof->scratch;
+}
+
+void rp_prof_begin_scratch(rp_prof_t *prof, const void *req, const char *root_label,
+                           rp_tick_t t0)
+{
     if (++prof->serial == 0) {
         /* 2^32 requests later the stamps could collide: start afresh. */
         memset(prof->map, 0, sizeof(rp_prof_slot_t) * (apr_size_t)(prof->map_cap + 1));
@@ -357,9 +368,8 @@ void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,
     prof->edges_folded = 0;
     prof->ev_lim = prof->ev_max;
     /* No entry yet: entry_for_label's search would find none. */
-    push(prof, RP_FR_REQ, RP_PROF_DYN_RAW(new_dyn_entry(prof, rp_prof_httpd_file, 0,
-                                                    apr_pstrdup(prof->scratch, root_label))),
-         req, t0);
+    push(prof, RP_FR_REQ,
+         RP_PROF_DYN_RAW(new_dyn_entry(prof, rp_prof_httpd_file, 0, root_label)), req, t0);
     prof->active = 1;
 }
 

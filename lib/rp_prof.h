@@ -72,6 +72,15 @@ rp_prof_t *rp_prof_create(apr_pool_t *p, const rp_registry_t *reg,
 void rp_prof_begin(rp_prof_t *prof, const void *req, const char *root_label,
                    rp_tick_t t0);
 
+/* The same in two steps, for a caller that builds the root's label
+ * anyway: rp_prof_scratch_clear clears the profile's per-request pool
+ * (what the last request kept there is gone) and returns it; the label
+ * is built there; rp_prof_begin_scratch starts the request with it,
+ * neither clearing the pool nor copying the label. */
+apr_pool_t *rp_prof_scratch_clear(rp_prof_t *prof);
+void rp_prof_begin_scratch(rp_prof_t *prof, const void *req, const char *root_label,
+                           rp_tick_t t0);
+
 /* A hook entry (id hook) of phase (id phase, or -1 for none) is called for
  * req. req NULL means a call made on the request's behalf that belongs to
  * no request of its own (a connection-level filter): it nests in whatever

@@ -523,6 +523,38 @@ static void test_reuse_starts_clean(void **state)
     assert_int_equal(find(st, "mod_alias.c", 1, "translate_name")->nc, 1);
 }
 
+/* The two-step begin: the label built in the pool rp_prof_scratch_clear
+ * gives is the root's name, and the pool is not cleared again (a string
+ * made beside the label survives the request). */
+static void test_begin_with_label_built_in_scratch(void **state)
+{
+    apr_pool_t *p = *state;
+    ids_t i = make_ids(p);
+    rp_prof_t *pr = rp_prof_create(p, i.reg, label);
+    rp_stats_t *st;
+    apr_pool_t *sp;
+    char *lab, *beside;
+    int fr, r;
+
+    for (r = 0; r < 2; r++) {
+        sp = rp_prof_scratch_clear(pr);
+        assert_non_null(sp);
+        lab = apr_pstrdup(sp, r ? "request GET /two" : "request GET /one");
+        beside = apr_pstrdup(sp, "kept");
+        rp_prof_begin_scratch(pr, &main_req, lab, 0);
+        /* In a pool cleared again it would land on the label. */
+        (void)apr_pstrdup(sp, "request GET /overwritten");
+        fr = rp_prof_enter(pr, &main_req, i.ph_trans, i.alias, 1);
+        rp_prof_exit(pr, fr, 2);
+        rp_prof_end(pr, 3);
+        assert_string_equal(beside, "kept");
+        st = rp_prof_stats(pr, p, 1.0);
+        assert_int_equal(st->nfuncs, 3);
+        assert_string_equal(st->funcs[0].name, r ? "request GET /two" : "request GET /one");
+        assert_int_equal(find(st, "mod_alias.c", 1, "translate_name")->nc, 1);
+    }
+}
+
 /* Many edges and entries: arrays grow and callers stay consistent. */
 static void test_growth_keeps_edges(void **state)
 {
@@ -1002,6 +1034,7 @@ int main(void)
         RP_TEST(test_parent_call_inside_subrequest_frame),
         RP_TEST(test_too_deep_is_dropped_not_corrupted),
         RP_TEST(test_reuse_starts_clean),
+        RP_TEST(test_begin_with_label_built_in_scratch),
         RP_TEST(test_growth_keeps_edges),
         RP_TEST(test_forgotten_request_address_is_a_new_context),
         RP_TEST(test_add_child_takes_from_self),
