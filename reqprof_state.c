@@ -206,15 +206,17 @@ void reqprof_state_end(request_rec *top, reqprof_state_t *st)
     release(st);
 }
 
-/* "request GET /path": apr_pstrcat's work (~350 instructions) with the
- * lengths rp_utf8_view already knows. */
-static const char *root_label(apr_pool_t *p, const char *method, const char *path)
+/* Open the root frame, "request GET /path", at t0. The label is built
+ * with the lengths rp_utf8_view already knows (apr_pstrcat would take
+ * ~350 instructions) in the profile's own pool, where rp_prof_begin
+ * would have copied it. Returns what st->path_clean holds. */
+static int root_begin(rp_prof_t *prof, request_rec *top, const char *path, rp_tick_t t0)
 {
     static const char pre[] = "request ";
     apr_size_t mlen, plen;
-    const char *m = rp_utf8_view(p, method, 32, &mlen);
-    const char *u = rp_utf8_view(p, path, LABEL_MAX, &plen);
-    char *s = apr_palloc(p, sizeof(pre) + mlen + 1 + plen);
+    const char *m = rp_utf8_view(top->pool, top->method, 32, &mlen);
+    const char *u = rp_utf8_view(top->pool, path, LABEL_MAX, &plen);
+    char *s = apr_palloc(rp_prof_scratch_clear(prof), sizeof(pre) + mlen + 1 + plen);
     char *o = s;
     memcpy(o, pre, sizeof(pre) - 1);
     o += sizeof(pre) - 1;
@@ -223,7 +225,8 @@ static const char *root_label(apr_pool_t *p, const char *method, const char *pat
     *o++ = ' ';
     memcpy(o, u, plen);
     o[plen] = '\0';
-    return s;
+    rp_prof_begin_scratch(prof, top, s, t0);
+    return u == path ? (int)plen : -1;
 }
 
 reqprof_state_t *reqprof_state_begin(request_rec *top)
@@ -259,6 +262,7 @@ reqprof_state_t *reqprof_state_begin(request_rec *top)
      * all the same (it checks a chain's entry points when its head is
      * not the one it saw last). */
     st->seen_out = st->seen_in = NULL;
+    st->inflight = NULL;        /* on_begin sets it when there is a record */
     /* The decision, and the timeline a format needs: before rp_prof_begin. */
     st->ctl = ctl;
     rp_prof_set_event_log(st->prof, (sc->formats & REQPROF_FMT_CHROME) && sc->dir
@@ -272,8 +276,8 @@ reqprof_state_t *reqprof_state_begin(request_rec *top)
     age = apr_time_now() - top->request_time;
     /* rp_utf8_view: the method and path themselves when already clean
      * (the usual case), without rp_utf8_clean's copy (~300 instructions each). */
-    rp_prof_begin(st->prof, top, root_label(top->pool, top->method, path),
-                  now - (age > 0 ? rp_clock_ticks_from_usec(age) : 0));
+    st->path_clean = root_begin(st->prof, top, path,
+                                now - (age > 0 ? rp_clock_ticks_from_usec(age) : 0));
     apr_pool_cleanup_register(top->pool, st, state_cleanup, apr_pool_cleanup_null);
     ap_set_module_config(top->request_config, &reqprof_module, st);
     return st;

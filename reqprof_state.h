@@ -32,11 +32,16 @@ typedef struct reqprof_state {
     int refs;
     request_rec *r;                 /* the top request while in use */
     const char *path;               /* the path the client asked for, decoded */
+    int path_clean;                 /* its length when it is printable ASCII
+                                     * of at most LABEL_MAX bytes (rp_utf8_view
+                                     * gave it back as it is), else -1 */
     reqprof_ctl_t ctl;              /* sampling and trigger decisions */
     /* Heads of the last filter chains checked for filters not yet timed
      * (reqprof_filters.c): a chain whose head moved is walked again. */
     const void *seen_out, *seen_in;
     void *cgi;                      /* the CGI run whose handler is running */
+    void *inflight;                 /* the request's in-flight record, NULL
+                                     * for none (reqprof_status.c) */
     struct reqprof_state *next;     /* free list */
     /* Counts the status page and the aggregate tree have not been given
      * yet (reqprof_batch.c): batch_lock guards them (the request's thread

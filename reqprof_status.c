@@ -199,7 +199,11 @@ static rp_inflight_rec_t *inflight_rec(conn_rec *c)
 void reqprof_status_inflight_begin(request_rec *top, reqprof_state_t *st)
 {
     rp_inflight_rec_t *rec = inflight_rec(top->connection);
-    if (!rec || is_status_request(top))
+    if (rec && is_status_request(top))
+        rec = NULL;
+    if (st)
+        st->inflight = rec;     /* the end finds it there */
+    if (!rec)
         return;
     rp_inflight_begin(rec, (apr_uint64_t)(uintptr_t)top, reqprof_pid, top->request_time,
                       top->method, top->parsed_uri.path ? top->parsed_uri.path : top->uri,
@@ -213,7 +217,7 @@ void reqprof_status_inflight_begin(request_rec *top, reqprof_state_t *st)
 
 void reqprof_status_inflight_end(request_rec *top, reqprof_state_t *st)
 {
-    rp_inflight_rec_t *rec = inflight_rec(top->connection);
+    rp_inflight_rec_t *rec = st ? st->inflight : inflight_rec(top->connection);
     if (st && st->prof)
         rp_prof_set_mirror(st->prof, NULL);
     if (rec)
@@ -383,7 +387,7 @@ static unsigned stripe_of(void)
 #define CALLS_ON_STACK 128
 
 /* What every counted request has, profiled or not. */
-static void fill_req(request_rec *top, const char *path, uint64_t wall_ns,
+static void fill_req(request_rec *top, const char *path, int clean, uint64_t wall_ns,
                      rp_agg_req_t *rq)
 {
     const reqprof_srv_t *sc = ap_get_module_config(top->server->module_config,
@@ -394,7 +398,9 @@ static void fill_req(request_rec *top, const char *path, uint64_t wall_ns,
     while (last->next)
         last = last->next;
     rq->method = top->method;
-    rq->path = rp_utf8_view(top->pool, path, RP_AGG_URL_LEN - 1, &plen);
+    /* clean: path's length when the state found it clean (else -1) */
+    rq->path = clean >= 0 && clean <= RP_AGG_URL_LEN - 1
+               ? path : rp_utf8_view(top->pool, path, RP_AGG_URL_LEN - 1, &plen);
     rq->vhost = top->server->server_hostname ? top->server->server_hostname : "";
     rq->vhost_idx = sc->status_vhost;
     rq->status = last->status;
@@ -431,7 +437,7 @@ void reqprof_status_count(request_rec *top, reqprof_state_t *st)
         ap_unescape_url(p);
         path = p;
     }
-    fill_req(top, path, wall_ns, &rq);
+    fill_req(top, path, st && st->path == path ? st->path_clean : -1, wall_ns, &rq);
     rp_agg_count(agg, &rq);
     status_file_tick(top);
 }
@@ -519,8 +525,9 @@ void reqprof_status_record(request_rec *top, reqprof_state_t *st,
 
     if (!agg || !st || !dc || dc->engine != 1 || is_status_request(top))
         return;
-    fill_req(top, st->path, (uint64_t)((double)rp_prof_root_ticks(st->prof)
-                                        * rp_clock_sec_per_tick * 1e9), &rq);
+    fill_req(top, st->path, st->path_clean,
+             (uint64_t)((double)rp_prof_root_ticks(st->prof) * rp_clock_sec_per_tick * 1e9),
+             &rq);
     if (st->batching == REQPROF_BATCH_ON) {
         rp_agg_batch_t **b = (rp_agg_batch_t **)rp_prof_user(st->prof, REQPROF_USER_AGG);
         if (!*b)
