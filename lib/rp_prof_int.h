@@ -141,11 +141,13 @@ static APR_INLINE int rp_prof_id_known(const rp_prof_t *prof, int id)
 #define RP_PROF_DYN_RAW(e) (-1 - (e))
 
 /* Store what the frame at depth d (raw function raw) is into the
- * mirror: for a registry function one code from the map, then the depth. */
-static APR_INLINE RP_PROF_HOT void rp_prof_i_mirror_push(rp_prof_t *prof, int raw, int d)
+ * mirror: for a registry function one code from the map, then the depth.
+ * reg: raw is known to be a registry id (no test). */
+static APR_INLINE RP_PROF_HOT void rp_prof_i_mirror_push(rp_prof_t *prof, int raw, int d,
+                                                         int reg)
 {
     if (d < prof->mirror_cap) {
-        if (raw >= 0)
+        if (reg || raw >= 0)
             prof->mirror_code[d] = prof->mirror_idmap[raw];    /* covers map_cap */
         else
             rp_prof_i_mirror_dyn(&prof->mirror, &prof->entries[RP_PROF_DYN_RAW(raw)], d);
@@ -170,9 +172,11 @@ rp_prof_i_put(rp_prof_frame_t *f, rp_prof_rec_t *r, rp_prof_kind_e kind, int raw
 }
 
 /* Returns the new frame's index (the depth it was pushed at), which the
- * caller would otherwise read again after the mirror's stores. */
+ * caller would otherwise read again after the mirror's stores. reg as
+ * for rp_prof_i_mirror_push. */
 static APR_INLINE RP_PROF_HOT int
-rp_prof_i_push(rp_prof_t *prof, rp_prof_kind_e kind, int raw, const void *req, rp_tick_t now)
+rp_prof_i_push_as(rp_prof_t *prof, rp_prof_kind_e kind, int raw, const void *req, rp_tick_t now,
+                  int reg)
 {
     int depth = prof->depth, nrec = prof->nrec;
     if (nrec == prof->recs_cap)
@@ -181,9 +185,11 @@ rp_prof_i_push(rp_prof_t *prof, rp_prof_kind_e kind, int raw, const void *req, r
     prof->nrec = nrec + 1;
     prof->depth = depth + 1;
     /* Last, as in pop. */
-    rp_prof_i_mirror_push(prof, raw, depth);
+    rp_prof_i_mirror_push(prof, raw, depth, reg);
     return depth;
 }
+
+#define rp_prof_i_push(prof, kind, raw, req, now) rp_prof_i_push_as(prof, kind, raw, req, now, 0)
 
 /* A phase frame and the timed call's frame in it, at once (the usual
  * phase change): the profile's fields read once, the records and frames
@@ -261,6 +267,14 @@ rp_prof_i_enter_hook(rp_prof_t *prof, const void *req, int hook, rp_tick_t now, 
                           now);
 }
 
+/* The same where the caller knows there is room and hook is the
+ * registry's (rp_prof_enter_hot): no test at all. */
+static APR_INLINE RP_PROF_HOT int
+rp_prof_i_enter_hook_room(rp_prof_t *prof, const void *req, int hook, rp_tick_t now)
+{
+    return rp_prof_i_push_as(prof, RP_FR_HOOK, hook, req, now, 1);
+}
+
 /* rp_prof_enter and rp_prof_exit (rp_prof.h), inlined. hook and phase
  * (or -1) must be ids of prof's registry (rp_prof_id_known): the glue's
  * slots hold nothing else, and rp_prof_enter checks them first. */
@@ -268,17 +282,29 @@ static APR_INLINE RP_PROF_HOT int rp_prof_enter_hot(rp_prof_t *prof, const void 
                                                    int hook, rp_tick_t now)
 {
     const rp_prof_frame_t *top;
+    int depth = prof->depth;
 
-    if (!prof->active)
+    /* One test for two rare cases. No frame: the profile is not active
+     * (begin pushes the root before it sets active, end pops every
+     * frame, and nothing else pops the root). Every frame in use:
+     * settle may close some (another request's lazy frames), else the
+     * call is dropped, as rp_prof_i_enter_hook drops a call with no room. */
+    if (depth < 1 || depth >= RP_MAX_DEPTH) {      /* one unsigned compare */
+        if (depth < 1)
+            return -1;
+        if (req)
+            return rp_prof_i_enter_settling(prof, req, phase, hook, now);
+        prof->dropped++;
         return -1;
+    }
+    top = &prof->stack[depth - 1];
     /* req NULL: a call on the request's behalf with no request of its own
      * (a connection filter carrying its data): nest it in what is open. */
     if (!req)
-        return rp_prof_i_enter_hook(prof, req, hook, now, 1);
+        return rp_prof_i_enter_hook_room(prof, top->req, hook, now);
     /* Nothing to settle, as settle itself would find, when the top frame
      * is of the same request and is a timed call and this call has no
      * phase (a filter), or is this call's phase: the usual cases. */
-    top = &prof->stack[prof->depth - 1];
     if (top->req != req)
         return rp_prof_i_enter_settling(prof, req, phase, hook, now);
     if (phase < 0) {
@@ -300,7 +326,7 @@ static APR_INLINE RP_PROF_HOT int rp_prof_enter_hot(rp_prof_t *prof, const void 
             return rp_prof_i_enter_settling(prof, req, phase, hook, now);
         return rp_prof_i_push_phase_hook(prof, phase, hook, req, now);
     }
-    return rp_prof_i_enter_hook(prof, req, hook, now, 1);
+    return rp_prof_i_enter_hook_room(prof, req, hook, now);
 }
 
 static APR_INLINE RP_PROF_HOT void rp_prof_exit_hot(rp_prof_t *prof, int handle, rp_tick_t now)
