@@ -866,13 +866,15 @@ void rp_agg_record_shape_ticks(rp_agg_t *a, rp_agg_batch_t *b, const rp_agg_req_
 
     if (!sh)
         return;
-    /* Two a step: two independent adds per loop test. */
+    /* Four a step: four independent adds per loop test. */
     sum = sh->ticks;
-    for (i = 0; i + 1 < n; i += 2) {
+    for (i = 0; i + 3 < n; i += 4) {
         sum[i] += ticks[i];
         sum[i + 1] += ticks[i + 1];
+        sum[i + 2] += ticks[i + 2];
+        sum[i + 3] += ticks[i + 3];
     }
-    if (i < n)
+    for (; i < n; i++)
         sum[i] += ticks[i];
     shape_done(a, b, sh);
 }
