@@ -308,8 +308,20 @@ static APR_INLINE RP_PROF_HOT int rp_prof_enter_hot(rp_prof_t *prof, const void 
     if (top->req != req)
         return rp_prof_i_enter_settling(prof, req, phase, hook, now);
     if (phase < 0) {
-        if (top->kind != RP_FR_HOOK)
-            return rp_prof_i_enter_settling(prof, req, phase, hook, now);
+        if (top->kind != RP_FR_HOOK) {
+            /* A call with no phase (a filter) outside any timed call of
+             * its request, as settle would take it: the phase left open
+             * ends with its last child and the call nests in the
+             * request's own frame (once a request: the input filters that
+             * discard its body after the handler). */
+            if (top->kind == RP_FR_PHASE && depth >= 2 && top[-1].kind == RP_FR_REQ
+                && top[-1].req == req) {
+                rp_prof_i_pop(prof, rp_prof_i_lazy_end(prof, top));
+                top--;
+            }
+            if (top->kind != RP_FR_REQ)
+                return rp_prof_i_enter_settling(prof, req, phase, hook, now);
+        }
     }
     else if (top->kind != RP_FR_PHASE || top->id != phase) {
         /* The usual phase change, as settle would make it without its
