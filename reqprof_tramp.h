@@ -79,7 +79,7 @@ static APR_INLINE void reqprof_chain_check(reqprof_state_t *st, request_rec *r)
  * signature (reqprof_wrap.c's shared trampolines, the filter calls), not
  * for trampolines made by the hundred, where it would double the text.
  * clk is the clock both reads take (rp_clock_now_as): the shared bodies
- * exist once per clock (REQPROF_STUB), the rest test at each read. */
+ * exist once per clock (REQPROF_BODIES), the rest test at each read. */
 static APR_INLINE __attribute__((always_inline)) reqprof_hot_t
 reqprof_hot_enter_as(request_rec *r, const reqprof_slot_t *s, int inl, int clk)
 {
@@ -129,9 +129,9 @@ reqprof_hot_exit_r_as(reqprof_hot_t h, request_rec *r, int inl, int clk)
  * profile's enter and exit inlined (reqprof_wrap.c, reqprof_filters.c).
  * Each body is built twice, once per clock, and the stub jumps through a
  * pointer that post_config sets to the one for the clock rp_clock_init
- * chose (reqprof_tramp_set_clock): the same three instructions as a
- * direct jump, and no clock test in the body (docs/performance,
- * fifteenth round).
+ * chose (reqprof_wrap_set_clock, reqprof_filters_set_clock): the same
+ * three instructions as a direct jump, and no clock test in the body
+ * (docs/performance, fifteenth round).
  * Elsewhere, or built with -DREQPROF_C_TRAMPOLINES, each trampoline is a
  * C function (TRAMPOLINE, below). */
 #if defined(__x86_64__) && defined(__ELF__) && !defined(REQPROF_C_TRAMPOLINES)
