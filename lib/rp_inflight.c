@@ -30,9 +30,11 @@ void rp_inflight_begin(rp_inflight_rec_t *rec, apr_uint64_t owner, long pid,
                        apr_time_t start, const char *method, const char *path,
                        const char *vhost, int profiled)
 {
-    /* One writer per record: the word is even here. */
-    apr_uint32_t seq = apr_atomic_read32(&rec->seq) & ~1u;
-    apr_atomic_set32(&rec->seq, seq + 1);      /* odd: being written */
+    /* One writer per record: the word is even here. The compiler's
+     * atomics, with the ordering apr_atomic_set32 gives, inline: every
+     * request passes here (apr's are calls into libapr). */
+    apr_uint32_t seq = __atomic_load_n(&rec->seq, __ATOMIC_SEQ_CST) & ~1u;
+    __atomic_store_n(&rec->seq, seq + 1, __ATOMIC_SEQ_CST);    /* odd: being written */
     rec->pid = pid;
     rec->start = start;
     rec->owner = owner;
@@ -41,8 +43,8 @@ void rp_inflight_begin(rp_inflight_rec_t *rec, apr_uint64_t owner, long pid,
     put(rec->method, method, sizeof rec->method);
     put(rec->path, path, sizeof rec->path);
     put(rec->vhost, vhost, sizeof rec->vhost);
-    apr_atomic_set32(&rec->active, 1);
-    apr_atomic_set32(&rec->seq, seq + 2);
+    __atomic_store_n(&rec->active, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&rec->seq, seq + 2, __ATOMIC_SEQ_CST);
 }
 
 void rp_inflight_mirror(rp_inflight_rec_t *rec, const int *idmap, int nidmap,
@@ -59,8 +61,8 @@ void rp_inflight_mirror(rp_inflight_rec_t *rec, const int *idmap, int nidmap,
 
 void rp_inflight_end(rp_inflight_rec_t *rec, apr_uint64_t owner)
 {
-    if (rec->owner == owner && apr_atomic_read32(&rec->active))
-        apr_atomic_set32(&rec->active, 0);
+    if (rec->owner == owner && __atomic_load_n(&rec->active, __ATOMIC_SEQ_CST))
+        __atomic_store_n(&rec->active, 0, __ATOMIC_SEQ_CST);
 }
 
 static int by_elapsed(const void *x, const void *y)
