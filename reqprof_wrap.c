@@ -61,7 +61,7 @@ static reqprof_slot_t slots_htaccess[N_SMALL];
  * ~700 KB (docs/performance, eleventh round). */
 
 /* The shared bodies: slot i's original called with the stub's arguments,
- * each built once per clock (BODIES). */
+ * each built once per clock (REQPROF_BODIES, reqprof_tramp.h). */
 #define BODY_INT_R(SUF, CLK) \
 int reqprof_gen_int_r##SUF(request_rec *r, int i) \
 REQPROF_TIMED_CALL(int, (request_rec *r), &slots_int_r[i], (r), r, 1, CLK)

@@ -275,6 +275,20 @@ rp_prof_i_enter_hook_room(rp_prof_t *prof, const void *req, int hook, rp_tick_t 
     return rp_prof_i_push_as(prof, RP_FR_HOOK, hook, req, now, 1);
 }
 
+/* When the top frame is a phase of req right above req's own frame, as
+ * settle would find it: the phase ends with its last child. Returns the
+ * new top (req's frame), else top as it was. */
+static APR_INLINE RP_PROF_HOT const rp_prof_frame_t *
+rp_prof_i_end_phase(rp_prof_t *prof, const rp_prof_frame_t *top, const void *req)
+{
+    if (top->kind == RP_FR_PHASE && prof->depth >= 2 && top[-1].kind == RP_FR_REQ
+        && top[-1].req == req) {
+        rp_prof_i_pop(prof, rp_prof_i_lazy_end(prof, top));
+        top--;
+    }
+    return top;
+}
+
 /* rp_prof_enter and rp_prof_exit (rp_prof.h), inlined. hook and phase
  * (or -1) must be ids of prof's registry (rp_prof_id_known): the glue's
  * slots hold nothing else, and rp_prof_enter checks them first. */
@@ -314,11 +328,7 @@ static APR_INLINE RP_PROF_HOT int rp_prof_enter_hot(rp_prof_t *prof, const void 
              * ends with its last child and the call nests in the
              * request's own frame (once a request: the input filters that
              * discard its body after the handler). */
-            if (top->kind == RP_FR_PHASE && depth >= 2 && top[-1].kind == RP_FR_REQ
-                && top[-1].req == req) {
-                rp_prof_i_pop(prof, rp_prof_i_lazy_end(prof, top));
-                top--;
-            }
+            top = rp_prof_i_end_phase(prof, top, req);
             if (top->kind != RP_FR_REQ)
                 return rp_prof_i_enter_settling(prof, req, phase, hook, now);
         }
@@ -329,11 +339,7 @@ static APR_INLINE RP_PROF_HOT int rp_prof_enter_hot(rp_prof_t *prof, const void 
          * right above the request's own frame; it ends with its last child
          * and this phase opens (or the request's first phase opens).
          * Anything else, or no room, is settle's. */
-        if (top->kind == RP_FR_PHASE && prof->depth >= 2
-            && top[-1].kind == RP_FR_REQ && top[-1].req == req) {
-            rp_prof_i_pop(prof, rp_prof_i_lazy_end(prof, top));
-            top--;
-        }
+        top = rp_prof_i_end_phase(prof, top, req);
         if (top->kind != RP_FR_REQ || prof->depth + 2 > RP_MAX_DEPTH)
             return rp_prof_i_enter_settling(prof, req, phase, hook, now);
         return rp_prof_i_push_phase_hook(prof, phase, hook, req, now);
