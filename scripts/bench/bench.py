@@ -21,7 +21,11 @@ What it measures, in one run:
     ProfilerMiddleware writing .prof files, with the same wrk settings.
     Printed: median req/s per configuration, its spread across rounds, and
     the ratio to the first configuration of its group (median of the
-    per-round ratios, with their range).
+    per-round ratios, with their range). Then latency at a fixed load
+    below every configuration's capacity (static file; each connection
+    pauses between requests), where p99 shows stalls rather than the
+    queues of a saturated run, beside the CPU each configuration adds to
+    a request.
  2. ns per timed hook call, from the module's own reqprof-selftime handler.
  3. Instructions per request under callgrind (httpd -X, prefork, static
     file; only request processing is collected), per configuration, and
@@ -38,7 +42,8 @@ they should be, present where they should not, error-log lines), never on
 numbers.
 
 Environment: BENCH_SECONDS (per wrk run, default 10), BENCH_ROUNDS (5),
-BENCH_CONNECTIONS (16), BENCH_THREADS (2), BENCH_GROWTH_REQUESTS
+BENCH_CONNECTIONS (16), BENCH_THREADS (2), BENCH_PACE_CONNECTIONS (8),
+BENCH_PACE_MS (2), BENCH_PACE_SECONDS (5), BENCH_GROWTH_REQUESTS
 (1000000), BENCH_SELFTIME_REPS (5), BENCH_SMOKE=1 (everything tiny),
 BENCH_OUT (directory for results.txt/results.json, default build/bench).
 """
@@ -82,6 +87,13 @@ THREADS = env_int("BENCH_THREADS", 2, 2)
 GROWTH = env_int("BENCH_GROWTH_REQUESTS", 1000000, 20000)
 SELFTIME_REPS = env_int("BENCH_SELFTIME_REPS", 5, 1)
 SELFTIME_N = 2000000 if not SMOKE else 200000
+# Latency at a fixed load: PACE_CONNS connections, each pausing PACE_MS
+# after a response (scripts/bench/pace.lua): ~3,200 req/s on this
+# project's VM, a fifth of what none serves, so every configuration keeps
+# up and a tail is a stall rather than a queue.
+PACE_CONNS = env_int("BENCH_PACE_CONNECTIONS", 8, 8)
+PACE_MS = env_int("BENCH_PACE_MS", 2, 2)
+PACE_SECONDS = env_int("BENCH_PACE_SECONDS", 5, 1)
 OUT = Path(os.environ.get("BENCH_OUT", REPO / "build" / "bench"))
 # BENCH_ONLY=callgrind,memory (any of rps selftime counting callgrind
 # memory) runs just those parts: for iterating on one figure, not for the
@@ -586,6 +598,56 @@ def throughput(servers, peers):
     return groups, results, latency, cpu, prof_bytes
 
 
+def paced_latency(servers, cpu):
+    """p50/p99 of the static file at a fixed offered load, per
+    configuration, in rotating rounds. Saturated, the 2 vCPUs run wrk and
+    every busy worker thread, and a request's p99 is mostly its wait for
+    a CPU, growing faster than the CPU a request costs; paced, the issue's
+    question can be asked: does profiling add more to p99 than it costs a
+    request on average (a lock wait, an fsync, a scan would)?"""
+    cfgs = [c for c, _ in CONFIGS]
+    env = dict(os.environ, BENCH_PACE_MS=str(PACE_MS))
+    got = {c: [] for c in cfgs}
+    for s in servers.values():
+        s.reset_outputs()
+    for rnd in range(ROUNDS):
+        k = rnd % len(cfgs)
+        for c in cfgs[k:] + cfgs[:k]:
+            s = servers[c]
+            res = wrk("http://127.0.0.1:%d/s.txt" % s.port, PACE_SECONDS,
+                      conns=PACE_CONNS, script=HERE / "pace.lua", env=env)
+            reports = s.report_lines()
+            check_outputs(s, "paced", s.reset_outputs(), reports)
+            got[c].append((res.rps, res.p50, res.p99))
+            log("  paced round %d %-7s %8.0f req/s  p50 %s p99 %s us"
+                % (rnd + 1, c, res.rps, res.p50, res.p99))
+    none = got[cfgs[0]]
+    none_cpu = statistics.median(cpu["static"][cfgs[0]]) * 1e6
+    lines = ["latency at a fixed load (static file; wrk -t%d -c%d, each connection "
+             "pausing %d ms" % (THREADS, PACE_CONNS, PACE_MS),
+             "between requests; median of %d rounds of %d s; \"added\": p99 over "
+             "none's, per round;" % (ROUNDS, PACE_SECONDS),
+             "\"cost\": the CPU a request costs over none's, from the saturated runs):",
+             "  %-8s %10s %9s %9s %12s %10s" % ("config", "req/s", "p50 us", "p99 us",
+                                               "added p99", "cost us")]
+    out = {}
+    for c in cfgs:
+        v = got[c]
+        rps = statistics.median(x[0] for x in v)
+        added = statistics.median(x[2] - n[2] for x, n in zip(v, none))
+        cost = statistics.median(cpu["static"][c]) * 1e6 - none_cpu
+        note = ""
+        if c != cfgs[0] and rps < 0.9 * statistics.median(x[0] for x in none):
+            note = "  (could not keep up: not a fixed load)"
+        lines.append("  %-8s %10.0f %9.0f %9.0f %12s %10s%s" % (
+            c, rps, median_of(v, 1), median_of(v, 2),
+            "" if c == cfgs[0] else "%+.0f" % added,
+            "" if c == cfgs[0] else "%+.1f" % cost, note))
+        out[c] = {"runs": v, "added_p99_us": added, "cost_us": cost}
+    lines.append("")
+    return lines, out
+
+
 def median_of(pairs, i):
     v = [p[i] for p in pairs if p[i] is not None]
     return statistics.median(v) if v else float("nan")
@@ -954,11 +1016,14 @@ def rps_part(base, docroot, shm, report, results, servers):
             log("  (Werkzeug peer skipped: python3-flask or gunicorn missing; "
                 "`make bench-deps` installs them)")
         groups, rps, latency, cpu, prof_bytes = throughput(servers, peers)
+        log("latency at a fixed load:")
+        paced, results["paced_latency"] = paced_latency(servers, cpu)
         for s in servers.values():
             s.stop()
         stop_peer(peers)
         peers = None
         report += throughput_table(groups, rps, latency)
+        report += paced
         report += floor_lines(shm, rps, cpu, prof_bytes, results)
         results["rps"] = rps
         results["latency_us"] = latency
