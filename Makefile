@@ -107,6 +107,13 @@ $(TESTMOD_ENOSPC): tests/modules/rp_enospc.c
 	@mkdir -p $(@D)
 	$(CC) -shared -fPIC -O1 -g $(WARN) -o $@ $< -ldl
 
+# LD_PRELOAD shim: every linkat sleeps $$RP_SLOWLINK_MS ms first (see
+# tests/integration/test_write_path.py); never installed.
+TESTMOD_SLOWLINK := $(BUILD)/testmods/rp_slowlink.so
+$(TESTMOD_SLOWLINK): tests/modules/rp_slowlink.c
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O1 -g $(WARN) -o $@ $< -ldl
+
 # LD_PRELOAD shim: apr_shm_create fails for mod_reqprof when $$RP_NOSHM is
 # set (see tests/integration/test_faults.py); never installed.
 TESTMOD_NOSHM := $(BUILD)/testmods/rp_noshm.so

@@ -107,6 +107,9 @@ static const command_rec reqprof_cmds[] = {
     AP_INIT_TAKE1("ProfileStatusFlush", reqprof_set_status_flush, NULL, RSRC_CONF,
                   "how long function counts may wait before the status page and "
                   "the aggregate tree show them (default 1s, 0: every request)"),
+    AP_INIT_TAKE1("ProfileWriteThread", reqprof_set_write_thread, NULL, RSRC_CONF,
+                  "On|Off: a thread of each child writes the profile files after "
+                  "their requests (default On)"),
     AP_INIT_TAKE1("ProfileStatusReset", reqprof_set_status_reset, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "On|Off: the status page may be reset by a POST (default Off)"),
@@ -189,6 +192,7 @@ static void reqprof_child_init(apr_pool_t *pchild, server_rec *s)
     reqprof_proxy_wrap(s);
     reqprof_status_child_init(pchild, s);
     reqprof_batch_child_init(pchild, s);
+    reqprof_output_child_init(pchild, s);
 }
 
 static void reqprof_register_hooks(apr_pool_t *p)

@@ -56,6 +56,7 @@ void *reqprof_create_srv(apr_pool_t *p, server_rec *s)
     c->agg_nodes = REQPROF_UNSET;
     c->tree_vhost = -1;
     c->status_flush = REQPROF_UNSET;
+    c->write_thread = REQPROF_UNSET;
     return c;
 }
 
@@ -84,6 +85,7 @@ void *reqprof_merge_srv(apr_pool_t *p, void *basev, void *addv)
     c->agg_nodes = base->agg_nodes;
     c->tree_vhost = -1;
     c->status_flush = base->status_flush;
+    c->write_thread = base->write_thread;
     return c;
 }
 
@@ -381,6 +383,17 @@ const char *reqprof_set_status_flush(cmd_parms *cmd, void *dcfg, const char *arg
                             cmd->cmd->name, arg);
     srv_of(cmd)->status_flush = us;
     return NULL;
+}
+
+/* Whether a thread of each child writes the files (reqprof_writer.c):
+ * server-wide, default On. */
+const char *reqprof_set_write_thread(cmd_parms *cmd, void *dcfg, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    (void)dcfg;
+    if (err)
+        return err;
+    return on_off(cmd, arg, &srv_of(cmd)->write_thread);
 }
 
 const char *reqprof_set_status_reset(cmd_parms *cmd, void *dcfg, const char *arg)

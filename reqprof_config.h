@@ -61,6 +61,8 @@ typedef struct reqprof_srv {
                                * tree's shared memory (post_config) */
     apr_int64_t status_flush; /* ProfileStatusFlush in us (main server
                                * only); REQPROF_UNSET: default; 0: off */
+    int write_thread;         /* ProfileWriteThread (main server only);
+                               * REQPROF_UNSET: default (On) */
 } reqprof_srv_t;
 
 /* Directory/Location scope; REQPROF_UNSET (or NULL) means inherited. */
@@ -102,6 +104,7 @@ const char *reqprof_set_agg_nodes(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_status_reset(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_status_file(cmd_parms *cmd, void *dcfg, const char *arg);
 const char *reqprof_set_status_flush(cmd_parms *cmd, void *dcfg, const char *arg);
+const char *reqprof_set_write_thread(cmd_parms *cmd, void *dcfg, const char *arg);
 
 /* Defaults and limits of the status page's table sizes. */
 #define REQPROF_AGG_NODES_DEFAULT       4096

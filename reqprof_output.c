@@ -35,6 +35,7 @@
 #include "reqprof_output.h"
 #include "reqprof_state.h"
 #include "reqprof_retain.h"
+#include "reqprof_writer.h"
 
 APLOG_USE_MODULE(reqprof);
 
@@ -57,16 +58,17 @@ static const format_t formats[] = {
  * with how many were not reported: a full disk must not flood the log. */
 static rp_ratelimit_t write_faults;
 
-static void warn_limited(request_rec *r, apr_status_t rv, const char *dir,
-                         const char *name)
+/* s: the server whose file it is (the file may be written by the
+ * child's writer, after its request). */
+static void warn_limited(server_rec *s, apr_status_t rv, const char *dir, const char *name)
 {
     apr_uint32_t skipped;
     if (!rp_ratelimit_pass(&write_faults, (apr_uint32_t)apr_time_sec(apr_time_now()),
                            REQPROF_FAULT_LOG_INTERVAL, &skipped))
         return;
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                  "RP0030: cannot write profile %s/%s (%u similar failures "
-                  "not logged in the last minute)", dir, name, skipped);
+    ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                 "RP0030: cannot write profile %s/%s (%u similar failures "
+                 "not logged in the last minute)", dir, name, skipped);
 }
 
 static const char *file_name(apr_pool_t *p, const rp_fname_t *fn,
@@ -284,6 +286,27 @@ static apr_status_t write_file(apr_pool_t *p, const reqprof_srv_t *sc,
     return rp_file_write_unique(p, sc->dir, name, data, len, PERMS, final);
 }
 
+/* The child's writer (reqprof_writer.c) writes a queued file with this:
+ * as the request would have, without the notes (mod_log_config has
+ * logged the request by now; names it logs are reserved and written by
+ * the request itself). */
+static void write_queued(apr_pool_t *p, server_rec *s, const reqprof_srv_t *sc,
+                         const char *name, const char *data, apr_size_t len)
+{
+    const char *final = NULL;
+    apr_status_t rv = write_file(p, sc, name, data, len, &final);
+
+    if (rv != APR_SUCCESS)
+        warn_limited(s, rv, sc->dir, name);
+    else if (sc->retention)
+        reqprof_retain_add(sc->retention, s, p, final, len);
+}
+
+void reqprof_output_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    reqprof_writer_child_init(pchild, s, write_queued);
+}
+
 static apr_status_t dirs_forget(void *data)
 {
     (void)data;
@@ -334,7 +357,7 @@ static rp_reservation_t *reserve(request_rec *top, const reqprof_srv_t *sc,
     rp_reservation_t *res = NULL;
     apr_status_t rv = rp_file_reserve(top->pool, sc->dir, name, PERMS, &res);
     if (rv != APR_SUCCESS) {
-        warn_limited(top, rv, sc->dir, name);
+        warn_limited(top->server, rv, sc->dir, name);
         return NULL;
     }
     return res;
@@ -429,6 +452,9 @@ void reqprof_output_write(request_rec *top, reqprof_state_t *st,
             name = file_name(p, server_fname(sc), &v, f);
             if (encode(top, st, &stats, f, shape, &data, &len) != APR_SUCCESS)
                 continue;
+            /* Usually the child's writer writes it, after the request. */
+            if (reqprof_writer_queue(top->server, sc, name, data, len))
+                continue;
             rv = write_file(p, sc, name, data, len, &final);
         }
         else {
@@ -444,13 +470,13 @@ void reqprof_output_write(request_rec *top, reqprof_state_t *st,
             rv = rp_file_write_reserved(res, data, len, &final);
         }
         if (rv != APR_SUCCESS) {
-            warn_limited(top, rv, sc->dir, name);
+            warn_limited(top->server, rv, sc->dir, name);
             continue;
         }
         if (!held || strcmp(strrchr(final, '/') + 1, name))
             set_notes(top, f, final);
         if (sc->retention)
-            reqprof_retain_add(sc->retention, top, final, len);
+            reqprof_retain_add(sc->retention, top->server, p, final, len);
     }
 }
 

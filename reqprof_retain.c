@@ -49,22 +49,22 @@ static void remove_file(void *ctx, const char *name)
     apr_file_remove(apr_pstrcat(rc->p, rc->dir, "/", name, NULL), rc->p);
 }
 
-void reqprof_retain_add(reqprof_retention_t *rt, request_rec *r, const char *path,
-                        apr_size_t len)
+void reqprof_retain_add(reqprof_retention_t *rt, server_rec *s, apr_pool_t *p,
+                        const char *path, apr_size_t len)
 {
     const char *name = strrchr(path, '/');
     remove_ctx_t rc;
     rc.dir = rt->dir;
-    rc.p = r->pool;
+    rc.p = p;
     name = name ? name + 1 : path;
     if (!rp_retain_add(rt->ring, name, len, remove_file, &rc)) {
         apr_uint32_t skipped;
         if (rp_ratelimit_pass(&full_faults, (apr_uint32_t)apr_time_sec(apr_time_now()),
                               REQPROF_FAULT_LOG_INTERVAL, &skipped))
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                          "RP0310: %s/%s is not counted against ProfileMaxFiles/"
-                          "ProfileMaxDirSize (the record of files is full; %u more "
-                          "not logged in the last minute)", rt->dir, name, skipped);
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         "RP0310: %s/%s is not counted against ProfileMaxFiles/"
+                         "ProfileMaxDirSize (the record of files is full; %u more "
+                         "not logged in the last minute)", rt->dir, name, skipped);
     }
 }
 

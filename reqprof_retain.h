@@ -14,8 +14,9 @@ typedef struct reqprof_retention reqprof_retention_t;
 int reqprof_retain_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 
 /* A file of len bytes was written at path: count it, then remove the
- * oldest files while a limit is exceeded. */
-void reqprof_retain_add(reqprof_retention_t *rt, request_rec *r, const char *path,
-                        apr_size_t len);
+ * oldest files while a limit is exceeded. s: the server whose file it is,
+ * for the log; p: for the removed files' paths. */
+void reqprof_retain_add(reqprof_retention_t *rt, server_rec *s, apr_pool_t *p,
+                        const char *path, apr_size_t len);
 
 #endif

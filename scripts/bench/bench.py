@@ -766,10 +766,13 @@ def callgrind_run(base, docroot, shm, cfg, n1, n2):
         prof_dir.mkdir(exist_ok=True)
         subprocess.run(["chown", "-R", "www-data:www-data", str(s.root), str(prof_dir)],
                        check=True)
-    # Only what happens inside process_connection: the requests, not startup.
+    # Only what happens inside process_connection: the requests, not
+    # startup; and the child's file writer (ProfileWriteThread), which
+    # writes the requests' files on a thread of its own.
     s.start(wrapper=as_user + [
         "valgrind", "--tool=callgrind", "--callgrind-out-file=%s" % out,
-        "--collect-atstart=no", "--toggle-collect=ap_run_process_connection"]
+        "--collect-atstart=no", "--toggle-collect=ap_run_process_connection",
+        "--toggle-collect=reqprof_writer_thread"]
         + os.environ.get("BENCH_CG_ARGS", "").split())
     # The ring first: requests whose headers arrive slowly fill it with
     # entries no later request beats, so which of the counted requests

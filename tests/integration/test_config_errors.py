@@ -51,10 +51,11 @@ SAMPLE = {
     "ProfileStatusFile": '"/tmp/reqprof-config-test-status.dat"',
     "ProfileAggregateNodes": "4096",
     "ProfileStatusFlush": "500ms",
+    "ProfileWriteThread": "Off",
 }
 # They size the status page's shared memory: main server only.
 GLOBAL_ONLY = {"ProfileStatusURLs", "ProfileStatusSlowest", "ProfileStatusFile",
-               "ProfileAggregateNodes", "ProfileStatusFlush"}
+               "ProfileAggregateNodes", "ProfileStatusFlush", "ProfileWriteThread"}
 
 
 @pytest.fixture(scope="module")
@@ -219,6 +220,8 @@ BAD = [
     ("status-flush-word", "ProfileStatusFlush often", "ProfileStatusFlush", "often"),
     ("status-flush-unit", "ProfileStatusFlush 5m", "ProfileStatusFlush", "5m"),
     ("status-flush-missing", "ProfileStatusFlush", "ProfileStatusFlush", None),
+    ("write-thread-maybe", "ProfileWriteThread maybe", "ProfileWriteThread", "maybe"),
+    ("write-thread-missing", "ProfileWriteThread", "ProfileWriteThread", None),
     ("agg-nodes-word", "ProfileAggregateNodes many", "ProfileAggregateNodes", "many"),
     ("agg-nodes-negative", "ProfileAggregateNodes -1", "ProfileAggregateNodes", "-1"),
     ("agg-nodes-small", "ProfileAggregateNodes 255", "ProfileAggregateNodes", "255"),

@@ -1,10 +1,13 @@
 """System calls per .prof file, counted by strace on a one-child server.
 
-The usual path is four calls, all by descriptor: openat(ProfileDir's
+A file is four calls, all by descriptor: openat(ProfileDir's
 descriptor, ".", O_TMPFILE), one write, linkat(the file's descriptor, "",
 ProfileDir's descriptor, name, AT_EMPTY_PATH), close. ProfileDir is
 opened once per child process (here before strace attaches, by the
-warm-up requests) and its path is never looked up again while serving."""
+warm-up requests) and its path is never looked up again while serving.
+With ProfileWriteThread Off the request's thread makes them; On (the
+default) the child's writer thread does, and the request's thread makes
+none of them: at most one futex call (waking the writer)."""
 
 import re
 import time
@@ -13,7 +16,7 @@ import pytest
 
 from conftest import stop_and_check
 from httpd import VHost, load_stats
-from test_write_path import stop_strace, strace_children
+from test_write_path import children, stop_strace, strace_children
 
 pytestmark = pytest.mark.needs_module
 
@@ -28,7 +31,7 @@ ONE_CHILD_FULL = r"AH00161: server reached MaxRequestWorkers"
 def one_child(make_server):
     h = make_server("file-syscalls", mpm="prefork")
     h.write_config(server="StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\n"
-                          "MaxRequestWorkers 1\n",
+                          "MaxRequestWorkers 1\nProfileWriteThread Off\n",
                    vhosts=[VHost("localhost", extra=(
                        "ProfileEngine On\n"
                        # the same file, not profiled: httpd's own calls
@@ -131,3 +134,78 @@ def test_nothing_but_the_four_calls_per_file(one_child):
              if on.get(k, 0) != off.get(k, 0)}
     assert not extra, "calls per %d requests, profiled minus not: %s\non: %s\noff: %s" % (
         N, extra, on, off)
+
+
+@pytest.fixture(scope="module")
+def writer_child(make_server):
+    h = make_server("file-syscalls-writer", mpm="prefork")
+    h.write_config(server="StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\n"
+                          "MaxRequestWorkers 1\n",
+                   vhosts=[VHost("localhost", extra=(
+                       "ProfileEngine On\n"
+                       'Alias /off/ "@docroot@/"\n'
+                       "<Location /off/>\n    ProfileEngine Off\n</Location>"))])
+    h.start()
+    yield h
+    h.allow_log(ONE_CHILD_FULL)
+    stop_and_check(h)
+
+
+def calls_by_thread(lines):
+    """{tid: {call: n}} of strace -f lines "TID call(...": a call cut in
+    two by another thread's ("<unfinished ...>", then "<... call
+    resumed>") is counted once."""
+    out = {}
+    for l in lines:
+        m = re.match(r"(\d+)\s+(\w+)\(", l)
+        if m:
+            d = out.setdefault(int(m.group(1)), {})
+            d[m.group(2)] = d.get(m.group(2), 0) + 1
+    return out
+
+
+def test_writer_thread_makes_the_four_calls(writer_child):
+    """ProfileWriteThread On: the request's thread makes the calls httpd
+    makes for the file unprofiled, plus at most one futex (the writer's
+    wake-up) a request, and none on ProfileDir; the writer makes the four
+    calls per file on ProfileDir and otherwise only waits (futex)."""
+    h = writer_child
+    h.allow_log(ONE_CHILD_FULL)
+    d = str(h.profile_dir())
+    pid = children(h)[0]
+    for _ in range(2):
+        assert h.fetch("/off/static.txt").status == 200
+    before = h.profile_files()
+    st = strace_children(h, h.root / "strace-off.out", syscalls="all")
+    try:
+        for _ in range(N):
+            assert h.fetch("/off/static.txt").status == 200
+        time.sleep(0.2)
+    finally:
+        stop_strace(st)
+    assert h.profile_files() == before, "the /off/ requests wrote files"
+    off = calls_by_thread((h.root / "strace-off.out").read_text().splitlines()).get(pid, {})
+    lines, new = trace_requests(h, N, h.root / "strace-on.out")
+    assert len(new) == N
+    for f in new:
+        load_stats(f)
+    threads = calls_by_thread(lines)
+    on = threads.pop(pid, {})
+    linkers = {int(l.split()[0]) for l in lines if re.match(r"\d+\s+linkat\(", l)}
+    shown = "request thread: %s\nunprofiled: %s\nothers: %s" % (on, off, threads)
+    assert len(linkers) == 1 and pid not in linkers, shown
+    writer = threads.pop(linkers.pop())
+    # The request's thread: the unprofiled calls, and a wake-up at most.
+    extra = {k: on.get(k, 0) - off.get(k, 0) for k in set(on) | set(off)
+             if on.get(k, 0) != off.get(k, 0)}
+    assert set(extra) <= {"futex"} and extra.get("futex", 0) <= N, shown
+    assert not [l for l in lines if re.match(r"%d\s" % pid, l) and d in l], shown
+    # The writer: four calls a file on ProfileDir, waits between files.
+    assert {k: v for k, v in writer.items() if k != "futex"} == \
+        {"openat": N, "write": N, "linkat": N, "close": N}, shown
+    # A wait per file, and glibc wakes the mutex after each wait: at most 2.
+    assert writer.get("futex", 0) <= 2 * N + 1, shown
+    on_dir = [l for l in lines if d in l and "resumed>" not in l]
+    assert len(on_dir) == 4 * N, "\n".join(on_dir[:20])
+    # Any other thread (ProfileStatusFlush's) only waits.
+    assert all(set(t) <= {"futex"} for t in threads.values()), shown

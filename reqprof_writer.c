@@ -1,0 +1,202 @@
+/*
+ * reqprof_writer.c - ProfileWriteThread.
+ *
+ * Creating a file links a name into ProfileDir, and the kernel does that
+ * under the directory's lock. When every worker thread of a busy child
+ * writes its own request's file, they queue for that lock, and one that is
+ * preempted while it holds it (a voluntary preemption point in the
+ * directory code, on a machine whose CPUs are all busy) holds up every
+ * other writer for a scheduler slice: on this project's 2-vCPU VM a
+ * worker spent milliseconds at a time waiting in linkat, and the child
+ * more CPU a file than a loop writing the same files alone
+ * (docs/performance, sixteenth round).
+ *
+ * So a request's files are copied into a queue and one thread per child
+ * writes them, in the order they came. The request's thread only copies
+ * (one malloc, one memcpy, a mutex held for a few stores). What is queued
+ * is bounded (REQPROF_WRITER_MAX_BYTES): past it the request writes its
+ * own file, as without the writer, so a writer that falls behind costs
+ * latency, never a profile. At the child's exit the writer writes what is
+ * queued before it is joined.
+ *
+ * Only files named after logging go this way: a name reserved before
+ * mod_log_config logs it (reqprof_output_reserve) is written by the
+ * request, which holds the reservation.
+ */
+#include <signal.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_thread_proc.h"
+#include "apr_thread_cond.h"
+#include "apr_thread_mutex.h"
+
+#include "reqprof_writer.h"
+
+APLOG_USE_MODULE(reqprof);
+
+typedef struct job {
+    struct job *next;
+    server_rec *s;
+    const reqprof_srv_t *sc;
+    apr_size_t len;
+    char *data;                 /* after the name, in the same block */
+    char name[1];
+} job_t;
+
+static reqprof_writer_fn write_fn;      /* NULL: no writer in this child */
+static apr_thread_t *thread;
+static apr_thread_mutex_t *mutex;       /* guards everything below */
+static apr_thread_cond_t *cond;         /* signalled: a job, or stopping */
+static job_t *head, *tail;
+static apr_size_t queued;               /* bytes of file content queued */
+static int stopping, sleeping;
+
+static void *APR_THREAD_FUNC reqprof_writer_thread(apr_thread_t *thd, void *data)
+{
+    apr_pool_t *p = NULL;
+    (void)data;
+    /* A pool of its own allocator: nothing else allocates from it. */
+    apr_pool_create_unmanaged_ex(&p, NULL, NULL);
+    apr_thread_mutex_lock(mutex);
+    for (;;) {
+        job_t *j = head;
+        if (!j) {
+            if (stopping)
+                break;
+            sleeping = 1;
+            apr_thread_cond_wait(cond, mutex);
+            sleeping = 0;
+            continue;
+        }
+        head = j->next;
+        if (!head)
+            tail = NULL;
+        apr_thread_mutex_unlock(mutex);
+        if (p)
+            write_fn(p, j->s, j->sc, j->name, j->data, j->len);
+        apr_thread_mutex_lock(mutex);
+        queued -= j->len;
+        free(j);
+        if (p)
+            apr_pool_clear(p);
+    }
+    apr_thread_mutex_unlock(mutex);
+    if (p)
+        apr_pool_destroy(p);
+    /* Returned, not apr_thread_exit: pthread_exit unwinds the stack,
+     * which loads libgcc_s (~100,000 instructions) at every child exit. */
+    (void)thd;
+    return NULL;
+}
+
+int reqprof_writer_queue(server_rec *s, const reqprof_srv_t *sc, const char *name,
+                         const char *data, apr_size_t len)
+{
+    apr_size_t nlen;
+    job_t *j;
+    int wake;
+
+    if (!write_fn || len > REQPROF_WRITER_MAX_BYTES)
+        return 0;
+    nlen = strlen(name);
+    j = malloc(sizeof *j + nlen + len);
+    if (!j)
+        return 0;
+    memcpy(j->name, name, nlen + 1);
+    j->data = j->name + nlen + 1;
+    memcpy(j->data, data, len);
+    j->len = len;
+    j->s = s;
+    j->sc = sc;
+    j->next = NULL;
+    apr_thread_mutex_lock(mutex);
+    if (stopping || queued > REQPROF_WRITER_MAX_BYTES - len) {
+        apr_thread_mutex_unlock(mutex);
+        free(j);
+        return 0;
+    }
+    if (tail)
+        tail->next = j;
+    else
+        head = j;
+    tail = j;
+    queued += len;
+    wake = sleeping;
+    apr_thread_mutex_unlock(mutex);
+    if (wake)
+        apr_thread_cond_signal(cond);
+    return 1;
+}
+
+/* A pre-cleanup of pchild, as the flusher's (reqprof_batch.c): before
+ * pchild's subpools (the thread's) go. The writer empties the queue,
+ * then it is joined. */
+static apr_status_t writer_exit(void *unused)
+{
+    apr_status_t rv;
+    (void)unused;
+    if (thread) {
+        apr_thread_mutex_lock(mutex);
+        stopping = 1;
+        apr_thread_mutex_unlock(mutex);
+        apr_thread_cond_signal(cond);
+        apr_thread_join(&rv, thread);
+        thread = NULL;
+    }
+    write_fn = NULL;
+    return APR_SUCCESS;
+}
+
+/* Some server writes files. */
+static int files_anywhere(server_rec *s)
+{
+    for (; s; s = s->next) {
+        const reqprof_srv_t *sc = ap_get_module_config(s->module_config, &reqprof_module);
+        if (sc->dir && sc->engine_anywhere)
+            return 1;
+    }
+    return 0;
+}
+
+void reqprof_writer_child_init(apr_pool_t *pchild, server_rec *s, reqprof_writer_fn fn)
+{
+    const reqprof_srv_t *main_sc = ap_get_module_config(s->module_config, &reqprof_module);
+    sigset_t all, old;
+    apr_status_t rv;
+
+    write_fn = NULL;
+    thread = NULL;
+    head = tail = NULL;
+    queued = 0;
+    stopping = sleeping = 0;
+    if (main_sc->write_thread == 0 || !files_anywhere(s))
+        return;
+    if ((rv = apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT, pchild))
+            != APR_SUCCESS
+        || (rv = apr_thread_cond_create(&cond, pchild)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                     "RP0023: cannot set up ProfileWriteThread: requests write their "
+                     "own files in this child");
+        return;
+    }
+    /* No signal for the writer: the MPM's handlers run on its threads. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    write_fn = fn;          /* before the thread reads it */
+    rv = apr_thread_create(&thread, NULL, reqprof_writer_thread, NULL, pchild);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                     "RP0024: cannot start the ProfileWriteThread thread: requests "
+                     "write their own files in this child");
+        write_fn = NULL;
+        thread = NULL;
+        return;
+    }
+    apr_pool_pre_cleanup_register(pchild, NULL, writer_exit);
+}
