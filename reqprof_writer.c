@@ -50,6 +50,7 @@ typedef struct job {
 
 static reqprof_writer_fn write_fn;      /* NULL: no writer in this child */
 static apr_thread_t *thread;
+static apr_pool_t *writer_pool;         /* its own allocator: the writer's */
 static apr_thread_mutex_t *mutex;       /* guards everything below */
 static apr_thread_cond_t *cond;         /* signalled: a job, or stopping */
 static job_t *head, *tail;
@@ -58,13 +59,12 @@ static int stopping, sleeping;
 
 static void *APR_THREAD_FUNC reqprof_writer_thread(apr_thread_t *thd, void *data)
 {
-    apr_pool_t *p = NULL;
-    (void)data;
-    /* A pool of its own allocator: nothing else allocates from it. */
-    apr_pool_create_unmanaged_ex(&p, NULL, NULL);
+    apr_pool_t *p = data;       /* the writer's alone */
+
     apr_thread_mutex_lock(mutex);
     for (;;) {
         job_t *j = head;
+        apr_size_t len;
         if (!j) {
             if (stopping)
                 break;
@@ -77,17 +77,14 @@ static void *APR_THREAD_FUNC reqprof_writer_thread(apr_thread_t *thd, void *data
         if (!head)
             tail = NULL;
         apr_thread_mutex_unlock(mutex);
-        if (p)
-            write_fn(p, j->s, j->sc, j->name, j->data, j->len);
-        apr_thread_mutex_lock(mutex);
-        queued -= j->len;
+        write_fn(p, j->s, j->sc, j->name, j->data, j->len);
+        apr_pool_clear(p);
+        len = j->len;
         free(j);
-        if (p)
-            apr_pool_clear(p);
+        apr_thread_mutex_lock(mutex);
+        queued -= len;
     }
     apr_thread_mutex_unlock(mutex);
-    if (p)
-        apr_pool_destroy(p);
     /* Returned, not apr_thread_exit: pthread_exit unwinds the stack,
      * which loads libgcc_s (~100,000 instructions) at every child exit. */
     (void)thd;
@@ -148,6 +145,10 @@ static apr_status_t writer_exit(void *unused)
         apr_thread_join(&rv, thread);
         thread = NULL;
     }
+    if (writer_pool) {
+        apr_pool_destroy(writer_pool);
+        writer_pool = NULL;
+    }
     write_fn = NULL;
     return APR_SUCCESS;
 }
@@ -171,6 +172,7 @@ void reqprof_writer_child_init(apr_pool_t *pchild, server_rec *s, reqprof_writer
 
     write_fn = NULL;
     thread = NULL;
+    writer_pool = NULL;
     head = tail = NULL;
     queued = 0;
     stopping = sleeping = 0;
@@ -178,7 +180,9 @@ void reqprof_writer_child_init(apr_pool_t *pchild, server_rec *s, reqprof_writer
         return;
     if ((rv = apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT, pchild))
             != APR_SUCCESS
-        || (rv = apr_thread_cond_create(&cond, pchild)) != APR_SUCCESS) {
+        || (rv = apr_thread_cond_create(&cond, pchild)) != APR_SUCCESS
+        || (rv = apr_pool_create_unmanaged_ex(&writer_pool, NULL, NULL)) != APR_SUCCESS) {
+        writer_pool = NULL;
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                      "RP0023: cannot set up ProfileWriteThread: requests write their "
                      "own files in this child");
@@ -188,7 +192,7 @@ void reqprof_writer_child_init(apr_pool_t *pchild, server_rec *s, reqprof_writer
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     write_fn = fn;          /* before the thread reads it */
-    rv = apr_thread_create(&thread, NULL, reqprof_writer_thread, NULL, pchild);
+    rv = apr_thread_create(&thread, NULL, reqprof_writer_thread, writer_pool, pchild);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
@@ -196,6 +200,8 @@ void reqprof_writer_child_init(apr_pool_t *pchild, server_rec *s, reqprof_writer
                      "write their own files in this child");
         write_fn = NULL;
         thread = NULL;
+        apr_pool_destroy(writer_pool);
+        writer_pool = NULL;
         return;
     }
     apr_pool_pre_cleanup_register(pchild, NULL, writer_exit);

@@ -27,20 +27,30 @@ BUDGET = 4      # system calls per file on the usual path
 ONE_CHILD_FULL = r"AH00161: server reached MaxRequestWorkers"
 
 
-@pytest.fixture(scope="module")
-def one_child(make_server):
-    h = make_server("file-syscalls", mpm="prefork")
+def one_child_server(make_server, name, write_thread):
+    """A prefork server with one child: /static.txt profiled, /off/ the
+    same file unprofiled (httpd's own calls)."""
+    h = make_server(name, mpm="prefork")
     h.write_config(server="StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\n"
-                          "MaxRequestWorkers 1\nProfileWriteThread Off\n",
+                          "MaxRequestWorkers 1\nProfileWriteThread %s\n" % write_thread,
                    vhosts=[VHost("localhost", extra=(
                        "ProfileEngine On\n"
-                       # the same file, not profiled: httpd's own calls
                        'Alias /off/ "@docroot@/"\n'
                        "<Location /off/>\n    ProfileEngine Off\n</Location>"))])
     h.start()
+    return h
+
+
+def serve(h):
+    """A module fixture's body: h while the module's tests run."""
     yield h
     h.allow_log(ONE_CHILD_FULL)
     stop_and_check(h)
+
+
+@pytest.fixture(scope="module")
+def one_child(make_server):
+    yield from serve(one_child_server(make_server, "file-syscalls", "Off"))
 
 
 def trace_requests(h, n, out):
@@ -95,6 +105,25 @@ def test_four_syscalls_per_file_by_descriptor(one_child):
                  r'AT_EMPTY_PATH\) = 0$' % re.escape(d), l) for l in links), shown
 
 
+def trace_unprofiled(h):
+    """All system calls of the child while it serves N requests for the
+    same file unprofiled (/off/): strace's lines."""
+    h.allow_log(ONE_CHILD_FULL)
+    for _ in range(2):
+        assert h.fetch("/off/static.txt").status == 200
+    before = h.profile_files()
+    out = h.root / "strace-off.out"
+    st = strace_children(h, out, syscalls="all")
+    try:
+        for _ in range(N):
+            assert h.fetch("/off/static.txt").status == 200
+        time.sleep(0.2)
+    finally:
+        stop_strace(st)
+    assert h.profile_files() == before, "the /off/ requests wrote files"
+    return out.read_text().splitlines()
+
+
 def calls_of(lines, d):
     """{syscall name: count} of a trace's lines, those on ProfileDir left out."""
     calls = {}
@@ -113,20 +142,8 @@ def test_nothing_but_the_four_calls_per_file(one_child):
     request id (httpd's error-log id calls getpid) when the file name
     does not show it, nothing else."""
     h = one_child
-    h.allow_log(ONE_CHILD_FULL)
     d = str(h.profile_dir())
-    for _ in range(2):
-        assert h.fetch("/off/static.txt").status == 200
-    before = h.profile_files()
-    st = strace_children(h, h.root / "strace-off.out", syscalls="all")
-    try:
-        for _ in range(N):
-            assert h.fetch("/off/static.txt").status == 200
-        time.sleep(0.2)
-    finally:
-        stop_strace(st)
-    assert h.profile_files() == before, "the /off/ requests wrote files"
-    off = calls_of((h.root / "strace-off.out").read_text().splitlines(), d)
+    off = calls_of(trace_unprofiled(h), d)
     lines, new = trace_requests(h, N, h.root / "strace-on.out")
     assert len(new) == N
     on = calls_of(lines, d)
@@ -138,17 +155,7 @@ def test_nothing_but_the_four_calls_per_file(one_child):
 
 @pytest.fixture(scope="module")
 def writer_child(make_server):
-    h = make_server("file-syscalls-writer", mpm="prefork")
-    h.write_config(server="StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\n"
-                          "MaxRequestWorkers 1\n",
-                   vhosts=[VHost("localhost", extra=(
-                       "ProfileEngine On\n"
-                       'Alias /off/ "@docroot@/"\n'
-                       "<Location /off/>\n    ProfileEngine Off\n</Location>"))])
-    h.start()
-    yield h
-    h.allow_log(ONE_CHILD_FULL)
-    stop_and_check(h)
+    yield from serve(one_child_server(make_server, "file-syscalls-writer", "On"))
 
 
 def calls_by_thread(lines):
@@ -170,21 +177,9 @@ def test_writer_thread_makes_the_four_calls(writer_child):
     wake-up) a request, and none on ProfileDir; the writer makes the four
     calls per file on ProfileDir and otherwise only waits (futex)."""
     h = writer_child
-    h.allow_log(ONE_CHILD_FULL)
     d = str(h.profile_dir())
     pid = children(h)[0]
-    for _ in range(2):
-        assert h.fetch("/off/static.txt").status == 200
-    before = h.profile_files()
-    st = strace_children(h, h.root / "strace-off.out", syscalls="all")
-    try:
-        for _ in range(N):
-            assert h.fetch("/off/static.txt").status == 200
-        time.sleep(0.2)
-    finally:
-        stop_strace(st)
-    assert h.profile_files() == before, "the /off/ requests wrote files"
-    off = calls_by_thread((h.root / "strace-off.out").read_text().splitlines()).get(pid, {})
+    off = calls_by_thread(trace_unprofiled(h)).get(pid, {})
     lines, new = trace_requests(h, N, h.root / "strace-on.out")
     assert len(new) == N
     for f in new:
