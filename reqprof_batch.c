@@ -13,31 +13,23 @@
  * request counts straight into shared memory (REQPROF_BATCH_BUSY). When
  * the child exits, the thread is stopped and everything is flushed.
  */
-#include <signal.h>
-#include <pthread.h>
-
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
-#include "apr_thread_proc.h"
-#include "apr_thread_cond.h"
 #include "apr_thread_mutex.h"
 
 #include "reqprof_batch.h"
 #include "reqprof_config.h"
 #include "reqprof_state.h"
 #include "reqprof_status.h"
+#include "reqprof_thread.h"
 #include "reqprof_tree.h"
 
 APLOG_USE_MODULE(reqprof);
 
 static apr_interval_time_t interval;    /* 0: batching off */
 
-/* the flusher thread of this child */
-static apr_thread_t *thread;
-static apr_thread_mutex_t *stop_mutex;
-static apr_thread_cond_t *stop_cond;
-static int stopping;
+static reqprof_thread_t flusher_thread;        /* this child's */
 
 void reqprof_batch_post_config(server_rec *s)
 {
@@ -73,18 +65,18 @@ static void flush_all(apr_interval_time_t min_age)
 
 static void *APR_THREAD_FUNC flusher(apr_thread_t *thd, void *data)
 {
-    (void)data;
-    apr_thread_mutex_lock(stop_mutex);
-    while (!stopping) {
-        apr_thread_cond_timedwait(stop_cond, stop_mutex, interval / 2);
-        if (stopping)
+    reqprof_thread_t *t = data;
+    (void)thd;
+    apr_thread_mutex_lock(t->mutex);
+    while (!t->stopping) {
+        apr_thread_cond_timedwait(t->cond, t->mutex, interval / 2);
+        if (t->stopping)
             break;
-        apr_thread_mutex_unlock(stop_mutex);
+        apr_thread_mutex_unlock(t->mutex);
         flush_all(interval / 2);
-        apr_thread_mutex_lock(stop_mutex);
+        apr_thread_mutex_lock(t->mutex);
     }
-    apr_thread_mutex_unlock(stop_mutex);
-    apr_thread_exit(thd, APR_SUCCESS);
+    apr_thread_mutex_unlock(t->mutex);
     return NULL;
 }
 
@@ -97,16 +89,8 @@ static void *APR_THREAD_FUNC flusher(apr_thread_t *thd, void *data)
  * the child does not hang on it. */
 static apr_status_t batch_exit(void *unused)
 {
-    apr_status_t rv;
     (void)unused;
-    if (thread) {
-        apr_thread_mutex_lock(stop_mutex);
-        stopping = 1;
-        apr_thread_cond_signal(stop_cond);
-        apr_thread_mutex_unlock(stop_mutex);
-        apr_thread_join(&rv, thread);
-        thread = NULL;
-    }
+    reqprof_thread_stop(&flusher_thread);
     flush_all(0);
     interval = 0;
     return APR_SUCCESS;
@@ -125,11 +109,9 @@ static int profiles_anywhere(server_rec *s)
 
 void reqprof_batch_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    sigset_t all, old;
     apr_status_t rv;
 
-    thread = NULL;
-    stopping = 0;
+    flusher_thread.thread = NULL;
     /* No thread where nothing is profiled: a second thread costs every
      * system call of a prefork child a little (glibc's cancellation
      * points), about 200 instructions a request. */
@@ -138,26 +120,18 @@ void reqprof_batch_child_init(apr_pool_t *pchild, server_rec *s)
         interval = 0;
         return;
     }
-    if ((rv = apr_thread_mutex_create(&stop_mutex, APR_THREAD_MUTEX_DEFAULT, pchild))
-            != APR_SUCCESS
-        || (rv = apr_thread_cond_create(&stop_cond, pchild)) != APR_SUCCESS) {
+    if ((rv = reqprof_thread_init(&flusher_thread, pchild)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                      "RP0021: cannot set up ProfileStatusFlush: counting every "
                      "request at once in this child");
         interval = 0;
         return;
     }
-    /* The thread takes no signal: the MPM's handlers (prefork's just_die
-     * among them) must run on the threads the MPM knows. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    rv = apr_thread_create(&thread, NULL, flusher, NULL, pchild);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    rv = reqprof_thread_start(&flusher_thread, pchild, flusher, &flusher_thread);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                      "RP0022: cannot start the ProfileStatusFlush thread: counting "
                      "every request at once in this child");
-        thread = NULL;
         interval = 0;
         return;
     }

@@ -157,23 +157,64 @@ static const rp_stats_t *with_trace_root(apr_pool_t *p, const rp_stats_t *stats,
 #define PSTATS_KEYS_CAP 2048
 static rp_pstats_keys_t *pstats_keys;
 
-/* A .prof file of a frame shape whose file the template holds, written
- * from the frames alone (no rp_stats_t); APR_EINCOMPLETE otherwise. The
- * root's name must be the template's: not with a trace id in it. */
+/* The length of the .prof of a frame shape whose file the template holds,
+ * written from the frames alone (no rp_stats_t), with the frames log; 0
+ * otherwise. The root's name must be the template's: not with a trace id
+ * in it. */
+static apr_size_t planned_len(reqprof_state_t *st, const rp_pstats_tmpl_t *t,
+                              uint64_t shape, const char *traceid,
+                              const rp_prof_rec_t **log, int *n)
+{
+    const char *file, *name;
+    int line;
+
+    if (!t || !shape || traceid || !rp_prof_log_whole(st->prof))
+        return 0;
+    *log = rp_prof_log(st->prof, n);
+    rp_prof_func_key(st->prof, 0, &file, &line, &name);
+    return rp_pstats_plan_len(t, shape, *n, name);
+}
+
+/* That .prof, made straight into a block of the child's writer (no copy
+ * of it in the request's pool): the job, or NULL where encode has to. */
+static reqprof_writer_job_t *planned_job(request_rec *top, reqprof_state_t *st,
+                                         uint64_t shape, const char *name,
+                                         const char **data, apr_size_t *len)
+{
+    rp_pstats_tmpl_t *t = *(rp_pstats_tmpl_t **)rp_prof_user(st->prof,
+                                                             REQPROF_USER_PSTATS);
+    const rp_prof_rec_t *log;
+    reqprof_writer_job_t *job;
+    apr_size_t size;
+    char *buf;
+    int n;
+
+    size = planned_len(st, t, shape, reqprof_trace_id(top), &log, &n);
+    if (!size || !(buf = reqprof_writer_job(name, size, &job)))
+        return NULL;
+    rp_pstats_plan_fill(t, log, n, rp_clock_sec_per_tick, top->pool, (unsigned char *)buf);
+    *data = buf;
+    *len = size;
+    return job;
+}
+
+/* A .prof from the template's plan into p: APR_EINCOMPLETE where none. */
 static apr_status_t encode_planned(reqprof_state_t *st, rp_pstats_tmpl_t *t,
                                    uint64_t shape, const char *traceid, apr_pool_t *p,
                                    const char **data, apr_size_t *len)
 {
-    const char *file, *name;
     const rp_prof_rec_t *log;
-    int line, n;
+    apr_size_t size;
+    unsigned char *buf;
+    int n;
 
-    if (!shape || traceid || !rp_prof_log_whole(st->prof))
+    if (!(size = planned_len(st, t, shape, traceid, &log, &n)))
         return APR_EINCOMPLETE;
-    log = rp_prof_log(st->prof, &n);
-    rp_prof_func_key(st->prof, 0, &file, &line, &name);
-    return rp_pstats_encode_plan(t, shape, log, n, name, rp_clock_sec_per_tick, p, data,
-                                 len);
+    buf = apr_palloc(p, size);
+    rp_pstats_plan_fill(t, log, n, rp_clock_sec_per_tick, p, buf);
+    *data = (const char *)buf;
+    *len = size;
+    return APR_SUCCESS;
 }
 
 static apr_status_t encode(request_rec *top, reqprof_state_t *st,
@@ -436,6 +477,7 @@ void reqprof_output_write(request_rec *top, reqprof_state_t *st,
         const format_t *f = &formats[i];
         rp_reservation_t *res = held ? held[i] : NULL;
         const char *final = NULL, *data, *name;
+        reqprof_writer_job_t *job;
         apr_size_t len;
         apr_status_t rv;
 
@@ -450,12 +492,20 @@ void reqprof_output_write(request_rec *top, reqprof_state_t *st,
                 named = 1;
             }
             name = file_name(p, server_fname(sc), &v, f);
-            if (encode(top, st, &stats, f, shape, &data, &len) != APR_SUCCESS)
-                continue;
             /* Usually the child's writer writes it, after the request. */
-            if (reqprof_writer_queue(top->server, sc, name, data, len))
+            job = f->bit == REQPROF_FMT_PSTATS
+                      ? planned_job(top, st, shape, name, &data, &len) : NULL;
+            if (job) {
+                if (reqprof_writer_submit(job, top->server, sc))
+                    continue;
+            }
+            else if (encode(top, st, &stats, f, shape, &data, &len) != APR_SUCCESS)
+                continue;
+            else if (reqprof_writer_queue(top->server, sc, name, data, len))
                 continue;
             rv = write_file(p, sc, name, data, len, &final);
+            if (job)
+                reqprof_writer_drop(job);
         }
         else {
             /* Named before logging (reqprof_output_reserve); a reservation

@@ -13,7 +13,9 @@
  *
  * So a request's files are copied into a queue and one thread per child
  * writes them, in the order they came. The request's thread only copies
- * (one malloc, one memcpy, a mutex held for a few stores). What is queued
+ * (one malloc, one memcpy, a mutex held for a few stores), and a .prof
+ * filled in from its plan is written straight into the queued block, with
+ * no copy. What is queued
  * is bounded (REQPROF_WRITER_MAX_BYTES): past it the request writes its
  * own file, as without the writer, so a writer that falls behind costs
  * latency, never a profile. At the child's exit the writer writes what is
@@ -23,98 +25,94 @@
  * mod_log_config logs it (reqprof_output_reserve) is written by the
  * request, which holds the reservation.
  */
-#include <signal.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
-#include "apr_thread_proc.h"
-#include "apr_thread_cond.h"
-#include "apr_thread_mutex.h"
-
+#include "reqprof_thread.h"
 #include "reqprof_writer.h"
 
 APLOG_USE_MODULE(reqprof);
 
-typedef struct job {
-    struct job *next;
+struct reqprof_writer_job {
+    struct reqprof_writer_job *next;
     server_rec *s;
     const reqprof_srv_t *sc;
     apr_size_t len;
     char *data;                 /* after the name, in the same block */
     char name[1];
-} job_t;
+};
 
 static reqprof_writer_fn write_fn;      /* NULL: no writer in this child */
-static apr_thread_t *thread;
 static apr_pool_t *writer_pool;         /* its own allocator: the writer's */
-static apr_thread_mutex_t *mutex;       /* guards everything below */
-static apr_thread_cond_t *cond;         /* signalled: a job, or stopping */
-static job_t *head, *tail;
+/* Its mutex guards the rest; its condition is signalled for a job or to
+ * stop. */
+static reqprof_thread_t writer;
+static reqprof_writer_job_t *head, *tail;
 static apr_size_t queued;               /* bytes of file content queued */
-static int stopping, sleeping;
+static int sleeping;
 
 static void *APR_THREAD_FUNC reqprof_writer_thread(apr_thread_t *thd, void *data)
 {
     apr_pool_t *p = data;       /* the writer's alone */
 
-    apr_thread_mutex_lock(mutex);
+    (void)thd;
+    apr_thread_mutex_lock(writer.mutex);
     for (;;) {
-        job_t *j = head;
+        reqprof_writer_job_t *j = head;
         apr_size_t len;
         if (!j) {
-            if (stopping)
+            if (writer.stopping)
                 break;
             sleeping = 1;
-            apr_thread_cond_wait(cond, mutex);
+            apr_thread_cond_wait(writer.cond, writer.mutex);
             sleeping = 0;
             continue;
         }
         head = j->next;
         if (!head)
             tail = NULL;
-        apr_thread_mutex_unlock(mutex);
+        apr_thread_mutex_unlock(writer.mutex);
         write_fn(p, j->s, j->sc, j->name, j->data, j->len);
         apr_pool_clear(p);
         len = j->len;
         free(j);
-        apr_thread_mutex_lock(mutex);
+        apr_thread_mutex_lock(writer.mutex);
         queued -= len;
     }
-    apr_thread_mutex_unlock(mutex);
-    /* Returned, not apr_thread_exit: pthread_exit unwinds the stack,
-     * which loads libgcc_s (~100,000 instructions) at every child exit. */
-    (void)thd;
+    apr_thread_mutex_unlock(writer.mutex);
     return NULL;
 }
 
-int reqprof_writer_queue(server_rec *s, const reqprof_srv_t *sc, const char *name,
-                         const char *data, apr_size_t len)
+char *reqprof_writer_job(const char *name, apr_size_t len, reqprof_writer_job_t **jp)
 {
     apr_size_t nlen;
-    job_t *j;
-    int wake;
+    reqprof_writer_job_t *j;
 
     if (!write_fn || len > REQPROF_WRITER_MAX_BYTES)
-        return 0;
+        return NULL;
     nlen = strlen(name);
-    j = malloc(sizeof *j + nlen + len);
-    if (!j)
-        return 0;
+    if (!(j = malloc(sizeof *j + nlen + len)))
+        return NULL;
     memcpy(j->name, name, nlen + 1);
     j->data = j->name + nlen + 1;
-    memcpy(j->data, data, len);
     j->len = len;
+    *jp = j;
+    return j->data;
+}
+
+int reqprof_writer_submit(reqprof_writer_job_t *j, server_rec *s, const reqprof_srv_t *sc)
+{
+    int wake;
+
     j->s = s;
     j->sc = sc;
     j->next = NULL;
-    apr_thread_mutex_lock(mutex);
-    if (stopping || queued > REQPROF_WRITER_MAX_BYTES - len) {
-        apr_thread_mutex_unlock(mutex);
-        free(j);
+    apr_thread_mutex_lock(writer.mutex);
+    if (writer.stopping || queued > REQPROF_WRITER_MAX_BYTES - j->len) {
+        apr_thread_mutex_unlock(writer.mutex);
         return 0;
     }
     if (tail)
@@ -122,12 +120,32 @@ int reqprof_writer_queue(server_rec *s, const reqprof_srv_t *sc, const char *nam
     else
         head = j;
     tail = j;
-    queued += len;
+    queued += j->len;
     wake = sleeping;
-    apr_thread_mutex_unlock(mutex);
+    apr_thread_mutex_unlock(writer.mutex);
     if (wake)
-        apr_thread_cond_signal(cond);
+        apr_thread_cond_signal(writer.cond);
     return 1;
+}
+
+void reqprof_writer_drop(reqprof_writer_job_t *j)
+{
+    free(j);
+}
+
+int reqprof_writer_queue(server_rec *s, const reqprof_srv_t *sc, const char *name,
+                         const char *data, apr_size_t len)
+{
+    reqprof_writer_job_t *j;
+    char *copy = reqprof_writer_job(name, len, &j);
+
+    if (!copy)
+        return 0;
+    memcpy(copy, data, len);
+    if (reqprof_writer_submit(j, s, sc))
+        return 1;
+    reqprof_writer_drop(j);
+    return 0;
 }
 
 /* A pre-cleanup of pchild, as the flusher's (reqprof_batch.c): before
@@ -135,16 +153,8 @@ int reqprof_writer_queue(server_rec *s, const reqprof_srv_t *sc, const char *nam
  * then it is joined. */
 static apr_status_t writer_exit(void *unused)
 {
-    apr_status_t rv;
     (void)unused;
-    if (thread) {
-        apr_thread_mutex_lock(mutex);
-        stopping = 1;
-        apr_thread_mutex_unlock(mutex);
-        apr_thread_cond_signal(cond);
-        apr_thread_join(&rv, thread);
-        thread = NULL;
-    }
+    reqprof_thread_stop(&writer);
     if (writer_pool) {
         apr_pool_destroy(writer_pool);
         writer_pool = NULL;
@@ -167,20 +177,17 @@ static int files_anywhere(server_rec *s)
 void reqprof_writer_child_init(apr_pool_t *pchild, server_rec *s, reqprof_writer_fn fn)
 {
     const reqprof_srv_t *main_sc = ap_get_module_config(s->module_config, &reqprof_module);
-    sigset_t all, old;
     apr_status_t rv;
 
     write_fn = NULL;
-    thread = NULL;
+    writer.thread = NULL;
     writer_pool = NULL;
     head = tail = NULL;
     queued = 0;
-    stopping = sleeping = 0;
+    sleeping = 0;
     if (main_sc->write_thread == 0 || !files_anywhere(s))
         return;
-    if ((rv = apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT, pchild))
-            != APR_SUCCESS
-        || (rv = apr_thread_cond_create(&cond, pchild)) != APR_SUCCESS
+    if ((rv = reqprof_thread_init(&writer, pchild)) != APR_SUCCESS
         || (rv = apr_pool_create_unmanaged_ex(&writer_pool, NULL, NULL)) != APR_SUCCESS) {
         writer_pool = NULL;
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
@@ -188,18 +195,13 @@ void reqprof_writer_child_init(apr_pool_t *pchild, server_rec *s, reqprof_writer
                      "own files in this child");
         return;
     }
-    /* No signal for the writer: the MPM's handlers run on its threads. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
     write_fn = fn;          /* before the thread reads it */
-    rv = apr_thread_create(&thread, NULL, reqprof_writer_thread, writer_pool, pchild);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    rv = reqprof_thread_start(&writer, pchild, reqprof_writer_thread, writer_pool);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                      "RP0024: cannot start the ProfileWriteThread thread: requests "
                      "write their own files in this child");
         write_fn = NULL;
-        thread = NULL;
         apr_pool_destroy(writer_pool);
         writer_pool = NULL;
         return;

@@ -26,6 +26,16 @@ void reqprof_writer_child_init(apr_pool_t *pchild, server_rec *s, reqprof_writer
 int reqprof_writer_queue(server_rec *s, const reqprof_srv_t *sc, const char *name,
                          const char *data, apr_size_t len);
 
+/* The same in two steps, for content made in place: a block of len
+ * bytes for the file name (NULL: no writer, too big or no memory), then
+ * queued with its server. When submit says 0 (the queue is full or the
+ * child stopping), the caller writes the content itself, then drops the
+ * job. */
+typedef struct reqprof_writer_job reqprof_writer_job_t;
+char *reqprof_writer_job(const char *name, apr_size_t len, reqprof_writer_job_t **jp);
+int reqprof_writer_submit(reqprof_writer_job_t *j, server_rec *s, const reqprof_srv_t *sc);
+void reqprof_writer_drop(reqprof_writer_job_t *j);
+
 /* At most this much file content waits for the writer in one child. */
 #define REQPROF_WRITER_MAX_BYTES (16u << 20)
 

@@ -740,18 +740,21 @@ void rp_pstats_tmpl_plan(rp_pstats_tmpl_t *t, uint64_t tag, const rp_prof_rec_t 
     t->plan_tag = tag;
 }
 
-apr_status_t rp_pstats_encode_plan(rp_pstats_tmpl_t *t, uint64_t tag,
-                                   const rp_prof_rec_t *log, int n,
-                                   const char *root_name, double sec_per_tick,
-                                   apr_pool_t *p, const char **data, apr_size_t *len)
+apr_size_t rp_pstats_plan_len(const rp_pstats_tmpl_t *t, uint64_t tag, int n,
+                              const char *root_name)
 {
-    uint64_t on_stack[2 * 128], *sum = on_stack;
-    unsigned char *buf;
-    int i;
-
     if (!t || !tag || t->plan_tag != tag || t->plan_n != n
         || !same_str(root_name, t->f[0].name))
-        return APR_EINCOMPLETE;
+        return 0;
+    return t->len;
+}
+
+void rp_pstats_plan_fill(rp_pstats_tmpl_t *t, const rp_prof_rec_t *log, int n,
+                         double sec_per_tick, apr_pool_t *p, unsigned char *buf)
+{
+    uint64_t on_stack[2 * 128], *sum = on_stack;
+    int i;
+
     if (t->plan_nslots > 128)
         sum = apr_palloc(p, sizeof(uint64_t) * 2 * (apr_size_t)t->plan_nslots);
     memset(sum, 0, sizeof(uint64_t) * 2 * (apr_size_t)t->plan_nslots);
@@ -769,7 +772,6 @@ apr_status_t rp_pstats_encode_plan(rp_pstats_tmpl_t *t, uint64_t tag,
                 es[1] += r->t1 - r->t0;
         }
     }
-    buf = apr_palloc(p, t->len);
     memcpy(buf, t->plan_bytes, t->len);
     /* The times as rp_prof_stats makes them ((double) of the tick sum,
      * times sec_per_tick): the same bytes. Sums stay far below 2^63,
@@ -782,7 +784,21 @@ apr_status_t rp_pstats_encode_plan(rp_pstats_tmpl_t *t, uint64_t tag,
         w_float(o + 9, ct);
     }
     t->planned++;
+}
+
+apr_status_t rp_pstats_encode_plan(rp_pstats_tmpl_t *t, uint64_t tag,
+                                   const rp_prof_rec_t *log, int n,
+                                   const char *root_name, double sec_per_tick,
+                                   apr_pool_t *p, const char **data, apr_size_t *len)
+{
+    apr_size_t size = rp_pstats_plan_len(t, tag, n, root_name);
+    unsigned char *buf;
+
+    if (!size)
+        return APR_EINCOMPLETE;
+    buf = apr_palloc(p, size);
+    rp_pstats_plan_fill(t, log, n, sec_per_tick, p, buf);
     *data = (const char *)buf;
-    *len = t->len;
+    *len = size;
     return APR_SUCCESS;
 }

@@ -111,4 +111,14 @@ apr_status_t rp_pstats_encode_plan(rp_pstats_tmpl_t *tmpl, uint64_t tag,
                                    const char *root_name, double sec_per_tick,
                                    apr_pool_t *p, const char **data, apr_size_t *len);
 
+/* rp_pstats_encode_plan in two steps, for a caller that owns the memory
+ * the file goes to (ProfileWriteThread's queue): the file's length, or 0
+ * where rp_pstats_encode_plan would say APR_EINCOMPLETE; then the same
+ * bytes written into buf (that many), p for scratch (a plan of over 128
+ * functions and edges). */
+apr_size_t rp_pstats_plan_len(const rp_pstats_tmpl_t *tmpl, uint64_t tag, int n,
+                              const char *root_name);
+void rp_pstats_plan_fill(rp_pstats_tmpl_t *tmpl, const rp_prof_rec_t *log, int n,
+                         double sec_per_tick, apr_pool_t *p, unsigned char *buf);
+
 #endif

@@ -36,7 +36,7 @@ def test_this_tree_is_layered():
     assert r.returncode == 0, r.stdout + r.stderr
     assert "no cycles" in r.stdout
     # the layers printed, the bottom and the top as documented
-    assert r.stdout.startswith("layer 0: reqprof_config\n")
+    assert r.stdout.startswith("layer 0: reqprof_config reqprof_thread\n")
     last = [l for l in r.stdout.splitlines() if l.startswith("layer ")][-1]
     assert last.endswith(": mod_reqprof")
 

@@ -716,8 +716,12 @@ static void plan_files(apr_pool_t *p, double spt)
         /* Not the recorded root: no plan. */
         assert_int_equal(rp_pstats_encode_plan(t, (uint64_t)s + 1, log, n, "request GET /x",
                                                spt, p, &got, &glen), APR_EINCOMPLETE);
+        assert_int_equal(rp_pstats_plan_len(t, (uint64_t)s + 1, n, "request GET /x"), 0);
+        wlen = rp_pstats_plan_len(t, (uint64_t)s + 1, n, "request GET /");
         rv = rp_pstats_encode_plan(t, (uint64_t)s + 1, log, n, "request GET /", spt, p,
                                    &got, &glen);
+        /* The length first, for a caller's own memory: the same answer. */
+        assert_int_equal(wlen, rv == APR_SUCCESS ? glen : 0);
         if (rv == APR_SUCCESS)
             planned++;
         else {
