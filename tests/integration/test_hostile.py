@@ -156,8 +156,14 @@ def test_query_string_is_never_kept(hh):
         got = raw(h.port, get(t))
         assert statuses(got) and statuses(got)[0] < 500, (t[:60], got[:100])
     wait_counted(h, n0 + len(targets))
-    new = [p for p in module_files(h) if p not in before]
-    # one file per format per request: the requests were profiled and written
+    # one file per format per request: the requests were profiled and
+    # written (by the child's writer, up to a nap after the request)
+    deadline = time.monotonic() + 10
+    while True:
+        new = [p for p in module_files(h) if p not in before]
+        if len(new) >= len(EXTS) * len(targets) or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
     assert len(new) == len(EXTS) * len(targets), sorted(p.name for p in new)
     for p in new:
         assert SECRET not in p.name, p.name

@@ -45,12 +45,14 @@ def traced(pid):
     return False
 
 
-def strace_children(h, out, syscalls=SYSCALLS):
+def strace_children(h, out, syscalls=SYSCALLS, extra=()):
     """strace -f -y on every child of h (descriptors printed with their
-    paths); returns the strace process once all of them are attached."""
+    paths; extra: more options); returns the strace process once all of
+    them are attached."""
     pids = children(h)
     assert pids, "no child processes"
     cmd = ["strace", "-f", "-y", "-qq", "-e", "trace=" + syscalls, "-o", str(out)]
+    cmd += list(extra)
     for p in pids:
         cmd += ["-p", str(p)]
     st = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -70,6 +72,26 @@ def strace_children(h, out, syscalls=SYSCALLS):
 def stop_strace(st):
     st.send_signal(signal.SIGINT)
     st.wait(timeout=20)
+
+
+def joined(lines):
+    """strace -f lines with each call cut in two by another thread's
+    ("PID call(... <unfinished ...>", then "PID <... call resumed>...")
+    made whole again, where it began, its return padding squeezed."""
+    out, open_at = [], {}
+    for l in lines:
+        m = re.match(r"(\d+)\s+(.*) <unfinished \.\.\.>$", l)
+        if m:
+            open_at[m.group(1)] = (len(out), m.group(2))
+            out.append(l)
+            continue
+        m = re.match(r"(\d+)\s+<\.\.\. \w+ resumed>(.*)$", l)
+        if m and m.group(1) in open_at:
+            i, head = open_at.pop(m.group(1))
+            out[i] = re.sub(r"\)\s+= ", ") = ", "%s  %s%s" % (m.group(1), head, m.group(2)))
+            continue
+        out.append(l)
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +122,7 @@ def test_unnamed_file_linked_into_place(plain_httpd):
         stop_strace(st)
     for f in new:
         load_stats(f)
-    lines = [l for l in out.read_text().splitlines() if str(d) in l]
+    lines = [l for l in joined(out.read_text().splitlines()) if str(d) in l]
     # Made in ProfileDir's descriptor (opened once per child, before
     # strace attached) and linked by the file's own descriptor.
     tmpfile = [l for l in lines if re.search(r'openat\(\d+<%s>, "\.", .*O_TMPFILE.*= \d+'
@@ -175,7 +197,7 @@ def test_files_are_linked_by_the_childs_writer(make_server, thread):
         assert len(new) == 5
         for f in new:
             load_stats(f)
-        lines = out.read_text().splitlines()
+        lines = joined(out.read_text().splitlines())
         d = re.escape(str(h.profile_dir()))
         linkers = [int(l.split()[0]) for l in lines
                    if re.search(r'\blinkat\(.*, \d+<%s>, "[^"/]+", AT_EMPTY_PATH\) = 0$' % d, l)]
