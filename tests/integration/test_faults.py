@@ -100,6 +100,10 @@ def _removed_dir(h):
         assert not d.exists()
         lines = rp0030_lines(h, mark)
         assert 1 <= len(lines) <= len(child_pids(h)), lines
+        # The children's writers try what is queued within a nap (10 ms):
+        # those files are lost with the directory, not written into the
+        # new one below.
+        time.sleep(0.3)
     finally:
         d.mkdir()
         shutil.chown(d, "www-data", "www-data")
