@@ -158,21 +158,21 @@ static const rp_stats_t *with_trace_root(apr_pool_t *p, const rp_stats_t *stats,
 static rp_pstats_keys_t *pstats_keys;
 
 /* The length of the .prof of a frame shape whose file the template holds,
- * written from the frames alone (no rp_stats_t), with the frames log; 0
- * otherwise. The root's name must be the template's: not with a trace id
- * in it. */
+ * written from the frames alone (no rp_stats_t), with the frames log and
+ * the root's name; 0 otherwise. The root's name must be the template's:
+ * not with a trace id in it. */
 static apr_size_t planned_len(reqprof_state_t *st, const rp_pstats_tmpl_t *t,
                               uint64_t shape, const char *traceid,
-                              const rp_prof_rec_t **log, int *n)
+                              const rp_prof_rec_t **log, int *n, const char **root)
 {
-    const char *file, *name;
+    const char *file;
     int line;
 
     if (!t || !shape || traceid || !rp_prof_log_whole(st->prof))
         return 0;
     *log = rp_prof_log(st->prof, n);
-    rp_prof_func_key(st->prof, 0, &file, &line, &name);
-    return rp_pstats_plan_len(t, shape, *n, name);
+    rp_prof_func_key(st->prof, 0, &file, &line, root);
+    return rp_pstats_plan_len(t, shape, *n, *root);
 }
 
 /* That .prof, made straight into a block of the child's writer (no copy
@@ -185,11 +185,12 @@ static reqprof_writer_job_t *planned_job(request_rec *top, reqprof_state_t *st,
                                                              REQPROF_USER_PSTATS);
     const rp_prof_rec_t *log;
     reqprof_writer_job_t *job;
+    const char *root;
     apr_size_t size;
     char *buf;
     int n;
 
-    size = planned_len(st, t, shape, reqprof_trace_id(top), &log, &n);
+    size = planned_len(st, t, shape, reqprof_trace_id(top), &log, &n, &root);
     if (!size || !(buf = reqprof_writer_job(name, size, &job)))
         return NULL;
     rp_pstats_plan_fill(t, log, n, rp_clock_sec_per_tick, top->pool, (unsigned char *)buf);
@@ -204,17 +205,13 @@ static apr_status_t encode_planned(reqprof_state_t *st, rp_pstats_tmpl_t *t,
                                    const char **data, apr_size_t *len)
 {
     const rp_prof_rec_t *log;
-    apr_size_t size;
-    unsigned char *buf;
+    const char *root;
     int n;
 
-    if (!(size = planned_len(st, t, shape, traceid, &log, &n)))
+    if (!planned_len(st, t, shape, traceid, &log, &n, &root))
         return APR_EINCOMPLETE;
-    buf = apr_palloc(p, size);
-    rp_pstats_plan_fill(t, log, n, rp_clock_sec_per_tick, p, buf);
-    *data = (const char *)buf;
-    *len = size;
-    return APR_SUCCESS;
+    return rp_pstats_encode_plan(t, shape, log, n, root, rp_clock_sec_per_tick, p, data,
+                                 len);
 }
 
 static apr_status_t encode(request_rec *top, reqprof_state_t *st,
